@@ -1,0 +1,124 @@
+# ltb: tracer benchmarks as Unix tools.
+#
+#   make                 install missing dependencies, build build/bin/ltb-*
+#   make test            C unit tests and bats end-to-end tests, under prove
+#   make bench           benchmarks, JSON-lines figures on stdout
+#   make fuzz            libFuzzer targets (clang), FUZZ_SECONDS each
+#   make install         PREFIX=/usr/local DESTDIR=
+#   make B=build-san SANITIZER=address,undefined test
+#
+# Everything built lands in build/; nothing generated is committed.
+
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+SHAREDIR ?= $(PREFIX)/share/ltb
+CC ?= cc
+OPT ?= -O2 -g
+WARN = -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter
+B = build
+PKGS = libmicrohttpd libcurl libprotobuf-c libcjson
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+ALL_CFLAGS = $(WARN) $(OPT) -D_GNU_SOURCE -pthread -Icommon -I$(B)/gen $(PKG_CFLAGS) $(CFLAGS)
+# Dependency files live apart from what is built, out of build/bin.
+DEPFLAGS = -MMD -MP -MF $(B)/dep/$(subst /,_,$@).d
+ALL_LDFLAGS = -pthread $(LDFLAGS)
+LIBS = $(PKG_LIBS) -lmbedtls -lmbedx509 -lmbedcrypto -lm
+
+ifdef SANITIZER
+ALL_CFLAGS += -fsanitize=$(SANITIZER) -fno-omit-frame-pointer -fno-sanitize-recover=all
+ALL_LDFLAGS += -fsanitize=$(SANITIZER)
+endif
+
+PROTOS = $(wildcard common/*.proto)
+GEN_C = $(patsubst common/%.proto,$(B)/gen/%.pb-c.c,$(PROTOS))
+GEN_H = $(GEN_C:.c=.h)
+LIB_SRC = $(wildcard common/*.c)
+LIB_OBJ = $(patsubst common/%.c,$(B)/obj/common/%.o,$(LIB_SRC)) \
+	$(patsubst $(B)/gen/%.c,$(B)/obj/gen/%.o,$(GEN_C))
+LIB = $(B)/libltb.a
+
+TOOLS = $(patsubst bin/%.c,$(B)/bin/%,$(wildcard bin/ltb-*.c))
+UNIT = $(patsubst tests/unit/%.c,$(B)/tests/%,$(wildcard tests/unit/test_*.c))
+TEST_TOOLS = $(patsubst tests/tools/%.c,$(B)/tests/tools/%,$(wildcard tests/tools/*.c))
+BENCH = $(patsubst tests/bench/%.c,$(B)/tests/bench/%,$(wildcard tests/bench/*.c))
+FUZZ = $(patsubst tests/fuzz/%.c,$(B)/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_SECONDS ?= 60
+
+all: deps $(TOOLS) $(TEST_TOOLS)
+
+# The dependency script is quick when all is present; see docker/deps.sh.
+deps:
+	@docker/deps.sh
+
+$(B)/gen/%.pb-c.c $(B)/gen/%.pb-c.h: common/%.proto
+	@mkdir -p $(B)/gen
+	protoc-c --c_out=$(B)/gen -Icommon $<
+
+$(B)/obj/common/%.o: common/%.c $(GEN_H)
+	@mkdir -p $(@D)
+	@mkdir -p $(B)/dep
+	$(CC) $(ALL_CFLAGS) $(DEPFLAGS) -c -o $@ $<
+
+$(B)/obj/gen/%.o: $(B)/gen/%.c $(GEN_H)
+	@mkdir -p $(@D)
+	@mkdir -p $(B)/dep
+	$(CC) $(filter-out -Wshadow,$(ALL_CFLAGS)) $(DEPFLAGS) -c -o $@ $<
+
+$(LIB): $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(B)/bin/%: bin/%.c $(LIB)
+	@mkdir -p $(@D)
+	@mkdir -p $(B)/dep
+	$(CC) $(ALL_CFLAGS) $(DEPFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIB) $(LIBS)
+
+$(B)/tests/%: tests/unit/%.c $(LIB)
+	@mkdir -p $(@D)
+	@mkdir -p $(B)/dep
+	$(CC) $(ALL_CFLAGS) $(DEPFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIB) $(LIBS) -lcmocka
+
+$(B)/tests/tools/%: tests/tools/%.c $(LIB)
+	@mkdir -p $(@D)
+	@mkdir -p $(B)/dep
+	$(CC) $(ALL_CFLAGS) $(DEPFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIB) $(LIBS)
+
+$(B)/tests/bench/%: tests/bench/%.c $(LIB)
+	@mkdir -p $(@D)
+	@mkdir -p $(B)/dep
+	$(CC) $(ALL_CFLAGS) $(DEPFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIB) $(LIBS)
+
+# Fuzz targets link the library sources directly, built with clang's
+# fuzzer and sanitizers, into their own tree so they never mix with $(LIB).
+$(B)/fuzz/%: tests/fuzz/%.c $(LIB_SRC) $(GEN_C)
+	@mkdir -p $(@D)
+	clang $(WARN) -O1 -g -D_GNU_SOURCE -pthread -Icommon -I$(B)/gen $(PKG_CFLAGS) \
+		-fsanitize=fuzzer,address,undefined -o $@ $< $(LIB_SRC) $(GEN_C) $(LIBS)
+
+# The bats helper finds the tools through LTB_BUILD, so a sanitizer build in
+# its own tree (make B=build-san SANITIZER=...) tests its own binaries.
+test: all $(UNIT)
+	LTB_BUILD=$(B) prove -f -e tests/run-test $(UNIT) tests/*.bats
+
+bench: all $(BENCH)
+	tests/bench/run
+
+fuzz: deps $(FUZZ)
+	@for f in $(FUZZ); do \
+		mkdir -p $(B)/fuzz/corpus-$${f##*/}; \
+		$$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+			$(B)/fuzz/corpus-$${f##*/} tests/fuzz/seeds || exit 1; \
+	done
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SHAREDIR)
+	install -m 755 $(TOOLS) $(DESTDIR)$(BINDIR)
+
+clean:
+	rm -rf $(B)
+
+.PHONY: all deps test bench fuzz install clean
+.SECONDARY:
+
+-include $(wildcard $(B)/dep/*.d)

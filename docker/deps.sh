@@ -1,0 +1,78 @@
+#!/bin/sh
+# deps.sh: install everything ltb needs to build, test and run.
+#
+# The one dependency list of the project. README, `make`, .ci/run, the
+# Dockerfile and the CircleCI config all call this script, so a machine set
+# up by any of them is set up the same way. It is idempotent and quick when
+# everything is present: it asks dpkg what is missing and installs only that.
+#
+#   docker/deps.sh            build + test dependencies (default)
+#   docker/deps.sh --runtime  only what the installed tools need to run
+#   docker/deps.sh --check    exit 1 and name what is missing; install nothing
+set -eu
+
+# Runtime: shared libraries the tools link, gnuplot for ltb-plot, Node.js for
+# the JavaScript clients.
+RUNTIME="libmicrohttpd12 libcurl4 libmbedtls14 libprotobuf-c1 libcjson1
+gnuplot-nox nodejs ca-certificates"
+
+# Build and test: compilers, headers, protobuf-c compiler, test frameworks.
+BUILD="make gcc clang pkg-config libmicrohttpd-dev libcurl4-openssl-dev
+libmbedtls-dev libprotobuf-c-dev protobuf-c-compiler libcjson-dev
+libcmocka-dev bats bats-support bats-assert curl jq perl procps iproute2"
+
+mode=${1:-build}
+case $mode in
+build|--build) want="$RUNTIME $BUILD" ;;
+--runtime) want="$RUNTIME" ;;
+--check) want="$RUNTIME $BUILD" ;;
+-h|--help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+*) echo "deps.sh: unknown option '$mode' (try --help)" >&2; exit 2 ;;
+esac
+
+missing=
+for p in $want; do
+	dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null | grep -q '^installed$' ||
+		missing="$missing $p"
+done
+# npm ships inside nodesource's nodejs; Debian's nodejs needs the npm package.
+if [ "$mode" != --runtime ] && ! command -v npm >/dev/null 2>&1; then
+	missing="$missing npm"
+fi
+
+if [ -n "$missing" ]; then
+	if [ "$mode" = --check ]; then
+		echo "deps.sh: missing:$missing" >&2
+		exit 1
+	fi
+	sudo=
+	if [ "$(id -u)" != 0 ]; then
+		command -v sudo >/dev/null 2>&1 || {
+			echo "deps.sh: need root to install:$missing" >&2
+			echo "deps.sh: run 'sudo docker/deps.sh' or install them with apt-get" >&2
+			exit 3
+		}
+		sudo=sudo
+	fi
+	echo "deps.sh: installing:$missing" >&2
+	export DEBIAN_FRONTEND=noninteractive
+	# A fresh machine (or image) has no package lists yet.
+	$sudo apt-get update -q >/dev/null || $sudo apt-get update -q
+	# shellcheck disable=SC2086
+	$sudo apt-get install -y -q --no-install-recommends $missing >/dev/null
+fi
+
+# Node packages for the tests that drive real third-party tracers; pinned by
+# the committed package-lock.json.
+if [ "$mode" = build ] || [ "$mode" = --build ]; then
+	top=$(cd "$(dirname "$0")/.." && pwd)
+	for dir in "$top"/tests/js; do
+		[ -f "$dir/package-lock.json" ] || continue
+		stamp="$dir/node_modules/.package-lock.json"
+		if [ ! -f "$stamp" ] || [ "$dir/package-lock.json" -nt "$stamp" ]; then
+			echo "deps.sh: npm ci in ${dir#"$top"/}" >&2
+			(cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+		fi
+	done
+fi
+exit 0
