@@ -1,0 +1,201 @@
+/*
+ * ltb-satellite: a group of mock satellites (collectors) for tracers.
+ *
+ * Listens on a range of ports, receives what tracers report (LightStep's
+ * protobuf reports on POST /api/v2/reports), counts and validates it, and
+ * answers admin queries on its own port. Prints one "ready" record on
+ * stdout once every port accepts connections, and one "stats" record when
+ * SIGTERM or SIGINT stops it. See common/ltb_satellite.h.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+
+#include "ltb_jsonl.h"
+#include "ltb_log.h"
+#include "ltb_parse.h"
+#include "ltb_satellite.h"
+
+static const char usage[] =
+"usage: ltb-satellite [-p ports] [-b address] [-a port] [-m mode]\n"
+"                     [--bandwidth rate] [--validate walk|full]\n"
+"                     [--max-body size] [--max-connections n]\n"
+"                     [--idle-timeout seconds]\n"
+"\n"
+"Mock collectors for tracers, one per port, in one process.\n"
+"\n"
+"  -p, --ports LIST          ports to listen on: 8360-8367 (default), a\n"
+"                            list like 8360,8362, or 0 for any free port\n"
+"  -b, --bind ADDRESS        address to bind (default 127.0.0.1)\n"
+"  -a, --admin-port PORT     admin port (default 8359; 0 for any)\n"
+"  -m, --mode MODE           typical (default), slow_succeed, slow_fail\n"
+"      --bandwidth RATE      receive cap per satellite in bytes/s, K/M/G\n"
+"                            suffixes (default 50M, as the original; 0: none)\n"
+"      --validate HOW        walk: streaming validating walk (default);\n"
+"                            full: protobuf-c unpack of each whole body\n"
+"      --max-body SIZE       largest request body (default 64M; 0: none)\n"
+"      --max-connections N   open connections per satellite (default 64)\n"
+"      --idle-timeout S      close idle connections after S s (default 30)\n"
+"  -h, --help                this text\n"
+"\n"
+"Reports: POST /api/v2/reports (lightstep.collector.ReportRequest).\n"
+"Admin:   GET /spans_received, GET /stats, POST /reset, POST /down,\n"
+"         POST /up, POST /mode (body: the mode's name).\n"
+"stdout:  {\"type\":\"ready\",...} when listening, {\"type\":\"stats\",...}\n"
+"         on SIGTERM or SIGINT.\n"
+"\n"
+"Exit: 0 stopped by a signal; 2 usage; 3 cannot bind or start.\n";
+
+static void
+bad_usage(const char *fmt, const char *arg, const char *why)
+{
+	char msg[512];
+
+	snprintf(msg, sizeof msg, fmt, arg);
+	if (why != NULL)
+		ltb_warn("%s: %s", msg, why);
+	else
+		ltb_warn("%s", msg);
+	fputs(usage, stderr);
+	exit(LTB_EXIT_USAGE);
+}
+
+static void
+parse_args(int argc, char **argv, struct ltb_sat_config *c)
+{
+	enum { O_BANDWIDTH = 256, O_VALIDATE, O_MAX_BODY, O_MAX_CONN, O_IDLE };
+	static const struct option longopts[] = {
+		{ "ports", required_argument, NULL, 'p' },
+		{ "bind", required_argument, NULL, 'b' },
+		{ "admin-port", required_argument, NULL, 'a' },
+		{ "mode", required_argument, NULL, 'm' },
+		{ "bandwidth", required_argument, NULL, O_BANDWIDTH },
+		{ "validate", required_argument, NULL, O_VALIDATE },
+		{ "max-body", required_argument, NULL, O_MAX_BODY },
+		{ "max-connections", required_argument, NULL, O_MAX_CONN },
+		{ "idle-timeout", required_argument, NULL, O_IDLE },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char *why = NULL;
+	uint64_t v;
+	int ch;
+
+	while ((ch = getopt_long(argc, argv, "p:b:a:m:h", longopts, NULL)) !=
+	    -1) {
+		switch (ch) {
+		case 'p':
+			if (ltb_parse_ports(optarg, c->ports, LTB_MAX_PORTS,
+			    &c->nports, &why) < 0)
+				bad_usage("bad --ports '%s'", optarg, why);
+			break;
+		case 'b':
+			c->bind = optarg;
+			break;
+		case 'a':
+			if (ltb_parse_uint(optarg, 0, 65535, &v, &why) < 0)
+				bad_usage("bad --admin-port '%s'", optarg, why);
+			c->admin_port = (uint16_t)v;
+			break;
+		case 'm':
+			if ((c->mode = ltb_sat_mode_parse(optarg)) < 0)
+				bad_usage("unknown mode '%s'", optarg,
+				    "use typical, slow_succeed or slow_fail");
+			break;
+		case O_BANDWIDTH:
+			if (ltb_parse_size(optarg, &c->bandwidth, &why) < 0)
+				bad_usage("bad --bandwidth '%s'", optarg, why);
+			break;
+		case O_VALIDATE:
+			if (strcmp(optarg, "walk") != 0 &&
+			    strcmp(optarg, "full") != 0)
+				bad_usage("bad --validate '%s'", optarg,
+				    "use walk or full");
+			c->full_validate = strcmp(optarg, "full") == 0;
+			break;
+		case O_MAX_BODY:
+			if (ltb_parse_size(optarg, &c->max_body, &why) < 0)
+				bad_usage("bad --max-body '%s'", optarg, why);
+			break;
+		case O_MAX_CONN:
+			if (ltb_parse_uint(optarg, 1, 100000, &v, &why) < 0)
+				bad_usage("bad --max-connections '%s'", optarg,
+				    why);
+			c->max_connections = (unsigned)v;
+			break;
+		case O_IDLE:
+			if (ltb_parse_uint(optarg, 0, 86400, &v, &why) < 0)
+				bad_usage("bad --idle-timeout '%s'", optarg,
+				    why);
+			c->idle_timeout = (unsigned)v;
+			break;
+		case 'h':
+			fputs(usage, stdout);
+			exit(LTB_EXIT_OK);
+		default:
+			fputs(usage, stderr);
+			exit(LTB_EXIT_USAGE);
+		}
+	}
+	if (optind < argc)
+		bad_usage("unexpected argument '%s'", argv[optind], NULL);
+}
+
+static int
+print_record(cJSON *rec)
+{
+	int rc = rec != NULL ? ltb_jsonl_write(stdout, rec) : -1;
+
+	cJSON_Delete(rec);
+	return rc;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct ltb_sat_config cfg;
+	struct ltb_sat *sat;
+	sigset_t stop;
+	char err[512];
+	int sig;
+
+	ltb_prog = "ltb-satellite";
+	ltb_sat_config_default(&cfg);
+	parse_args(argc, argv, &cfg);
+
+	/* Every thread the daemons start inherits this mask, so the stop
+	 * signals reach only sigwait below; a tracer hanging up must not
+	 * kill us. */
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGTERM);
+	sigaddset(&stop, SIGINT);
+	sigaddset(&stop, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &stop, NULL);
+	/* The per-span delays are microseconds; the default 50 us timer
+	 * slack would swamp them. Threads inherit the slack. */
+	prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
+
+	if ((sat = ltb_sat_start(&cfg, err, sizeof err)) == NULL)
+		ltb_die(LTB_EXIT_SYS, "%s", err);
+	if (print_record(ltb_sat_ready_record(sat)) < 0) {
+		ltb_warn("cannot write the ready record: %s", strerror(errno));
+		ltb_sat_stop(sat);
+		return LTB_EXIT_SYS;
+	}
+
+	sigwait(&stop, &sig);
+
+	/* Down first: every connection closed and every request ended, so
+	 * the counts below are final. */
+	ltb_sat_down(sat);
+	if (print_record(ltb_sat_stats_record(sat)) < 0)
+		ltb_warn("cannot write the stats record: %s", strerror(errno));
+	ltb_sat_stop(sat);
+	return LTB_EXIT_OK;
+}
