@@ -1,0 +1,481 @@
+#!/usr/bin/env bats
+# ltb-satellite: the mock collector group, started for real on free
+# loopback ports and spoken to with curl.
+
+load test_helper
+
+# --- usage -----------------------------------------------------------------
+
+@test "--help prints the usage on stdout and exits 0" {
+	run ltb-satellite --help
+	assert_success
+	assert_line --partial "usage: ltb-satellite"
+	assert_line --partial "--bandwidth"
+	assert_line --partial "Exit: 0"
+}
+
+@test "an unknown flag prints the usage on stderr and exits 2" {
+	run --separate-stderr ltb-satellite --frobnicate
+	assert_failure 2
+	assert_equal "$output" ""
+	[[ $stderr == *"usage: ltb-satellite"* ]]
+}
+
+@test "a bad port list is a usage error that names it" {
+	run ltb-satellite --ports 8360-
+	assert_failure 2
+	assert_line --partial "ltb-satellite: bad --ports '8360-'"
+}
+
+@test "an unknown mode is a usage error" {
+	run ltb-satellite --mode sometimes
+	assert_failure 2
+	assert_line --partial "unknown mode 'sometimes'"
+}
+
+@test "a port already in use fails with exit 3 and says which" {
+	start_satellite
+	run ltb-satellite --ports "$SAT_PORT" --admin-port 0
+	assert_failure 3
+	assert_output "ltb-satellite: cannot bind 127.0.0.1:$SAT_PORT: Address already in use"
+}
+
+# --- ready and stop --------------------------------------------------------
+
+@test "prints one ready record once every port accepts connections" {
+	start_satellite --ports 0,0,0
+	run jq -r '[.type, .v, (.ports|length), .pid, .mode, .bind] | @tsv' <<<"$SAT_READY"
+	assert_output "$(printf 'ready\t1\t3\t%s\ttypical\t127.0.0.1' "$SAT_PID")"
+	[[ $SAT_ADMIN == http://127.0.0.1:* ]]
+	for port in "${SAT_PORTS[@]}"; do
+		run curl -sS "http://127.0.0.1:$port/spans_received"
+		assert_success
+		assert_output "0"
+	done
+	run wc -l <"$SAT_OUT"
+	assert_output "1"
+}
+
+@test "SIGTERM prints a final stats record and exits 0" {
+	report=$(mkreport_file r.bin --spans 7)
+	start_satellite
+	run post_report "$report"
+	assert_output 200
+	kill -TERM "$SAT_PID"
+	wait "$SAT_PID"
+	run jq -r 'select(.type == "stats") | .spans_received' "$SAT_OUT"
+	assert_output 7
+}
+
+@test "SIGINT stops it the same way" {
+	start_satellite
+	kill -INT "$SAT_PID"
+	wait "$SAT_PID"
+	run jq -r '.type' "$SAT_OUT"
+	assert_output "$(printf 'ready\nstats')"
+}
+
+@test "binds to ::1 when asked" {
+	[[ -e /proc/net/if_inet6 ]] || skip "no IPv6 on this machine"
+	start_satellite --bind ::1
+	[[ $SAT_ADMIN == "http://[::1]:"* ]]
+	run curl -sS -g "http://[::1]:$SAT_PORT/spans_received"
+	assert_output "0"
+}
+
+# --- reports ---------------------------------------------------------------
+
+@test "counts the spans, reports and bytes of a report" {
+	report=$(mkreport_file r.bin --spans 100)
+	start_satellite
+	run post_report "$report"
+	assert_output 200
+	run curl -sS "$SAT_ADMIN/spans_received"
+	assert_output 100
+	run sat_stat '[.spans_received, .reports, .bytes, .invalid_spans, .duplicate_spans, .rejected_reports] | @tsv'
+	assert_output "$(printf '100\t1\t%s\t0\t0\t0' "$(wc -c <"$report")")"
+}
+
+@test "answers a protobuf ReportResponse with receive and transmit times" {
+	report=$(mkreport_file r.bin --spans 3)
+	start_satellite
+	run curl -sS -D "$TMP/headers" -o "$TMP/answer" --data-binary "@$report" "$(report_url)"
+	grep -qi '^content-type: application/octet-stream' "$TMP/headers"
+	# Field 2 (receive_timestamp) then field 3 (transmit_timestamp), each
+	# a message holding the seconds as a varint.
+	run od -An -tx1 -N1 "$TMP/answer"
+	assert_output " 12"
+	run lsdecode response "$TMP/answer"
+	assert_success
+	assert_line --regexp '^receive_ns [0-9]{19}$'
+	assert_line --regexp '^transmit_ns [0-9]{19}$'
+}
+
+@test "each port counts its own spans and the admin port sums them" {
+	a=$(mkreport_file a.bin --spans 10 --seed 1)
+	b=$(mkreport_file b.bin --spans 20 --seed 2)
+	start_satellite
+	post_report "$a" "${SAT_PORTS[0]}"
+	post_report "$b" "${SAT_PORTS[1]}"
+	run curl -sS "http://127.0.0.1:${SAT_PORTS[0]}/spans_received"
+	assert_output 10
+	run curl -sS "http://127.0.0.1:${SAT_PORTS[1]}/spans_received"
+	assert_output 20
+	run curl -sS "$SAT_ADMIN/spans_received"
+	assert_output 30
+	run sat_stat '[.ports[].spans_received] | @csv'
+	assert_output "10,20"
+}
+
+@test "reads a chunked report" {
+	report=$(mkreport_file r.bin --spans 250)
+	start_satellite
+	run post_report "$report" "$SAT_PORT" -H 'Transfer-Encoding: chunked'
+	assert_output 200
+	run sat_stat .spans_received
+	assert_output 250
+}
+
+@test "keeps the connection alive between reports" {
+	report=$(mkreport_file r.bin --spans 5)
+	start_satellite
+	url=$(report_url)
+	run curl -sS -w '%{http_code} %{num_connects}\n' --data-binary "@$report" \
+		-o /dev/null "$url" -o /dev/null "$url" -o /dev/null "$url"
+	assert_output "$(printf '200 1\n200 0\n200 0')"
+	run sat_stat .reports
+	assert_output 3
+}
+
+@test "counts a streamed chunked request as its spans arrive, in bounded memory" {
+	# Concatenated reports are one valid report: this streams 1,000 spans
+	# per piece into one long chunked request.
+	report=$(mkreport_file r.bin --spans 1000)
+	start_satellite --bandwidth 0 --max-body 0
+	mkfifo "$TMP/pipe"
+	curl -sS -o "$TMP/answer" -w '%{http_code}' -X POST -T - \
+		-H 'Content-Type: application/octet-stream' \
+		"$(report_url)" <"$TMP/pipe" >"$TMP/status" &
+	started $!
+	curl_pid=$!
+	exec 7>"$TMP/pipe"
+	for i in $(seq 20); do cat "$report" >&7; done
+	# The request is still open, yet its spans are counted.
+	spans_at_least() { (($(curl -sS "$SAT_ADMIN/spans_received") >= $1)); }
+	wait_for 20 spans_at_least 19000
+	kill -0 "$curl_pid"
+	for i in $(seq 180); do cat "$report" >&7; done
+	exec 7>&-
+	wait "$curl_pid"
+	run cat "$TMP/status"
+	assert_output 200
+	run sat_stat '[.spans_received, .reports, .duplicate_spans] | @tsv'
+	# The same 1,000 ids 200 times: all but the first 1,000 are duplicates.
+	assert_output "$(printf '200000\t1\t199000')"
+	# About 190 MB went through; the satellite never held it.
+	(($(rss_peak "$SAT_PID") < 40000))
+}
+
+@test "--validate full counts the same as the walk" {
+	report=$(mkreport_file r.bin --spans 300)
+	bad=$(mkreport_file bad.bin --spans 5 --invalid zero_span_id)
+	start_satellite --validate full
+	post_report "$report"
+	post_report "$bad"
+	run sat_stat '[.spans_received, .invalid_spans, .invalid.zero_span_id] | @tsv'
+	assert_output "$(printf '305\t5\t5')"
+	run jq -r .validate <<<"$SAT_READY"
+	assert_output full
+}
+
+@test "counts exactly under four concurrent senders" {
+	start_satellite --ports 0,0,0,0 --bandwidth 0
+	pids=()
+	for i in 0 1 2 3; do
+		mkreport --spans 1000 --seed $((i + 1)) >"$TMP/r$i.bin"
+		urls=()
+		for j in $(seq 50); do urls+=(-o /dev/null "$(report_url "${SAT_PORTS[i]}")"); done
+		curl -sS -w '%{http_code}\n' --data-binary "@$TMP/r$i.bin" \
+			"${urls[@]}" >"$TMP/status$i" &
+		pids+=($!)
+		started $!
+	done
+	for p in "${pids[@]}"; do wait "$p"; done
+	run sort -u "$TMP"/status*
+	assert_output 200
+	run sat_stat '[.spans_received, .reports, .rejected_reports] | @tsv'
+	assert_output "$(printf '200000\t200\t0')"
+}
+
+# --- validation ------------------------------------------------------------
+
+@test "flags invalid spans by reason and still counts them" {
+	start_satellite
+	for why in no_context zero_trace_id zero_span_id no_operation no_start \
+		bad_timestamp bad_reference empty_key; do
+		mkreport --spans 2 --seed 7 --invalid "$why" >"$TMP/$why.bin"
+		run post_report "$TMP/$why.bin"
+		assert_output 200
+		run sat_stat ".invalid.$why"
+		assert_output 2
+	done
+	run sat_stat '[.spans_received, .invalid_spans] | @tsv'
+	assert_output "$(printf '16\t16')"
+}
+
+@test "flags spans sent twice as duplicates, across reports and ports" {
+	report=$(mkreport_file r.bin --spans 40)
+	dup=$(mkreport_file d.bin --spans 10 --seed 9 --duplicates 1)
+	start_satellite
+	post_report "$report" "${SAT_PORTS[0]}"
+	post_report "$report" "${SAT_PORTS[1]}"
+	post_report "$dup"
+	run sat_stat '[.spans_received, .duplicate_spans, .invalid_spans] | @tsv'
+	assert_output "$(printf '100\t50\t0')"
+}
+
+@test "answers a malformed report with 400 and a reason, counting it rejected" {
+	# Spans are counted as they arrive: the two whole spans before the
+	# damage in a truncated or badwire report count; garbage has none.
+	start_satellite
+	for kind in truncated badwire garbage; do
+		mkreport --spans 3 --malformed "$kind" >"$TMP/$kind.bin"
+		run post_report "$TMP/$kind.bin"
+		assert_output 400
+		run cat "$TMP/answer"
+		assert_output --partial "malformed report: "
+	done
+	run sat_stat '[.spans_received, .reports, .rejected.malformed] | @tsv'
+	assert_output "$(printf '4\t0\t3')"
+}
+
+@test "answers an empty report with 200 and counts no spans" {
+	start_satellite
+	: >"$TMP/empty.bin"
+	run post_report "$TMP/empty.bin"
+	assert_output 200
+	run sat_stat '[.spans_received, .reports] | @tsv'
+	assert_output "$(printf '0\t1')"
+}
+
+# --- modes -----------------------------------------------------------------
+
+@test "slow_fail answers 400 and counts nothing" {
+	report=$(mkreport_file r.bin --spans 50)
+	start_satellite --mode slow_fail
+	run post_report "$report"
+	assert_output 400
+	run sat_stat '[.spans_received, .reports, .bytes, .rejected.slow_fail] | @tsv'
+	assert_output "$(printf '0\t0\t0\t1')"
+}
+
+@test "slow_succeed holds each report 1 us per span, then counts it" {
+	report=$(mkreport_file r.bin --spans 200000 --tags 0 --logs 0)
+	start_satellite --mode slow_succeed --bandwidth 0
+	run curl -sS -o /dev/null -w '%{http_code} %{time_total}' --data-binary "@$report" "$(report_url)"
+	read -r code secs <<<"$output"
+	assert_equal "$code" 200
+	# 200,000 spans at 1 us: at least 0.2 s.
+	awk -v s="$secs" 'BEGIN { exit !(s >= 0.2) }'
+	run sat_stat .spans_received
+	assert_output 200000
+}
+
+@test "a slow report does not hold back other connections" {
+	big=$(mkreport_file big.bin --spans 600000 --tags 0 --logs 0)
+	small=$(mkreport_file small.bin --spans 1 --seed 5)
+	start_satellite --mode slow_succeed --bandwidth 0 --max-body 0
+	# 0.6 s of delay for the big one, once it is read.
+	curl -sS -o /dev/null --data-binary "@$big" "$(report_url)" &
+	big_pid=$!
+	started $big_pid
+	bytes_at_least() { (($(sat_stat .bytes) >= $1)); }
+	wait_for 20 bytes_at_least "$(wc -c <"$big")"
+	curl -sS -X POST -d typical "$SAT_ADMIN/mode" >/dev/null
+	run post_report "$small"
+	assert_output 200
+	# The small one came back while the big one still waits.
+	kill -0 "$big_pid"
+	run sat_stat .reports
+	assert_output 1
+	wait "$big_pid"
+	run sat_stat '[.reports, .spans_received] | @tsv'
+	assert_output "$(printf '2\t600001')"
+}
+
+@test "POST /mode changes the mode; an unknown one is refused" {
+	report=$(mkreport_file r.bin --spans 4)
+	start_satellite
+	run curl -sS -X POST -d slow_fail "$SAT_ADMIN/mode"
+	assert_success
+	run jq -r .mode <<<"$output"
+	assert_output slow_fail
+	run post_report "$report"
+	assert_output 400
+	run curl -sS -o /dev/null -w '%{http_code}' -X POST "$SAT_ADMIN/mode?mode=typical"
+	assert_output 200
+	run post_report "$report"
+	assert_output 200
+	run curl -sS -w ' %{http_code}' -X POST -d bogus "$SAT_ADMIN/mode"
+	assert_output --partial "unknown mode 'bogus'"
+	assert_output --partial " 400"
+	run sat_stat .mode
+	assert_output typical
+}
+
+# --- admin -----------------------------------------------------------------
+
+@test "POST /reset zeroes every counter" {
+	report=$(mkreport_file r.bin --spans 12)
+	start_satellite
+	post_report "$report"
+	run curl -sS -X POST "$SAT_ADMIN/reset"
+	assert_success
+	run sat_stat '[.spans_received, .reports, .bytes, .duplicate_spans] | @tsv'
+	assert_output "$(printf '0\t0\t0\t0')"
+	# Forgotten ids: the same report again is not a duplicate.
+	post_report "$report"
+	run sat_stat '[.spans_received, .duplicate_spans] | @tsv'
+	assert_output "$(printf '12\t0')"
+}
+
+@test "POST /down refuses connections while the admin port stays up; /up restores" {
+	report=$(mkreport_file r.bin --spans 6)
+	start_satellite
+	post_report "$report"
+	run curl -sS -X POST "$SAT_ADMIN/down"
+	assert_success
+	run jq -r .up <<<"$output"
+	assert_output false
+	for port in "${SAT_PORTS[@]}"; do
+		run curl -sS "http://127.0.0.1:$port/spans_received"
+		assert_failure 7    # curl: could not connect
+		run bash -c "exec 7<>/dev/tcp/127.0.0.1/$port"
+		assert_failure
+		assert_output --partial "Connection refused"
+	done
+	run curl -sS "$SAT_ADMIN/spans_received"
+	assert_output 6
+	run curl -sS -X POST "$SAT_ADMIN/up"
+	run jq -r .up <<<"$output"
+	assert_output true
+	run post_report "$report" "${SAT_PORTS[1]}"
+	assert_output 200
+	run curl -sS "$SAT_ADMIN/spans_received"
+	assert_output 12
+}
+
+@test "POST /down drops connections that are open" {
+	report=$(mkreport_file r.bin --spans 100)
+	start_satellite --max-body 0
+	mkfifo "$TMP/pipe"
+	curl -sS -o /dev/null -X POST -T - "$(report_url)" <"$TMP/pipe" 2>"$TMP/curl.err" &
+	curl_pid=$!
+	started $curl_pid
+	exec 7>"$TMP/pipe"
+	cat "$report" >&7
+	spans_at_least() { (($(curl -sS "$SAT_ADMIN/spans_received") >= $1)); }
+	wait_for 10 spans_at_least 100
+	curl -sS -X POST "$SAT_ADMIN/down" >/dev/null
+	# The satellite's end of the connection is gone at once ...
+	closed() { ! ss -Htn state established "( sport = :$SAT_PORT )" | grep -q :; }
+	wait_for 10 closed
+	# ... and the tracer's side sees its report end without an answer.
+	exec 7>&-
+	run wait "$curl_pid"
+	assert_failure
+	run cat "$TMP/curl.err"
+	assert_output --regexp "Empty reply|Send failure|Recv failure|reset"
+}
+
+@test "unknown admin paths are 404 and wrong methods 405" {
+	start_satellite
+	run curl -sS -o /dev/null -w '%{http_code}' "$SAT_ADMIN/nope"
+	assert_output 404
+	run curl -sS -o /dev/null -w '%{http_code}' "$SAT_ADMIN/down"
+	assert_output 405
+	run curl -sS -o /dev/null -w '%{http_code}' -X POST "$SAT_ADMIN/stats"
+	assert_output 405
+}
+
+# --- limits and bad input --------------------------------------------------
+
+@test "an unknown path on a satellite is 404, GET on reports 405" {
+	start_satellite
+	run curl -sS -o /dev/null -w '%{http_code}' "http://127.0.0.1:$SAT_PORT/nope"
+	assert_output 404
+	run curl -sS -o /dev/null -w '%{http_code}' "$(report_url)"
+	assert_output 405
+}
+
+@test "malformed HTTP is answered 400" {
+	start_satellite
+	exec 7<>"/dev/tcp/127.0.0.1/$SAT_PORT"
+	printf 'THIS IS NOT HTTP\r\n\r\n' >&7
+	run timeout 5 head -n 1 <&7
+	exec 7>&-
+	assert_output --regexp '^HTTP/1\.[01] 400'
+}
+
+@test "a body over --max-body is 413, declared or chunked" {
+	report=$(mkreport_file r.bin --spans 100)
+	start_satellite --max-body 10K
+	run post_report "$report"
+	assert_output 413
+	run post_report "$report" "$SAT_PORT" -H 'Transfer-Encoding: chunked'
+	assert_output 413
+	run sat_stat '[.rejected.too_large, .reports] | @tsv'
+	assert_output "$(printf '2\t0')"
+}
+
+@test "connections beyond --max-connections are closed" {
+	start_satellite --max-connections 2
+	exec 7<>"/dev/tcp/127.0.0.1/$SAT_PORT"
+	exec 8<>"/dev/tcp/127.0.0.1/$SAT_PORT"
+	sleep 0.2
+	exec 9<>"/dev/tcp/127.0.0.1/$SAT_PORT"
+	# The third is closed at once: reading it gives end of file.
+	run timeout 5 cat <&9
+	assert_success
+	assert_output ""
+	# The first two still work.
+	printf 'GET /spans_received HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' >&7
+	run timeout 5 head -n 1 <&7
+	assert_output --regexp '^HTTP/1\.1 200'
+	exec 7>&- 8>&- 9>&-
+}
+
+@test "idle connections are closed after --idle-timeout" {
+	start_satellite --idle-timeout 1
+	exec 7<>"/dev/tcp/127.0.0.1/$SAT_PORT"
+	run timeout 10 cat <&7
+	exec 7>&-
+	assert_success
+	assert_output ""
+}
+
+@test "--bandwidth caps what one satellite receives" {
+	report=$(mkreport_file r.bin --spans 2000)   # about 1.9 MB
+	start_satellite --bandwidth 1M
+	run curl -sS -o /dev/null -w '%{http_code} %{time_total}' --data-binary "@$report" "$(report_url)"
+	read -r code secs <<<"$output"
+	assert_equal "$code" 200
+	# 1.9 MB at 1 MiB/s takes at least 1.5 s, however fast the machine.
+	awk -v s="$secs" 'BEGIN { exit !(s >= 1.5) }'
+}
+
+# --- a real tracer ---------------------------------------------------------
+
+@test "the npm lightstep-tracer reports every span, none invalid" {
+	[[ -d $LTB_ROOT/tests/js/node_modules/lightstep-tracer ]] ||
+		fail "tests/js/node_modules missing: run docker/deps.sh"
+	start_satellite
+	run node "$LTB_ROOT/tests/js/report-spans.js" --host 127.0.0.1 \
+		--port "$SAT_PORT" --spans 1000 --tags 10 --logs 5 --timeout 60
+	assert_success
+	run jq -r .spans_sent <<<"$output"
+	assert_output 1000
+	run sat_stat '[.spans_received, .invalid_spans, .duplicate_spans, .rejected_reports] | @tsv'
+	assert_output "$(printf '1000\t0\t0\t0')"
+	(($(sat_stat .reports) >= 1))
+}

@@ -1,0 +1,117 @@
+# test_helper.bash: what every bats file under tests/ loads.
+#
+# Each test gets its own temp dir and HOME; processes a test starts go
+# through `started` so teardown ends exactly those (by PID, TERM then KILL)
+# and nothing outlives the test. Satellites listen on ports the kernel
+# picks, so tests never collide with each other or with anything else.
+
+LTB_ROOT=$(cd "$BATS_TEST_DIRNAME/.." && pwd)
+LTB_BUILD=$LTB_ROOT/${LTB_BUILD:-build}
+export PATH="$LTB_BUILD/bin:$LTB_BUILD/tests/tools:$PATH"
+
+bats_require_minimum_version 1.5.0
+load /usr/lib/bats/bats-support/load.bash
+load /usr/lib/bats/bats-assert/load.bash
+
+setup() {
+	ltb_setup
+}
+
+teardown() {
+	ltb_teardown
+}
+
+ltb_setup() {
+	TMP=$BATS_TEST_TMPDIR
+	export HOME=$TMP/home
+	mkdir -p "$HOME"
+	: >"$TMP/pids"
+}
+
+ltb_teardown() {
+	local pid
+	while read -r pid; do
+		kill -TERM "$pid" 2>/dev/null || true
+	done <"$TMP/pids"
+	while read -r pid; do
+		wait_gone "$pid" 5 || kill -KILL "$pid" 2>/dev/null || true
+	done <"$TMP/pids"
+}
+
+# started PID: teardown ends it.
+started() {
+	echo "$1" >>"$TMP/pids"
+}
+
+# wait_gone PID SECONDS: 0 once PID has exited, 1 if still there.
+wait_gone() {
+	local i
+	for ((i = 0; i < $2 * 100; i++)); do
+		kill -0 "$1" 2>/dev/null || return 0
+		sleep 0.01
+	done
+	return 1
+}
+
+# wait_for SECONDS COMMAND...: poll until COMMAND succeeds.
+wait_for() {
+	local limit=$1 i
+	shift
+	for ((i = 0; i < limit * 100; i++)); do
+		"$@" && return 0
+		sleep 0.01
+	done
+	return 1
+}
+
+# start_satellite [ARGS...]: an ltb-satellite on two free ports (ARGS may
+# say otherwise). Sets SAT_PID, SAT_OUT (its stdout), SAT_READY (the
+# ready record), SAT_PORTS (array), SAT_PORT (the first) and SAT_ADMIN.
+start_satellite() {
+	SAT_OUT=$TMP/satellite.$RANDOM.out
+	ltb-satellite --ports 0,0 --admin-port 0 "$@" >"$SAT_OUT" 2>"$SAT_OUT.err" &
+	SAT_PID=$!
+	started "$SAT_PID"
+	if ! wait_for 10 test -s "$SAT_OUT"; then
+		echo "ltb-satellite did not get ready:" >&2
+		cat "$SAT_OUT.err" >&2
+		return 1
+	fi
+	SAT_READY=$(head -n 1 "$SAT_OUT")
+	SAT_ADMIN=$(jq -r .admin_url <<<"$SAT_READY")
+	mapfile -t SAT_PORTS < <(jq -r '.ports[]' <<<"$SAT_READY")
+	SAT_PORT=${SAT_PORTS[0]}
+}
+
+# report_url [PORT]: the report endpoint of a satellite port.
+report_url() {
+	echo "http://127.0.0.1:${1:-$SAT_PORT}/api/v2/reports"
+}
+
+# post_report FILE [PORT] [CURL ARGS...]: POST a report body; prints the
+# HTTP status. The answer's body goes to $TMP/answer.
+post_report() {
+	local file=$1 port=${2:-$SAT_PORT}
+	shift 2 || shift $#
+	curl -sS -o "$TMP/answer" -w '%{http_code}' \
+		-H 'Content-Type: application/octet-stream' \
+		--data-binary "@$file" "$@" "$(report_url "$port")"
+}
+
+# sat_stat FIELD: one field of the satellite's /stats, by jq path.
+sat_stat() {
+	curl -sS "$SAT_ADMIN/stats" | jq -r "$1"
+}
+
+# mkreport_file NAME ARGS...: a report body made by mkreport, in $TMP.
+mkreport_file() {
+	local name=$1
+	shift
+	mkreport "$@" >"$TMP/$name"
+	echo "$TMP/$name"
+}
+
+# rss_peak PID: the process's peak resident memory, in KiB.
+rss_peak() {
+	awk '/^VmHWM:/ { print $2 }' "/proc/$1/status"
+}
