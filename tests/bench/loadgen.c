@@ -1,0 +1,380 @@
+/*
+ * loadgen.c: HTTP load generator for the satellite bench.
+ *
+ * Posts one pre-encoded body (a LightStep ReportRequest made by mkreport)
+ * over and over, as fast as the server answers: C threads, each with its own
+ * libcurl easy handle and so its own keep-alive connection, connections
+ * spread round-robin over the URLs given. The body is read into memory once
+ * and handed to libcurl by pointer. Stops by itself after --seconds (no new
+ * request starts after the deadline) or --requests in all, whichever comes
+ * first. Every answer must be 200; anything else, or a transport error,
+ * counts as a failure.
+ *
+ * Prints one JSON line on stdout:
+ *   {"type":"load","requests":R,"spans":S,"bytes":B,"seconds":T,
+ *    "failures":F,"connections":C,"spans_per_report":N,"cpu_s":U}
+ * requests counts every request made; spans and bytes only those answered
+ * 200 (spans = N per such request, bytes = request body bytes); seconds is
+ * the wall time from the first request to the end of the last one; cpu_s is
+ * loadgen's own user+system CPU time, to tell whether it was the bottleneck.
+ *
+ * Exit codes: 0 all requests answered 200; 1 some failed; 2 usage;
+ * 3 system failure (cannot read the body, cannot start libcurl or threads).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include <curl/curl.h>
+
+#define PROG "loadgen"
+#define MAX_URLS 64
+#define MAX_CONNECTIONS 1024
+#define UPLOAD_BUFFER (2L * 1024 * 1024)	/* libcurl's maximum */
+#define SOCKET_BUFFER (4 * 1024 * 1024)
+
+#define USAGE \
+	"usage: " PROG " --url URL[,URL...] --body FILE --spans-per-report N\n" \
+	"       --connections C (--seconds S | --requests R)\n" \
+	"\n" \
+	"  --url LIST            servers to POST to; connection i uses URL i mod n\n" \
+	"  --body FILE           request body, sent as application/octet-stream\n" \
+	"  --spans-per-report N  spans in the body, for the span count\n" \
+	"  --connections C       keep-alive connections, one thread each (1)\n" \
+	"  --seconds S           start no request after S seconds\n" \
+	"  --requests R          make R requests in all\n" \
+	"  -h, --help            this text\n" \
+	"\n" \
+	"Prints one {\"type\":\"load\",...} line. Exit codes: 0 ok, 1 some\n" \
+	"requests failed, 2 usage, 3 system failure.\n"
+
+struct load {
+	const char *body;
+	size_t body_len;
+	double deadline;		/* monotonic seconds; 0 for none */
+	long long max_requests;		/* 0 for none */
+	atomic_llong issued;		/* requests claimed so far */
+};
+
+struct conn {
+	struct load *load;
+	const char *url;
+	pthread_t thread;
+	long long requests, ok;
+	int last_error_logged;
+};
+
+static double
+now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static size_t
+discard(char *p, size_t size, size_t n, void *cls)
+{
+	return size * n;
+}
+
+/* Bigger socket buffers let one send() move more of a large body. */
+static int
+set_sockopts(void *cls, curl_socket_t fd, curlsocktype purpose)
+{
+	int v = SOCKET_BUFFER;
+
+	if (purpose == CURLSOCKTYPE_IPCXN)
+		(void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &v, sizeof v);
+	return CURL_SOCKOPT_OK;
+}
+
+/* Claim the next request, or say the run is over. */
+static int
+next_request(struct load *l)
+{
+	if (l->max_requests > 0 &&
+	    atomic_fetch_add(&l->issued, 1) >= l->max_requests)
+		return 0;
+	if (l->deadline > 0 && now() >= l->deadline)
+		return 0;
+	return 1;
+}
+
+static void *
+run_conn(void *arg)
+{
+	struct conn *c = arg;
+	struct load *l = c->load;
+	struct curl_slist *hdrs = NULL, *h;
+	CURL *e;
+
+	if ((e = curl_easy_init()) == NULL)
+		goto fail;
+	h = curl_slist_append(hdrs, "Content-Type: application/octet-stream");
+	if (h == NULL)
+		goto fail;
+	hdrs = h;
+	/* An empty "Expect:" stops libcurl waiting for 100-continue. */
+	if ((h = curl_slist_append(hdrs, "Expect:")) == NULL)
+		goto fail;
+	hdrs = h;
+	curl_easy_setopt(e, CURLOPT_URL, c->url);
+	curl_easy_setopt(e, CURLOPT_POST, 1L);
+	curl_easy_setopt(e, CURLOPT_POSTFIELDS, l->body);
+	curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE,
+	    (curl_off_t)l->body_len);
+	curl_easy_setopt(e, CURLOPT_HTTPHEADER, hdrs);
+	curl_easy_setopt(e, CURLOPT_UPLOAD_BUFFERSIZE, UPLOAD_BUFFER);
+	curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
+	curl_easy_setopt(e, CURLOPT_SOCKOPTFUNCTION, set_sockopts);
+	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, discard);
+	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(e, CURLOPT_TIMEOUT, 60L);
+	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT, 10L);
+
+	while (next_request(l)) {
+		CURLcode rc = curl_easy_perform(e);
+		long status = 0;
+
+		c->requests++;
+		if (rc == CURLE_OK)
+			curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
+		if (status == 200) {
+			c->ok++;
+			continue;
+		}
+		/* Say what went wrong once per connection, not per request. */
+		if (!c->last_error_logged) {
+			c->last_error_logged = 1;
+			if (rc != CURLE_OK)
+				fprintf(stderr, PROG ": POST %s: %s\n", c->url,
+				    curl_easy_strerror(rc));
+			else
+				fprintf(stderr, PROG ": POST %s: HTTP %ld\n",
+				    c->url, status);
+		}
+	}
+	curl_slist_free_all(hdrs);
+	curl_easy_cleanup(e);
+	return NULL;
+fail:
+	fprintf(stderr, PROG ": cannot set up libcurl for %s\n", c->url);
+	curl_slist_free_all(hdrs);
+	if (e != NULL)
+		curl_easy_cleanup(e);
+	return (void *)1;
+}
+
+static char *
+read_file(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf = NULL, *nb;
+	size_t cap = 0, n = 0, r;
+
+	if (f == NULL)
+		return NULL;
+	for (;;) {
+		if (n == cap) {
+			cap = cap ? cap * 2 : 1 << 20;
+			if ((nb = realloc(buf, cap)) == NULL)
+				goto fail;
+			buf = nb;
+		}
+		r = fread(buf + n, 1, cap - n, f);
+		n += r;
+		if (r == 0)
+			break;
+	}
+	if (ferror(f))
+		goto fail;
+	fclose(f);
+	*len = n;
+	return buf;
+fail:
+	free(buf);
+	fclose(f);
+	return NULL;
+}
+
+static int
+split_urls(char *s, const char **urls, int max)
+{
+	int n = 0;
+	char *tok, *save;
+
+	for (tok = strtok_r(s, ",", &save); tok != NULL;
+	    tok = strtok_r(NULL, ",", &save)) {
+		if (n == max)
+			return -1;
+		urls[n++] = tok;
+	}
+	return n;
+}
+
+static int
+parse_num(const char *s, double min, double max, double *out)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtod(s, &end);
+	return (errno != 0 || end == s || *end != '\0' || *out < min ||
+	    *out > max) ? -1 : 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "url", required_argument, NULL, 'u' },
+		{ "body", required_argument, NULL, 'b' },
+		{ "spans-per-report", required_argument, NULL, 'n' },
+		{ "connections", required_argument, NULL, 'c' },
+		{ "seconds", required_argument, NULL, 's' },
+		{ "requests", required_argument, NULL, 'r' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	static struct load load;
+	const char *urls[MAX_URLS], *body_path = NULL;
+	char *url_arg = NULL;
+	struct conn *conns = NULL;
+	struct rusage ru;
+	double spans_per_report = -1, connections = 1, seconds = 0;
+	double requests = 0, t0, elapsed, v;
+	long long total = 0, ok = 0;
+	int nurls = 0, i, started = 0, setup_failed = 0, c, li = 0, rc = 3;
+
+	while ((c = getopt_long(argc, argv, "h", opts, &li)) != -1) {
+		switch (c) {
+		case 'u':
+			url_arg = optarg;
+			break;
+		case 'b':
+			body_path = optarg;
+			break;
+		case 'n':
+			if (parse_num(optarg, 0, 1e9, &v) < 0 || v != (long)v)
+				goto bad;
+			spans_per_report = v;
+			break;
+		case 'c':
+			if (parse_num(optarg, 1, MAX_CONNECTIONS, &v) < 0 ||
+			    v != (int)v)
+				goto bad;
+			connections = v;
+			break;
+		case 's':
+			if (parse_num(optarg, 0.001, 1e6, &seconds) < 0)
+				goto bad;
+			break;
+		case 'r':
+			if (parse_num(optarg, 1, 1e15, &v) < 0 ||
+			    v != (long long)v)
+				goto bad;
+			requests = v;
+			break;
+		case 'h':
+			fputs(USAGE, stdout);
+			return 0;
+		default:
+			fputs(USAGE, stderr);
+			return 2;
+		}
+	}
+	if (optind != argc || url_arg == NULL || body_path == NULL ||
+	    spans_per_report < 0 || (seconds == 0 && requests == 0)) {
+		fputs(USAGE, stderr);
+		return 2;
+	}
+	if ((nurls = split_urls(url_arg, urls, MAX_URLS)) < 1) {
+		fprintf(stderr, PROG ": bad --url list\n");
+		return 2;
+	}
+
+	load.body = read_file(body_path, &load.body_len);
+	if (load.body == NULL) {
+		fprintf(stderr, PROG ": cannot read body %s: %s\n", body_path,
+		    strerror(errno));
+		return 3;
+	}
+	if (curl_global_init(CURL_GLOBAL_ALL) != 0) {
+		fprintf(stderr, PROG ": cannot initialise libcurl\n");
+		goto out;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	conns = calloc((size_t)connections, sizeof *conns);
+	if (conns == NULL) {
+		fprintf(stderr, PROG ": out of memory\n");
+		goto out;
+	}
+
+	load.max_requests = (long long)requests;
+	t0 = now();
+	load.deadline = seconds > 0 ? t0 + seconds : 0;
+	for (i = 0; i < (int)connections; i++) {
+		int err;
+
+		conns[i].load = &load;
+		conns[i].url = urls[i % nurls];
+		err = pthread_create(&conns[i].thread, NULL, run_conn,
+		    &conns[i]);
+		if (err != 0) {
+			fprintf(stderr, PROG ": cannot start thread: %s\n",
+			    strerror(err));
+			/* Stop the ones already running, then report. */
+			load.deadline = t0;
+			break;
+		}
+		started++;
+	}
+	for (i = 0; i < started; i++) {
+		void *res;
+
+		pthread_join(conns[i].thread, &res);
+		if (res != NULL)
+			setup_failed = 1;
+		total += conns[i].requests;
+		ok += conns[i].ok;
+	}
+	elapsed = now() - t0;
+	getrusage(RUSAGE_SELF, &ru);
+	if (setup_failed || started != (int)connections)
+		goto out;
+
+	printf("{\"type\":\"load\",\"requests\":%lld,\"spans\":%lld,"
+	    "\"bytes\":%lld,\"seconds\":%.6f,\"failures\":%lld,"
+	    "\"connections\":%d,\"spans_per_report\":%ld,\"cpu_s\":%.3f}\n",
+	    total, ok * (long long)spans_per_report,
+	    ok * (long long)load.body_len, elapsed, total - ok,
+	    (int)connections, (long)spans_per_report,
+	    (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+	    (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6);
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		fprintf(stderr, PROG ": cannot write stdout\n");
+		goto out;
+	}
+	rc = total == ok ? 0 : 1;
+out:
+	free(conns);
+	free((void *)load.body);
+	curl_global_cleanup();
+	return rc;
+bad:
+	fprintf(stderr, PROG ": bad value '%s' for --%s\n", optarg,
+	    opts[li].name);
+	fputs(USAGE, stderr);
+	return 2;
+}
