@@ -101,8 +101,10 @@ $(B)/fuzz/%: tests/fuzz/%.c $(LIB_SRC) $(GEN_C)
 test: all $(UNIT)
 	LTB_BUILD=$(B) prove -f -e tests/run-test $(UNIT) tests/*.bats
 
-bench: all $(BENCH)
-	tests/bench/run
+# Builds go to stderr so stdout carries only the JSON-lines figures.
+bench:
+	@$(MAKE) --no-print-directory all $(BENCH) >&2
+	@tests/bench/run
 
 fuzz: deps $(FUZZ)
 	@for f in $(FUZZ); do \
