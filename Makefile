@@ -42,10 +42,14 @@ TOOLS = $(patsubst bin/%.c,$(B)/bin/%,$(wildcard bin/ltb-*.c))
 UNIT = $(patsubst tests/unit/%.c,$(B)/tests/%,$(wildcard tests/unit/test_*.c))
 TEST_TOOLS = $(patsubst tests/tools/%.c,$(B)/tests/tools/%,$(wildcard tests/tools/*.c))
 BENCH = $(patsubst tests/bench/%.c,$(B)/tests/bench/%,$(wildcard tests/bench/*.c))
+# A client written in C: clients/NAME/*.c build into build/clients/NAME/client,
+# which clients/NAME/run starts.
+CLIENTS_C = $(sort $(patsubst clients/%/,%,$(dir $(wildcard clients/*/*.c))))
+CLIENT_BINS = $(foreach c,$(CLIENTS_C),$(B)/clients/$(c)/client)
 FUZZ = $(patsubst tests/fuzz/%.c,$(B)/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_SECONDS ?= 60
 
-all: deps $(TOOLS) $(TEST_TOOLS)
+all: deps $(TOOLS) $(TEST_TOOLS) $(CLIENT_BINS)
 
 # The dependency script is quick when all is present; see docker/deps.sh.
 deps:
@@ -73,6 +77,11 @@ $(B)/bin/%: bin/%.c $(LIB)
 	@mkdir -p $(@D)
 	@mkdir -p $(B)/dep
 	$(CC) $(ALL_CFLAGS) $(DEPFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIB) $(LIBS)
+
+.SECONDEXPANSION:
+$(B)/clients/%/client: $$(wildcard clients/%/*.c) $(LIB)
+	@mkdir -p $(@D) $(B)/dep
+	$(CC) $(ALL_CFLAGS) $(DEPFLAGS) $(ALL_LDFLAGS) -o $@ $(filter %.c,$^) $(LIB) $(LIBS)
 
 $(B)/tests/%: tests/unit/%.c $(LIB)
 	@mkdir -p $(@D)
@@ -114,8 +123,15 @@ fuzz: deps $(FUZZ)
 	done
 
 install: all
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SHAREDIR)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SHAREDIR)/clients
 	install -m 755 $(TOOLS) $(DESTDIR)$(BINDIR)
+	for c in clients/*/; do \
+		c=$${c%/}; install -d $(DESTDIR)$(SHAREDIR)/$$c; \
+		for f in $$c/*; do case $$f in *.c|*.h|*/node_modules) ;; \
+			*) cp -R $$f $(DESTDIR)$(SHAREDIR)/$$c/ ;; esac; done; \
+		if [ -x $(B)/$$c/client ]; then \
+			install -m 755 $(B)/$$c/client $(DESTDIR)$(SHAREDIR)/$$c/client; fi; \
+	done
 
 clean:
 	rm -rf $(B)

@@ -21,4 +21,36 @@ cJSON *ltb_record_new(const char *type);
  * errno set (EPIPE when the reader went away). */
 int ltb_jsonl_write(FILE *f, const cJSON *rec);
 
+/*
+ * Reading records, with file and line for messages. Blank lines are
+ * skipped; every other line must be a JSON object with a string "type".
+ */
+struct ltb_jsonl_reader {
+	FILE *f;		/* borrowed */
+	const char *name;	/* for messages: a path, or "stdin" */
+	unsigned long line;	/* of the record last returned */
+	char *buf;
+	size_t cap;
+};
+
+/* Borrows f and name; they must outlive the reader. */
+void ltb_jsonl_reader_init(struct ltb_jsonl_reader *r, FILE *f,
+    const char *name);
+
+/*
+ * The next record: 1 with *rec set (the caller owns it), 0 at end of
+ * input, -1 on a malformed line or a read error, with a message in err
+ * ("results.jsonl:12: not a JSON object").
+ */
+int ltb_jsonl_next(struct ltb_jsonl_reader *r, cJSON **rec, char *err,
+    size_t errlen);
+
+void ltb_jsonl_reader_free(struct ltb_jsonl_reader *r);
+
+/* Field helpers for records: the number, string or bool at key, or dflt
+ * when absent or of another type. */
+double ltb_json_num(const cJSON *obj, const char *key, double dflt);
+const char *ltb_json_str(const cJSON *obj, const char *key, const char *dflt);
+int ltb_json_bool(const cJSON *obj, const char *key, int dflt);
+
 #endif

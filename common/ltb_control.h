@@ -1,0 +1,59 @@
+/*
+ * ltb_control.h: the control message, what a client program is told to do.
+ *
+ * A client GETs it once from LTB_CONTROL_URL. The first six fields are the
+ * original LightStep Benchmarks protocol and keep its meaning: generate
+ * Repeat spans; inside each, Work floating-point multiplications; add
+ * Sleep ns of sleep debt per span and sleep SleepInterval ns whenever the
+ * debt exceeds it; flush at the end unless NoFlush; a NoOp tracer when
+ * Trace is false. The rest configure a production-like tracer.
+ */
+#ifndef LTB_CONTROL_H
+#define LTB_CONTROL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+
+#define LTB_CONTROL_URL_DEFAULT "http://127.0.0.1:8024/control"
+#define LTB_CONTROL_MAX_PORTS 64
+#define LTB_SPANS_PER_CHAIN 6	/* client, server, db spans nest in 6s */
+
+struct ltb_control {
+	int trace;			/* Trace */
+	uint64_t sleep_ns;		/* Sleep, per span */
+	uint64_t sleep_interval_ns;	/* SleepInterval */
+	uint64_t work;			/* Work, multiplications per span */
+	uint64_t repeat;		/* Repeat, spans in all */
+	int no_flush;			/* NoFlush */
+	unsigned num_tags;		/* NumTags per span */
+	unsigned num_logs;		/* NumLogs per span */
+	char satellite_host[64];	/* SatelliteHost */
+	uint16_t satellite_ports[LTB_CONTROL_MAX_PORTS]; /* SatellitePorts */
+	size_t nports;
+	unsigned reporting_period_ms;	/* ReportingPeriodMs */
+	unsigned max_buffered_spans;	/* MaxBufferedSpans */
+};
+
+/* The defaults: NoOp, no work, 10 tags, 15 logs, 127.0.0.1:8360-8367,
+ * report every 200 ms, buffer 10000 spans, SleepInterval 100 ms. */
+void ltb_control_default(struct ltb_control *c);
+
+/*
+ * Read a control message from JSON text. Absent keys keep what c held
+ * (call ltb_control_default first). Returns 0, or -1 with a reason in err
+ * ("Repeat: not a non-negative integer").
+ */
+int ltb_control_parse(struct ltb_control *c, const char *json, size_t len,
+    char *err, size_t errlen);
+
+/* The same from a parsed object (a "control" record carries these keys). */
+int ltb_control_from_json(struct ltb_control *c, const cJSON *obj,
+    char *err, size_t errlen);
+
+/* Add the message's keys to obj (the wire form). Returns 0, -1 on
+ * allocation failure. */
+int ltb_control_to_json(const struct ltb_control *c, cJSON *obj);
+
+#endif
