@@ -3,17 +3,14 @@
  *
  * HTTP is libmicrohttpd's: one daemon per satellite port, each connection
  * on its own thread, plus one single-threaded daemon for the admin port.
- * We create the listening sockets ourselves so a bind failure says why, and
- * so "down" can close them (MHD_stop_daemon) and "up" can bind the same
- * ports again.
+ * The listening sockets come from ltb_net.h, so "down" can close them
+ * (MHD_stop_daemon) and "up" can bind the same ports again.
  *
  * Counting is exact under concurrency: each request gathers the spans of
  * one piece of body and adds them to its satellite's atomic counters in
  * one go; span keys go through the duplicate set under one lock per batch.
  */
-#include <arpa/inet.h>
 #include <errno.h>
-#include <netinet/in.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -21,7 +18,6 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -30,6 +26,7 @@
 #include "ltb_collector.h"
 #include "ltb_dupset.h"
 #include "ltb_jsonl.h"
+#include "ltb_net.h"
 #include "ltb_satellite.h"
 
 #define MAX_INVALID 16		/* validation reasons a protocol may have */
@@ -72,9 +69,7 @@ struct satellite {
 
 struct ltb_sat {
 	struct ltb_sat_config cfg;
-	char bind[INET6_ADDRSTRLEN];
-	struct sockaddr_storage addr;	/* bind address, port 0 */
-	socklen_t addrlen;
+	struct ltb_addr addr;		/* where every port binds */
 	struct satellite *sats;
 	size_t nsats;
 	struct MHD_Daemon *admin;
@@ -544,70 +539,13 @@ on_request_done(void *cls, struct MHD_Connection *c, void **req_cls,
 /* ---- sockets and daemons ----------------------------------------------- */
 
 static int
-resolve_bind(struct ltb_sat *g, char *err, size_t errlen)
-{
-	struct sockaddr_in *in4 = (struct sockaddr_in *)&g->addr;
-	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&g->addr;
-
-	memset(&g->addr, 0, sizeof g->addr);
-	if (inet_pton(AF_INET, g->cfg.bind, &in4->sin_addr) == 1) {
-		in4->sin_family = AF_INET;
-		g->addrlen = sizeof *in4;
-	} else if (inet_pton(AF_INET6, g->cfg.bind, &in6->sin6_addr) == 1) {
-		in6->sin6_family = AF_INET6;
-		g->addrlen = sizeof *in6;
-	} else {
-		snprintf(err, errlen, "bad bind address '%s': not an IPv4 "
-		    "or IPv6 address", g->cfg.bind);
-		return -1;
-	}
-	snprintf(g->bind, sizeof g->bind, "%s", g->cfg.bind);
-	return 0;
-}
-
-/* A listening socket on port (0: any); the bound port in *bound. */
-static int
-listen_on(struct ltb_sat *g, uint16_t port, uint16_t *bound, char *err,
-    size_t errlen)
-{
-	struct sockaddr_storage a = g->addr;
-	socklen_t alen = g->addrlen;
-	int fd, one = 1;
-
-	if (a.ss_family == AF_INET)
-		((struct sockaddr_in *)&a)->sin_port = htons(port);
-	else
-		((struct sockaddr_in6 *)&a)->sin6_port = htons(port);
-	fd = socket(a.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		goto fail;
-	/* "up" rebinds a port whose old connections may sit in TIME_WAIT. */
-	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0 ||
-	    bind(fd, (struct sockaddr *)&a, alen) < 0 ||
-	    listen(fd, 128) < 0 ||
-	    getsockname(fd, (struct sockaddr *)&a, &alen) < 0)
-		goto fail;
-	*bound = ntohs(a.ss_family == AF_INET ?
-	    ((struct sockaddr_in *)&a)->sin_port :
-	    ((struct sockaddr_in6 *)&a)->sin6_port);
-	return fd;
-fail:
-	snprintf(err, errlen, "cannot bind %s%s%s:%u: %s",
-	    g->addr.ss_family == AF_INET6 ? "[" : "", g->bind,
-	    g->addr.ss_family == AF_INET6 ? "]" : "", port, strerror(errno));
-	if (fd >= 0)
-		close(fd);
-	return -1;
-}
-
-static int
 satellite_start(struct satellite *sat, char *err, size_t errlen)
 {
 	struct ltb_sat *g = sat->group;
 	uint16_t bound;
 	int fd;
 
-	if ((fd = listen_on(g, sat->port, &bound, err, errlen)) < 0)
+	if ((fd = ltb_listen(&g->addr, sat->port, &bound, err, errlen)) < 0)
 		return -1;
 	sat->port = bound;
 	sat->daemon = MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION |
@@ -757,7 +695,7 @@ admin_start(struct ltb_sat *g, char *err, size_t errlen)
 {
 	int fd;
 
-	if ((fd = listen_on(g, g->cfg.admin_port, &g->admin_port, err,
+	if ((fd = ltb_listen(&g->addr, g->cfg.admin_port, &g->admin_port, err,
 	    errlen)) < 0)
 		return -1;
 	g->admin = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD |
@@ -794,7 +732,7 @@ ltb_sat_start(const struct ltb_sat_config *c, char *err, size_t errlen)
 	if ((g->sats = calloc(c->nports, sizeof *g->sats)) == NULL)
 		goto nomem;
 	g->nsats = c->nports;
-	if (resolve_bind(g, err, errlen) < 0)
+	if (ltb_addr_parse(&g->addr, c->bind, err, errlen) < 0)
 		goto fail;
 	for (size_t i = 0; i < g->nsats; i++) {
 		g->sats[i].group = g;
@@ -806,7 +744,7 @@ ltb_sat_start(const struct ltb_sat_config *c, char *err, size_t errlen)
 	for (size_t i = 0; i < g->nsats; i++)
 		if (satellite_start(&g->sats[i], err, errlen) < 0)
 			goto fail;
-	g->cfg.bind = g->bind;
+	g->cfg.bind = g->addr.text;
 	return g;
 nomem:
 	snprintf(err, errlen, "out of memory");
@@ -887,15 +825,6 @@ ltb_sat_spans_received(struct ltb_sat *g)
 	return n;
 }
 
-static void
-admin_url(const struct ltb_sat *g, char *buf, size_t len)
-{
-	int v6 = g->addr.ss_family == AF_INET6;
-
-	snprintf(buf, len, "http://%s%s%s:%u", v6 ? "[" : "", g->bind,
-	    v6 ? "]" : "", g->admin_port);
-}
-
 cJSON *
 ltb_sat_ready_record(struct ltb_sat *g)
 {
@@ -904,9 +833,9 @@ ltb_sat_ready_record(struct ltb_sat *g)
 
 	if (rec == NULL)
 		return NULL;
-	admin_url(g, url, sizeof url);
+	ltb_addr_url(&g->addr, g->admin_port, url, sizeof url);
 	cJSON_AddNumberToObject(rec, "pid", (double)getpid());
-	cJSON_AddStringToObject(rec, "bind", g->bind);
+	cJSON_AddStringToObject(rec, "bind", g->addr.text);
 	ports = cJSON_AddArrayToObject(rec, "ports");
 	for (size_t i = 0; ports != NULL && i < g->nsats; i++)
 		cJSON_AddItemToArray(ports,

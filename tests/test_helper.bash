@@ -115,3 +115,42 @@ mkreport_file() {
 rss_peak() {
 	awk '/^VmHWM:/ { print $2 }' "/proc/$1/status"
 }
+
+# tag_env: run what follows with LTB_TEST_TAG set, so every process it
+# starts, at any depth, can be found again through /proc/PID/environ.
+tag_env() {
+	export LTB_TEST_TAG="ltb-test-$$-$RANDOM-$BATS_TEST_NUMBER"
+}
+
+# tagged_pids: the live processes carrying this test's LTB_TEST_TAG.
+tagged_pids() {
+	local p
+	for p in /proc/[0-9]*; do
+		[[ ${p#/proc/} == "$$" || ${p#/proc/} == "$BASHPID" ]] && continue
+		grep -qsz "^LTB_TEST_TAG=$LTB_TEST_TAG\$" "$p/environ" 2>/dev/null &&
+			echo "${p#/proc/}"
+	done
+	return 0
+}
+
+# assert_no_process_left: nothing started under tag_env is still alive.
+assert_no_process_left() {
+	local left
+	wait_for 5 test -z "$(tagged_pids)" || true
+	left=$(tagged_pids)
+	if [[ -n $left ]]; then
+		ps -o pid,ppid,stat,cmd -p "${left//$'\n'/,}" >&2 || true
+		fail "processes left behind: $left"
+	fi
+}
+
+# control_record FILE KEY=VALUE...: a control record for ltb-sample --plan,
+# NoOp 1 s at 100 sps unless told otherwise (values are JSON).
+control_record() {
+	local file=$1 kv expr='{"type":"control","v":1,"client":"c","target_sps":100,"runtime":1,"trial":0,"Trace":false,"Work":1000,"Sleep":10000000,"Repeat":100}'
+	shift
+	for kv in "$@"; do
+		expr="$expr | .${kv%%=*} = ${kv#*=}"
+	done
+	jq -nc "$expr" >"$file"
+}

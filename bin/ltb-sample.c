@@ -1,0 +1,449 @@
+/*
+ * ltb-sample: run a client once per control record and measure it.
+ *
+ * For each control record (from --plan, or built from the same flags as
+ * `ltb-control plan`), serves the client its control message, runs it in
+ * its own process group, samples the CPU and memory of its process tree,
+ * reads the satellites' counts before and after, and writes one result
+ * record. Without --satellites it starts its own ltb-satellite group and
+ * stops it at the end. See common/ltb_run.h.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+
+#include "ltb_calibrate.h"
+#include "ltb_clients.h"
+#include "ltb_ctlserver.h"
+#include "ltb_jsonl.h"
+#include "ltb_log.h"
+#include "ltb_parse.h"
+#include "ltb_plan.h"
+#include "ltb_proc.h"
+#include "ltb_run.h"
+#include "ltb_satclient.h"
+
+static const char usage[] =
+"usage: ltb-sample --plan FILE|-  [options]\n"
+"       ltb-sample (--client NAME | --client-cmd CMD) [plan flags] [options]\n"
+"\n"
+"Run a client program once per control record and write one result record\n"
+"per run on stdout (JSON lines); progress on stderr.\n"
+"\n"
+"  -p, --plan FILE           control records to run (- for stdin), as\n"
+"                            written by ltb-control plan\n"
+"  -i, --interval S          sampling period in seconds (default 1)\n"
+"      --no-timeout          wait for the client however long it takes\n"
+"                            (default: kill it after twice the runtime,\n"
+"                            and at least runtime + 5 s)\n"
+"      --satellites URL      admin URL of a running ltb-satellite group\n"
+"                            (default: start one on free ports)\n"
+"      --satellite-down-at S take the satellites down S s into each run\n"
+"      --satellite-up-at S   and bring them back at S s\n"
+"      --control-port PORT   where clients fetch their control message\n"
+"                            (default 8024; 0 for any free port)\n"
+"      --fetch-timeout S     fail a client that has not fetched its control\n"
+"                            message after S s (default 10)\n"
+"      --target-cpu X        calibration target when planning (default 0.7)\n"
+"      --calibration-runtime S  seconds per calibration run (default 3)\n"
+"  -h, --help                this text\n"
+"\n"
+"Plan flags (without --plan; see ltb-control plan):\n"
+LTB_PLAN_USAGE
+"\n"
+"Exit: 0 every run succeeded; 1 a run failed (client crashed, hung, never\n"
+"fetched its message: its result carries \"error\"); 2 usage or bad plan;\n"
+"3 system failure (cannot bind, spawn, reach the satellites); 130/143\n"
+"interrupted.\n";
+
+struct opts {
+	const char *plan;
+	struct ltb_plan_opts p;
+	int planned;			/* plan flags given */
+	double interval, down_at, up_at, fetch_timeout, target_cpu;
+	double calibration_runtime;
+	int no_timeout;
+	const char *satellites;
+	uint16_t control_port;
+};
+
+static void
+bad_usage(const char *msg)
+{
+	ltb_warn("%s", msg);
+	fputs(usage, stderr);
+	exit(LTB_EXIT_USAGE);
+}
+
+static double
+seconds_arg(const char *flag, const char *arg)
+{
+	const char *why;
+	uint64_t ns;
+	char msg[256];
+
+	if (ltb_parse_seconds(arg, &ns, &why) < 0) {
+		snprintf(msg, sizeof msg, "bad %s '%s': %s", flag, arg, why);
+		bad_usage(msg);
+	}
+	return (double)ns / 1e9;
+}
+
+static void
+parse_args(int argc, char **argv, struct opts *o)
+{
+	enum { O_NO_TIMEOUT = 256, O_SATELLITES, O_DOWN, O_UP, O_CTL_PORT,
+	    O_FETCH, O_TARGET, O_CAL_RUNTIME };
+	static const struct option longopts[] = {
+		{ "plan", required_argument, NULL, 'p' },
+		{ "interval", required_argument, NULL, 'i' },
+		{ "no-timeout", no_argument, NULL, O_NO_TIMEOUT },
+		{ "satellites", required_argument, NULL, O_SATELLITES },
+		{ "satellite-down-at", required_argument, NULL, O_DOWN },
+		{ "satellite-up-at", required_argument, NULL, O_UP },
+		{ "control-port", required_argument, NULL, O_CTL_PORT },
+		{ "fetch-timeout", required_argument, NULL, O_FETCH },
+		{ "target-cpu", required_argument, NULL, O_TARGET },
+		{ "calibration-runtime", required_argument, NULL,
+		    O_CAL_RUNTIME },
+		{ "help", no_argument, NULL, 'h' },
+		LTB_PLAN_LONGOPTS,
+		{ NULL, 0, NULL, 0 }
+	};
+	char err[512];
+	const char *why;
+	uint64_t v;
+	int ch;
+
+	while ((ch = getopt_long(argc, argv, "p:i:h", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'p':
+			o->plan = optarg;
+			break;
+		case 'i':
+			o->interval = seconds_arg("--interval", optarg);
+			if (o->interval < 0.01)
+				bad_usage("--interval: at least 0.01 s");
+			break;
+		case O_NO_TIMEOUT:
+			o->no_timeout = 1;
+			break;
+		case O_SATELLITES:
+			o->satellites = optarg;
+			break;
+		case O_DOWN:
+			o->down_at = seconds_arg("--satellite-down-at", optarg);
+			break;
+		case O_UP:
+			o->up_at = seconds_arg("--satellite-up-at", optarg);
+			break;
+		case O_CTL_PORT:
+			if (ltb_parse_uint(optarg, 0, 65535, &v, &why) < 0) {
+				snprintf(err, sizeof err, "bad --control-port "
+				    "'%s': %s", optarg, why);
+				bad_usage(err);
+			}
+			o->control_port = (uint16_t)v;
+			break;
+		case O_FETCH:
+			o->fetch_timeout = seconds_arg("--fetch-timeout",
+			    optarg);
+			break;
+		case O_TARGET:
+			o->target_cpu = atof(optarg);
+			if (!(o->target_cpu > 0.05 && o->target_cpu < 1))
+				bad_usage("--target-cpu: between 0.05 and 1");
+			break;
+		case O_CAL_RUNTIME:
+			o->calibration_runtime = seconds_arg(
+			    "--calibration-runtime", optarg);
+			break;
+		case 'h':
+			fputs(usage, stdout);
+			exit(LTB_EXIT_OK);
+		case '?':
+			fputs(usage, stderr);
+			exit(LTB_EXIT_USAGE);
+		default:
+			o->planned = 1;
+			if (ltb_plan_flag(&o->p, ch, optarg, argv, argc,
+			    &optind, err, sizeof err) < 0)
+				bad_usage(err);
+		}
+	}
+	if (optind < argc) {
+		snprintf(err, sizeof err, "unexpected argument '%s'",
+		    argv[optind]);
+		bad_usage(err);
+	}
+	if (o->plan != NULL && o->planned)
+		bad_usage("--plan and plan flags do not mix: plan with "
+		    "ltb-control plan, or give the flags here");
+	if (o->plan == NULL && ltb_plan_check(&o->p, err, sizeof err) < 0)
+		bad_usage(err);
+	if (o->up_at >= 0 && (o->down_at < 0 || o->up_at <= o->down_at))
+		bad_usage("--satellite-up-at needs an earlier "
+		    "--satellite-down-at");
+}
+
+/* Everything the tool holds, for one cleanup path. */
+struct sample {
+	struct opts o;
+	struct ltb_ctlserver *ctl;
+	struct ltb_satgroup sats;
+	struct ltb_runner runner;
+	cJSON **plan;
+	size_t nplan, cap;
+	int failed;
+};
+
+static void
+plan_add(cJSON *rec, void *ctx)
+{
+	struct sample *s = ctx;
+	cJSON **p;
+
+	if (s->nplan == s->cap) {
+		s->cap = s->cap ? 2 * s->cap : 16;
+		if ((p = realloc(s->plan, s->cap * sizeof *p)) == NULL)
+			ltb_die(LTB_EXIT_SYS, "out of memory");
+		s->plan = p;
+	}
+	s->plan[s->nplan++] = rec;
+}
+
+/* Control records from a file: exit 2 naming the line of a bad one. */
+static void
+read_plan(struct sample *s)
+{
+	struct ltb_jsonl_reader rd;
+	const char *name = strcmp(s->o.plan, "-") == 0 ? "stdin" : s->o.plan;
+	FILE *f = strcmp(s->o.plan, "-") == 0 ? stdin : fopen(s->o.plan, "r");
+	struct ltb_control m;
+	char err[512];
+	cJSON *rec;
+	int rc;
+
+	if (f == NULL)
+		ltb_die(LTB_EXIT_USAGE, "cannot open plan %s: %s", s->o.plan,
+		    strerror(errno));
+	ltb_jsonl_reader_init(&rd, f, name);
+	while ((rc = ltb_jsonl_next(&rd, &rec, err, sizeof err)) > 0) {
+		if (strcmp(ltb_json_str(rec, "type", ""), "control") != 0) {
+			cJSON_Delete(rec);
+			continue;
+		}
+		ltb_control_default(&m);
+		if (ltb_control_from_json(&m, rec, err, sizeof err) < 0)
+			ltb_die(LTB_EXIT_USAGE, "%s:%lu: bad control record: %s",
+			    name, rd.line, err);
+		plan_add(rec, s);
+	}
+	if (rc < 0)
+		ltb_die(LTB_EXIT_USAGE, "%s", err);
+	ltb_jsonl_reader_free(&rd);
+	if (f != stdin)
+		fclose(f);
+	if (s->nplan == 0)
+		ltb_die(LTB_EXIT_USAGE, "no control records in %s: nothing to "
+		    "run", name);
+}
+
+/* The plan from flags, calibrating the client first if need be. */
+static int
+make_plan(struct sample *s, char *err, size_t errlen)
+{
+	struct ltb_calibrate_opts co;
+	struct ltb_calibration cal;
+	const char *name = s->o.p.client ? s->o.p.client : "cmd";
+
+	ltb_calibrate_default(&co);
+	co.client = s->o.p.client;
+	co.client_cmd = s->o.p.client_cmd;
+	co.target_cpu = s->o.target_cpu;
+	if (s->o.calibration_runtime > 0)
+		co.runtime = s->o.calibration_runtime;
+	/* An unregistered command has no stable name to cache under. */
+	if (co.client_cmd != NULL ||
+	    ltb_calibration_load(name, co.target_cpu, &cal) < 0) {
+		ltb_warn("calibrating %s to %.2f CPU (cached for next time)",
+		    name, co.target_cpu);
+		if (ltb_calibrate(&s->runner, &co, &cal, err, errlen) < 0)
+			return -1;
+		if (co.client_cmd == NULL &&
+		    ltb_calibration_save(&cal, err, errlen) < 0)
+			ltb_warn("%s", err);
+	}
+	if (ltb_plan(&s->o.p, &cal, plan_add, s) < 0) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+static void
+setup_clients(struct sample *s)
+{
+	char dir[1024], err[1024];
+
+	/* Each registered client's setup once, before any run. */
+	for (size_t i = 0; i < s->nplan; i++) {
+		const char *name = ltb_json_str(s->plan[i], "client", NULL);
+		int seen = 0;
+
+		if (name == NULL || ltb_json_str(s->plan[i], "client_cmd",
+		    NULL) != NULL)
+			continue;
+		for (size_t j = 0; j < i && !seen; j++)
+			seen = strcmp(name, ltb_json_str(s->plan[j], "client",
+			    "")) == 0;
+		if (seen || ltb_client_dir(name, dir, sizeof dir, err,
+		    sizeof err) < 0)
+			continue;	/* a missing client fails its run */
+		if (ltb_client_setup(dir, err, sizeof err) < 0)
+			ltb_warn("client '%s': %s", name, err);
+	}
+}
+
+static void
+report(struct sample *s, size_t i, const cJSON *res)
+{
+	const char *e = ltb_json_str(res, "error", NULL);
+	const cJSON *recv = cJSON_GetObjectItemCaseSensitive(res,
+	    "spans_received");
+	char spans[96] = "";
+
+	if (cJSON_IsNumber(recv))
+		snprintf(spans, sizeof spans, ", %.0f/%.0f spans, %.0f dropped",
+		    recv->valuedouble, ltb_json_num(res, "spans_sent", 0),
+		    ltb_json_num(res, "dropped", 0));
+	fprintf(stderr, "%s%s: run %zu/%zu: %s %s %.0f sps %.0f s trial %.0f: "
+	    "cpu %.3f, %.2f s%s%s%s\n", s->runner.progress_live ? "\r" : "",
+	    ltb_prog, i + 1, s->nplan, ltb_json_str(res, "client", "?"),
+	    ltb_json_bool(res, "trace", 0) ? "traced" : "noop",
+	    ltb_json_num(res, "target_sps", 0),
+	    ltb_json_num(res, "runtime", 0), ltb_json_num(res, "trial", 0),
+	    ltb_json_num(res, "cpu_usage", 0),
+	    ltb_json_num(res, "clock_time", 0), spans, e ? ": FAILED: " : "",
+	    e ? e : "");
+}
+
+static void
+cleanup(struct sample *s)
+{
+	for (size_t i = 0; i < s->nplan; i++)
+		cJSON_Delete(s->plan[i]);
+	free(s->plan);
+	ltb_satgroup_stop(&s->sats);
+	ltb_ctlserver_stop(s->ctl);
+}
+
+static int
+run_plan(struct sample *s)
+{
+	char err[1024];
+	cJSON *res;
+
+	for (size_t i = 0; i < s->nplan; i++) {
+		if ((res = ltb_run(&s->runner, s->plan[i], err,
+		    sizeof err)) == NULL) {
+			if (s->runner.interrupted)
+				return 128 + s->runner.interrupted;
+			ltb_warn("%s", err);
+			return LTB_EXIT_SYS;
+		}
+		report(s, i, res);
+		if (ltb_json_str(res, "error", NULL) != NULL)
+			s->failed = 1;
+		if (ltb_jsonl_write(stdout, res) < 0) {
+			cJSON_Delete(res);
+			/* The reader went away: a clean stop. */
+			return errno == EPIPE ? LTB_EXIT_OK : LTB_EXIT_SYS;
+		}
+		cJSON_Delete(res);
+	}
+	return s->failed ? LTB_EXIT_FAIL : LTB_EXIT_OK;
+}
+
+int
+main(int argc, char **argv)
+{
+	static struct sample s;
+	char err[1024], satellite[1024];
+	sigset_t mask;
+	int rc;
+
+	ltb_prog = "ltb-sample";
+	ltb_plan_default(&s.o.p);
+	s.o.interval = 1;
+	s.o.down_at = s.o.up_at = -1;
+	s.o.fetch_timeout = 10;
+	s.o.target_cpu = 0.7;
+	s.o.control_port = 8024;
+	parse_args(argc, argv, &s.o);
+
+	/* Before any thread: the runner alone takes these, in sigtimedwait. */
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	ltb_proc_become_subreaper();
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+
+	if (s.o.plan != NULL)
+		read_plan(&s);
+	s.ctl = ltb_ctlserver_start("127.0.0.1", s.o.control_port, err,
+	    sizeof err);
+	if (s.ctl == NULL)
+		ltb_die(LTB_EXIT_SYS, "%s (--control-port 0 picks a free "
+		    "port)", err);
+	if (s.o.satellites != NULL)
+		rc = ltb_satgroup_attach(&s.sats, s.o.satellites, err,
+		    sizeof err);
+	else {
+		ltb_sibling_tool("ltb-satellite", satellite, sizeof satellite);
+		rc = ltb_satgroup_spawn(&s.sats, satellite, 8, NULL, err,
+		    sizeof err);
+	}
+	if (rc < 0) {
+		ltb_warn("%s", err);
+		cleanup(&s);
+		return LTB_EXIT_SYS;
+	}
+	ltb_runner_init(&s.runner);
+	s.runner.ctl = s.ctl;
+	s.runner.sats = &s.sats;
+	s.runner.interval = s.o.interval;
+	s.runner.no_timeout = s.o.no_timeout;
+	s.runner.down_at = s.o.down_at;
+	s.runner.up_at = s.o.up_at;
+	s.runner.fetch_timeout = s.o.fetch_timeout;
+	s.runner.progress_live = isatty(2);
+	s.runner.prog = ltb_prog;
+
+	if (s.o.plan == NULL && make_plan(&s, err, sizeof err) < 0) {
+		if (s.runner.interrupted) {
+			cleanup(&s);
+			return 128 + s.runner.interrupted;
+		}
+		ltb_warn("%s", err);
+		cleanup(&s);
+		return LTB_EXIT_FAIL;
+	}
+	setup_clients(&s);
+	rc = run_plan(&s);
+	cleanup(&s);
+	if (rc == LTB_EXIT_OK && (ferror(stdout) || fclose(stdout) != 0))
+		rc = errno == EPIPE ? LTB_EXIT_OK : LTB_EXIT_SYS;
+	curl_global_cleanup();
+	return rc;
+}

@@ -1,0 +1,31 @@
+/*
+ * ltb_clients.h: the client registry and where the tools find things.
+ *
+ * A client is a directory clients/NAME/ holding an executable `run` and,
+ * optionally, an idempotent `setup` that installs its dependencies. The
+ * registry is searched in order: $LTB_CLIENTS_DIR, then the share
+ * directory of an installed tree (BINDIR/../share/ltb/clients), then the
+ * source tree the tools were built in (build/bin/../../clients).
+ */
+#ifndef LTB_CLIENTS_H
+#define LTB_CLIENTS_H
+
+#include <stddef.h>
+
+/* The directory of client name into dir. 0, or -1 with a message in err
+ * naming the places searched. */
+int ltb_client_dir(const char *name, char *dir, size_t len, char *err,
+    size_t errlen);
+
+/* Run the client's setup, if it has one, with its output on stderr.
+ * 0 (also when there is none), or -1 with a message in err. */
+int ltb_client_setup(const char *dir, char *err, size_t errlen);
+
+/* The directory holding the running executable, into buf. */
+int ltb_self_dir(char *buf, size_t len);
+
+/* A sibling tool of the running one (its directory, else PATH): for
+ * ltb-sample starting ltb-satellite. */
+void ltb_sibling_tool(const char *name, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,34 @@
+/*
+ * ltb_ctlserver.h: the control server a client fetches its orders from.
+ *
+ * Serves the current control message at GET /control (any other path is
+ * 404) and remembers whether and when it was fetched, so a client that
+ * never asks can be told apart from one that asked and then hung.
+ */
+#ifndef LTB_CTLSERVER_H
+#define LTB_CTLSERVER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct ltb_ctlserver;
+
+/* Listen on bind:port (port 0: any free one). NULL with a message in err
+ * ("cannot bind 127.0.0.1:8024: Address already in use"). */
+struct ltb_ctlserver *ltb_ctlserver_start(const char *bind, uint16_t port,
+    char *err, size_t errlen);
+void ltb_ctlserver_stop(struct ltb_ctlserver *s);
+
+/* The URL clients get in LTB_CONTROL_URL; borrowed, valid until stop. */
+const char *ltb_ctlserver_url(const struct ltb_ctlserver *s);
+
+/* Serve json (copied) from now on, and forget earlier fetches. 0 or -1. */
+int ltb_ctlserver_set(struct ltb_ctlserver *s, const char *json);
+
+/* How many times the message was fetched since it was set; the monotonic
+ * time (ltb_now) of the first fetch in *first, and the peer's address in
+ * peer (may be NULL). */
+unsigned ltb_ctlserver_fetches(struct ltb_ctlserver *s, double *first,
+    char *peer, size_t peerlen);
+
+#endif

@@ -1,0 +1,137 @@
+/*
+ * ltb_plan.h: calibrations and plans.
+ *
+ * A calibration says, for one client on one machine, how fast the client
+ * does work (units of Work per CPU-second, NoOp tracer) and how much sleep
+ * per unit of work makes it use the target CPU. A plan turns it, with span
+ * rates, a runtime and trials, into control records: at rate sps each span
+ * must take 1/sps seconds, of which work/work_per_second is work and
+ * work * sleep_per_work_ns is sleep.
+ */
+#ifndef LTB_PLAN_H
+#define LTB_PLAN_H
+
+#include <stddef.h>
+
+#include <cjson/cJSON.h>
+
+struct ltb_calibration {
+	char client[128];
+	double target_cpu;
+	double sleep_per_work_ns;
+	double work_per_second;
+	double achieved_cpu;	/* measured with the result */
+	int iterations;
+	char host[128];
+	char created[32];	/* ISO 8601, UTC */
+};
+
+/* A "calibration" record; NULL on allocation failure. */
+cJSON *ltb_calibration_record(const struct ltb_calibration *c);
+/* From a record; 0, or -1 with the missing or bad field in err. */
+int ltb_calibration_from_json(struct ltb_calibration *c, const cJSON *rec,
+    char *err, size_t errlen);
+
+/* The cache file of a client's calibration on this host:
+ * $LTB_CACHE_DIR, else $XDG_CACHE_HOME/ltb, else ~/.cache/ltb;
+ * "calibration-CLIENT-TARGET-HOST.json". */
+int ltb_calibration_path(const char *client, double target_cpu, char *buf,
+    size_t len);
+/* 0 and c filled if cached; -1 if not (or unreadable). */
+int ltb_calibration_load(const char *client, double target_cpu,
+    struct ltb_calibration *c);
+/* 0, or -1 with a message in err. */
+int ltb_calibration_save(const struct ltb_calibration *c, char *err,
+    size_t errlen);
+
+/* Work and Sleep (ns) per span that give rate sps at the calibrated CPU. */
+void ltb_plan_span(const struct ltb_calibration *c, double sps,
+    double *work, double *sleep_ns);
+
+enum { LTB_TRACE_OFF = 0, LTB_TRACE_ON = 1, LTB_TRACE_BOTH = 2 };
+
+#define LTB_PLAN_MAX_RATES 64
+
+struct ltb_plan_opts {
+	const char *client;		/* registry name, or NULL */
+	const char *client_cmd;		/* or a command, or NULL */
+	double sps[LTB_PLAN_MAX_RATES];
+	size_t nsps;
+	double runtime;			/* seconds */
+	unsigned trials;
+	int trace;			/* LTB_TRACE_* */
+	const char *label;
+	unsigned shard, shards;		/* this shard 0..shards-1 */
+	unsigned num_tags, num_logs;
+	unsigned reporting_period_ms, max_buffered_spans;
+	int no_flush;
+};
+
+/* Defaults: 500 sps, 10 s, 1 trial, traced, 10 tags, 15 logs, 200 ms,
+ * 10000 spans, one shard. */
+void ltb_plan_default(struct ltb_plan_opts *o);
+
+/*
+ * The control records of a plan, in run order: for each rate, for each
+ * trial, traced then NoOp when both (ABAB, so drift hits both alike).
+ * Records not in this shard are skipped (record i belongs to shard
+ * i % shards). emit takes ownership of each record. Returns the number
+ * emitted, or -1 on allocation failure.
+ */
+long ltb_plan(const struct ltb_plan_opts *o, const struct ltb_calibration *c,
+    void (*emit)(cJSON *rec, void *ctx), void *ctx);
+
+
+
+/*
+ * Plan flags, shared by `ltb-control plan` and `ltb-sample`, which take
+ * the same ones. Add LTB_PLAN_LONGOPTS to a getopt_long table and pass the
+ * returned codes to ltb_plan_flag. argv and optind let "--trace" take an
+ * optional separate word (on, off, both). Returns 0, or -1 with a message
+ * in err.
+ */
+enum {
+	LTB_OPT_CLIENT = 1000, LTB_OPT_CLIENT_CMD, LTB_OPT_SPS,
+	LTB_OPT_RUNTIME, LTB_OPT_TRIALS, LTB_OPT_TRACE, LTB_OPT_LABEL,
+	LTB_OPT_SHARD, LTB_OPT_NUM_TAGS, LTB_OPT_NUM_LOGS,
+	LTB_OPT_REPORTING_PERIOD, LTB_OPT_MAX_BUFFERED, LTB_OPT_NO_FLUSH
+};
+
+#define LTB_PLAN_LONGOPTS \
+	{ "client", required_argument, NULL, LTB_OPT_CLIENT }, \
+	{ "client-cmd", required_argument, NULL, LTB_OPT_CLIENT_CMD }, \
+	{ "sps", required_argument, NULL, LTB_OPT_SPS }, \
+	{ "runtime", required_argument, NULL, LTB_OPT_RUNTIME }, \
+	{ "trials", required_argument, NULL, LTB_OPT_TRIALS }, \
+	{ "trace", optional_argument, NULL, LTB_OPT_TRACE }, \
+	{ "label", required_argument, NULL, LTB_OPT_LABEL }, \
+	{ "shard", required_argument, NULL, LTB_OPT_SHARD }, \
+	{ "num-tags", required_argument, NULL, LTB_OPT_NUM_TAGS }, \
+	{ "num-logs", required_argument, NULL, LTB_OPT_NUM_LOGS }, \
+	{ "reporting-period", required_argument, NULL, \
+	    LTB_OPT_REPORTING_PERIOD }, \
+	{ "max-buffered", required_argument, NULL, LTB_OPT_MAX_BUFFERED }, \
+	{ "no-flush", no_argument, NULL, LTB_OPT_NO_FLUSH }
+
+/* The usage lines of those flags. */
+#define LTB_PLAN_USAGE \
+"      --client NAME        client from the registry (clients/NAME/run)\n" \
+"      --client-cmd CMD     or any command, run with sh -c\n" \
+"      --sps LIST           span rates, comma-separated (default 500)\n" \
+"      --runtime S          seconds per run (default 10)\n" \
+"      --trials N           runs per rate and tracer (default 1)\n" \
+"      --trace [on|off|both] traced, NoOp, or both interleaved\n" \
+"                           (default on; both runs traced then NoOp)\n" \
+"      --label TEXT         carried into every record\n" \
+"      --shard I/N          only records i with i % N == I (0 <= I < N)\n" \
+"      --num-tags N, --num-logs N        per span (default 10, 15)\n" \
+"      --reporting-period MS, --max-buffered N  tracer settings\n" \
+"                           (default 200 ms, 10000 spans)\n" \
+"      --no-flush           clients do not flush at the end\n"
+
+int ltb_plan_flag(struct ltb_plan_opts *o, int code, const char *arg,
+    char **argv, int argc, int *optind, char *err, size_t errlen);
+
+/* After the flags: a client must be named one way or the other. */
+int ltb_plan_check(const struct ltb_plan_opts *o, char *err, size_t errlen);
+#endif

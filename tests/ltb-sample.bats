@@ -1,0 +1,231 @@
+#!/usr/bin/env bats
+# ltb-sample: real runs of real clients against real satellites, with
+# short runtimes. One calibration of the C client is shared by the file.
+
+load test_helper
+
+setup_file() {
+	export LTB_CACHE_DIR=$BATS_FILE_TMPDIR/cache
+	PATH="$(cd "$BATS_TEST_DIRNAME/.." && pwd)/${LTB_BUILD:-build}/bin:$PATH" \
+		ltb-control calibrate --client c --runtime 1 --control-port 0 \
+		>"$BATS_FILE_TMPDIR/calibration.json"
+}
+
+setup() {
+	ltb_setup
+	tag_env
+}
+
+teardown() {
+	ltb_teardown
+	local p
+	for p in $(tagged_pids); do kill -KILL "$p" 2>/dev/null || true; done
+}
+
+@test "--help prints the usage on stdout and exits 0" {
+	run ltb-sample --help
+	assert_success
+	assert_line --partial "usage: ltb-sample --plan FILE|-"
+	assert_line --partial "--satellite-down-at S"
+}
+
+@test "no client named is a usage error" {
+	run ltb-sample --sps 100
+	assert_failure 2
+	assert_line --partial "ltb-sample: name a client"
+}
+
+@test "a malformed plan line is exit 2 naming the line" {
+	control_record "$TMP/plan.jsonl"
+	echo '{"type":"control", broken' >>"$TMP/plan.jsonl"
+	run ltb-sample --plan "$TMP/plan.jsonl" --control-port 0
+	assert_failure 2
+	assert_output --partial "$TMP/plan.jsonl:2: not a JSON object"
+}
+
+@test "an empty plan is exit 2, not a pass" {
+	: >"$TMP/plan.jsonl"
+	run ltb-sample --plan "$TMP/plan.jsonl" --control-port 0
+	assert_failure 2
+	assert_output --partial "no control records"
+}
+
+@test "the C client at 100 and 300 sps drops nothing and lasts its runtime" {
+	run --separate-stderr ltb-sample --client c --trace --sps 100,300 \
+		--runtime 2 --control-port 0
+	assert_success
+	run jq -r '[.target_sps, .spans_sent, .spans_received, .dropped, .error] | @tsv' <<<"$output"
+	assert_output "$(printf '100\t200\t200\t0\t\n300\t600\t600\t0\t')"
+	# Runtime within 10% of the 2 s asked.
+	jq -e '.clock_time >= 1.8 and .clock_time <= 2.2' <<<"$(ltb-sample --client c --trace off --sps 300 --runtime 2 --control-port 0 2>/dev/null)"
+}
+
+@test "a result carries the fields the gates and graphs read" {
+	run --separate-stderr ltb-sample --client c --trace --sps 200 --runtime 1.5 \
+		--interval 0.25 --control-port 0
+	assert_success
+	run jq -r '[.type, .v, .client, .trace, .target_sps, .runtime, .trial,
+		(.program_time > 0), (.cpu_usage > 0.3), (.sps > 100),
+		(.memory_max >= .memory_last), (.memory_last > 1000000),
+		(.cpu_list | length >= 4), (.memory_list | length >= 4),
+		.exit_status, (.noise.loadavg >= 0), (.noise | has("steal_s"))] | @tsv' <<<"$output"
+	assert_output "$(printf 'result\t1\tc\ttrue\t200\t1.5\t0\ttrue\ttrue\ttrue\ttrue\ttrue\ttrue\ttrue\t0\ttrue\ttrue')"
+}
+
+@test "calibration lands within 0.05 of 0.7, measured on a NoOp run" {
+	run jq -r '[.type, .client, .target_cpu, (.achieved_cpu - 0.7 | fabs < 0.05)] | @tsv' \
+		"$BATS_FILE_TMPDIR/calibration.json"
+	assert_output "$(printf 'calibration\tc\t0.7\ttrue')"
+	run --separate-stderr ltb-sample --client c --trace off --sps 500 --runtime 2 --control-port 0
+	assert_success
+	cpu=$(jq .cpu_usage <<<"$output")
+	echo "cpu $cpu" >&3
+	jq -e '.cpu_usage - 0.7 | fabs < 0.05' <<<"$output"
+}
+
+@test "calibration lands within 0.05 of 0.8 too" {
+	run --separate-stderr ltb-control calibrate --client c --target-cpu 0.8 \
+		--runtime 1 --control-port 0
+	assert_success
+	jq -e '.target_cpu == 0.8 and (.achieved_cpu - 0.8 | fabs < 0.05)' <<<"$output"
+	run --separate-stderr ltb-sample --client c --trace off --sps 500 --runtime 2 \
+		--target-cpu 0.8 --control-port 0
+	assert_success
+	jq -e '.cpu_usage - 0.8 | fabs < 0.05' <<<"$output"
+}
+
+@test "--trace both interleaves traced and NoOp runs" {
+	run --separate-stderr ltb-sample --client c --trace both --trials 2 --sps 200 \
+		--runtime 1 --control-port 0
+	assert_success
+	run jq -r '[.trace, .trial, (.spans_received | tostring)] | @tsv' <<<"$output"
+	assert_output "$(printf 'true\t0\t200\nfalse\t0\tnull\ntrue\t1\t200\nfalse\t1\tnull')"
+}
+
+@test "runs a plan from ltb-control plan on stdin" {
+	run bash -c "ltb-control plan --client c --sps 150 --runtime 1 --trace both |
+		ltb-sample --plan - --control-port 0 2>/dev/null"
+	assert_success
+	run jq -r '[.trace, .target_sps, .spans_sent] | @tsv' <<<"$output"
+	assert_output "$(printf 'true\t150\t150\nfalse\t150\t150')"
+}
+
+@test "satellites taken down mid-run show as dropped spans and as events" {
+	run --separate-stderr ltb-sample --client c --trace --sps 200 --runtime 3 \
+		--satellite-down-at 1 --satellite-up-at 2 --control-port 0
+	assert_success
+	jq -e '.dropped > 0 and .spans_received > 0 and .spans_received + .dropped == 600' <<<"$output"
+	run jq -r '.events[] | "\(.event) \(.t | floor)"' <<<"$output"
+	assert_output "$(printf 'satellite_down 1\nsatellite_up 2')"
+}
+
+@test "a satellite group named with --satellites is used and left running" {
+	start_satellite --ports 0,0,0
+	run --separate-stderr ltb-sample --client c --trace --sps 100 --runtime 1 \
+		--satellites "$SAT_ADMIN" --control-port 0
+	assert_success
+	jq -e '.spans_received == 100' <<<"$output"
+	run sat_stat .spans_received
+	assert_output 100
+	kill -0 "$SAT_PID"
+}
+
+@test "the js-lightstep client drops nothing at 100 sps" {
+	"$LTB_ROOT/clients/js-lightstep/setup"
+	control_record "$TMP/plan.jsonl" client='"js-lightstep"' Trace=true \
+		Repeat=200 runtime=2 Sleep=10000000 Work=1000
+	run --separate-stderr ltb-sample --plan "$TMP/plan.jsonl" --control-port 0
+	assert_success
+	run jq -r '[.client, .spans_sent, .spans_received, .dropped, .error] | @tsv' <<<"$output"
+	assert_output "$(printf 'js-lightstep\t200\t200\t0\t')"
+}
+
+# --- failures: a clear error, exit 1, nothing left behind -----------------
+
+@test "a crashing client gives an error record and exit 1" {
+	control_record "$TMP/plan.jsonl" client='"crash"' \
+		client_cmd='"curl -s \"$LTB_CONTROL_URL\" >/dev/null; kill -SEGV $$"'
+	run --separate-stderr ltb-sample --plan "$TMP/plan.jsonl" --control-port 0
+	assert_failure 1
+	run jq -r '[.error, .exit_status] | @tsv' <<<"$output"
+	assert_output "$(printf 'the client was killed by a signal: Segmentation fault\t139')"
+	assert_no_process_left
+}
+
+@test "a client exiting non-zero is a failed run" {
+	control_record "$TMP/plan.jsonl" client_cmd='"curl -s \"$LTB_CONTROL_URL\" >/dev/null; exit 4"'
+	run --separate-stderr ltb-sample --plan "$TMP/plan.jsonl" --control-port 0
+	assert_failure 1
+	jq -e '.error == "the client exited with status 4" and .exit_status == 4' <<<"$output"
+}
+
+@test "a hanging client is killed at the timeout, with its whole tree" {
+	control_record "$TMP/plan.jsonl" client_cmd='"curl -s \"$LTB_CONTROL_URL\" >/dev/null; sleep 300 & sleep 300"'
+	SECONDS=0
+	run --separate-stderr ltb-sample --plan "$TMP/plan.jsonl" --control-port 0
+	assert_failure 1
+	((SECONDS < 30))
+	run jq -r .error <<<"$output"
+	assert_output --partial "did not finish in 6.0 s"
+	assert_no_process_left
+}
+
+@test "a client that never fetches its control message is stopped" {
+	control_record "$TMP/plan.jsonl" client_cmd='"sleep 300"'
+	run --separate-stderr ltb-sample --plan "$TMP/plan.jsonl" --control-port 0 \
+		--fetch-timeout 1
+	assert_failure 1
+	run jq -r .error <<<"$output"
+	assert_output --regexp '^the client never fetched its control message from http://127\.0\.0\.1:[0-9]+/control$'
+	assert_no_process_left
+}
+
+@test "a missing client is a failed run naming where it looked" {
+	control_record "$TMP/plan.jsonl" client='"no-such-client"'
+	run --separate-stderr ltb-sample --plan "$TMP/plan.jsonl" --control-port 0
+	assert_failure 1
+	run jq -r .error <<<"$output"
+	assert_output --partial "no client 'no-such-client': no no-such-client/run in"
+	assert_no_process_left
+}
+
+@test "a control port already in use is exit 3 and says so" {
+	start_satellite
+	port=${SAT_PORTS[0]}
+	run ltb-sample --client c --sps 100 --runtime 1 --control-port "$port"
+	assert_failure 3
+	assert_output --partial "ltb-sample: cannot bind 127.0.0.1:$port: Address already in use"
+	# Our own satellite is the test's: end it, then nothing must be left.
+	kill "$SAT_PID"
+	wait "$SAT_PID"
+	assert_no_process_left
+}
+
+@test "SIGTERM stops a run cleanly, leaving no process behind" {
+	control_record "$TMP/plan.jsonl" client_cmd='"curl -s \"$LTB_CONTROL_URL\" >/dev/null; sleep 300"' runtime=100
+	ltb-sample --plan "$TMP/plan.jsonl" --control-port 0 >"$TMP/out" 2>"$TMP/err" &
+	pid=$!
+	started $pid
+	# ltb-sample, its satellite and the client's shell.
+	three() { (($(tagged_pids | wc -l) >= 3)); }
+	wait_for 10 three
+	kill -TERM "$pid"
+	status=0
+	wait "$pid" || status=$?
+	assert_equal "$status" 143
+	assert_no_process_left
+}
+
+@test "SIGINT (Ctrl-C) does the same" {
+	control_record "$TMP/plan.jsonl" client_cmd='"curl -s \"$LTB_CONTROL_URL\" >/dev/null; sleep 300"' runtime=100
+	ltb-sample --plan "$TMP/plan.jsonl" --control-port 0 >"$TMP/out" 2>"$TMP/err" &
+	pid=$!
+	started $pid
+	three() { (($(tagged_pids | wc -l) >= 3)); }
+	wait_for 10 three
+	kill -INT "$pid"
+	status=0
+	wait "$pid" || status=$?
+	assert_equal "$status" 130
+	assert_no_process_left
+}
