@@ -312,7 +312,7 @@ parse_count(const char *flag, const char *s, unsigned min, unsigned max,
 
 int
 ltb_plan_flag(struct ltb_plan_opts *o, int code, const char *arg,
-    char **argv, int argc, int *optind, char *err, size_t errlen)
+    char **argv, int argc, int *next, char *err, size_t errlen)
 {
 	char *end;
 	unsigned i, n;
@@ -340,10 +340,10 @@ ltb_plan_flag(struct ltb_plan_opts *o, int code, const char *arg,
 		    errlen);
 	case LTB_OPT_TRACE:
 		/* "--trace", "--trace=both" and "--trace both" all work. */
-		if (arg == NULL && *optind < argc && (strcmp(argv[*optind],
-		    "on") == 0 || strcmp(argv[*optind], "off") == 0 ||
-		    strcmp(argv[*optind], "both") == 0))
-			arg = argv[(*optind)++];
+		if (arg == NULL && *next < argc && (strcmp(argv[*next],
+		    "on") == 0 || strcmp(argv[*next], "off") == 0 ||
+		    strcmp(argv[*next], "both") == 0))
+			arg = argv[(*next)++];
 		if (arg == NULL || strcmp(arg, "on") == 0)
 			o->trace = LTB_TRACE_ON;
 		else if (strcmp(arg, "off") == 0)

@@ -86,8 +86,8 @@ long ltb_plan(const struct ltb_plan_opts *o, const struct ltb_calibration *c,
 /*
  * Plan flags, shared by `ltb-control plan` and `ltb-sample`, which take
  * the same ones. Add LTB_PLAN_LONGOPTS to a getopt_long table and pass the
- * returned codes to ltb_plan_flag. argv and optind let "--trace" take an
- * optional separate word (on, off, both). Returns 0, or -1 with a message
+ * returned codes to ltb_plan_flag. argv and next (&optind) let "--trace"
+ * take an optional separate word (on, off, both). Returns 0, or -1 with a message
  * in err.
  */
 enum {
@@ -130,7 +130,7 @@ enum {
 "      --no-flush           clients do not flush at the end\n"
 
 int ltb_plan_flag(struct ltb_plan_opts *o, int code, const char *arg,
-    char **argv, int argc, int *optind, char *err, size_t errlen);
+    char **argv, int argc, int *next, char *err, size_t errlen);
 
 /* After the flags: a client must be named one way or the other. */
 int ltb_plan_check(const struct ltb_plan_opts *o, char *err, size_t errlen);

@@ -1,0 +1,150 @@
+#!/usr/bin/env bats
+# ltb-control: plans from a calibration, calibration caching, and serving
+# one control message to a client started by hand.
+
+load test_helper
+
+# A calibration record made by hand: 1e9 work/s, and as much sleep as work.
+calibration() {
+	jq -nc '{type:"calibration",v:1,client:"c",target_cpu:0.5,
+		sleep_per_work_ns:1,work_per_second:1e9,achieved_cpu:0.5}' >"$TMP/cal.json"
+}
+
+@test "--help prints the usage on stdout and exits 0" {
+	run ltb-control --help
+	assert_success
+	assert_line --partial "usage: ltb-control calibrate"
+	assert_line --partial "ltb-control serve"
+}
+
+@test "no command or an unknown one is a usage error" {
+	run ltb-control
+	assert_failure 2
+	assert_line --partial "ltb-control: name a command"
+	run ltb-control frob
+	assert_failure 2
+	assert_line --partial "unknown command 'frob'"
+}
+
+@test "plan turns a calibration into work and sleep per span" {
+	calibration
+	run ltb-control plan --client c --calibration "$TMP/cal.json" --sps 1000 --runtime 2
+	assert_success
+	# 1 ms per span, half work (at 1e9/s: 500000) and half sleep (500 us).
+	run jq -r '[.type, .client, .target_sps, .runtime, .Trace, .Work, .Sleep, .Repeat, .SleepInterval, .NumTags, .NumLogs] | @tsv' <<<"$output"
+	assert_output "$(printf 'control\tc\t1000\t2\ttrue\t500000\t500000\t2000\t100000000\t10\t15')"
+}
+
+@test "plan with --trace both interleaves traced and NoOp, per trial" {
+	calibration
+	run ltb-control plan --client c --calibration "$TMP/cal.json" --sps 100,200 \
+		--trials 2 --trace both --runtime 1
+	assert_success
+	run jq -r '"\(.index) \(.target_sps) \(.trial) \(.Trace)"' <<<"$output"
+	assert_output "$(printf '%s\n' '0 100 0 true' '1 100 0 false' '2 100 1 true' '3 100 1 false' \
+		'4 200 0 true' '5 200 0 false' '6 200 1 true' '7 200 1 false')"
+}
+
+@test "plan --shard I/N keeps every Nth record, and the shards make the whole" {
+	calibration
+	for i in 0 1 2; do
+		ltb-control plan --client c --calibration "$TMP/cal.json" --sps 100,200,300 \
+			--trials 2 --trace both --shard "$i/3" >"$TMP/shard$i"
+	done
+	run jq -r .index "$TMP/shard1"
+	assert_output "$(printf '1\n4\n7\n10')"
+	run bash -c "cat '$TMP'/shard* | jq -r .index | sort -n | tr '\n' ' '"
+	assert_output "0 1 2 3 4 5 6 7 8 9 10 11 "
+}
+
+@test "plan --trace off and the tracer settings flow into the records" {
+	calibration
+	run ltb-control plan --client c --calibration "$TMP/cal.json" --trace off \
+		--num-tags 3 --num-logs 4 --reporting-period 100 --max-buffered 50 --no-flush --label nightly
+	assert_success
+	run jq -r '[.Trace, .NumTags, .NumLogs, .ReportingPeriodMs, .MaxBufferedSpans, .NoFlush, .label] | @tsv' <<<"$output"
+	assert_output "$(printf 'false\t3\t4\t100\t50\ttrue\tnightly')"
+}
+
+@test "bad plan flags are usage errors naming the flag" {
+	calibration
+	run ltb-control plan --client c --calibration "$TMP/cal.json" --sps 100,abc
+	assert_failure 2
+	assert_line --partial "bad --sps"
+	run ltb-control plan --client c --calibration "$TMP/cal.json" --shard 3/3
+	assert_failure 2
+	assert_line --partial "bad --shard '3/3'"
+	run ltb-control plan --client c --calibration "$TMP/cal.json" --trace maybe
+	assert_failure 2
+	run ltb-control plan --calibration "$TMP/cal.json"
+	assert_failure 2
+	assert_line --partial "name a client"
+}
+
+@test "a calibration file without a calibration record is exit 2" {
+	echo '{"type":"result","v":1}' >"$TMP/notcal.json"
+	run ltb-control plan --client c --calibration "$TMP/notcal.json"
+	assert_failure 2
+	assert_line --partial "no calibration record"
+}
+
+@test "calibrate caches its result, and plan uses the cache" {
+	export LTB_CACHE_DIR=$TMP/cache
+	run --separate-stderr ltb-control calibrate --client c --runtime 1 --control-port 0
+	assert_success
+	first=$output
+	jq -e '.type == "calibration" and .work_per_second > 0 and .sleep_per_work_ns > 0' <<<"$first"
+	ls "$LTB_CACHE_DIR"/calibration-c-0.70-*.json
+	# The second time comes from the cache: the same record, at once.
+	SECONDS=0
+	run --separate-stderr ltb-control calibrate --client c --control-port 0
+	assert_success
+	assert_equal "$output" "$first"
+	((SECONDS < 2))
+	run --separate-stderr ltb-control plan --client c --sps 100 --runtime 1 --control-port 0
+	assert_success
+	jq -e '.Work > 0 and .Repeat == 100' <<<"$output"
+}
+
+@test "calibrating a client that does no work fails clearly" {
+	export LTB_CACHE_DIR=$TMP/cache
+	run ltb-control calibrate --client-cmd 'curl -s "$LTB_CONTROL_URL" >/dev/null' \
+		--runtime 1 --control-port 0
+	assert_failure 1
+	assert_output --partial "is the client doing Work?"
+}
+
+@test "serve hands one control message to a client started by hand" {
+	ltb-control serve --control-port 0 --trace --repeat 42 --timeout 10 \
+		>"$TMP/out" 2>"$TMP/err" &
+	pid=$!
+	started $pid
+	wait_for 5 grep -q 'serving at' "$TMP/err"
+	url=$(grep -o 'http://[^ ;]*/control' "$TMP/err" | head -n 1)
+	run curl -sS "$url"
+	assert_success
+	jq -e '.Trace == true and .Repeat == 42' <<<"$output"
+	wait "$pid"
+	run jq -r '[.type, .message.Repeat, .peer] | @tsv' "$TMP/out"
+	assert_output "$(printf 'fetched\t42\t127.0.0.1')"
+}
+
+@test "serve gives up after --timeout when nobody fetches" {
+	run ltb-control serve --control-port 0 --timeout 0.5
+	assert_failure 1
+	assert_line --partial "no client fetched the control message"
+}
+
+@test "serve takes its message from a plan" {
+	calibration
+	ltb-control plan --client c --calibration "$TMP/cal.json" --sps 300 --runtime 1 >"$TMP/plan"
+	ltb-control serve --control-port 0 --plan "$TMP/plan" --timeout 10 >"$TMP/out" 2>"$TMP/err" &
+	pid=$!
+	started $pid
+	wait_for 5 grep -q 'serving at' "$TMP/err"
+	url=$(grep -o 'http://[^ ;]*/control' "$TMP/err" | head -n 1)
+	LTB_CONTROL_URL=$url run --separate-stderr "$LTB_ROOT/clients/c/run"
+	assert_success
+	jq -e '.type == "client" and .spans_sent == 300' <<<"$output"
+	wait "$pid"
+}
