@@ -1,0 +1,337 @@
+/*
+ * ltb-assert: check gates over result records, for CI.
+ *
+ * Reads the "result" records ltb-sample writes (other records pass by
+ * unread), evaluates each gate of the command line (common/ltb_gates.h),
+ * and says what it found three ways: a PASS or FAIL line per gate on
+ * stderr, a "verdict" record per gate on stdout, and optionally a JUnit
+ * report for CI's test results. No results at all is an error, never a
+ * pass.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ltb_gates.h"
+#include "ltb_jsonl.h"
+#include "ltb_log.h"
+
+static const char usage[] =
+"usage: ltb-assert [--max-cpu X] [--max-dropped N] [--max-dropped-ratio R]\n"
+"                  [--max-overhead X] [--max-memory-growth R]\n"
+"                  [--min-throughput SPS --at-overhead X]\n"
+"                  [--expect 'FIELD OP VALUE']... [--junit FILE] [FILE...]\n"
+"\n"
+"Checks gates over result records (from the FILEs, or stdin when none or\n"
+"-); other records are skipped. At least one gate; each once, but --expect.\n"
+"Traced runs have \"trace\": true, NoOp runs false.\n"
+"\n"
+"  --max-cpu X             every traced run's cpu_usage <= X (every run\n"
+"                          when none is traced)\n"
+"  --max-dropped N         every traced run's dropped <= N\n"
+"  --max-dropped-ratio R   every traced run's dropped/spans_sent <= R\n"
+"  --max-overhead X        at each target_sps, mean traced minus mean NoOp\n"
+"                          cpu_usage <= X; reports a Welch 95% interval and\n"
+"                          the tracer's CPU-ns per span\n"
+"  --max-memory-growth R   at each target_sps, mean memory_last of the\n"
+"                          longest traced runs over that of the shortest\n"
+"                          <= R (needs two runtimes at a rate)\n"
+"  --min-throughput SPS    the achieved sps at which the overhead first\n"
+"  --at-overhead X         exceeds X, interpolated between rates, >= SPS\n"
+"  --expect 'FIELD OP VALUE'\n"
+"                          every run's top-level FIELD OP VALUE, OP one of\n"
+"                          == != < <= > >=, VALUE a number, true, false,\n"
+"                          null or a string ('quoted' to keep \"1\" a string)\n"
+"  --junit FILE            also write a JUnit XML report to FILE\n"
+"  -h, --help              this text\n"
+"\n"
+"A failed run (an error, or exit_status not 0) fails every gate using it.\n"
+"stdout: a {\"type\":\"verdict\",...} record per gate; stderr: a PASS or\n"
+"FAIL line per gate.\n"
+"\n"
+"Exit: 0 every gate passed; 1 a gate failed; 2 usage, no result records,\n"
+"or bad input (a malformed line, a result without a field a gate needs);\n"
+"3 cannot write stdout or the JUnit file.\n";
+
+#define MAX_GATES 64
+
+struct args {
+	struct ltb_gate gates[MAX_GATES];
+	size_t ngates;
+	const char *junit;
+	char **files;
+	size_t nfiles;
+};
+
+static void __attribute__((format(printf, 1, 2), noreturn))
+bad_usage(const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	ltb_warn("%s", msg);
+	fputs(usage, stderr);
+	exit(LTB_EXIT_USAGE);
+}
+
+/* A gate's limit: a finite number, not negative. */
+static double
+limit(const char *opt, const char *s)
+{
+	char *end;
+	double x;
+
+	errno = 0;
+	x = strtod(s, &end);
+	if (end == s || *end != '\0' || errno != 0 || !isfinite(x) || x < 0)
+		bad_usage("bad --%s '%s': not a number >= 0", opt, s);
+	return x;
+}
+
+static struct ltb_gate *
+add_gate(struct args *a, enum ltb_gate_kind kind)
+{
+	struct ltb_gate *g;
+	size_t i;
+
+	for (i = 0; i < a->ngates && kind != LTB_GATE_EXPECT; i++)
+		if (a->gates[i].kind == kind)
+			bad_usage("--%s given twice", ltb_gate_name(kind));
+	if (a->ngates == MAX_GATES)
+		bad_usage("more than %d gates", MAX_GATES);
+	g = &a->gates[a->ngates++];
+	memset(g, 0, sizeof *g);
+	g->kind = kind;
+	return g;
+}
+
+static void
+parse_args(int argc, char **argv, struct args *a)
+{
+	enum { O_AT = 256, O_EXPECT, O_JUNIT, O_GATE };
+	static const struct option longopts[] = {
+		{ "max-cpu", required_argument, NULL,
+		    O_GATE + LTB_GATE_MAX_CPU },
+		{ "max-dropped", required_argument, NULL,
+		    O_GATE + LTB_GATE_MAX_DROPPED },
+		{ "max-dropped-ratio", required_argument, NULL,
+		    O_GATE + LTB_GATE_MAX_DROPPED_RATIO },
+		{ "max-overhead", required_argument, NULL,
+		    O_GATE + LTB_GATE_MAX_OVERHEAD },
+		{ "max-memory-growth", required_argument, NULL,
+		    O_GATE + LTB_GATE_MAX_MEMORY_GROWTH },
+		{ "min-throughput", required_argument, NULL,
+		    O_GATE + LTB_GATE_MIN_THROUGHPUT },
+		{ "at-overhead", required_argument, NULL, O_AT },
+		{ "expect", required_argument, NULL, O_EXPECT },
+		{ "junit", required_argument, NULL, O_JUNIT },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct ltb_gate *g, *throughput = NULL;
+	double at = NAN;
+	const char *why;
+	int ch;
+
+	memset(a, 0, sizeof *a);
+	/* getopt's own messages would start with argv[0], not our name. */
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+		switch (ch) {
+		case ':':
+			bad_usage("option '%s' needs a value", argv[optind - 1]);
+		case '?':
+			if (strncmp(argv[optind - 1], "--", 2) != 0 &&
+			    optopt > 0 && optopt < 256)
+				bad_usage("bad option '-%c'", optopt);
+			bad_usage("bad option '%s'", argv[optind - 1]);
+		case O_AT:
+			if (!isnan(at))
+				bad_usage("--at-overhead given twice");
+			at = limit("at-overhead", optarg);
+			break;
+		case O_EXPECT:
+			g = add_gate(a, LTB_GATE_EXPECT);
+			if (ltb_expect_parse(optarg, &g->expect, &why) < 0)
+				bad_usage("bad --expect '%s': %s", optarg, why);
+			break;
+		case O_JUNIT:
+			if (a->junit != NULL)
+				bad_usage("--junit given twice");
+			a->junit = optarg;
+			break;
+		case 'h':
+			fputs(usage, stdout);
+			exit(LTB_EXIT_OK);
+		default:
+			if (ch >= O_GATE &&
+			    ch <= O_GATE + LTB_GATE_MIN_THROUGHPUT) {
+				g = add_gate(a, (enum ltb_gate_kind)(ch -
+				    O_GATE));
+				g->limit = limit(ltb_gate_name(g->kind),
+				    optarg);
+				if (g->kind == LTB_GATE_MIN_THROUGHPUT)
+					throughput = g;
+				break;
+			}
+			bad_usage("bad option '%s'", argv[optind - 1]);
+		}
+	}
+	if (throughput != NULL && isnan(at))
+		bad_usage("--min-throughput needs --at-overhead");
+	if (throughput == NULL && !isnan(at))
+		bad_usage("--at-overhead goes with --min-throughput");
+	if (throughput != NULL)
+		throughput->at_overhead = at;
+	if (a->ngates == 0)
+		bad_usage("no gate to check");
+	a->files = argv + optind;
+	a->nfiles = (size_t)(argc - optind);
+}
+
+/* Every result record of one input into rs; dies on bad input. */
+static void
+read_input(const char *path, struct ltb_results *rs)
+{
+	int is_stdin = strcmp(path, "-") == 0;
+	const char *name = is_stdin ? "stdin" : path;
+	struct ltb_jsonl_reader r;
+	char err[1024];
+	cJSON *rec;
+	FILE *f;
+	int rc;
+
+	if ((f = is_stdin ? stdin : fopen(path, "r")) == NULL)
+		ltb_die(LTB_EXIT_USAGE, "cannot open '%s': %s", path,
+		    strerror(errno));
+	ltb_jsonl_reader_init(&r, f, name);
+	while ((rc = ltb_jsonl_next(&r, &rec, err, sizeof err)) > 0) {
+		if (strcmp(ltb_json_str(rec, "type", ""), "result") != 0) {
+			cJSON_Delete(rec);
+			continue;
+		}
+		if (ltb_results_add(rs, rec, name, r.line) < 0)
+			ltb_die(LTB_EXIT_SYS, "%s: %s", name, strerror(errno));
+	}
+	ltb_jsonl_reader_free(&r);
+	if (rc < 0)
+		ltb_die(LTB_EXIT_USAGE, "%s", err);
+	if (!is_stdin)
+		fclose(f);
+}
+
+/* "stdin", or the files named, for the no-results message. */
+static void
+inputs(const struct args *a, char *buf, size_t len)
+{
+	size_t i, used = 0;
+
+	snprintf(buf, len, "stdin");
+	for (i = 0; i < a->nfiles && used < len; i++)
+		used += (size_t)snprintf(buf + used, len - used, "%s%s",
+		    i ? ", " : "", strcmp(a->files[i], "-") == 0 ? "stdin" :
+		    a->files[i]);
+}
+
+static int
+write_junit(const char *path, const struct ltb_verdict *v, size_t n)
+{
+	FILE *f = fopen(path, "w");
+
+	if (f == NULL || ltb_verdicts_junit(f, v, n) < 0) {
+		ltb_warn("cannot write '%s': %s", path, strerror(errno));
+		if (f != NULL)
+			fclose(f);
+		return -1;
+	}
+	if (fclose(f) == EOF) {
+		ltb_warn("cannot write '%s': %s", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct ltb_results rs = LTB_RESULTS_ZERO;
+	struct ltb_verdict v[MAX_GATES];
+	int stdout_gone = 0, rc = LTB_EXIT_OK;
+	char err[1024], line[1200];
+	struct args a;
+	size_t i, n;
+
+	ltb_prog = "ltb-assert";
+	parse_args(argc, argv, &a);
+	/* A reader that goes away downstream is no crash: the verdicts still
+	 * reach stderr, the JUnit file and the exit status. */
+	signal(SIGPIPE, SIG_IGN);
+
+	if (a.nfiles == 0)
+		read_input("-", &rs);
+	for (i = 0; i < a.nfiles; i++)
+		read_input(a.files[i], &rs);
+	if (rs.n == 0) {
+		inputs(&a, err, sizeof err);
+		ltb_die(LTB_EXIT_USAGE, "no result records in %s: nothing to "
+		    "check", err);
+	}
+
+	/* Judge every gate before saying anything, so bad input gives one
+	 * error and no half set of verdicts. */
+	for (n = 0; n < a.ngates; n++) {
+		if (ltb_gate_eval(&a.gates[n], &rs, &v[n], err,
+		    sizeof err) < 0) {
+			int code = errno == ENOMEM ? LTB_EXIT_SYS :
+			    LTB_EXIT_USAGE;
+
+			ltb_warn("%s", err);
+			while (n-- > 0)
+				ltb_verdict_free(&v[n]);
+			ltb_results_free(&rs);
+			return code;
+		}
+	}
+
+	for (i = 0; i < n; i++) {
+		cJSON *rec = ltb_verdict_record(&v[i]);
+
+		ltb_verdict_line(&v[i], line, sizeof line);
+		ltb_warn("%s", line);
+		if (!v[i].pass && rc == LTB_EXIT_OK)
+			rc = LTB_EXIT_FAIL;
+		if (rec == NULL) {
+			ltb_warn("cannot make the verdict record: %s",
+			    strerror(ENOMEM));
+			rc = LTB_EXIT_SYS;
+		} else if (!stdout_gone && ltb_jsonl_write(stdout, rec) < 0) {
+			stdout_gone = 1;
+			if (errno != EPIPE) {
+				ltb_warn("cannot write to stdout: %s",
+				    strerror(errno));
+				rc = LTB_EXIT_SYS;
+			}
+		}
+		cJSON_Delete(rec);
+	}
+	if (a.junit != NULL && write_junit(a.junit, v, n) < 0)
+		rc = LTB_EXIT_SYS;
+
+	for (i = 0; i < n; i++)
+		ltb_verdict_free(&v[i]);
+	ltb_results_free(&rs);
+	if (!stdout_gone && (ferror(stdout) || fclose(stdout) == EOF) &&
+	    errno != EPIPE) {
+		ltb_warn("cannot write to stdout: %s", strerror(errno));
+		rc = LTB_EXIT_SYS;
+	}
+	return rc;
+}

@@ -1,0 +1,267 @@
+#!/usr/bin/env bats
+# ltb-assert: gates over hand-made result files in tests/fixtures/assert/.
+#
+#   cpu.jsonl           500 sps, 3 NoOp (~0.70) and 3 traced (0.759..0.771)
+#                       runs, after a calibration and a control record
+#   throughput.jsonl    overhead 0.03, 0.06, 0.09, 0.15 at 1000..8000 sps
+#   dropped.jsonl       traced runs at 100 and 300 sps, nothing dropped
+#   dropped-some.jsonl  12 of 9000 spans dropped at 300 sps
+#   memory.jsonl        traced runs of 5 s (3.0 MiB) and 100 s (4.0 MiB)
+#   failed.jsonl        a traced run whose client exited with status 1
+
+load test_helper
+
+FX=$BATS_TEST_DIRNAME/fixtures/assert
+
+@test "max-cpu passes under the limit and names the worst run" {
+	run --separate-stderr ltb-assert --max-cpu 0.8 "$FX/cpu.jsonl"
+	assert_success
+	[ "$stderr" = "ltb-assert: PASS max-cpu: 0.771 <= 0.8 (worst: c traced 500 sps trial 1)" ]
+	jq -e '.type == "verdict" and .v == 1 and .gate == "max-cpu" and
+	    .value == 0.771 and .limit == 0.8 and .pass == true and
+	    .detail == "worst: c traced 500 sps trial 1"' <<<"$output"
+}
+
+@test "max-cpu fails over the limit" {
+	run --separate-stderr ltb-assert --max-cpu 0.77 "$FX/cpu.jsonl"
+	assert_failure 1
+	[[ $stderr == "ltb-assert: FAIL max-cpu: 0.771 > 0.77 "* ]]
+	jq -e '.pass == false' <<<"$output"
+}
+
+@test "max-overhead passes with a confidence interval and CPU-ns per span" {
+	run --separate-stderr ltb-assert --max-overhead 0.1 "$FX/cpu.jsonl"
+	assert_success
+	[[ $stderr == "ltb-assert: PASS max-overhead: 0.063 <= 0.1 "* ]]
+	[[ $stderr == *"95% CI 0.0506586 to 0.0753414"* ]]
+	jq -e '.gate == "max-overhead" and (.rates | length) == 1 and
+	    .rates[0].target_sps == 500 and .rates[0].traced_runs == 3 and
+	    .rates[0].noop_runs == 3 and (.rates[0].ci95 | length) == 2 and
+	    (.rates[0].ns_per_span | round) == 126151' <<<"$output"
+}
+
+@test "max-overhead fails when the tracer costs too much" {
+	run --separate-stderr ltb-assert --max-overhead 0.1 "$FX/throughput.jsonl"
+	assert_failure 1
+	[[ $stderr == "ltb-assert: FAIL max-overhead: 0.15 > 0.1 (worst at 8000 sps"* ]]
+	jq -e '.pass == false and (.rates | length) == 4' <<<"$output"
+}
+
+@test "max-overhead says when one run on a side leaves the interval unknown" {
+	run --separate-stderr ltb-assert --max-overhead 0.1 "$FX/dropped.jsonl"
+	assert_success
+	[[ $stderr == *"95% CI unknown: one run on a side"* ]]
+	jq -e '.rates[0].ci95 == null and .rates[0].df == null' <<<"$output"
+}
+
+@test "max-dropped passes when nothing is dropped" {
+	run --separate-stderr ltb-assert --max-dropped 0 "$FX/dropped.jsonl"
+	assert_success
+	[[ $stderr == "ltb-assert: PASS max-dropped: 0 <= 0"* ]]
+}
+
+@test "max-dropped fails when spans are dropped" {
+	run --separate-stderr ltb-assert --max-dropped 0 "$FX/dropped-some.jsonl"
+	assert_failure 1
+	[ "$stderr" = "ltb-assert: FAIL max-dropped: 12 > 0 (worst: c traced 300 sps trial 0)" ]
+	jq -e '.value == 12 and .pass == false' <<<"$output"
+}
+
+@test "max-dropped-ratio passes and fails on the share dropped" {
+	run --separate-stderr ltb-assert --max-dropped-ratio 0.01 "$FX/dropped-some.jsonl"
+	assert_success
+	[[ $stderr == *"12 of 9000 spans dropped"* ]]
+	run --separate-stderr ltb-assert --max-dropped-ratio 0.001 "$FX/dropped-some.jsonl"
+	assert_failure 1
+	[[ $stderr == "ltb-assert: FAIL max-dropped-ratio: 0.00133333 > 0.001"* ]]
+}
+
+@test "max-memory-growth passes and fails on longest over shortest run" {
+	run --separate-stderr ltb-assert --max-memory-growth 2 "$FX/memory.jsonl"
+	assert_success
+	[[ $stderr == "ltb-assert: PASS max-memory-growth: 1.3299 <= 2 (worst at 500 sps: 3.0 MiB after 5 s, 4.0 MiB after 100 s)" ]]
+	jq -e '.rates[0].short_runtime == 5 and .rates[0].long_runtime == 100' <<<"$output"
+	run --separate-stderr ltb-assert --max-memory-growth 1.2 "$FX/memory.jsonl"
+	assert_failure 1
+	[[ $stderr == "ltb-assert: FAIL max-memory-growth: 1.3299 > 1.2"* ]]
+}
+
+@test "max-memory-growth without two runtimes is a usage error" {
+	run ltb-assert --max-memory-growth 2 "$FX/dropped.jsonl"
+	assert_failure 2
+	assert_output --partial "needs results with two runtimes"
+}
+
+@test "min-throughput passes when the overhead limit lies beyond it" {
+	run --separate-stderr ltb-assert --min-throughput 3000 --at-overhead 0.1 "$FX/throughput.jsonl"
+	assert_success
+	[ "$stderr" = "ltb-assert: PASS min-throughput: 4655.45 >= 3000 sps (overhead exceeds 0.1 between 3994.5 sps (0.09) and 7960.2 sps (0.15))" ]
+	jq -e '.gate == "min-throughput" and .at_overhead == 0.1 and
+	    .reached == true and (.value | floor) == 4655' <<<"$output"
+}
+
+@test "min-throughput fails when the overhead limit comes first" {
+	run --separate-stderr ltb-assert --min-throughput 5000 --at-overhead 0.1 "$FX/throughput.jsonl"
+	assert_failure 1
+	[[ $stderr == "ltb-assert: FAIL min-throughput: 4655.45 < 5000 sps"* ]]
+}
+
+@test "min-throughput never crossed reports the highest rate measured" {
+	run --separate-stderr ltb-assert --min-throughput 3000 --at-overhead 0.2 "$FX/throughput.jsonl"
+	assert_success
+	[[ $stderr == *"not reached at the highest rate measured, 7960.2 sps"* ]]
+	jq -e '.reached == false and .value == 7960.2' <<<"$output"
+	run --separate-stderr ltb-assert --min-throughput 9000 --at-overhead 0.2 "$FX/throughput.jsonl"
+	assert_failure 1
+}
+
+@test "expect passes and fails, one verdict each" {
+	run --separate-stderr ltb-assert --expect 'exit_status == 0' \
+		--expect "client == 'c'" --expect 'cpu_usage < 0.75' "$FX/cpu.jsonl"
+	assert_failure 1
+	[ "${#lines[@]}" -eq 3 ]
+	[[ $stderr == *"PASS expect exit_status == 0: holds for all 6 runs"* ]]
+	[[ $stderr == *"PASS expect client == 'c': holds for all 6 runs"* ]]
+	[[ $stderr == *"FAIL expect cpu_usage < 0.75: fails for 3 of 6 runs (first: c traced 500 sps trial 0 has cpu_usage 0.764)"* ]]
+	jq -se '[.[].pass] == [true, true, false] and .[2].value == 0.764 and
+	    .[2].limit == 0.75 and .[1].limit == "c"' <<<"$output"
+}
+
+@test "a bad expect expression is a usage error" {
+	run ltb-assert --expect 'cpu_usage ~ 1' "$FX/cpu.jsonl"
+	assert_failure 2
+	assert_line --index 0 --partial "ltb-assert: bad --expect 'cpu_usage ~ 1':"
+}
+
+@test "a failed run fails the gate, with its error in the detail" {
+	run --separate-stderr ltb-assert --max-cpu 0.8 "$FX/failed.jsonl"
+	assert_failure 1
+	[[ $stderr == "ltb-assert: FAIL max-cpu: 1 of 2 runs failed (c traced 500 sps trial 1: client 'c' exited with status 1 after 0.3 s"* ]]
+	jq -e '.pass == false and .failed_runs == 1 and
+	    (.detail | contains("exited with status 1")) and
+	    .first_failed.error == "client '"'c'"' exited with status 1 after 0.3 s"' <<<"$output"
+	run ltb-assert --max-overhead 0.5 "$FX/failed.jsonl"
+	assert_failure 1
+}
+
+@test "results are read from stdin, and from - among files" {
+	run --separate-stderr ltb-assert --max-cpu 0.8 <"$FX/cpu.jsonl"
+	assert_success
+	run --separate-stderr ltb-assert --max-dropped 0 "$FX/dropped.jsonl" - <"$FX/dropped-some.jsonl"
+	assert_failure 1
+	jq -e '.runs == 5 and .value == 12' <<<"$output"
+}
+
+@test "every verdict record is valid JSON, one line each" {
+	run --separate-stderr ltb-assert --max-cpu 0.8 --max-overhead 0.1 \
+		--max-dropped 0 --expect 'trace == true' "$FX/cpu.jsonl"
+	[ "${#lines[@]}" -eq 4 ]
+	for l in "${lines[@]}"; do
+		jq -e '.type == "verdict" and .v == 1 and (.gate | type) == "string" and
+		    has("value") and has("limit") and (.pass | type) == "boolean" and
+		    (.detail | type) == "string"' <<<"$l"
+	done
+}
+
+@test "--junit writes one testcase per gate and a failure for each that failed" {
+	run ltb-assert --max-cpu 0.8 --max-dropped 0 --expect 'label == "<&>"' \
+		--junit "$TMP/report.xml" "$FX/dropped-some.jsonl"
+	assert_failure 1
+	grep -q '^<?xml version="1.0" encoding="UTF-8"?>$' "$TMP/report.xml"
+	grep -q '<testsuite name="ltb-assert" tests="3" failures="2"' "$TMP/report.xml"
+	[ "$(grep -c '<testcase ' "$TMP/report.xml")" -eq 3 ]
+	[ "$(grep -c '<failure ' "$TMP/report.xml")" -eq 2 ]
+	grep -q 'name="expect label == &quot;&lt;&amp;&gt;&quot;"' "$TMP/report.xml"
+	grep -q '<failure type="max-dropped" message="max-dropped: 12 &gt; 0 ' "$TMP/report.xml"
+	[ "$(tail -n 1 "$TMP/report.xml")" = "</testsuite>" ]
+	if command -v xmllint >/dev/null; then
+		xmllint --noout "$TMP/report.xml"
+	fi
+}
+
+@test "a JUnit file that cannot be written exits 3" {
+	run ltb-assert --max-cpu 0.8 --junit "$TMP/no/such/dir/report.xml" "$FX/cpu.jsonl"
+	assert_failure 3
+	assert_line "ltb-assert: cannot write '$TMP/no/such/dir/report.xml': No such file or directory"
+}
+
+@test "empty input is an error, never a pass" {
+	run ltb-assert --max-cpu 0.8 </dev/null
+	assert_failure 2
+	assert_output "ltb-assert: no result records in stdin: nothing to check"
+}
+
+@test "input without result records is an error" {
+	run ltb-assert --max-cpu 0.8 "$FX/control-only.jsonl"
+	assert_failure 2
+	assert_output "ltb-assert: no result records in $FX/control-only.jsonl: nothing to check"
+}
+
+@test "a malformed line exits 2 naming the file and line" {
+	run ltb-assert --max-cpu 0.8 "$FX/malformed.jsonl"
+	assert_failure 2
+	assert_output "ltb-assert: $FX/malformed.jsonl:3: not a JSON object"
+}
+
+@test "a result without the field a gate needs exits 2 naming it" {
+	run ltb-assert --max-cpu 0.8 "$FX/no-cpu.jsonl"
+	assert_failure 2
+	assert_output "ltb-assert: $FX/no-cpu.jsonl:2: result has no \"cpu_usage\" (needed by --max-cpu)"
+}
+
+@test "bad input gives no verdicts at all" {
+	run --separate-stderr ltb-assert --max-dropped 0 --max-cpu 0.8 "$FX/no-cpu.jsonl"
+	assert_failure 2
+	[ -z "$output" ]
+}
+
+@test "--help prints usage on stdout and exits 0" {
+	run --separate-stderr ltb-assert --help
+	assert_success
+	[[ ${lines[0]} == "usage: ltb-assert "* ]]
+	[[ $output == *"--min-throughput SPS"* ]]
+	[[ $output == *"Exit: 0"* ]]
+	[ -z "$stderr" ]
+}
+
+@test "bad flags exit 2 with usage on stderr" {
+	run --separate-stderr ltb-assert --bogus
+	assert_failure 2
+	[ -z "$output" ]
+	[[ $stderr == "ltb-assert: bad option '--bogus'"* ]]
+	[[ $stderr == *"usage: ltb-assert"* ]]
+	run ltb-assert --max-cpu lots "$FX/cpu.jsonl"
+	assert_failure 2
+	assert_line --index 0 "ltb-assert: bad --max-cpu 'lots': not a number >= 0"
+	run ltb-assert --max-cpu 0.8 --max-cpu 0.9 "$FX/cpu.jsonl"
+	assert_failure 2
+	assert_line --index 0 "ltb-assert: --max-cpu given twice"
+	run ltb-assert --max-cpu
+	assert_failure 2
+	assert_line --index 0 "ltb-assert: option '--max-cpu' needs a value"
+}
+
+@test "no gate is a usage error" {
+	run ltb-assert "$FX/cpu.jsonl"
+	assert_failure 2
+	assert_line --index 0 "ltb-assert: no gate to check"
+}
+
+@test "min-throughput and at-overhead go together" {
+	run ltb-assert --min-throughput 3000 "$FX/throughput.jsonl"
+	assert_failure 2
+	assert_line --index 0 "ltb-assert: --min-throughput needs --at-overhead"
+	run ltb-assert --max-cpu 1 --at-overhead 0.1 "$FX/throughput.jsonl"
+	assert_failure 2
+}
+
+@test "a missing input file exits 2" {
+	run ltb-assert --max-cpu 0.8 "$TMP/nonexistent.jsonl"
+	assert_failure 2
+	assert_output "ltb-assert: cannot open '$TMP/nonexistent.jsonl': No such file or directory"
+}
+
+@test "a reader that goes away does not change the verdict" {
+	run bash -c 'ltb-assert --max-cpu 0.8 --max-dropped 0 "$1" 2>/dev/null | head -c 0; echo "${PIPESTATUS[0]}"' _ "$FX/cpu.jsonl"
+	assert_output "0"
+}
