@@ -323,7 +323,7 @@ report(struct sample *s, size_t i, const cJSON *res)
 		snprintf(spans, sizeof spans, ", %.0f/%.0f spans, %.0f dropped",
 		    recv->valuedouble, ltb_json_num(res, "spans_sent", 0),
 		    ltb_json_num(res, "dropped", 0));
-	fprintf(stderr, "%s%s: run %zu/%zu: %s %s %.0f sps %.0f s trial %.0f: "
+	fprintf(stderr, "%s%s: run %zu/%zu: %s %s %g sps %g s trial %.0f: "
 	    "cpu %.3f, %.2f s%s%s%s\n", s->runner.progress_live ? "\r" : "",
 	    ltb_prog, i + 1, s->nplan, ltb_json_str(res, "client", "?"),
 	    ltb_json_bool(res, "trace", 0) ? "traced" : "noop",

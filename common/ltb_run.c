@@ -413,6 +413,7 @@ result_record(struct run *x, cJSON *summary, int have_spans,
 	double sent = ltb_json_num(summary, "spans_sent",
 	    (double)x->msg.repeat);
 	double busy, steal, other;
+	uint64_t peak;
 	cJSON *rec = ltb_record_new("result"), *noise;
 	const char *keys[] = { "label", NULL };
 
@@ -444,6 +445,13 @@ result_record(struct run *x, cJSON *summary, int have_spans,
 	    round(program / clock * 1e4) / 1e4 : 0);
 	cJSON_AddNumberToObject(rec, "sps", clock > 0 ?
 	    round(sent / clock * 100) / 100 : 0);
+	/* The kernel's peak covers what sampling missed: a run shorter than
+	 * one interval has no sample, and its peak is its last memory. */
+	peak = (uint64_t)x->ru.ru_maxrss * 1024;
+	if (peak > x->memory_max)
+		x->memory_max = peak;
+	if (cJSON_GetArraySize(x->memory_list) == 0)
+		x->memory_last = peak;
 	cJSON_AddNumberToObject(rec, "memory_last", (double)x->memory_last);
 	cJSON_AddNumberToObject(rec, "memory_max", (double)x->memory_max);
 	cJSON_AddItemToObject(rec, "cpu_list", x->cpu_list);

@@ -1,0 +1,39 @@
+#!/usr/bin/env bats
+# .circleci/gates.sh: the four regression gates as pipelines of the real
+# tools, at a small scale, with the C client.
+
+load test_helper
+
+setup_file() {
+	export LTB_CACHE_DIR=$BATS_FILE_TMPDIR/cache
+}
+
+@test "the four gates pass for the C client at test scale" {
+	run --separate-stderr "$LTB_ROOT/.circleci/gates.sh" -c c -s 0.05 -o "$TMP/out"
+	echo "$stderr" >&3
+	assert_success
+	for g in memory dropped cpu throughput; do
+		[[ -s $TMP/out/$g.jsonl ]]
+		grep -q '<testsuite' "$TMP/out/$g.xml"
+	done
+	run jq -r '"\(.gate) \(.pass)"' "$TMP"/out/{memory,dropped,cpu,throughput}.verdicts
+	assert_output "$(printf '%s\n' 'max-memory-growth true' 'max-dropped true' \
+		'max-cpu true' 'max-overhead true' 'min-throughput true')"
+	# The results are real runs: the memory gate compared 1 s and 5 s.
+	run jq -r .runtime "$TMP/out/memory.jsonl"
+	assert_output "$(printf '1\n5')"
+}
+
+@test "a gate that fails makes the script fail" {
+	MAX_CPU=0.3 run --separate-stderr "$LTB_ROOT/.circleci/gates.sh" -c c -s 0.05 -o "$TMP/out" cpu
+	assert_failure 1
+	run jq -r 'select(.gate == "max-cpu") | .pass' "$TMP/out/cpu.verdicts"
+	assert_output false
+	grep -q '<failure' "$TMP/out/cpu.xml"
+}
+
+@test "an unknown gate is a usage error" {
+	run "$LTB_ROOT/.circleci/gates.sh" -o "$TMP/out" speed
+	assert_failure 2
+	assert_output --partial "unknown gate 'speed'"
+}
