@@ -1,0 +1,340 @@
+/*
+ * client.c: ltb's built-in reference client, ltb-client-c.
+ *
+ * It follows the client contract (DESIGN.md): GET the control message
+ * from LTB_CONTROL_URL once (default http://127.0.0.1:8024/control; any
+ * URL libcurl reads, file:// included), then generate exactly Repeat spans
+ * the way the original clients did: chains of up to 6 nested spans, a
+ * client request calling a server calling a database, each span a ChildOf
+ * the one before, each doing Work floating-point multiplications with
+ * NumTags tags and NumLogs logs. Sleep ns of sleep debt accrue per span;
+ * whenever the debt exceeds SleepInterval the client sleeps SleepInterval
+ * ns and pays that much back. With Trace the spans go through ltb_tracer
+ * to the satellites; without, through its NoOp tracer, the same calls, so
+ * the two runs differ by tracing alone.
+ *
+ * stdout: one JSON line at the end,
+ *   {"type":"client","v":1,"client":"c","trace":B,"spans_sent":N,
+ *    "dropped":D,"reports_ok":R,"reports_failed":F}
+ * where spans_sent is the spans generated (Repeat) and dropped those the
+ * tracer lost: buffer full, failed reports, and with NoFlush whatever was
+ * still buffered at the end. Human messages go to stderr.
+ *
+ * Exit: 0 done (drops are data, not failures); 2 the control message
+ * cannot be fetched or is malformed; 3 system failure (the tracer cannot
+ * start, stdout cannot be written).
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <curl/curl.h>
+
+#include "ltb_control.h"
+#include "ltb_log.h"
+#include "ltb_tracer.h"
+
+#define CONTROL_MAX (1 << 20)		/* a control message is small */
+#define CONTROL_TIMEOUT_MS 10000
+#define FLUSH_TIMEOUT_MS 5000		/* > a POST's 2 s, twice */
+
+/* A chain, outermost first: a client request served through a stack. */
+static const char *const operations[LTB_SPANS_PER_CHAIN] = {
+	"client/request", "server/handle", "auth/verify", "cache/lookup",
+	"db/query", "db/read",
+};
+
+/* The first tags are what instrumented services set; more are numbered. */
+static const char *const tag_keys[] = {
+	"http.url", "http.method", "http.status_code", "component",
+	"span.kind", "peer.hostname", "db.type", "user.id", "region", "error",
+};
+static const char *const tag_values[] = {
+	"https://example.com/api/v1/resource/12345", "GET", "200",
+	"net/http", "server", "db-03.internal", "postgresql", "u-00012345",
+	"us-east-1", "false",
+};
+#define NTAGTAB (sizeof tag_keys / sizeof tag_keys[0])
+
+static const char *const events[] = {
+	"cache miss", "query started", "rows fetched: 42", "retrying",
+	"connection acquired", "lock wait", "response written",
+	"token validated", "payload decoded", "cache hit", "timeout set",
+	"pool exhausted", "request parsed", "headers sent", "flush done",
+};
+#define NEVENTS (sizeof events / sizeof events[0])
+
+/* Where the multiplications go, so the compiler must do them. */
+static volatile double sink;
+
+struct run {
+	struct ltb_tracer *t;
+	const struct ltb_control *c;
+	const char **keys, **values;	/* NumTags of each, outlive t */
+};
+
+struct body {
+	char *p;
+	size_t n, cap;
+};
+
+static size_t
+take(char *p, size_t size, size_t nm, void *ctx)
+{
+	struct body *b = ctx;
+	size_t n = size * nm;
+	char *np;
+
+	if (b->n + n + 1 > CONTROL_MAX)
+		return 0;
+	if (b->n + n + 1 > b->cap) {
+		size_t cap = b->cap ? b->cap : 4096;
+
+		while (cap < b->n + n + 1)
+			cap *= 2;
+		if ((np = realloc(b->p, cap)) == NULL)
+			return 0;
+		b->p = np;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->n, p, n);
+	b->n += n;
+	b->p[b->n] = '\0';
+	return n;
+}
+
+/* GET url into b. 0, or -1 with the reason in err. */
+static int
+fetch(const char *url, struct body *b, char *err, size_t errlen)
+{
+	char cerr[CURL_ERROR_SIZE] = "";
+	CURL *h;
+	CURLcode rc;
+
+	if ((h = curl_easy_init()) == NULL) {
+		snprintf(err, errlen, "cannot initialise libcurl");
+		return -1;
+	}
+	curl_easy_setopt(h, CURLOPT_URL, url);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, take);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, b);
+	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, cerr);
+	curl_easy_setopt(h, CURLOPT_FAILONERROR, 1L);
+	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)CONTROL_TIMEOUT_MS);
+	/* the controller is local: never a proxy */
+	curl_easy_setopt(h, CURLOPT_PROXY, "");
+	rc = curl_easy_perform(h);
+	curl_easy_cleanup(h);
+	if (rc == CURLE_WRITE_ERROR) {
+		snprintf(err, errlen, "body larger than %d bytes or out of "
+		    "memory", CONTROL_MAX);
+		return -1;
+	}
+	if (rc != CURLE_OK) {
+		snprintf(err, errlen, "%s",
+		    cerr[0] ? cerr : curl_easy_strerror(rc));
+		return -1;
+	}
+	if (b->n == 0) {
+		snprintf(err, errlen, "empty body");
+		return -1;
+	}
+	return 0;
+}
+
+static void
+work(uint64_t n)
+{
+	double x = 1.0;
+	uint64_t i;
+
+	for (i = 0; i < n; i++)
+		x *= 1.000000001;
+	sink = x;
+}
+
+/* One span of a chain, then the rest of the chain inside it. */
+static void
+chain(const struct run *r, const struct ltb_span_context *parent,
+    unsigned depth, unsigned left)
+{
+	const struct ltb_control *c = r->c;
+	struct ltb_span *s;
+	unsigned i;
+
+	s = ltb_span_start(r->t, operations[depth], parent);
+	for (i = 0; i < c->num_tags; i++)
+		ltb_span_set_tag(s, r->keys[i], r->values[i]);
+	work(c->work);
+	for (i = 0; i < c->num_logs; i++)
+		ltb_span_log(s, "event", events[i % NEVENTS]);
+	if (left > 1)
+		chain(r, ltb_span_context(s), depth + 1, left - 1);
+	ltb_span_finish(s);
+}
+
+static void
+sleep_ns(uint64_t ns)
+{
+	struct timespec ts = { (time_t)(ns / 1000000000),
+	    (long)(ns % 1000000000) };
+
+	while (clock_nanosleep(CLOCK_MONOTONIC, 0, &ts, &ts) == EINTR)
+		;
+}
+
+static void
+generate(const struct run *r)
+{
+	const struct ltb_control *c = r->c;
+	uint64_t sent, debt = 0;
+	unsigned k;
+
+	for (sent = 0; sent < c->repeat; sent += k) {
+		k = c->repeat - sent < LTB_SPANS_PER_CHAIN ?
+		    (unsigned)(c->repeat - sent) : LTB_SPANS_PER_CHAIN;
+		chain(r, NULL, 0, k);
+		debt += c->sleep_ns * k;
+		if (c->sleep_interval_ns == 0) {
+			/* no interval to batch sleeps by: pay as we go */
+			if (debt > 0)
+				sleep_ns(debt);
+			debt = 0;
+		}
+		while (c->sleep_interval_ns > 0 && debt > c->sleep_interval_ns) {
+			sleep_ns(c->sleep_interval_ns);
+			debt -= c->sleep_interval_ns;
+		}
+	}
+	/* The original dropped the debt left at the end, which cuts a short
+	 * run short by up to one SleepInterval (10% of a 1 s run); paying it
+	 * keeps the run as long as Repeat spans at the planned rate take. */
+	if (debt > 0)
+		sleep_ns(debt);
+}
+
+/* NumTags keys and values: the usual ones, then "tag.N" = "value.N". All
+ * strings live in one block (*block) that outlives the tracer. */
+static int
+make_tags(unsigned n, const char ***keys, const char ***values, char **block)
+{
+	char *p;
+	unsigned i;
+
+	*keys = calloc(n + 1, sizeof **keys);
+	*values = calloc(n + 1, sizeof **values);
+	*block = malloc((size_t)n * 48 + 1);
+	if (*keys == NULL || *values == NULL || *block == NULL)
+		return -1;
+	for (i = 0, p = *block; i < n; i++) {
+		if (i < NTAGTAB) {
+			(*keys)[i] = tag_keys[i];
+			(*values)[i] = tag_values[i];
+			continue;
+		}
+		(*keys)[i] = p;
+		p += snprintf(p, 24, "tag.%u", i) + 1;
+		(*values)[i] = p;
+		p += snprintf(p, 24, "value.%u", i) + 1;
+	}
+	return 0;
+}
+
+static struct ltb_tracer *
+make_tracer(const struct ltb_control *c)
+{
+	struct ltb_tracer_config tc;
+	struct ltb_tracer *t;
+	char err[256];
+
+	if (!c->trace) {
+		if ((t = ltb_tracer_noop()) == NULL)
+			ltb_die(LTB_EXIT_SYS, "cannot make the NoOp tracer: "
+			    "out of memory");
+		return t;
+	}
+	ltb_tracer_config_default(&tc);
+	tc.host = c->satellite_host;
+	tc.ports = c->satellite_ports;
+	tc.nports = c->nports;
+	tc.reporting_period_ms = c->reporting_period_ms;
+	tc.max_buffered_spans = c->max_buffered_spans;
+	tc.component_name = "ltb-client-c";
+	if ((t = ltb_tracer_new(&tc, err, sizeof err)) == NULL)
+		ltb_die(LTB_EXIT_SYS, "cannot start the tracer: %s", err);
+	return t;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct ltb_control c;
+	struct ltb_tracer_stats st;
+	struct body body = { NULL, 0, 0 };
+	struct run r;
+	const char *url = getenv("LTB_CONTROL_URL");
+	const char **keys = NULL, **values = NULL;
+	char *block = NULL, err[256];
+
+	ltb_prog = "ltb-client-c";
+	if (argc > 1)
+		ltb_die(LTB_EXIT_USAGE, "usage: ltb-client-c (no arguments; "
+		    "LTB_CONTROL_URL names the control message)");
+	/* a reader that went away is a clean stop, seen as EPIPE below */
+	signal(SIGPIPE, SIG_IGN);
+	if (url == NULL || url[0] == '\0')
+		url = LTB_CONTROL_URL_DEFAULT;
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+		ltb_die(LTB_EXIT_SYS, "cannot initialise libcurl");
+
+	ltb_control_default(&c);
+	if (fetch(url, &body, err, sizeof err) < 0)
+		ltb_die(LTB_EXIT_USAGE, "cannot fetch the control message "
+		    "from %s: %s", url, err);
+	if (ltb_control_parse(&c, body.p, body.n, err, sizeof err) < 0)
+		ltb_die(LTB_EXIT_USAGE, "bad control message from %s: %s",
+		    url, err);
+	free(body.p);
+	if (make_tags(c.num_tags, &keys, &values, &block) < 0)
+		ltb_die(LTB_EXIT_SYS, "out of memory");
+
+	r.c = &c;
+	r.t = make_tracer(&c);
+	r.keys = keys;
+	r.values = values;
+	generate(&r);
+
+	if (c.trace && !c.no_flush &&
+	    ltb_tracer_flush(r.t, FLUSH_TIMEOUT_MS) < 0)
+		ltb_warn("flush did not finish in %d ms: the rest is dropped",
+		    FLUSH_TIMEOUT_MS);
+	ltb_tracer_stop(r.t);
+	ltb_tracer_stats(r.t, &st);
+	if (st.reports_failed > 0)
+		ltb_warn("%" PRIu64 " of %" PRIu64 " reports failed, the last: "
+		    "%s", st.reports_failed, st.reports_failed + st.reports_ok,
+		    st.last_error);
+	ltb_tracer_free(r.t);
+	free(keys);
+	free(values);
+	free(block);
+	curl_global_cleanup();
+
+	printf("{\"type\":\"client\",\"v\":1,\"client\":\"c\",\"trace\":%s,"
+	    "\"spans_sent\":%" PRIu64 ",\"dropped\":%" PRIu64 ","
+	    "\"reports_ok\":%" PRIu64 ",\"reports_failed\":%" PRIu64 "}\n",
+	    c.trace ? "true" : "false", c.repeat, st.spans_dropped,
+	    st.reports_ok, st.reports_failed);
+	if (fflush(stdout) == EOF || ferror(stdout) || fclose(stdout) == EOF) {
+		if (errno == EPIPE)
+			return LTB_EXIT_OK;
+		ltb_die(LTB_EXIT_SYS, "cannot write stdout: %s",
+		    strerror(errno));
+	}
+	return LTB_EXIT_OK;
+}

@@ -1,0 +1,353 @@
+/*
+ * client_bench.c: what ltb_tracer costs the program it instruments.
+ *
+ * Spans are made the way the C client makes them (nested chains of 6,
+ * each with 10 tags and 15 logs, borrowed static strings) but with no
+ * work in between, so the tracer is all there is to measure. Prints JSON
+ * lines, every figure measured in this run:
+ *
+ *   instrumented_ns_per_span  CPU of the instrumented thread per span
+ *                             (CLOCK_THREAD_CPUTIME_ID), minus the same
+ *                             loop's cost through the NoOp tracer
+ *   reporter_ns_per_span      CPU of the reporter thread per span:
+ *                             encoding with protobuf-c and POSTing with
+ *                             libcurl to a satellite group started in this
+ *                             process (whose own threads are not counted)
+ *   total_ns_per_span         the two together: what tracing a span costs
+ *   pack_ns_per_span          protobuf-c get_packed_size + pack alone of an
+ *                             equivalent report, for comparison
+ *
+ * Targets: instrumented < 1000 ns, total < 5000 ns. Each figure is the
+ * median of several trials, with the best alongside, so a noisy neighbour
+ * moves it less. The satellite must have received every span, else the
+ * run fails (exit 1).
+ *
+ *   client_bench [SPANS_PER_TRIAL [TRIALS]]      (60000, 5)
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "lightstep_collector.pb-c.h"
+#include "ltb_log.h"
+#include "ltb_lsgen.h"
+#include "ltb_satellite.h"
+#include "ltb_tracer.h"
+
+#define NTAGS 10
+#define NLOGS 15
+#define ROUND 5000		/* spans between flushes: one report each */
+#define MAX_TRIALS 31
+
+static const char *const ops[6] = { "client/request", "server/handle",
+	"auth/verify", "cache/lookup", "db/query", "db/read" };
+static const char *const keys[NTAGS] = { "http.url", "http.method",
+	"http.status_code", "component", "span.kind", "peer.hostname",
+	"db.type", "user.id", "region", "error" };
+static const char *const values[NTAGS] = {
+	"https://example.com/api/v1/resource/12345", "GET", "200", "net/http",
+	"server", "db-03.internal", "postgresql", "u-00012345", "us-east-1",
+	"false" };
+static const char *const events[NLOGS] = { "cache miss", "query started",
+	"rows fetched: 42", "retrying", "connection acquired", "lock wait",
+	"response written", "token validated", "payload decoded", "cache hit",
+	"timeout set", "pool exhausted", "request parsed", "headers sent",
+	"flush done" };
+
+static double
+clock_ns(clockid_t id)
+{
+	struct timespec ts;
+
+	clock_gettime(id, &ts);
+	return ts.tv_sec * 1e9 + ts.tv_nsec;
+}
+
+static void
+chain(struct ltb_tracer *t, const struct ltb_span_context *parent,
+    unsigned depth, unsigned left)
+{
+	struct ltb_span *s = ltb_span_start(t, ops[depth], parent);
+	unsigned i;
+
+	for (i = 0; i < NTAGS; i++)
+		ltb_span_set_tag(s, keys[i], values[i]);
+	for (i = 0; i < NLOGS; i++)
+		ltb_span_log(s, "event", events[i]);
+	if (left > 1)
+		chain(t, ltb_span_context(s), depth + 1, left - 1);
+	ltb_span_finish(s);
+}
+
+/* n spans in chains of 6; the instrumented thread's CPU ns. */
+static double
+spans(struct ltb_tracer *t, size_t n)
+{
+	double t0 = clock_ns(CLOCK_THREAD_CPUTIME_ID);
+	size_t done;
+	unsigned k;
+
+	for (done = 0; done < n; done += k) {
+		k = n - done < 6 ? (unsigned)(n - done) : 6;
+		chain(t, NULL, 0, k);
+	}
+	return clock_ns(CLOCK_THREAD_CPUTIME_ID) - t0;
+}
+
+static int
+cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static double
+median(double *v, int n)
+{
+	qsort(v, (size_t)n, sizeof *v, cmp_double);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+static double
+minimum(const double *v, int n)
+{
+	double m = v[0];
+	int i;
+
+	for (i = 1; i < n; i++)
+		if (v[i] < m)
+			m = v[i];
+	return m;
+}
+
+/* The satellite group's ports, from its ready record. */
+static size_t
+sat_ports(struct ltb_sat *sat, uint16_t *ports, size_t max)
+{
+	cJSON *ready = ltb_sat_ready_record(sat), *p;
+	size_t n = 0;
+
+	if (ready == NULL)
+		ltb_die(LTB_EXIT_SYS, "out of memory");
+	cJSON_ArrayForEach(p, cJSON_GetObjectItemCaseSensitive(ready,
+	    "ports"))
+		if (n < max)
+			ports[n++] = (uint16_t)p->valuedouble;
+	cJSON_Delete(ready);
+	return n;
+}
+
+/*
+ * One traced trial of n spans: flushing every ROUND spans, so every span
+ * is encoded and sent and none dropped. Returns the instrumented thread's
+ * and the reporter's CPU ns in *inst and *rep.
+ */
+static void
+traced_trial(const uint16_t *ports, size_t nports, struct ltb_sat *sat,
+    size_t n, double *inst, double *rep)
+{
+	struct ltb_tracer_config c;
+	struct ltb_tracer_stats st;
+	struct ltb_tracer *t;
+	clockid_t rc;
+	uint64_t before = ltb_sat_spans_received(sat);
+	double r0;
+	size_t done, k;
+	char err[256];
+
+	ltb_tracer_config_default(&c);
+	c.ports = ports;
+	c.nports = nports;
+	c.reporting_period_ms = 200;
+	c.max_buffered_spans = ROUND;
+	if ((t = ltb_tracer_new(&c, err, sizeof err)) == NULL)
+		ltb_die(LTB_EXIT_SYS, "cannot start the tracer: %s", err);
+	if (ltb_tracer_reporter_clock(t, &rc) < 0)
+		ltb_die(LTB_EXIT_SYS, "cannot read the reporter's clock");
+	r0 = clock_ns(rc);
+	*inst = 0;
+	for (done = 0; done < n; done += k) {
+		k = n - done < ROUND ? n - done : ROUND;
+		*inst += spans(t, k);
+		if (ltb_tracer_flush(t, 10000) < 0)
+			ltb_die(LTB_EXIT_FAIL, "flush did not finish in 10 s");
+	}
+	*rep = clock_ns(rc) - r0;
+	ltb_tracer_stop(t);
+	ltb_tracer_stats(t, &st);
+	if (st.spans_reported != n || st.spans_dropped != 0 ||
+	    ltb_sat_spans_received(sat) - before != n)
+		ltb_die(LTB_EXIT_FAIL, "sent %zu spans: %llu reported, %llu "
+		    "dropped, %llu received (%s)", n,
+		    (unsigned long long)st.spans_reported,
+		    (unsigned long long)st.spans_dropped,
+		    (unsigned long long)(ltb_sat_spans_received(sat) - before),
+		    st.last_error);
+	ltb_tracer_free(t);
+}
+
+static int
+discard(void *ctx, const uint8_t *body, size_t len, char *err, size_t errlen)
+{
+	return 0;
+}
+
+/* The reporter's CPU per span with a transport that sends nothing: what
+ * encoding alone costs it. */
+static double
+encode_trial(size_t n)
+{
+	struct ltb_tracer_config c;
+	struct ltb_tracer *t;
+	clockid_t rc;
+	double r0, r;
+	size_t done, k;
+	char err[256];
+
+	ltb_tracer_config_default(&c);
+	c.transport = discard;
+	c.reporting_period_ms = 200;
+	c.max_buffered_spans = ROUND;
+	if ((t = ltb_tracer_new(&c, err, sizeof err)) == NULL ||
+	    ltb_tracer_reporter_clock(t, &rc) < 0)
+		ltb_die(LTB_EXIT_SYS, "cannot start the tracer: %s", err);
+	r0 = clock_ns(rc);
+	for (done = 0; done < n; done += k) {
+		k = n - done < ROUND ? n - done : ROUND;
+		spans(t, k);
+		if (ltb_tracer_flush(t, 10000) < 0)
+			ltb_die(LTB_EXIT_FAIL, "flush did not finish in 10 s");
+	}
+	r = clock_ns(rc) - r0;
+	ltb_tracer_free(t);
+	return r / (double)n;
+}
+
+/* protobuf-c alone: size and pack a 1000-span report, best of rounds. */
+static double
+pack_ns_per_span(void)
+{
+	struct ltb_lsgen g = LTB_LSGEN_DEFAULT;
+	Lightstep__Collector__ReportRequest *req;
+	uint8_t *body, *out;
+	size_t len, i;
+	double best = 0, t0, ns;
+	int round;
+
+	g.spans = 1000;
+	g.num_tags = NTAGS;
+	g.num_logs = NLOGS;
+	if ((body = ltb_lsgen_report(&g, &len)) == NULL ||
+	    (req = lightstep__collector__report_request__unpack(NULL, len,
+	    body)) == NULL || (out = malloc(len)) == NULL)
+		ltb_die(LTB_EXIT_SYS, "cannot build the pack fixture");
+	for (round = 0; round < 7; round++) {
+		t0 = clock_ns(CLOCK_THREAD_CPUTIME_ID);
+		for (i = 0; i < 20; i++) {
+			if (lightstep__collector__report_request__get_packed_size(
+			    req) != len ||
+			    lightstep__collector__report_request__pack(req,
+			    out) != len)
+				ltb_die(LTB_EXIT_FAIL, "protobuf-c packed a "
+				    "different length");
+		}
+		ns = (clock_ns(CLOCK_THREAD_CPUTIME_ID) - t0) / (20.0 * 1000);
+		if (round == 0 || ns < best)
+			best = ns;
+	}
+	lightstep__collector__report_request__free_unpacked(req, NULL);
+	free(body);
+	free(out);
+	return best;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct ltb_sat_config sc;
+	struct ltb_sat *sat;
+	struct ltb_tracer *noop;
+	double noop_ns[MAX_TRIALS], inst_ns[MAX_TRIALS], rep_ns[MAX_TRIALS];
+	double tot_ns[MAX_TRIALS], enc_ns[MAX_TRIALS];
+	double noop_m, inst_m, rep_m, tot_m, inst_b, rep_b, tot_b, enc_m, enc_b;
+	double pack;
+	uint16_t ports[4];
+	size_t nports, n = 60000;
+	int trials = 5, i;
+	char err[256];
+
+	ltb_prog = "client_bench";
+	if (argc > 1 && (n = strtoul(argv[1], NULL, 10)) < 6)
+		ltb_die(LTB_EXIT_USAGE, "usage: client_bench [SPANS [TRIALS]]");
+	if (argc > 2 && ((trials = atoi(argv[2])) < 1 ||
+	    trials > MAX_TRIALS))
+		ltb_die(LTB_EXIT_USAGE, "TRIALS: 1 to %d", MAX_TRIALS);
+
+	ltb_sat_config_default(&sc);
+	sc.nports = 2;
+	sc.ports[0] = sc.ports[1] = 0;
+	sc.admin_port = 0;
+	sc.bandwidth = 0;
+	if ((sat = ltb_sat_start(&sc, err, sizeof err)) == NULL)
+		ltb_die(LTB_EXIT_SYS, "cannot start a satellite: %s", err);
+	nports = sat_ports(sat, ports, 4);
+	if ((noop = ltb_tracer_noop()) == NULL)
+		ltb_die(LTB_EXIT_SYS, "out of memory");
+
+	/* a warm-up of each, so page faults and pools are not measured */
+	spans(noop, n / 4);
+	traced_trial(ports, nports, sat, ROUND, &inst_ns[0], &rep_ns[0]);
+	for (i = 0; i < trials; i++) {
+		double inst, rep;
+
+		noop_ns[i] = spans(noop, n) / (double)n;
+		traced_trial(ports, nports, sat, n, &inst, &rep);
+		inst_ns[i] = inst / (double)n - noop_ns[i];
+		rep_ns[i] = rep / (double)n;
+		tot_ns[i] = inst_ns[i] + rep_ns[i];
+		enc_ns[i] = encode_trial(n);
+		fprintf(stderr, "client_bench: trial %d: noop %.0f ns, "
+		    "instrumented +%.0f ns, reporter %.0f ns a span\n", i + 1,
+		    noop_ns[i], inst_ns[i], rep_ns[i]);
+	}
+	pack = pack_ns_per_span();
+	ltb_tracer_free(noop);
+	ltb_sat_stop(sat);
+	/* best first: median sorts the arrays */
+	inst_b = minimum(inst_ns, trials);
+	rep_b = minimum(rep_ns, trials);
+	tot_b = minimum(tot_ns, trials);
+	inst_m = median(inst_ns, trials);
+	noop_m = median(noop_ns, trials);
+	rep_m = median(rep_ns, trials);
+	tot_m = median(tot_ns, trials);
+	enc_b = minimum(enc_ns, trials);
+	enc_m = median(enc_ns, trials);
+
+	printf("{\"type\":\"bench\",\"bench\":\"client_c\","
+	    "\"name\":\"instrumented_ns_per_span\",\"value\":%.0f,"
+	    "\"best\":%.0f,\"noop_ns_per_span\":%.1f,\"unit\":\"ns\","
+	    "\"tags\":%d,\"logs\":%d,\"spans\":%zu,\"trials\":%d,"
+	    "\"target_ns\":1000,\"meets\":%s}\n",
+	    inst_m, inst_b, noop_m, NTAGS, NLOGS, n, trials,
+	    inst_m < 1000 ? "true" : "false");
+	printf("{\"type\":\"bench\",\"bench\":\"client_c\","
+	    "\"name\":\"reporter_ns_per_span\",\"value\":%.0f,\"best\":%.0f,"
+	    "\"unit\":\"ns\",\"spans_per_report\":%d}\n",
+	    rep_m, rep_b, ROUND);
+	printf("{\"type\":\"bench\",\"bench\":\"client_c\","
+	    "\"name\":\"total_ns_per_span\",\"value\":%.0f,\"best\":%.0f,"
+	    "\"unit\":\"ns\",\"target_ns\":5000,\"meets\":%s}\n",
+	    tot_m, tot_b, tot_m < 5000 ? "true" : "false");
+	printf("{\"type\":\"bench\",\"bench\":\"client_c\","
+	    "\"name\":\"encode_ns_per_span\",\"value\":%.0f,\"best\":%.0f,"
+	    "\"unit\":\"ns\"}\n", enc_m, enc_b);
+	printf("{\"type\":\"bench\",\"bench\":\"client_c\","
+	    "\"name\":\"pack_ns_per_span\",\"value\":%.0f,\"unit\":\"ns\","
+	    "\"tags\":%d,\"logs\":%d}\n", pack, NTAGS, NLOGS);
+	if (fflush(stdout) == EOF || ferror(stdout))
+		ltb_die(LTB_EXIT_SYS, "cannot write stdout");
+	return LTB_EXIT_OK;
+}

@@ -1,0 +1,704 @@
+/*
+ * test_tracer.c: the C client's tracer (common/ltb_tracer.c).
+ *
+ * What it encodes is checked against the two readers of ltb_lsproto.h (the
+ * satellite's walk and protobuf-c's unpack) and, for references, tags and
+ * logs, against protobuf-c's unpacked message. Its accounting is checked
+ * through a transport that records what it is given: drops when the buffer
+ * is full, on failed reports, and at stop. Its HTTP path is checked
+ * against a real satellite group started in this process on ephemeral
+ * ports, and against a port where nothing listens.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lightstep_collector.pb-c.h"
+#include "ltb_lsproto.h"
+#include "ltb_satellite.h"
+#include "ltb_tracer.h"
+
+/* --- a transport that keeps what it is given ----------------------------- */
+
+struct sink {
+	pthread_mutex_t mu;
+	uint8_t *body[64];
+	size_t len[64];
+	size_t n;		/* reports given */
+	int fail;		/* answer -1 */
+	unsigned delay_ms;	/* before answering */
+};
+
+static void
+sink_init(struct sink *k)
+{
+	memset(k, 0, sizeof *k);
+	pthread_mutex_init(&k->mu, NULL);
+}
+
+static void
+sink_free(struct sink *k)
+{
+	size_t i;
+
+	for (i = 0; i < k->n && i < 64; i++)
+		free(k->body[i]);
+	pthread_mutex_destroy(&k->mu);
+}
+
+static size_t
+sink_count(struct sink *k)
+{
+	size_t n;
+
+	pthread_mutex_lock(&k->mu);
+	n = k->n;
+	pthread_mutex_unlock(&k->mu);
+	return n;
+}
+
+static void
+sleep_ms(unsigned ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000 };
+
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+static int
+sink_transport(void *ctx, const uint8_t *body, size_t len, char *err,
+    size_t errlen)
+{
+	struct sink *k = ctx;
+
+	if (k->delay_ms)
+		sleep_ms(k->delay_ms);
+	pthread_mutex_lock(&k->mu);
+	if (k->n < 64) {
+		k->body[k->n] = malloc(len ? len : 1);
+		if (k->body[k->n] != NULL)
+			memcpy(k->body[k->n], body, len);
+		k->len[k->n] = len;
+	}
+	k->n++;
+	pthread_mutex_unlock(&k->mu);
+	if (k->fail) {
+		snprintf(err, errlen, "refused by the test");
+		return -1;
+	}
+	return 0;
+}
+
+static struct ltb_tracer *
+sink_tracer(struct sink *k, size_t max, unsigned period_ms)
+{
+	struct ltb_tracer_config c;
+	struct ltb_tracer *t;
+	char err[256] = "";
+
+	ltb_tracer_config_default(&c);
+	c.transport = sink_transport;
+	c.transport_ctx = k;
+	c.max_buffered_spans = max;
+	c.reporting_period_ms = period_ms;
+	t = ltb_tracer_new(&c, err, sizeof err);
+	if (t == NULL)
+		fail_msg("ltb_tracer_new: %s", err);
+	return t;
+}
+
+/* Spans the readers of ltb_lsproto.h saw. */
+struct got {
+	struct ltb_ls_span s[256];
+	size_t n;
+};
+
+static void
+collect(void *ctx, const struct ltb_ls_span *span)
+{
+	struct got *g = ctx;
+
+	if (g->n < 256)
+		g->s[g->n] = *span;
+	g->n++;
+}
+
+static void
+assert_stats_add_up(struct ltb_tracer *t)
+{
+	struct ltb_tracer_stats st;
+
+	ltb_tracer_stats(t, &st);
+	assert_int_equal(st.spans_finished, st.spans_reported +
+	    st.spans_dropped);
+}
+
+static const char *const tag_keys[] = { "http.url", "http.method",
+	"component" };
+static const char *const tag_values[] = { "https://example.com/x", "GET",
+	"net/http" };
+
+/* --- encoding ------------------------------------------------------------ */
+
+static void
+test_report_round_trips_through_both_readers(void **unused)
+{
+	static const char *const ops[6] = { "client/request", "server/handle",
+		"auth/verify", "cache/lookup", "db/query", "db/read" };
+	struct ltb_span_context ctx[18], parent[18];
+	struct ltb_span *s[6];
+	struct sink k;
+	struct ltb_tracer *t;
+	struct got w = { .n = 0 }, u = { .n = 0 };
+	Lightstep__Collector__ReportRequest *req;
+	uint8_t *again;
+	size_t i, j, c, n = 0;
+	const char *why = NULL;
+
+	sink_init(&k);
+	t = sink_tracer(&k, 1000, 60000);
+	/* three chains of six nested spans, finished innermost first */
+	for (c = 0; c < 3; c++) {
+		for (i = 0; i < 6; i++) {
+			s[i] = ltb_span_start(t, ops[i],
+			    i ? ltb_span_context(s[i - 1]) : NULL);
+			for (j = 0; j < 3; j++)
+				ltb_span_set_tag(s[i], tag_keys[j],
+				    tag_values[j]);
+			for (j = 0; j < i; j++)
+				ltb_span_log(s[i], "event", "cache miss");
+		}
+		for (i = 6; i-- > 0;) {
+			ctx[n] = *ltb_span_context(s[i]);
+			parent[n] = i ? *ltb_span_context(s[i - 1]) :
+			    (struct ltb_span_context){ 0, 0 };
+			assert_int_not_equal(ctx[n].trace_id, 0);
+			assert_int_not_equal(ctx[n].span_id, 0);
+			if (i)
+				assert_int_equal(ctx[n].trace_id,
+				    parent[n].trace_id);
+			n++;
+			ltb_span_finish(s[i]);
+		}
+	}
+	assert_int_equal(ltb_tracer_flush(t, 5000), 0);
+	assert_int_equal(sink_count(&k), 1);
+
+	assert_int_equal(ltb_ls_walk_report(k.body[0], k.len[0], collect, &w,
+	    &why), 18);
+	assert_int_equal(ltb_ls_unpack_report(k.body[0], k.len[0], collect,
+	    &u, &why), 18);
+	for (i = 0; i < 18; i++) {
+		assert_int_equal(w.s[i].invalid, LTB_LS_VALID);
+		assert_int_equal(u.s[i].invalid, LTB_LS_VALID);
+		assert_int_equal(w.s[i].trace_id, ctx[i].trace_id);
+		assert_int_equal(w.s[i].span_id, ctx[i].span_id);
+		assert_int_equal(u.s[i].span_id, ctx[i].span_id);
+	}
+
+	req = lightstep__collector__report_request__unpack(NULL, k.len[0],
+	    k.body[0]);
+	assert_non_null(req);
+	assert_non_null(req->auth);
+	assert_string_equal(req->auth->access_token, "ltb");
+	assert_non_null(req->reporter);
+	assert_int_not_equal(req->reporter->reporter_id, 0);
+	assert_int_equal(req->n_spans, 18);
+	/* framed span by span, the bytes are protobuf-c's own */
+	again = malloc(k.len[0]);
+	assert_non_null(again);
+	assert_int_equal(
+	    lightstep__collector__report_request__get_packed_size(req),
+	    k.len[0]);
+	lightstep__collector__report_request__pack(req, again);
+	assert_memory_equal(again, k.body[0], k.len[0]);
+	free(again);
+	for (i = 0; i < 18; i++) {
+		Lightstep__Collector__Span *sp = req->spans[i];
+		size_t depth = 5 - i % 6;
+
+		assert_string_equal(sp->operation_name, ops[depth]);
+		assert_int_equal(sp->n_tags, 3);
+		assert_string_equal(sp->tags[0]->key, "http.url");
+		assert_string_equal(sp->tags[0]->string_value,
+		    "https://example.com/x");
+		assert_int_equal(sp->n_logs, depth);
+		for (j = 0; j < sp->n_logs; j++) {
+			assert_int_equal(sp->logs[j]->n_fields, 1);
+			assert_string_equal(sp->logs[j]->fields[0]->key,
+			    "event");
+			assert_non_null(sp->logs[j]->timestamp);
+		}
+		if (depth == 0) {
+			assert_int_equal(sp->n_references, 0);
+		} else {
+			assert_int_equal(sp->n_references, 1);
+			assert_int_equal(sp->references[0]->relationship,
+			  LIGHTSTEP__COLLECTOR__REFERENCE__RELATIONSHIP__CHILD_OF);
+			assert_int_equal(
+			    sp->references[0]->span_context->span_id,
+			    parent[i].span_id);
+			assert_int_equal(
+			    sp->references[0]->span_context->trace_id,
+			    parent[i].trace_id);
+		}
+		assert_non_null(sp->start_timestamp);
+		assert_true(sp->start_timestamp->seconds > 1600000000);
+	}
+	lightstep__collector__report_request__free_unpacked(req, NULL);
+	assert_stats_add_up(t);
+	ltb_tracer_free(t);
+	sink_free(&k);
+}
+
+static void
+test_strdup_copies_belong_to_the_span(void **unused)
+{
+	struct sink k;
+	struct ltb_tracer *t;
+	struct ltb_span *s;
+	Lightstep__Collector__ReportRequest *req;
+	char value[600];
+
+	sink_init(&k);
+	t = sink_tracer(&k, 100, 60000);
+	s = ltb_span_start(t, "copy", NULL);
+	strcpy(value, "short");
+	ltb_span_set_tag(s, "a", ltb_span_strdup(s, value));
+	memset(value, 'x', sizeof value - 1);
+	value[sizeof value - 1] = '\0';
+	ltb_span_set_tag(s, "b", ltb_span_strdup(s, value));
+	strcpy(value, "overwritten");
+	ltb_span_finish(s);
+	assert_int_equal(ltb_tracer_flush(t, 5000), 0);
+	req = lightstep__collector__report_request__unpack(NULL, k.len[0],
+	    k.body[0]);
+	assert_non_null(req);
+	assert_int_equal(req->spans[0]->n_tags, 2);
+	assert_string_equal(req->spans[0]->tags[0]->string_value, "short");
+	assert_int_equal(strlen(req->spans[0]->tags[1]->string_value), 599);
+	lightstep__collector__report_request__free_unpacked(req, NULL);
+	ltb_tracer_free(t);
+	sink_free(&k);
+}
+
+/* --- accounting ---------------------------------------------------------- */
+
+static void
+test_a_full_buffer_drops_and_counts(void **unused)
+{
+	struct ltb_tracer_stats st;
+	struct sink k;
+	struct ltb_tracer *t;
+	struct got g = { .n = 0 };
+	int i;
+
+	sink_init(&k);
+	t = sink_tracer(&k, 10, 60000);
+	for (i = 0; i < 25; i++)
+		ltb_span_finish(ltb_span_start(t, "op", NULL));
+	ltb_tracer_stats(t, &st);
+	assert_int_equal(st.spans_started, 25);
+	assert_int_equal(st.spans_finished, 25);
+	assert_int_equal(st.spans_dropped, 15);
+	assert_int_equal(ltb_tracer_flush(t, 5000), 0);
+	ltb_tracer_stats(t, &st);
+	assert_int_equal(st.spans_reported, 10);
+	assert_int_equal(st.reports_ok, 1);
+	assert_int_equal(st.bytes_sent, k.len[0]);
+	assert_int_equal(ltb_ls_walk_report(k.body[0], k.len[0], collect, &g,
+	    NULL), 10);
+	/* the buffer is empty again: room for 10 more */
+	for (i = 0; i < 10; i++)
+		ltb_span_finish(ltb_span_start(t, "op", NULL));
+	ltb_tracer_stats(t, &st);
+	assert_int_equal(st.spans_dropped, 15);
+	assert_int_equal(ltb_tracer_flush(t, 5000), 0);
+	assert_stats_add_up(t);
+	ltb_tracer_free(t);
+	sink_free(&k);
+}
+
+static void
+test_a_failed_report_drops_its_spans(void **unused)
+{
+	struct ltb_tracer_stats st;
+	struct sink k;
+	struct ltb_tracer *t;
+	int i;
+
+	sink_init(&k);
+	k.fail = 1;
+	t = sink_tracer(&k, 100, 60000);
+	for (i = 0; i < 40; i++)
+		ltb_span_finish(ltb_span_start(t, "op", NULL));
+	assert_int_equal(ltb_tracer_flush(t, 5000), 0);
+	ltb_tracer_stats(t, &st);
+	assert_int_equal(st.reports_failed, 1);
+	assert_int_equal(st.reports_ok, 0);
+	assert_int_equal(st.spans_dropped, 40);
+	assert_int_equal(st.bytes_sent, 0);
+	assert_string_equal(st.last_error, "refused by the test");
+	ltb_tracer_free(t);
+	sink_free(&k);
+}
+
+static void
+test_stop_drops_what_is_unflushed(void **unused)
+{
+	struct ltb_tracer_stats st;
+	struct sink k;
+	struct ltb_tracer *t;
+	int i;
+
+	sink_init(&k);
+	t = sink_tracer(&k, 100, 60000);
+	for (i = 0; i < 20; i++)
+		ltb_span_finish(ltb_span_start(t, "op", NULL));
+	ltb_tracer_stop(t);
+	ltb_tracer_stop(t);
+	/* finished after the stop: dropped at once */
+	ltb_span_finish(ltb_span_start(t, "late", NULL));
+	ltb_tracer_stats(t, &st);
+	assert_int_equal(sink_count(&k), 0);
+	assert_int_equal(st.spans_finished, 21);
+	assert_int_equal(st.spans_dropped, 21);
+	assert_int_equal(ltb_tracer_flush(t, 100), 0);
+	ltb_tracer_free(t);
+	sink_free(&k);
+}
+
+static void
+test_flush_waits_for_the_report(void **unused)
+{
+	struct ltb_tracer_stats st;
+	struct sink k;
+	struct ltb_tracer *t;
+	int i;
+
+	sink_init(&k);
+	k.delay_ms = 200;
+	t = sink_tracer(&k, 100, 60000);
+	for (i = 0; i < 5; i++)
+		ltb_span_finish(ltb_span_start(t, "op", NULL));
+	assert_int_equal(ltb_tracer_flush(t, 5000), 0);
+	ltb_tracer_stats(t, &st);
+	assert_int_equal(sink_count(&k), 1);
+	assert_int_equal(st.spans_reported, 5);
+
+	/* and gives up in time when the report takes longer */
+	k.delay_ms = 500;
+	ltb_span_finish(ltb_span_start(t, "op", NULL));
+	assert_int_equal(ltb_tracer_flush(t, 50), -1);
+	assert_int_equal(errno, ETIMEDOUT);
+	assert_int_equal(ltb_tracer_flush(t, 5000), 0);
+	ltb_tracer_stats(t, &st);
+	assert_int_equal(st.spans_reported, 6);
+	/* nothing buffered: returns at once, no empty report */
+	assert_int_equal(ltb_tracer_flush(t, 0), 0);
+	assert_int_equal(sink_count(&k), 2);
+	ltb_tracer_free(t);
+	sink_free(&k);
+}
+
+static void
+test_reports_every_period_without_flush(void **unused)
+{
+	struct ltb_tracer_stats st;
+	struct sink k;
+	struct ltb_tracer *t;
+	int i;
+
+	sink_init(&k);
+	t = sink_tracer(&k, 100, 20);
+	for (i = 0; i < 7; i++)
+		ltb_span_finish(ltb_span_start(t, "op", NULL));
+	for (i = 0; i < 300 && sink_count(&k) == 0; i++)
+		sleep_ms(10);
+	assert_int_equal(sink_count(&k), 1);
+	ltb_tracer_stats(t, &st);
+	assert_int_equal(st.spans_reported, 7);
+	ltb_tracer_free(t);
+	sink_free(&k);
+}
+
+static void
+test_noop_records_nothing(void **unused)
+{
+	struct ltb_tracer_stats st;
+	struct ltb_tracer *t = ltb_tracer_noop();
+	struct ltb_span *s, *c;
+
+	assert_non_null(t);
+	s = ltb_span_start(t, "op", NULL);
+	assert_non_null(s);
+	c = ltb_span_start(t, "child", ltb_span_context(s));
+	ltb_span_set_tag(c, "k", "v");
+	ltb_span_log(c, "event", "x");
+	assert_null(ltb_span_strdup(c, "x"));
+	ltb_span_finish(c);
+	ltb_span_finish(s);
+	assert_int_equal(ltb_tracer_flush(t, 0), 0);
+	ltb_tracer_stats(t, &st);
+	assert_int_equal(st.spans_started, 0);
+	assert_int_equal(st.spans_dropped, 0);
+	ltb_tracer_stop(t);
+	ltb_tracer_free(t);
+}
+
+/* Four threads at once against a small buffer: every span is accounted
+ * for, and no id repeats. */
+struct worker {
+	struct ltb_tracer *t;
+	uint64_t ids[2000];
+};
+
+static void *
+work(void *arg)
+{
+	struct worker *w = arg;
+	struct ltb_span *s;
+	int i;
+
+	for (i = 0; i < 2000; i++) {
+		s = ltb_span_start(w->t, "op", NULL);
+		ltb_span_set_tag(s, "k", "v");
+		ltb_span_log(s, "event", "e");
+		w->ids[i] = ltb_span_context(s)->span_id;
+		ltb_span_finish(s);
+	}
+	return NULL;
+}
+
+static int
+cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static void
+test_threads_share_a_tracer(void **unused)
+{
+	static struct worker w[4];
+	static uint64_t all[8000];
+	struct ltb_tracer_stats st;
+	pthread_t th[4];
+	struct sink k;
+	struct ltb_tracer *t;
+	size_t i;
+
+	sink_init(&k);
+	t = sink_tracer(&k, 500, 1);
+	for (i = 0; i < 4; i++) {
+		w[i].t = t;
+		assert_int_equal(pthread_create(&th[i], NULL, work, &w[i]), 0);
+	}
+	for (i = 0; i < 4; i++)
+		pthread_join(th[i], NULL);
+	assert_int_equal(ltb_tracer_flush(t, 5000), 0);
+	ltb_tracer_stop(t);
+	ltb_tracer_stats(t, &st);
+	assert_int_equal(st.spans_started, 8000);
+	assert_int_equal(st.spans_finished, 8000);
+	assert_int_equal(st.spans_reported + st.spans_dropped, 8000);
+	for (i = 0; i < 8000; i++)
+		all[i] = w[i / 2000].ids[i % 2000];
+	qsort(all, 8000, sizeof all[0], cmp_u64);
+	for (i = 1; i < 8000; i++)
+		assert_int_not_equal(all[i], all[i - 1]);
+	ltb_tracer_free(t);
+	sink_free(&k);
+}
+
+/* --- over HTTP ----------------------------------------------------------- */
+
+static struct ltb_tracer *
+http_tracer(const uint16_t *ports, size_t nports, unsigned timeout_ms)
+{
+	struct ltb_tracer_config c;
+	struct ltb_tracer *t;
+	char err[256] = "";
+
+	ltb_tracer_config_default(&c);
+	c.ports = ports;
+	c.nports = nports;
+	c.reporting_period_ms = 60000;
+	c.timeout_ms = timeout_ms;
+	t = ltb_tracer_new(&c, err, sizeof err);
+	if (t == NULL)
+		fail_msg("ltb_tracer_new: %s", err);
+	return t;
+}
+
+static double
+stat_of(struct ltb_sat *sat, const char *key)
+{
+	cJSON *rec = ltb_sat_stats_record(sat);
+	const cJSON *v;
+	double d;
+
+	assert_non_null(rec);
+	v = cJSON_GetObjectItemCaseSensitive(rec, key);
+	assert_true(cJSON_IsNumber(v));
+	d = v->valuedouble;
+	cJSON_Delete(rec);
+	return d;
+}
+
+static void
+test_a_real_satellite_receives_exactly_the_spans(void **unused)
+{
+	struct ltb_sat_config sc;
+	struct ltb_tracer_stats st;
+	struct ltb_sat *sat;
+	struct ltb_tracer *t;
+	cJSON *ready, *p;
+	uint16_t ports[2];
+	size_t n = 0;
+	char err[256] = "";
+	int i, r;
+
+	ltb_sat_config_default(&sc);
+	sc.ports[0] = sc.ports[1] = 0;
+	sc.nports = 2;
+	sc.admin_port = 0;
+	sc.bandwidth = 0;
+	if ((sat = ltb_sat_start(&sc, err, sizeof err)) == NULL)
+		fail_msg("ltb_sat_start: %s", err);
+	ready = ltb_sat_ready_record(sat);
+	assert_non_null(ready);
+	cJSON_ArrayForEach(p, cJSON_GetObjectItemCaseSensitive(ready,
+	    "ports"))
+		ports[n++] = (uint16_t)p->valuedouble;
+	cJSON_Delete(ready);
+	assert_int_equal(n, 2);
+
+	t = http_tracer(ports, 2, 2000);
+	/* three reports, so both ports (and a kept-alive connection) serve */
+	for (r = 0; r < 3; r++) {
+		for (i = 0; i < 100; i++) {
+			struct ltb_span *s = ltb_span_start(t, "op", NULL);
+
+			ltb_span_set_tag(s, "k", "v");
+			ltb_span_log(s, "event", "e");
+			ltb_span_finish(s);
+		}
+		assert_int_equal(ltb_tracer_flush(t, 5000), 0);
+	}
+	ltb_tracer_stats(t, &st);
+	assert_int_equal(st.reports_ok, 3);
+	assert_int_equal(st.reports_failed, 0);
+	assert_int_equal(st.spans_reported, 300);
+	assert_int_equal(st.spans_dropped, 0);
+	assert_int_equal(ltb_sat_spans_received(sat), 300);
+	assert_int_equal((uint64_t)stat_of(sat, "invalid_spans"), 0);
+	assert_int_equal((uint64_t)stat_of(sat, "duplicate_spans"), 0);
+	assert_int_equal((uint64_t)stat_of(sat, "reports"), 3);
+	assert_int_equal((uint64_t)stat_of(sat, "bytes"), st.bytes_sent);
+
+	/* taken down: reports fail, spans are dropped, the tracer goes on */
+	assert_int_equal(ltb_sat_down(sat), 0);
+	for (i = 0; i < 50; i++)
+		ltb_span_finish(ltb_span_start(t, "op", NULL));
+	assert_int_equal(ltb_tracer_flush(t, 5000), 0);
+	ltb_tracer_stats(t, &st);
+	assert_int_equal(st.reports_failed, 1);
+	assert_int_equal(st.spans_dropped, 50);
+	/* and back: reporting resumes on the same handles */
+	assert_int_equal(ltb_sat_up(sat, err, sizeof err), 0);
+	for (i = 0; i < 20; i++)
+		ltb_span_finish(ltb_span_start(t, "op", NULL));
+	assert_int_equal(ltb_tracer_flush(t, 5000), 0);
+	ltb_tracer_stats(t, &st);
+	assert_int_equal(st.spans_reported, 320);
+	assert_int_equal(ltb_sat_spans_received(sat), 320);
+	ltb_tracer_free(t);
+	ltb_sat_stop(sat);
+}
+
+/* A loopback port nothing listens on: bound, then closed. */
+static uint16_t
+closed_port(void)
+{
+	struct sockaddr_in a = { 0 };
+	socklen_t alen = sizeof a;
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	assert_true(fd >= 0);
+	a.sin_family = AF_INET;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &alen), 0);
+	close(fd);
+	return ntohs(a.sin_port);
+}
+
+static void
+test_a_closed_port_drops_the_spans(void **unused)
+{
+	struct ltb_tracer_stats st;
+	struct ltb_tracer *t;
+	uint16_t port = closed_port();
+	int i;
+
+	t = http_tracer(&port, 1, 2000);
+	for (i = 0; i < 30; i++)
+		ltb_span_finish(ltb_span_start(t, "op", NULL));
+	assert_int_equal(ltb_tracer_flush(t, 5000), 0);
+	ltb_tracer_stats(t, &st);
+	assert_int_equal(st.reports_failed, 1);
+	assert_int_equal(st.reports_ok, 0);
+	assert_int_equal(st.spans_dropped, 30);
+	assert_non_null(strstr(st.last_error, "/api/v2/reports"));
+	assert_stats_add_up(t);
+	ltb_tracer_free(t);
+}
+
+static void
+test_new_refuses_no_ports(void **unused)
+{
+	struct ltb_tracer_config c;
+	char err[256] = "";
+
+	ltb_tracer_config_default(&c);
+	assert_null(ltb_tracer_new(&c, err, sizeof err));
+	assert_string_equal(err, "no satellite ports");
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_report_round_trips_through_both_readers),
+		cmocka_unit_test(test_strdup_copies_belong_to_the_span),
+		cmocka_unit_test(test_a_full_buffer_drops_and_counts),
+		cmocka_unit_test(test_a_failed_report_drops_its_spans),
+		cmocka_unit_test(test_stop_drops_what_is_unflushed),
+		cmocka_unit_test(test_flush_waits_for_the_report),
+		cmocka_unit_test(test_reports_every_period_without_flush),
+		cmocka_unit_test(test_noop_records_nothing),
+		cmocka_unit_test(test_threads_share_a_tracer),
+		cmocka_unit_test(
+		    test_a_real_satellite_receives_exactly_the_spans),
+		cmocka_unit_test(test_a_closed_port_drops_the_spans),
+		cmocka_unit_test(test_new_refuses_no_ports),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
