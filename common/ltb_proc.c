@@ -159,39 +159,79 @@ read_stat(pid_t pid, pid_t *pgrp, double *cpu_s)
 static uint64_t
 read_rss(pid_t pid)
 {
-	char path[64];
+	char path[64], buf[128];
 	unsigned long size, resident;
-	FILE *f;
-	int ok;
+	ssize_t n;
+	int fd;
 
 	snprintf(path, sizeof path, "/proc/%d/statm", (int)pid);
-	if ((f = fopen(path, "re")) == NULL)
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
 		return 0;
-	ok = fscanf(f, "%lu %lu", &size, &resident) == 2;
-	fclose(f);
-	return ok ? (uint64_t)resident * (uint64_t)sysconf(_SC_PAGESIZE) : 0;
+	n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	if (sscanf(buf, "%lu %lu", &size, &resident) != 2)
+		return 0;
+	return (uint64_t)resident * (uint64_t)sysconf(_SC_PAGESIZE);
 }
 
-int
-ltb_proc_sample_group(pid_t pgid, struct ltb_proc_sample *s)
+/* Scan /proc for the members of g->pgid, summing them into s. */
+static int
+scan_group(struct ltb_proc_group *g, struct ltb_proc_sample *s)
 {
 	struct dirent *de;
 	DIR *d;
 
 	memset(s, 0, sizeof *s);
+	g->n = 0;
 	if ((d = opendir("/proc")) == NULL)
 		return -1;
 	while ((de = readdir(d)) != NULL) {
 		pid_t pid = (pid_t)atoi(de->d_name), pg;
 		double cpu;
 
-		if (pid <= 0 || read_stat(pid, &pg, &cpu) < 0 || pg != pgid)
+		if (pid <= 0 || read_stat(pid, &pg, &cpu) < 0 ||
+		    pg != g->pgid)
 			continue;
 		s->cpu_s += cpu;
 		s->rss += read_rss(pid);
 		s->nprocs++;
+		if (g->n < LTB_PROC_MAX_MEMBERS)
+			g->pids[g->n++] = pid;
 	}
 	closedir(d);
+	g->scanned = ltb_now();
+	return 0;
+}
+
+int
+ltb_proc_sample_group(pid_t pgid, struct ltb_proc_sample *s)
+{
+	struct ltb_proc_group g = { .pgid = pgid };
+
+	return scan_group(&g, s);
+}
+
+int
+ltb_proc_group_sample(struct ltb_proc_group *g, double rescan,
+    struct ltb_proc_sample *s)
+{
+	if (g->scanned == 0 || ltb_now() - g->scanned >= rescan)
+		return scan_group(g, s);
+	memset(s, 0, sizeof *s);
+	for (size_t i = 0; i < g->n; i++) {
+		double cpu;
+		pid_t pg;
+
+		/* A member gone, or its pid reused: start over. */
+		if (read_stat(g->pids[i], &pg, &cpu) < 0 || pg != g->pgid)
+			return scan_group(g, s);
+		s->cpu_s += cpu;
+		s->rss += read_rss(g->pids[i]);
+		s->nprocs++;
+	}
 	return 0;
 }
 

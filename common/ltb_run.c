@@ -38,6 +38,7 @@ struct run {
 	char cmd_err[512];
 	pid_t pid;
 	int out_fd;			/* the client's stdout, a temp file */
+	struct ltb_proc_group group;	/* its members, for sampling */
 	double t0, t_end, deadline, fetch_deadline;
 	double next_sample, last_sample_t, last_sample_cpu;
 	cJSON *cpu_list, *memory_list, *events;
@@ -156,7 +157,8 @@ sample(struct run *x)
 	struct ltb_proc_sample s;
 	double now = ltb_now(), dt = now - x->last_sample_t;
 
-	if (ltb_proc_sample_group(x->pid, &s) < 0 || s.nprocs == 0)
+	x->group.pgid = x->pid;
+	if (ltb_proc_group_sample(&x->group, 1.0, &s) < 0 || s.nprocs == 0)
 		return;
 	if (dt > 0) {
 		double cpu = (s.cpu_s - x->last_sample_cpu) / dt;
