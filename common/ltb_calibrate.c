@@ -10,6 +10,10 @@
 #include "ltb_calibrate.h"
 #include "ltb_jsonl.h"
 
+/* Runs stop within the tolerance; a result further off than this after
+ * the last run is a failure, not a calibration. */
+#define MAX_ERROR 0.05
+
 void
 ltb_calibrate_default(struct ltb_calibrate_opts *o)
 {
@@ -90,10 +94,12 @@ work_rate(struct ltb_runner *r, const struct ltb_calibrate_opts *o,
 	if (measure(r, o, work, 0, n1, 2, &c1, &t, err, errlen) < 0 ||
 	    measure(r, o, work, 0, n2, 2, &c2, &t, err, errlen) < 0)
 		return -1;
-	if (c2 <= c1) {
-		snprintf(err, errlen, "work rate: the longer run used no "
-		    "more CPU (%.3f s vs %.3f s): is the client doing Work?",
-		    c2, c1);
+	/* The longer run was sized to use about 0.8 CPU-s more; a client
+	 * whose CPU does not follow Work cannot be calibrated. */
+	if (c2 - c1 < 0.2) {
+		snprintf(err, errlen, "work rate: %.0f times the Work used only "
+		    "%.3f CPU-s more (%.3f s vs %.3f s): is the client doing "
+		    "Work?", n2 / n1, c2 - c1, c2, c1);
 		return -1;
 	}
 	*wps = work * (n2 - n1) / (c2 - c1);
@@ -172,6 +178,13 @@ calibrate(struct ltb_runner *r, const struct ltb_calibrate_opts *o,
 			out->sleep_per_work_ns *= 2;
 		else
 			out->sleep_per_work_ns *= want / slept;
+	}
+	if (fabs(out->achieved_cpu - target) > MAX_ERROR) {
+		snprintf(err, errlen, "calibration did not converge in %d "
+		    "runs: the last used %.3f CPU for %.2f (is the machine "
+		    "busy? see the runs above)", o->max_runs,
+		    out->achieved_cpu, target);
+		return -1;
 	}
 	stamp(out);
 	return 0;
