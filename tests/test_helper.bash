@@ -6,8 +6,13 @@
 # picks, so tests never collide with each other or with anything else.
 
 LTB_ROOT=$(cd "$BATS_TEST_DIRNAME/.." && pwd)
-LTB_BUILD=$LTB_ROOT/${LTB_BUILD:-build}
-export PATH="$LTB_BUILD/bin:$LTB_BUILD/tests/tools:$PATH"
+# LTB_BUILD names the build tree (make B=...) relative to the root; clients
+# read it too, so it is left as it is.
+case ${LTB_BUILD:-build} in
+/*) LTB_BUILD_DIR=$LTB_BUILD ;;
+*) LTB_BUILD_DIR=$LTB_ROOT/${LTB_BUILD:-build} ;;
+esac
+export PATH="$LTB_BUILD_DIR/bin:$LTB_BUILD_DIR/tests/tools:$PATH"
 
 bats_require_minimum_version 1.5.0
 load /usr/lib/bats/bats-support/load.bash
