@@ -86,9 +86,16 @@ work_rate(struct ltb_runner *r, const struct ltb_calibrate_opts *o,
 	const double work = 100000;
 	double c1, c2, t, n1, n2, guess;
 
-	if (measure(r, o, work, 0, 20, 1, &c1, &t, err, errlen) < 0)
-		return -1;
-	guess = work * 20 / c1;		/* start-up included: too low */
+	/* Grow a probe until work, not start-up, dominates its CPU. */
+	n1 = 20;
+	for (int i = 0; i < 6; i++) {
+		if (measure(r, o, work, 0, n1, 1, &c1, &t, err, errlen) < 0)
+			return -1;
+		if (c1 >= 0.2)
+			break;
+		n1 *= 8;
+	}
+	guess = work * n1 / c1;		/* start-up included: a bit low */
 	n1 = ceil(guess * 0.2 / work);
 	n2 = ceil(guess * 1.0 / work);
 	if (measure(r, o, work, 0, n1, 2, &c1, &t, err, errlen) < 0 ||
