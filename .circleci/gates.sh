@@ -13,7 +13,7 @@
 # usage: gates.sh [-c CLIENT] [-s SCALE] [-o DIR] [GATE...]
 #   -c CLIENT  client from the registry (default c)
 #   -s SCALE   runtime factor, e.g. 0.05 for a quick run; runtimes never go
-#              under 1 s (default 1: the original's runtimes)
+#              under 1 s (default $LTB_SCALE, else 1: the original's runtimes)
 #   -o DIR     where to write GATE.jsonl (results), GATE.verdicts and
 #              GATE.xml (JUnit) (default gates-out)
 # Limits can be changed through MAX_CPU, MAX_OVERHEAD, MAX_MEMORY_GROWTH,
@@ -23,7 +23,7 @@
 set -u
 
 client=c
-scale=1
+scale=${LTB_SCALE:-1}
 out=gates-out
 while getopts c:s:o:h opt; do
 	case $opt in

@@ -249,10 +249,13 @@ ltb_plan(const struct ltb_plan_opts *o, const struct ltb_calibration *c,
 			    k++) {
 				int trace = o->trace == LTB_TRACE_BOTH ?
 				    both[k] : single;
+				/* A traced run and its NoOp twin share a shard:
+				 * their difference is only fair on one machine. */
+				unsigned long pair = r * o->trials + t;
 				cJSON *rec;
 
 				if (o->shards > 1 &&
-				    index % o->shards != o->shard) {
+				    pair % o->shards != o->shard) {
 					index++;
 					continue;
 				}

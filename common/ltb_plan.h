@@ -74,9 +74,11 @@ void ltb_plan_default(struct ltb_plan_opts *o);
 /*
  * The control records of a plan, in run order: for each rate, for each
  * trial, traced then NoOp when both (ABAB, so drift hits both alike).
- * Records not in this shard are skipped (record i belongs to shard
- * i % shards). emit takes ownership of each record. Returns the number
- * emitted, or -1 on allocation failure.
+ * Records not in this shard are skipped: the runs of rate r and trial t
+ * (a traced run and its NoOp twin together) belong to shard
+ * (r * trials + t) % shards. "index" numbers records across all shards.
+ * emit takes ownership of each record. Returns the number emitted, or -1
+ * on allocation failure.
  */
 long ltb_plan(const struct ltb_plan_opts *o, const struct ltb_calibration *c,
     void (*emit)(cJSON *rec, void *ctx), void *ctx);
@@ -123,7 +125,9 @@ enum {
 "      --trace [on|off|both] traced, NoOp, or both interleaved\n" \
 "                           (default on; both runs traced then NoOp)\n" \
 "      --label TEXT         carried into every record\n" \
-"      --shard I/N          only records i with i % N == I (0 <= I < N)\n" \
+"      --shard I/N          this machine's share: rate-and-trial groups\n" \
+"                           g with g % N == I (0 <= I < N); a traced run\n" \
+"                           and its NoOp twin stay together\n" \
 "      --num-tags N, --num-logs N        per span (default 10, 15)\n" \
 "      --reporting-period MS, --max-buffered N  tracer settings\n" \
 "                           (default 200 ms, 10000 spans)\n" \

@@ -19,7 +19,8 @@ gnuplot-nox nodejs ca-certificates"
 # Build and test: compilers, headers, protobuf-c compiler, test frameworks.
 BUILD="make gcc clang pkg-config libmicrohttpd-dev libcurl4-openssl-dev
 libmbedtls-dev libprotobuf-c-dev protobuf-c-compiler libcjson-dev
-libcmocka-dev bats bats-support bats-assert curl jq perl procps iproute2"
+libcmocka-dev bats bats-support bats-assert curl jq perl procps iproute2
+python3-yaml libtap-formatter-junit-perl"
 
 mode=${1:-build}
 case $mode in

@@ -45,14 +45,15 @@ calibration() {
 		'4 200 0 true' '5 200 0 false' '6 200 1 true' '7 200 1 false')"
 }
 
-@test "plan --shard I/N keeps every Nth record, and the shards make the whole" {
+@test "plan --shard I/N keeps every Nth rate-and-trial pair, and the shards make the whole" {
 	calibration
 	for i in 0 1 2; do
 		ltb-control plan --client c --calibration "$TMP/cal.json" --sps 100,200,300 \
 			--trials 2 --trace both --shard "$i/3" >"$TMP/shard$i"
 	done
-	run jq -r .index "$TMP/shard1"
-	assert_output "$(printf '1\n4\n7\n10')"
+	# Pairs (traced, NoOp) 0..5; shard 1 holds pairs 1 and 4, twins together.
+	run jq -r '"\(.index) \(.target_sps) \(.trial) \(.Trace)"' "$TMP/shard1"
+	assert_output "$(printf '%s\n' '2 100 1 true' '3 100 1 false' '8 300 0 true' '9 300 0 false')"
 	run bash -c "cat '$TMP'/shard* | jq -r .index | sort -n | tr '\n' ' '"
 	assert_output "0 1 2 3 4 5 6 7 8 9 10 11 "
 }
