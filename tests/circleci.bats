@@ -1,0 +1,329 @@
+#!/usr/bin/env bats
+# .circleci/config.yml: the workflow's shape, read as CircleCI compiles it
+# (tests/tools/circleci-steps, on PyYAML), and then its jobs' steps run here,
+# each job in its own copy of the tree with nothing of this checkout on PATH,
+# at a small scale (LTB_SCALE), so a step that would fail in CircleCI fails
+# here: the gate job for the C client, a sharded graph job on two "machines"
+# and, once ltb-plot exists, the job that merges the shards and draws.
+
+load test_helper
+
+setup_file() {
+	export LTB_CACHE_DIR=$BATS_FILE_TMPDIR/cache
+	export CONFIG=$LTB_ROOT/.circleci/config.yml
+	export STEPS=$LTB_ROOT/tests/tools/circleci-steps
+	# The workflow's workspace, shared by the jobs run here, as in CircleCI.
+	export WORKSPACE=$BATS_FILE_TMPDIR/workspace
+	export TEMPLATE=$BATS_FILE_TMPDIR/checkout
+	# The C client calibrated once for every job here, with short runs: the
+	# jobs' steps run in full, but each would otherwise calibrate afresh
+	# (ltb-control.bats tests calibrating).
+	ltb-control calibrate --client c --runtime 1 >/dev/null 2>&1 || true
+	# The workflow and each job's steps, read once.
+	export READ=$BATS_FILE_TMPDIR/read
+	mkdir -p "$READ"
+	"$STEPS" "$CONFIG" jobs >"$READ/jobs.jsonl" || return 0
+	local name
+	for name in $(jq -r 'select(.type != "approval") | .name' "$READ/jobs.jsonl"); do
+		"$STEPS" "$CONFIG" steps "$name" >"$READ/$name.steps.jsonl" || true
+	done
+}
+
+# wf_jobs [JQ-FILTER]: the workflow's jobs, matrices expanded, one JSON a line.
+wf_jobs() {
+	jq -c "${1:-.}" "$READ/jobs.jsonl"
+}
+
+# job_steps JOB [JQ-FILTER]: a workflow job's steps, one JSON a line.
+job_steps() {
+	jq -c "${2:-.}" "$READ/$1.steps.jsonl"
+}
+
+# job_commands JOB: the job's run: commands, one a line.
+job_commands() {
+	jq -r 'select(.step == "run") | .command' "$READ/$1.steps.jsonl"
+}
+
+# names_running PATTERN: the workflow jobs with a run: step matching PATTERN
+# (an extended regular expression).
+names_running() {
+	local name
+	for name in $(wf_jobs 'select(.type != "approval") | .name' | jq -r .); do
+		job_commands "$name" | grep -Eq -- "$1" && echo "$name"
+	done
+	return 0
+}
+
+# system_path: PATH without this checkout's directories: jobs find the
+# tools they build, or nothing.
+system_path() {
+	local IFS=: p out=()
+	for p in $PATH; do
+		[[ $p == "$LTB_ROOT" || $p == "$LTB_ROOT"/* ]] || out+=("$p")
+	done
+	echo "${out[*]}"
+}
+
+# checkout_template: once per file, a copy of the tree as a commit of it
+# would check out (tracked files and new ones not ignored), built by make
+# (in parallel: the jobs' own `make` is the same build) with nothing of this
+# checkout on PATH. Jobs start from copies of it, so
+# their own `make` step has nothing left to do. tests/js/node_modules comes
+# along, as a CI cache would, so docker/deps.sh needs no network.
+checkout_template() {
+	[[ -f $TEMPLATE/.built ]] && return 0
+	rm -rf "$TEMPLATE"
+	mkdir -p "$TEMPLATE"
+	git -C "$LTB_ROOT" ls-files -z -co --exclude-standard |
+		tar -C "$LTB_ROOT" --null --ignore-failed-read -T - -cf - |
+		tar -C "$TEMPLATE" -xf -
+	if [[ -d $LTB_ROOT/tests/js/node_modules ]]; then
+		cp -a "$LTB_ROOT/tests/js/node_modules" "$TEMPLATE/tests/js/"
+	fi
+	(cd "$TEMPLATE" && env -u LTB_BUILD PATH="$(system_path)" make -j"$(nproc)" >/dev/null) ||
+		return 1
+	touch "$TEMPLATE/.built"
+}
+
+# job_checkout NAME: a fresh copy of the built tree for one job (or one
+# machine of a parallel job); prints its path.
+job_checkout() {
+	local dir=$BATS_FILE_TMPDIR/jobs/$1
+	checkout_template >&2 || return 1
+	rm -rf "$dir"
+	mkdir -p "${dir%/*}"
+	cp -a "$TEMPLATE" "$dir"
+	rm -f "$dir/.built"
+	echo "$dir"
+}
+
+# run_job JOB DIR [VAR=VALUE...]: run the workflow job's steps in DIR, as
+# CircleCI would (circleci-steps script), at LTB_SCALE=0.03; sets status,
+# output and stderr. Its stderr is printed, for when the test fails.
+run_job() {
+	local job=$1 dir=$2
+	shift 2
+	"$STEPS" "$dir/.circleci/config.yml" script "$job" >"$dir.steps.sh" || return 2
+	run --separate-stderr env -u LTB_BUILD PATH="$(system_path)" \
+		CIRCLECI_STEPS_WORKSPACE="$WORKSPACE" LTB_SCALE=0.03 "$@" \
+		bash -c 'cd "$1" && exec bash "$2"' _ "$dir" "$dir.steps.sh"
+	echo "$stderr"
+}
+
+# run_graph_shards: the graph_dropped job on two machines, 0/2 and 1/2,
+# each persisting to the workspace; once per file.
+run_graph_shards() {
+	local i dir
+	[[ -f $BATS_FILE_TMPDIR/shards.done ]] && return 0
+	for i in 0 1; do
+		dir=$(job_checkout "graph_dropped.$i") || return 1
+		run_job graph_dropped "$dir" CIRCLE_NODE_INDEX=$i CIRCLE_NODE_TOTAL=2
+		[[ $status == 0 ]] || return 1
+	done
+	touch "$BATS_FILE_TMPDIR/shards.done"
+}
+
+@test "the config is CircleCI 2.1 and every workflow job and step can be read" {
+	run "$STEPS" "$CONFIG" jobs
+	assert_success
+	local name
+	for name in $(wf_jobs 'select(.type != "approval") | .name' | jq -r .); do
+		run "$STEPS" "$CONFIG" steps "$name"
+		assert_success
+		# Each run: step is a short command calling the scripts and tools.
+		run jq -r 'select(.step == "run") | .command | split("\n") | length' <<<"$output"
+		refute_line --regexp '^([3-9]|[1-9][0-9]+)$'
+	done
+}
+
+@test "approve_make_graphs is an approval job after the gates of both clients" {
+	run wf_jobs 'select(.name == "approve_make_graphs") | .type'
+	assert_output '"approval"'
+	run wf_jobs 'select(.job == "gates") | .parameters.client'
+	assert_output "$(printf '"c"\n"js-lightstep"')"
+	run wf_jobs 'select(.name == "approve_make_graphs") | .requires | sort | join(" ")'
+	assert_output '"gates-c gates-js-lightstep"'
+	# The gates come after the tests.
+	run wf_jobs 'select(.job == "gates") | .requires | join(" ")'
+	assert_output "$(printf '"build_test"\n"build_test"')"
+}
+
+@test "a failed gate fails the build for ltb's own tracer; the npm tracer's are recorded" {
+	run job_commands gates-c
+	assert_line --regexp '^\.circleci/gates\.sh -c c [^|]*$'
+	# gates.sh exit 1 (a gate failed) passes; 2 and above (usage, a tool
+	# broke) still fail the job.
+	run job_commands gates-js-lightstep
+	assert_line --regexp '^\.circleci/gates\.sh -c js-lightstep .* \|\| \[ \$\? -eq 1 \]$'
+	local rc
+	for rc in 0 1 2 3; do
+		run bash -eo pipefail -c "(exit $rc) || [ \$? -eq 1 ]"
+		if ((rc < 2)); then assert_success; else assert_failure; fi
+	done
+}
+
+@test "every graph job waits for approve_make_graphs and the gates do not" {
+	local name graphs gates e
+	graphs=$(names_running 'graphs\.sh')
+	gates=$(names_running 'gates\.sh')
+	# Four experiments and the drawing, two clients' gates.
+	[[ $(wc -w <<<"$graphs") -ge 5 ]]
+	[[ $(wc -w <<<"$gates") -eq 2 ]]
+	for e in disconnect memory cpu dropped; do
+		for name in $graphs; do
+			job_commands "$name" | grep -Eq "graphs\.sh run $e( |$)" && continue 2
+		done
+		fail "no job runs the $e experiment"
+	done
+	for name in $graphs; do
+		run wf_jobs "select(.name == \"$name\") | .ancestors | any(. == \"approve_make_graphs\")"
+		assert_output true
+	done
+	for name in $gates build_test; do
+		run wf_jobs "select(.name == \"$name\") | .ancestors | any(. == \"approve_make_graphs\")"
+		assert_output false
+	done
+	# The drawing waits for every experiment.
+	run wf_jobs 'select(.job == "draw_graphs") | .ancestors | join(" ")'
+	for name in $(names_running 'graphs\.sh run'); do
+		assert_output --partial "$name"
+	done
+}
+
+@test "test results are stored for the tests and gates, artifacts for gates and graphs" {
+	local name out
+	run job_steps build_test 'select(.step == "store_test_results") | .path'
+	assert_output --regexp '.'
+	for name in $(names_running 'gates\.sh'); do
+		# The gates' JUnit files land in the directory given to -o.
+		out=$(job_commands "$name" | sed -n 's/.*gates\.sh.* -o \([^ ]*\).*/\1/p')
+		[[ -n $out ]]
+		run job_steps "$name" 'select(.step == "store_test_results") | .path'
+		assert_output "\"$out\""
+		run job_steps "$name" 'select(.step == "store_artifacts") | .path'
+		assert_output "\"$out\""
+	done
+	for name in $(names_running 'graphs\.sh'); do
+		out=$(job_commands "$name" | sed -n 's/.*graphs\.sh.* -o \([^ ]*\).*/\1/p')
+		run job_steps "$name" 'select(.step == "store_artifacts") | .path'
+		assert_output --regexp "^\"$out(/|\")"
+	done
+}
+
+@test "the expensive graph jobs run on several machines, each its own shard" {
+	local name e
+	for e in cpu dropped; do
+		name=$(names_running "graphs\.sh run $e( |$)")
+		[[ -n $name ]]
+		run wf_jobs "select(.name == \"$name\") | .parallelism > 1"
+		assert_output true
+	done
+	# Every parallel job shards by CircleCI's node index and count, and
+	# hands its shard on through the workspace to the drawing.
+	for name in $(wf_jobs 'select(.parallelism > 1) | .name' | jq -r .); do
+		job_commands "$name" |
+			grep -Eq -- '--shard "?\$\{?CIRCLE_NODE_INDEX\}?/\$\{?CIRCLE_NODE_TOTAL\}?'
+		run job_steps "$name" 'select(.step == "persist_to_workspace") | .step'
+		assert_output '"persist_to_workspace"'
+	done
+	run job_steps draw_graphs 'select(.step == "attach_workspace") | .step'
+	assert_output '"attach_workspace"'
+}
+
+@test "nothing in the config scales the runs down: CircleCI runs them at scale 1" {
+	run "$STEPS" "$CONFIG" json
+	run jq '[.. | objects | select(has("LTB_SCALE"))] | length' <<<"$output"
+	assert_output 0
+	run grep -nE 'LTB_SCALE=|LTB_SCALE:-[^1]|(gates|graphs)\.sh.* -s [0-9.]' "$CONFIG"
+	assert_failure
+}
+
+@test "the steps runner fails a job where CircleCI would, and keeps its always-steps" {
+	mkdir -p "$TMP/job"
+	cat >"$TMP/config.yml" <<-'EOF'
+		version: 2.1
+		commands:
+		  hello:
+		    parameters:
+		      who: {type: string, default: world}
+		    steps:
+		      - run: echo "hello << parameters.who >>" > hello
+		jobs:
+		  j:
+		    docker: [{image: debian:bookworm}]
+		    parameters:
+		      code: {type: integer, default: 3}
+		    steps:
+		      - checkout
+		      - hello: {who: ltb}
+		      - run: echo 'export GREETING=hi' >> "$BASH_ENV"
+		      - run: echo "$GREETING" > greeting
+		      - run: exit << parameters.code >>
+		      - run: touch skipped
+		      - run: {command: touch always, when: always}
+		      - store_artifacts: {path: hello}
+		workflows:
+		  w:
+		    jobs: [j]
+	EOF
+	"$STEPS" "$TMP/config.yml" script j >"$TMP/j.sh"
+	run bash -c 'cd "$1" && bash "$2"' _ "$TMP/job" "$TMP/j.sh"
+	assert_failure 3
+	[[ $(cat "$TMP/job/hello") == "hello ltb" ]]
+	[[ $(cat "$TMP/job/greeting") == hi ]]
+	[[ ! -e $TMP/job/skipped && -e $TMP/job/always ]]
+}
+
+@test "the gate job's steps pass here for the C client, at a small scale" {
+	local dir
+	dir=$(job_checkout gates-c)
+	run_job gates-c "$dir"
+	assert_success
+	local g
+	for g in memory dropped cpu throughput; do
+		[[ -s $dir/gates-out/c/$g.jsonl ]]
+		grep -q '<testsuite' "$dir/gates-out/c/$g.xml"
+	done
+	run jq -r '"\(.gate) \(.pass)"' "$dir"/gates-out/c/{memory,dropped,cpu,throughput}.verdicts
+	assert_output "$(printf '%s\n' 'max-memory-growth true' 'max-dropped true' \
+		'max-cpu true' 'max-overhead true' 'min-throughput true')"
+	# Runs from the tools this job built, at the scale asked.
+	run jq -r .runtime "$dir/gates-out/c/memory.jsonl"
+	assert_output "$(printf '1\n3')"
+	[[ -s $WORKSPACE/gates-out/c/cpu.verdicts ]]
+}
+
+@test "a sharded graph job runs on two machines and their shards meet in the workspace" {
+	run_graph_shards
+	local i
+	for i in 0 1; do
+		[[ -s $WORKSPACE/ltb-out/dropped/shard-$i.jsonl ]]
+		run jq -r .type "$WORKSPACE/ltb-out/dropped/calibration-$i.jsonl"
+		assert_output calibration
+	done
+	# Each rate ran once, on one machine or the other, and succeeded.
+	run jq -r .target_sps "$WORKSPACE"/ltb-out/dropped/shard-{0,1}.jsonl
+	assert_equal "$(sort -n <<<"$output" | tr '\n' ' ')" \
+		'500 1000 2000 5000 10000 20000 50000 100000 '
+	run jq -r 'select(.error != null) | .error' "$WORKSPACE"/ltb-out/dropped/shard-{0,1}.jsonl
+	assert_output ''
+}
+
+@test "draw_graphs merges the shards and draws the graphs and the report" {
+	checkout_template
+	if [[ ! -x $TEMPLATE/build/bin/ltb-plot ]]; then
+		skip "ltb-plot is not built yet (no bin/ltb-plot.c): nothing to draw with"
+	fi
+	run_graph_shards
+	local dir
+	dir=$(job_checkout draw_graphs)
+	run_job draw_graphs "$dir"
+	assert_success
+	# The shards concatenated in order, the graph drawn, the report written.
+	run cat "$dir"/ltb-out/dropped/shard-{0,1}.jsonl
+	assert_equal "$(cat "$dir/ltb-out/dropped.jsonl")" "$output"
+	[[ $(head -c 4 "$dir/ltb-out/dropped.png" | od -An -c | tr -d ' ') == '211PNG' ]]
+	grep -qi '<html' "$dir/ltb-out/report.html"
+	# Experiments without data are left out, and said so.
+	assert_equal "$(grep -c 'not drawn' <<<"$stderr")" 3
+}
