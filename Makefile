@@ -4,6 +4,7 @@
 #   make test            C unit tests and bats end-to-end tests, under prove
 #   make bench           benchmarks, JSON-lines figures on stdout
 #   make fuzz            libFuzzer targets (clang), FUZZ_SECONDS each
+#   make demo            gates, graphs and report of the C client in ltb-demo/
 #   make install         PREFIX=/usr/local DESTDIR=
 #   make B=build-san SANITIZER=address,undefined test
 #
@@ -122,6 +123,22 @@ fuzz: deps $(FUZZ)
 			$(B)/fuzz/corpus-$${f##*/} tests/fuzz/seeds || exit 1; \
 	done
 
+# The README's main job: from nothing, a short benchmark of the built-in
+# client with the four gates checked, the four graphs and the HTML report,
+# all in $(DEMO_OUT)/. A couple of minutes at the default scale.
+DEMO_OUT ?= ltb-demo
+DEMO_SCALE ?= 0.03
+demo: all
+	@rm -rf $(DEMO_OUT) && mkdir -p $(DEMO_OUT)
+	@PATH="$(CURDIR)/$(B)/bin:$$PATH"; export PATH; status=0; \
+	.circleci/gates.sh -c c -s $(DEMO_SCALE) -o $(DEMO_OUT)/gates || status=$$?; \
+	for e in disconnect memory cpu dropped; do \
+		.circleci/graphs.sh run $$e -c c -s $(DEMO_SCALE) -o $(DEMO_OUT) || status=$$?; \
+	done; \
+	.circleci/graphs.sh draw -o $(DEMO_OUT) -g $(DEMO_OUT)/gates || status=$$?; \
+	echo "ltb demo: verdicts in $(DEMO_OUT)/gates, graphs and $(DEMO_OUT)/report.html (exit $$status)"; \
+	exit $$status
+
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SHAREDIR)/clients
 	install -m 755 $(TOOLS) $(DESTDIR)$(BINDIR)
@@ -136,7 +153,7 @@ install: all
 clean:
 	rm -rf $(B)
 
-.PHONY: all deps test bench fuzz install clean
+.PHONY: all deps test bench fuzz demo install clean
 .SECONDARY:
 
 -include $(wildcard $(B)/dep/*.d)
