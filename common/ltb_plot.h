@@ -1,0 +1,273 @@
+/*
+ * ltb_plot.h: ltb-plot's graphs: result records in, gnuplot programs and an
+ * HTML report out.
+ *
+ * ltb-plot loads every record into a struct ltb_plot_data
+ * (ltb_plot_add_record): "result" records become runs, "verdict" and
+ * "calibration" records are kept for the report, the rest is ignored. The
+ * aggregation (ltb_plot_rates, ltb_plot_memory_series,
+ * ltb_plot_disconnect_pick) groups runs by tracer and target_sps and
+ * computes means, spreads and the tracer's own CPU; it never draws. The
+ * drawing is gnuplot's: ltb_plot_script writes a self-contained gnuplot
+ * program with the aggregates inline as datablocks, ltb_plot_render runs
+ * gnuplot on it, and ltb_plot_report puts the graphs (inline SVG), the runs,
+ * the verdicts, the calibration and the machine noise in one HTML page.
+ *
+ * Failed runs (a non-empty "error", or exit_status not 0) stay in the
+ * report's tables but are left out of every graph.
+ *
+ * Errors: -1 with errno and a message in the caller's buffer. errno is
+ * EINVAL for input that cannot give the graph asked (no suitable runs, a
+ * malformed result: "results.jsonl:3: ..."), ENOENT when gnuplot is not
+ * installed, anything else for a system failure (gnuplot failed, a file
+ * cannot be written).
+ */
+#ifndef LTB_PLOT_H
+#define LTB_PLOT_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include <cjson/cJSON.h>
+
+/* The graphs, in the order the report shows them. */
+enum ltb_plot_graph {
+	LTB_PLOT_DISCONNECT,
+	LTB_PLOT_MEMORY,
+	LTB_PLOT_CPU,
+	LTB_PLOT_DROPPED,
+	LTB_PLOT_NGRAPHS
+};
+
+/* "disconnect", "memory", "cpu", "dropped". */
+const char *ltb_plot_graph_name(enum ltb_plot_graph g);
+
+/* The graph named s; -1 when there is none. */
+int ltb_plot_graph_parse(const char *s);
+
+/* A satellite event of a run: seconds into the run, down or back up. */
+struct ltb_plot_event {
+	double t;
+	int up;		/* 0: satellite_down, 1: satellite_up */
+};
+
+/*
+ * One result record. Numbers absent or null are NAN (spans_received and
+ * dropped are null for NoOp runs). Strings and lists are owned.
+ */
+struct ltb_plot_run {
+	char *client;
+	int trace;
+	double target_sps;
+	double runtime;
+	double trial;
+	char *label;		/* "" when none */
+	double spans_sent, spans_received, dropped;
+	double program_time, clock_time, cpu_usage, sps;
+	double memory_last, memory_max;	/* bytes */
+	double *cpu_list;
+	size_t ncpu;
+	double *memory_list;	/* bytes, one per sampling interval */
+	size_t nmemory;
+	struct ltb_plot_event *events;
+	size_t nevents;
+	double exit_status;
+	char *error;		/* NULL when the run did not fail */
+	double steal_s, other_cpu_s, satellite_cpu_s, loadavg;	/* noise */
+	char where[256];	/* "results.jsonl:3", for messages */
+};
+
+/* Every record read: runs in input order, and the verdict and calibration
+ * records as they came (owned). */
+struct ltb_plot_data {
+	struct ltb_plot_run *runs;
+	size_t nruns, runs_cap;
+	cJSON **verdicts;
+	size_t nverdicts, verdicts_cap;
+	cJSON **calibrations;
+	size_t ncalibrations, calibrations_cap;
+};
+
+#define LTB_PLOT_DATA_ZERO { NULL, 0, 0, NULL, 0, 0, NULL, 0, 0 }
+
+/*
+ * Take rec, read at file:line: a "result" becomes a run, a "verdict" or a
+ * "calibration" is kept, anything else is freed. Returns 0; or -1 with
+ * errno EINVAL and a message naming file and line for a result that lacks
+ * client, trace or target_sps or has a field of the wrong type, ENOMEM
+ * when out of memory. rec is freed in every case but when kept.
+ */
+int ltb_plot_add_record(struct ltb_plot_data *d, cJSON *rec,
+    const char *file, unsigned long line, char *err, size_t errlen);
+
+void ltb_plot_data_free(struct ltb_plot_data *d);
+
+/* 1 when run r failed: an error, or an exit_status other than 0. */
+int ltb_plot_run_failed(const struct ltb_plot_run *r);
+
+/*
+ * The one client the graphs are about: want when it is given (an error
+ * when no run has it), else the client of every run (an error when there
+ * are several: "results from several clients (c, js): choose one with
+ * --client"). Returns 0 with *client borrowed from d, or -1 with errno
+ * EINVAL.
+ */
+int ltb_plot_client(const struct ltb_plot_data *d, const char *want,
+    const char **client, char *err, size_t errlen);
+
+/* How the spread of trials is drawn. */
+enum ltb_plot_spread {
+	LTB_PLOT_MINMAX,	/* from the lowest trial to the highest */
+	LTB_PLOT_CI95		/* Student's 95% interval of the mean */
+};
+
+/* A figure over trials: mean, spread, and how many trials. lo and hi are
+ * the mean when the spread is unknown (one trial, for a CI). */
+struct ltb_plot_stat {
+	double mean, lo, hi;
+	size_t n;		/* 0: no trial at all, the rest is NAN */
+};
+
+/* What one target_sps gives, NoOp and traced (successful runs only). */
+struct ltb_plot_rate {
+	double target_sps;
+	struct ltb_plot_stat noop_sps, noop_cpu;	/* achieved sps, CPU */
+	struct ltb_plot_stat traced_sps, traced_cpu;
+	/* Traced minus NoOp mean CPU: the tracer's own CPU. Spread: min-max
+	 * of the difference of any two trials, or Welch's 95% interval. n is
+	 * 0 unless both sides have a trial. */
+	struct ltb_plot_stat overhead;
+	/* Traced runs' dropped / spans_sent * 100, over the traced runs that
+	 * know their dropped count. */
+	struct ltb_plot_stat dropped_pct;
+};
+
+/*
+ * The successful runs of client grouped by target_sps, ascending; rates
+ * with no run left out. Returns the number of rates with *out set (owned,
+ * free()), 0 when there is none, -1 with errno ENOMEM.
+ */
+long ltb_plot_rates(const struct ltb_plot_data *d, const char *client,
+    enum ltb_plot_spread spread, struct ltb_plot_rate **out);
+
+/*
+ * The seconds into the run at which r's memory sample i was taken:
+ * (i + 1) * interval, the sampler's first sample coming one interval after
+ * the start. interval <= 0 means clock_time / nmemory.
+ */
+double ltb_plot_sample_time(const struct ltb_plot_run *r, double interval,
+    size_t i);
+
+/* Memory over time of the traced runs at one rate and runtime: at each
+ * sample, the mean over the runs that have it. */
+struct ltb_plot_series {
+	double target_sps, runtime;
+	size_t nruns;
+	double *t;		/* seconds */
+	double *mib;		/* MiB */
+	size_t n;
+};
+
+/*
+ * The successful traced runs of client with a memory_list, grouped by
+ * target_sps and runtime (ascending). Returns the number of series with
+ * *out set (free with ltb_plot_series_free), 0 when there is none, -1 with
+ * errno ENOMEM.
+ */
+long ltb_plot_memory_series(const struct ltb_plot_data *d, const char *client,
+    double interval, struct ltb_plot_series **out);
+
+void ltb_plot_series_free(struct ltb_plot_series *s, size_t n);
+
+/* The four runs of the unreliable-satellite test. */
+enum {
+	LTB_PLOT_DISC_NOOP,	/* untraced */
+	LTB_PLOT_DISC_TRACED,	/* traced, no satellite event */
+	LTB_PLOT_DISC_DOWN,	/* traced, satellites taken down only */
+	LTB_PLOT_DISC_DOWNUP,	/* traced, down and then back up */
+	LTB_PLOT_DISC_N
+};
+
+/*
+ * The first successful run of client with a memory_list of each kind into
+ * pick[] (NULL when there is none, borrowed from d). Returns how many were
+ * found.
+ */
+int ltb_plot_disconnect_pick(const struct ltb_plot_data *d,
+    const char *client, const struct ltb_plot_run *pick[LTB_PLOT_DISC_N]);
+
+enum ltb_plot_format { LTB_PLOT_PNG, LTB_PLOT_SVG };
+
+/* The format -o asks for: SVG when path ends in ".svg" (any case). */
+enum ltb_plot_format ltb_plot_format_of(const char *path);
+
+struct ltb_plot_opts {
+	const char *client;	/* NULL: the only client in the data */
+	const char *title;	/* NULL: the graph's own title */
+	double interval;	/* sampling interval, s; <= 0: from the runs */
+	enum ltb_plot_spread spread;
+	enum ltb_plot_format format;
+	const char *output;	/* a "set output" line for it; NULL: none */
+};
+
+/*
+ * Write the gnuplot program that draws graph g from d on f: terminal,
+ * datablocks, titles, plots. Returns 0; -1 with errno EINVAL and a reason
+ * in err when d has nothing suitable ("no traced results with memory_list:
+ * nothing to draw"), or another errno when f cannot be written.
+ */
+int ltb_plot_script(FILE *f, enum ltb_plot_graph g,
+    const struct ltb_plot_data *d, const struct ltb_plot_opts *o,
+    char *err, size_t errlen);
+
+/*
+ * Run gnuplot (found in PATH) on program, its stdout to out_fd. What it
+ * said on stderr, if anything, goes to *said (owned, free(); NULL when it
+ * said nothing), failed or not. Returns 0; -1 with errno ENOENT when there
+ * is no gnuplot ("gnuplot not found: install gnuplot-nox ..."), another
+ * errno when it cannot be run or exits other than 0, with a reason in err.
+ */
+int ltb_plot_gnuplot(const char *program, size_t len, int out_fd,
+    char **said, char *err, size_t errlen);
+
+/*
+ * Draw graph g of d into path, through a temporary file in the same
+ * directory renamed into place once gnuplot succeeded. Errors as for
+ * ltb_plot_script and ltb_plot_gnuplot.
+ */
+int ltb_plot_render(enum ltb_plot_graph g, const struct ltb_plot_data *d,
+    const struct ltb_plot_opts *o, const char *path, char **said,
+    char *err, size_t errlen);
+
+/*
+ * The same into memory: *out (owned, NUL-terminated) and *outlen.
+ */
+int ltb_plot_render_mem(enum ltb_plot_graph g, const struct ltb_plot_data *d,
+    const struct ltb_plot_opts *o, char **out, size_t *outlen, char **said,
+    char *err, size_t errlen);
+
+/* A graph of the report: its SVG, or why there is none. */
+struct ltb_plot_figure {
+	enum ltb_plot_graph graph;
+	char *svg;		/* owned; NULL: skipped */
+	char note[512];		/* why it was skipped */
+};
+
+/*
+ * Write the HTML report on f: the figures (each SVG inlined, its ids made
+ * unique to the figure), a table of the runs, the verdicts, the
+ * calibrations and the machine noise. Self-contained; every text from the
+ * records escaped. Returns 0, or -1 with errno when f cannot be written.
+ */
+int ltb_plot_report(FILE *f, const struct ltb_plot_data *d,
+    const struct ltb_plot_opts *o, const struct ltb_plot_figure *figs,
+    size_t nfigs);
+
+/* s with & < > " ' as HTML entities, on f. */
+void ltb_plot_html_text(FILE *f, const char *s);
+
+/* s as a single-quoted gnuplot string on f: quotes doubled, control
+ * characters (which would end the command) as spaces. */
+void ltb_plot_gp_string(FILE *f, const char *s);
+
+#endif
