@@ -108,10 +108,11 @@ $(B)/fuzz/%: tests/fuzz/%.c $(LIB_SRC) $(GEN_C)
 
 # The bats helper finds the tools through LTB_BUILD, so a sanitizer build in
 # its own tree (make B=build-san SANITIZER=...) tests its own binaries.
-# MAKEFLAGS is dropped so tests that run make themselves (the CI and install
-# tests) build a plain tree, not this one's B= and SANITIZER=.
+# MAKEFLAGS, and B and SANITIZER (make exports command-line variables), are
+# dropped so tests that run make themselves (the CI and install tests) build
+# a plain tree, not this one's.
 test: all $(UNIT)
-	env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL LTB_BUILD=$(B) \
+	env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u B -u SANITIZER LTB_BUILD=$(B) \
 		prove -f -e tests/run-test $(UNIT) tests/*.bats
 
 # Builds go to stderr so stdout carries only the JSON-lines figures.

@@ -25,8 +25,9 @@ ltb_calibration_record(const struct ltb_calibration *c)
 	cJSON_AddNumberToObject(rec, "sleep_per_work_ns", c->sleep_per_work_ns);
 	cJSON_AddNumberToObject(rec, "work_per_second", c->work_per_second);
 	cJSON_AddNumberToObject(rec, "achieved_cpu", c->achieved_cpu);
+	/* Rounded, so a record read back from the cache prints the same. */
 	cJSON_AddNumberToObject(rec, "cpu_error",
-	    c->achieved_cpu - c->target_cpu);
+	    round((c->achieved_cpu - c->target_cpu) * 1e6) / 1e6);
 	cJSON_AddNumberToObject(rec, "iterations", c->iterations);
 	cJSON_AddStringToObject(rec, "host", c->host);
 	cJSON_AddStringToObject(rec, "created", c->created);
