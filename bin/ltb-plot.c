@@ -43,6 +43,9 @@ static const char usage[] =
 "                      (with -o, it sets that output)\n"
 "      --title TEXT    the title instead of the graph's own\n"
 "      --client NAME   the client to draw when the input has several\n"
+"      --label TEXT    only the runs with this label (default: those\n"
+"                      labelled with the graph's name, as CI's experiments\n"
+"                      are, when there are any; else all)\n"
 "      --interval S    seconds between memory samples (default: each\n"
 "                      run's clock_time over its number of samples)\n"
 "      --spread minmax|ci  the bars over trials: lowest to highest trial\n"
@@ -53,7 +56,7 @@ static const char usage[] =
 "suitable for the graph; 3 gnuplot missing or failed, or a file cannot\n"
 "be written.\n";
 
-/* What the report draws, in its order. */
+/* args.graph for "report", which is no graph of its own. */
 #define REPORT (-2)
 
 struct args {
@@ -82,12 +85,14 @@ bad_usage(const char *fmt, ...)
 static void
 parse_args(int argc, char **argv, struct args *a)
 {
-	enum { O_SCRIPT = 256, O_TITLE, O_CLIENT, O_INTERVAL, O_SPREAD };
+	enum { O_SCRIPT = 256, O_TITLE, O_CLIENT, O_LABEL, O_INTERVAL,
+		O_SPREAD };
 	static const struct option longopts[] = {
 		{ "output", required_argument, NULL, 'o' },
 		{ "script", no_argument, NULL, O_SCRIPT },
 		{ "title", required_argument, NULL, O_TITLE },
 		{ "client", required_argument, NULL, O_CLIENT },
+		{ "label", required_argument, NULL, O_LABEL },
 		{ "interval", required_argument, NULL, O_INTERVAL },
 		{ "spread", required_argument, NULL, O_SPREAD },
 		{ "help", no_argument, NULL, 'h' },
@@ -123,6 +128,9 @@ parse_args(int argc, char **argv, struct args *a)
 			break;
 		case O_CLIENT:
 			a->opts.client = optarg;
+			break;
+		case O_LABEL:
+			a->opts.label = optarg;
 			break;
 		case O_INTERVAL:
 			errno = 0;

@@ -320,6 +320,24 @@ ltb_plot_add_record(struct ltb_plot_data *d, cJSON *rec, const char *file,
 	return rc;
 }
 
+long
+ltb_plot_select(const struct ltb_plot_data *d, const char *label,
+    struct ltb_plot_data *view)
+{
+	size_t i;
+
+	memset(view, 0, sizeof *view);
+	if (d->nruns == 0)
+		return 0;
+	if ((view->runs = calloc(d->nruns, sizeof *view->runs)) == NULL)
+		return -1;
+	for (i = 0; i < d->nruns; i++)
+		if (strcmp(d->runs[i].label, label) == 0)
+			view->runs[view->nruns++] = d->runs[i];
+	view->runs_cap = d->nruns;
+	return (long)view->nruns;
+}
+
 int
 ltb_plot_run_failed(const struct ltb_plot_run *r)
 {
@@ -554,10 +572,12 @@ ltb_plot_series_free(struct ltb_plot_series *s, size_t n)
 	free(s);
 }
 
+/* Runs with satellite events belong to the disconnect graph. */
 static int
 memory_run(const struct ltb_plot_run *r, const char *client)
 {
-	return usable(r, client) && r->trace && r->nmemory > 0;
+	return usable(r, client) && r->trace && r->nmemory > 0 &&
+	    r->nevents == 0;
 }
 
 static int

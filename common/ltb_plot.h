@@ -102,6 +102,15 @@ int ltb_plot_add_record(struct ltb_plot_data *d, cJSON *rec,
 
 void ltb_plot_data_free(struct ltb_plot_data *d);
 
+/*
+ * The runs of d labelled label into view, which borrows them: free it with
+ * free(view->runs), never ltb_plot_data_free. Verdicts and calibrations
+ * are not carried. Returns the number of runs selected, or -1 with errno
+ * ENOMEM.
+ */
+long ltb_plot_select(const struct ltb_plot_data *d, const char *label,
+    struct ltb_plot_data *view);
+
 /* 1 when run r failed: an error, or an exit_status other than 0. */
 int ltb_plot_run_failed(const struct ltb_plot_run *r);
 
@@ -169,7 +178,8 @@ struct ltb_plot_series {
 };
 
 /*
- * The successful traced runs of client with a memory_list, grouped by
+ * The successful traced runs of client with a memory_list and no
+ * satellite events (those are the disconnect graph's), grouped by
  * target_sps and runtime (ascending). Returns the number of series with
  * *out set (free with ltb_plot_series_free), 0 when there is none, -1 with
  * errno ENOMEM.
@@ -204,6 +214,9 @@ enum ltb_plot_format ltb_plot_format_of(const char *path);
 struct ltb_plot_opts {
 	const char *client;	/* NULL: the only client in the data */
 	const char *title;	/* NULL: the graph's own title */
+	/* Only the runs with this label; NULL: those labelled with the
+	 * graph's name ("memory") when there are any, else all. */
+	const char *label;
 	double interval;	/* sampling interval, s; <= 0: from the runs */
 	enum ltb_plot_spread spread;
 	enum ltb_plot_format format;
@@ -212,7 +225,10 @@ struct ltb_plot_opts {
 
 /*
  * Write the gnuplot program that draws graph g from d on f: terminal,
- * datablocks, titles, plots. Returns 0; -1 with errno EINVAL and a reason
+ * datablocks, titles, plots. The runs drawn are those of o->label, or,
+ * without one, those labelled with the graph's name if any is (so one
+ * file of every experiment, as CI labels them, gives each graph its own),
+ * else all. Returns 0; -1 with errno EINVAL and a reason
  * in err when d has nothing suitable ("no traced results with memory_list:
  * nothing to draw"), or another errno when f cannot be written.
  */

@@ -73,7 +73,7 @@ header(FILE *f, enum ltb_plot_graph g, const char *client,
 		ltb_plot_gp_string(f, o->output);
 		putc('\n', f);
 	}
-	fputs("set grid lc rgb '#d0d0d0'\n"
+	fputs("set grid lc rgb '#b8b8b8' dt 3\n"
 	    "set key opaque box lc rgb '#c0c0c0'\n"
 	    "set border lc rgb '#404040'\n", f);
 }
@@ -123,7 +123,7 @@ rate_axis(FILE *f, double lo, double hi)
 static const char *
 spread_words(enum ltb_plot_spread s)
 {
-	return s == LTB_PLOT_CI95 ? "bars: 95% CI of the mean" :
+	return s == LTB_PLOT_CI95 ? "bars: 95% confidence interval" :
 	    "bars: lowest to highest trial";
 }
 
@@ -239,8 +239,11 @@ script_cpu(FILE *f, const struct ltb_plot_data *d, const char *client,
 		title(f, "set title", o, sub, client);
 	}
 	rate_axis(f, lo, hi);
+	/* Not from 0: CPU near the calibrated 0.7 would hide the spread
+	 * the bars show; the lower panel shows the difference. */
 	fputs("set ylabel 'CPU (fraction of one core)'\n"
-	    "set yrange [0:*]\n"
+	    "set yrange [*:*]\n"
+	    "set offsets 0, 0, graph 0.15, graph 0.15\n"
 	    "set key bottom right\n"
 	    "plot ", f);
 	if (nnoop > 0)
@@ -261,6 +264,7 @@ script_cpu(FILE *f, const struct ltb_plot_data *d, const char *client,
 		ltb_plot_gp_string(f, t);
 		fputs("\nset ylabel 'tracer CPU (fraction of one core)'\n"
 		    "set yrange [*:*]\n"
+		    "set offsets 0, 0, graph 0.1, graph 0.1\n"
 		    "set key top left\n"
 		    "plot 0 with lines lc rgb '#808080' dt 2 notitle, \\\n"
 		    "     $overhead using 2:3:4:5 with yerrorlines lw 2 pt 9 "
@@ -279,7 +283,7 @@ script_dropped(FILE *f, const struct ltb_plot_data *d, const char *client,
     const struct ltb_plot_opts *o, char *err, size_t errlen)
 {
 	struct ltb_plot_rate *v;
-	double lo = INFINITY, hi = 0, pmax = 0, cmax = 0;
+	double lo = INFINITY, hi = 0, pmax = 0, cmax = 0, top;
 	size_t i, n, np = 0;
 	char t[256];
 	long rc;
@@ -327,21 +331,27 @@ script_dropped(FILE *f, const struct ltb_plot_data *d, const char *client,
 	rate_axis(f, lo, hi);
 	/* A fixed range: nothing dropped is a flat line at 0, not an
 	 * empty range gnuplot has to widen. */
+	top = pmax > 0 ? (pmax * 1.15 > 100 ? 105 : pmax * 1.15) : 1;
+	/* A little below 0, so a line of nothing dropped is not hidden
+	 * in the axis. */
 	fputs("set ylabel 'spans dropped (% of spans sent)' tc rgb '"
-	    C_DROPPED "'\nset yrange [0:", f);
-	g10(f, pmax > 0 ? (pmax * 1.15 > 100 ? 105 : pmax * 1.15) : 1);
+	    C_DROPPED "'\nset yrange [", f);
+	g10(f, -top * 0.03);
+	putc(':', f);
+	g10(f, top);
 	fputs("]\nset ytics nomirror tc rgb '" C_DROPPED "'\n"
 	    "set y2label 'CPU (fraction of one core)' tc rgb '" C_NOOP "'\n"
-	    "set y2range [0:", f);
+	    "set y2range [", f);
+	g10(f, cmax > 0 ? -cmax * 1.15 * 0.03 : -0.03);
+	putc(':', f);
 	g10(f, cmax > 0 ? cmax * 1.15 : 1);
-	fputs("]\nset y2tics tc rgb '" C_NOOP "'\n"
+	fputs("]\nset y2tics nomirror tc rgb '" C_NOOP "'\n"
 	    "set key top left\n", f);
 	snprintf(t, sizeof t, "traced runs of %s; %s", client,
 	    spread_words(o->spread));
 	fputs("set label 1 ", f);
 	ltb_plot_gp_string(f, t);
-	fputs(" at graph 0.99, graph -0.12 right font ',9'\n"
-	    "set bmargin 5\n", f);
+	fputs(" at screen 0.99, screen 0.02 right font ',9'\n", f);
 	fputs("plot $dropped using 2:3:4:5 axes x1y1 with yerrorlines lw 2 "
 	    "pt 7 ps 0.8 lc rgb '" C_DROPPED "' title 'spans dropped (%)', "
 	    "\\\n     $dropped using 2:7:8:9 axes x1y2 with yerrorlines "
@@ -406,8 +416,10 @@ script_memory(FILE *f, const struct ltb_plot_data *d, const char *client,
 	    "plot ", f);
 	for (i = 0; i < n; i++) {
 		series_title(t, sizeof t, &s[i], runtimes);
+		/* Past gnuplot's eight colours, dashes tell lines apart. */
 		fprintf(f, "%s$m%zu using 1:2 with linespoints lw 2 pt 7 "
-		    "ps 0.5 lt %zu title ", i ? ", \\\n     " : "", i, i + 1);
+		    "ps 0.5 lt %zu dt %zu title ", i ? ", \\\n     " : "", i,
+		    i % 8 + 1, i / 8 + 1);
 		ltb_plot_gp_string(f, t);
 	}
 	putc('\n', f);
@@ -418,6 +430,25 @@ script_memory(FILE *f, const struct ltb_plot_data *d, const char *client,
 static const char *const panel_names[LTB_PLOT_DISC_N] = {
 	"NoOp", "Traced", "Satellites down", "Satellites down then up"
 };
+
+/* "Traced: c", "Satellites down then up (at 30 s, 120 s)". */
+static void
+panel_title(char *t, size_t len, int kind, const struct ltb_plot_run *r,
+    const char *client)
+{
+	size_t used, e;
+
+	if (kind == LTB_PLOT_DISC_TRACED) {
+		snprintf(t, len, "Traced: %s", client);
+		return;
+	}
+	used = (size_t)snprintf(t, len, "%s", panel_names[kind]);
+	for (e = 0; r != NULL && e < r->nevents && used < len; e++)
+		used += (size_t)snprintf(t + used, len - used, "%s%.3g s",
+		    e ? ", " : " (at ", r->events[e].t);
+	if (r != NULL && r->nevents > 0 && used < len)
+		snprintf(t + used, len - used, ")");
+}
 
 /* The satellite events of r as vertical lines, with legend entries. */
 static void
@@ -458,9 +489,14 @@ script_disconnect(FILE *f, const struct ltb_plot_data *d,
 	size_t k, e;
 	int i;
 
-	if (ltb_plot_disconnect_pick(d, client, pick) == 0)
-		return nothing(err, errlen, "no successful results with "
-		    "memory_list");
+	/* Without a run that lost its satellites this is no disconnect
+	 * test, whatever else the input holds. */
+	ltb_plot_disconnect_pick(d, client, pick);
+	if (pick[LTB_PLOT_DISC_DOWN] == NULL &&
+	    pick[LTB_PLOT_DISC_DOWNUP] == NULL)
+		return nothing(err, errlen, "no traced results with "
+		    "memory_list and satellite events (ltb-sample "
+		    "--satellite-down-at)");
 	header(f, LTB_PLOT_DISCONNECT, client, o, 1100, 820);
 	for (i = 0; i < LTB_PLOT_DISC_N; i++) {
 		if ((r = pick[i]) == NULL)
@@ -498,10 +534,7 @@ script_disconnect(FILE *f, const struct ltb_plot_data *d,
 	    ymin - pad > 0 ? ymin - pad : 0, ymax + pad * 2);
 	for (i = 0; i < LTB_PLOT_DISC_N; i++) {
 		r = pick[i];
-		if (i == LTB_PLOT_DISC_TRACED)
-			snprintf(t, sizeof t, "Traced: %s", client);
-		else
-			snprintf(t, sizeof t, "%s", panel_names[i]);
+		panel_title(t, sizeof t, i, r, client);
 		fputs("set title ", f);
 		ltb_plot_gp_string(f, t);
 		putc('\n', f);
@@ -515,21 +548,35 @@ script_disconnect(FILE *f, const struct ltb_plot_data *d,
 		fprintf(f, "plot $run%d using 1:2 with linespoints lw 2 pt 7 "
 		    "ps 0.4 lc rgb '%s' title ", i,
 		    i == LTB_PLOT_DISC_NOOP ? C_NOOP : C_TRACED);
-		ltb_plot_gp_string(f, i == LTB_PLOT_DISC_NOOP ? "NoOp" :
-		    client);
+		snprintf(t, sizeof t, "traced: %s", client);
+		ltb_plot_gp_string(f, i == LTB_PLOT_DISC_NOOP ? "NoOp" : t);
 		fprintf(f, "%s\n", keys);
 	}
 	fputs("unset multiplot\n", f);
 	return 0;
 }
 
-int
-ltb_plot_script(FILE *f, enum ltb_plot_graph g,
-    const struct ltb_plot_data *d, const struct ltb_plot_opts *o,
-    char *err, size_t errlen)
+/* The label whose runs graph g draws (see ltb_plot_script); NULL: all. */
+static const char *
+label_for(enum ltb_plot_graph g, const struct ltb_plot_data *d,
+    const struct ltb_plot_opts *o)
+{
+	const char *name = ltb_plot_graph_name(g);
+	size_t i;
+
+	if (o->label != NULL)
+		return o->label;
+	for (i = 0; i < d->nruns; i++)
+		if (strcmp(d->runs[i].label, name) == 0)
+			return name;
+	return NULL;
+}
+
+static int
+draw(FILE *f, enum ltb_plot_graph g, const struct ltb_plot_data *d,
+    const struct ltb_plot_opts *o, char *err, size_t errlen)
 {
 	const char *client;
-	int rc;
 
 	if (d->nruns == 0)
 		return nothing(err, errlen, "no result records");
@@ -537,21 +584,49 @@ ltb_plot_script(FILE *f, enum ltb_plot_graph g,
 		return -1;
 	switch (g) {
 	case LTB_PLOT_DISCONNECT:
-		rc = script_disconnect(f, d, client, o, err, errlen);
-		break;
+		return script_disconnect(f, d, client, o, err, errlen);
 	case LTB_PLOT_MEMORY:
-		rc = script_memory(f, d, client, o, err, errlen);
-		break;
+		return script_memory(f, d, client, o, err, errlen);
 	case LTB_PLOT_CPU:
-		rc = script_cpu(f, d, client, o, err, errlen);
-		break;
+		return script_cpu(f, d, client, o, err, errlen);
 	case LTB_PLOT_DROPPED:
-		rc = script_dropped(f, d, client, o, err, errlen);
-		break;
+		return script_dropped(f, d, client, o, err, errlen);
 	default:
 		snprintf(err, errlen, "no graph %d", (int)g);
 		errno = EINVAL;
 		return -1;
+	}
+}
+
+int
+ltb_plot_script(FILE *f, enum ltb_plot_graph g,
+    const struct ltb_plot_data *d, const struct ltb_plot_opts *o,
+    char *err, size_t errlen)
+{
+	const char *label = label_for(g, d, o);
+	struct ltb_plot_data view;
+	char why[512];
+	int rc, e;
+	long n;
+
+	if (label == NULL) {
+		rc = draw(f, g, d, o, err, errlen);
+	} else if ((n = ltb_plot_select(d, label, &view)) < 0) {
+		snprintf(err, errlen, "%s", strerror(errno));
+		return -1;
+	} else if (n == 0) {
+		free(view.runs);
+		snprintf(err, errlen, "no results labelled '%s'", label);
+		errno = EINVAL;
+		return -1;
+	} else {
+		rc = draw(f, g, &view, o, why, sizeof why);
+		e = errno;
+		if (rc < 0)
+			snprintf(err, errlen, "results labelled '%s': %s",
+			    label, why);
+		free(view.runs);
+		errno = e;
 	}
 	if (rc < 0)
 		return -1;

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "ltb_jsonl.h"
@@ -91,24 +92,76 @@ starts(const char *s, const char *prefix)
 	return strncmp(s, prefix, strlen(prefix)) == 0;
 }
 
+/* The ids of one figure so far, to tell a repeated one. */
+struct idset {
+	char **v;
+	size_t n, cap;
+};
+
+/* How many times id was seen before; -1 when out of memory. */
+static long
+seen(struct idset *ids, const char *id, size_t len)
+{
+	size_t i;
+	long k = 0;
+	char **p;
+
+	for (i = 0; i < ids->n; i++)
+		if (strlen(ids->v[i]) == len && memcmp(ids->v[i], id, len) ==
+		    0)
+			k++;
+	if (ids->n == ids->cap) {
+		ids->cap = ids->cap ? ids->cap * 2 : 64;
+		if ((p = realloc(ids->v, ids->cap * sizeof *p)) == NULL)
+			return -1;
+		ids->v = p;
+	}
+	if ((ids->v[ids->n] = strndup(id, len)) == NULL)
+		return -1;
+	ids->n++;
+	return k;
+}
+
+static void
+idset_free(struct idset *ids)
+{
+	while (ids->n > 0)
+		free(ids->v[--ids->n]);
+	free(ids->v);
+}
+
 /*
  * gnuplot's SVG without its XML prolog, every id="x" as id="fN-x" and
- * every reference to one (href="#x", url(#x)) to match.
+ * every reference to one (href="#x", url(#x)) to match, so figures do not
+ * share ids. gnuplot itself repeats some ids of its plot groups (a key
+ * drawn twice); a repeat becomes "fN-x-2", leaving references (which
+ * name the marker definitions, never repeated) to the first.
  */
-static void
+static int
 inline_svg(FILE *f, const char *svg, int fig)
 {
-	const char *s = strstr(svg, "<svg");
+	const char *s = strstr(svg, "<svg"), *q;
+	struct idset ids = { NULL, 0, 0 };
 	char prev = ' ';
+	long k;
 
 	if (s == NULL)
-		return;
+		return 0;
 	while (*s != '\0') {
 		/* An attribute name follows a blank: "valid='" is no id. */
 		if ((prev == ' ' || prev == '\t' || prev == '\n') &&
-		    (starts(s, "id='") || starts(s, "id=\""))) {
-			fprintf(f, "%.4sf%d-", s, fig);
-			s += 4;
+		    (starts(s, "id='") || starts(s, "id=\"")) &&
+		    (q = strchr(s + 4, s[3])) != NULL) {
+			if ((k = seen(&ids, s + 4, (size_t)(q - s - 4))) < 0) {
+				idset_free(&ids);
+				errno = ENOMEM;
+				return -1;
+			}
+			fprintf(f, "%.4sf%d-%.*s", s, fig, (int)(q - s - 4),
+			    s + 4);
+			if (k > 0)
+				fprintf(f, "-%ld", k + 1);
+			s = q;
 		} else if (starts(s, "href='#") || starts(s, "href=\"#")) {
 			fprintf(f, "%.7sf%d-", s, fig);
 			s += 7;
@@ -123,9 +176,11 @@ inline_svg(FILE *f, const char *svg, int fig)
 		prev = s[-1];
 	}
 	putc('\n', f);
+	idset_free(&ids);
+	return 0;
 }
 
-static void
+static int
 figures(FILE *f, const struct ltb_plot_figure *figs, size_t n)
 {
 	size_t i;
@@ -144,9 +199,11 @@ figures(FILE *f, const struct ltb_plot_figure *figs, size_t n)
 		ltb_plot_html_text(f, (unsigned)figs[i].graph <
 		    LTB_PLOT_NGRAPHS ? captions[figs[i].graph] : name);
 		fputs("</figcaption>\n", f);
-		inline_svg(f, figs[i].svg, (int)i + 1);
+		if (inline_svg(f, figs[i].svg, (int)i + 1) < 0)
+			return -1;
 		fputs("</figure>\n", f);
 	}
+	return 0;
 }
 
 static void
@@ -335,7 +392,8 @@ ltb_plot_report(FILE *f, const struct ltb_plot_data *d,
 	    "(in the tables, left out of the graphs).</p>\n", d->nruns,
 	    d->nruns == 1 ? "" : "s", traced, d->nruns - traced, failed);
 	verdicts(f, d);
-	figures(f, figs, nfigs);
+	if (figures(f, figs, nfigs) < 0)
+		return -1;
 	runs(f, d);
 	noise(f, d);
 	calibrations(f, d);

@@ -1,90 +1,339 @@
 #!/usr/bin/env bats
-# ltb-plot: graphs rendered by the real gnuplot from results of real runs
-# (tests/fixtures/plot, recorded by make demo with the C client).
+# ltb-plot: graphs and the HTML report from the real result files in
+# tests/fixtures/plot/ (see its README), drawn by the installed gnuplot.
 
 load test_helper
 
-F=$BATS_TEST_DIRNAME/fixtures/plot
+FX=$BATS_TEST_DIRNAME/fixtures/plot
 
+# is_png FILE: the eight bytes every PNG starts with.
 is_png() {
-	[[ $(head -c 8 "$1" | od -An -tx1 | tr -d ' \n') == 89504e470d0a1a0a ]]
+	[ "$(head -c 8 "$1" | od -An -tx1 | tr -d ' \n')" = 89504e470d0a1a0a ]
 }
 
-@test "--help prints the usage on stdout and exits 0" {
-	run ltb-plot --help
+# is_svg FILE
+is_svg() {
+	local head
+	head=$(head -c 100 "$1")
+	[[ $head == '<?xml'* || $head == '<svg'* ]]
+	grep -q '</svg>' "$1"
+}
+
+@test "disconnect draws a PNG" {
+	run ltb-plot disconnect -o "$TMP/d.png" "$FX/disconnect.jsonl"
 	assert_success
-	assert_line --partial "usage: ltb-plot disconnect|memory|cpu|dropped"
+	is_png "$TMP/d.png"
 }
 
-@test "an unknown graph is a usage error" {
-	run ltb-plot pie -o "$TMP/x.png" "$F/cpu.jsonl"
-	assert_failure 2
+@test "memory draws a PNG" {
+	run ltb-plot memory -o "$TMP/m.png" "$FX/memory.jsonl"
+	assert_success
+	is_png "$TMP/m.png"
 }
 
-@test "each graph renders a PNG" {
-	for g in disconnect memory cpu dropped; do
-		run ltb-plot "$g" -o "$TMP/$g.png" "$F/$g.jsonl"
-		assert_success
-		is_png "$TMP/$g.png"
-		(($(wc -c <"$TMP/$g.png") > 10000))
+@test "cpu draws a PNG from stdin" {
+	run ltb-plot cpu -o "$TMP/c.png" <"$FX/cpu.jsonl"
+	assert_success
+	is_png "$TMP/c.png"
+}
+
+@test "dropped draws a PNG" {
+	run ltb-plot dropped -o "$TMP/x.png" "$FX/dropped.jsonl"
+	assert_success
+	is_png "$TMP/x.png"
+}
+
+@test "disconnect SVG has four titled panels and the satellite lines" {
+	run ltb-plot disconnect -o "$TMP/d.svg" "$FX/disconnect.jsonl"
+	assert_success
+	is_svg "$TMP/d.svg"
+	grep -q '>NoOp<' "$TMP/d.svg"
+	grep -q '>Traced: c<' "$TMP/d.svg"
+	grep -q '>Satellites down (at 3 s)<' "$TMP/d.svg"
+	grep -q '>Satellites down then up (at 3 s, 8 s)<' "$TMP/d.svg"
+	grep -q '>satellites down<' "$TMP/d.svg"
+	grep -q '>satellites back up<' "$TMP/d.svg"
+	grep -q 'memory, resident (MiB)' "$TMP/d.svg"
+	grep -q '>time (s)<' "$TMP/d.svg"
+}
+
+@test "memory SVG has a line per rate" {
+	run ltb-plot memory -o "$TMP/m.SVG" "$FX/memory.jsonl"
+	assert_success
+	is_svg "$TMP/m.SVG"
+	for r in 100 500 1000 2000; do
+		grep -q ">$r sps<" "$TMP/m.SVG"
 	done
+	grep -q '>c: memory over time, traced<' "$TMP/m.SVG"
 }
 
-@test "disconnect draws four panels with red and green event lines, as SVG" {
-	run ltb-plot disconnect -o "$TMP/d.svg" "$F/disconnect.jsonl"
+@test "cpu SVG names NoOp, the client and the tracer's own CPU" {
+	run ltb-plot cpu -o "$TMP/c.svg" "$FX/cpu.jsonl"
 	assert_success
-	grep -q '<svg' "$TMP/d.svg"
-	for t in NoOp "Satellites down" "Satellites down then up" "satellites back up"; do
-		grep -q "$t" "$TMP/d.svg"
-	done
+	is_svg "$TMP/c.svg"
+	grep -q '>NoOp<' "$TMP/c.svg"
+	grep -q '>traced: c<' "$TMP/c.svg"
+	grep -q '>c tracer CPU (traced - NoOp)<' "$TMP/c.svg"
+	grep -q '>c: CPU against span rate<' "$TMP/c.svg"
+	grep -q 'span rate achieved (spans/s)' "$TMP/c.svg"
 }
 
-@test "memory draws a line per span rate, named in the legend" {
-	run ltb-plot memory -o "$TMP/m.svg" "$F/memory.jsonl"
+@test "dropped SVG has both axes" {
+	run ltb-plot dropped -o "$TMP/x.svg" "$FX/dropped.jsonl"
 	assert_success
-	for r in 100 500 1000 2000; do grep -q ">$r sps<" "$TMP/m.svg"; done
+	grep -q '>spans dropped (%)<' "$TMP/x.svg"
+	grep -q '>CPU of c, traced<' "$TMP/x.svg"
+	grep -q 'CPU (fraction of one core)' "$TMP/x.svg"
 }
 
-@test "cpu --script holds the mean CPU of the traced runs at each rate" {
-	run ltb-plot cpu --script "$F/cpu.jsonl"
+@test "--title replaces the title" {
+	run ltb-plot memory --title 'Release 1.2 <memory>' -o "$TMP/m.svg" \
+	    "$FX/memory.jsonl"
 	assert_success
-	assert_output --partial 'EOD'
-	# The mean over trials of the traced runs at 100 sps, to 3 places.
-	mean=$(jq -s '[.[] | select(.trace and .target_sps == 100) | .cpu_usage] | add / length * 1000 | round / 1000' "$F/cpu.jsonl")
-	# In the $traced datablock: rate, achieved sps, mean, min, max, trials.
-	awk -v m="$mean" '/^\$traced/ { in_t = 1; next } /^EOD/ { in_t = 0 }
-		in_t && $1 == 100 { if (sprintf("%.3f", $3) == sprintf("%.3f", m) && $6 == 3) f = 1 }
-		END { exit !f }' <<<"$output"
+	grep -q '>Release 1.2 &lt;memory>' "$TMP/m.svg"
+	! grep -q 'memory over time, traced' "$TMP/m.svg"
 }
 
-@test "report writes one HTML page with graphs, runs and verdicts" {
-	run ltb-plot report -o "$TMP/r.html" "$F"/*.jsonl
+@test "--script prints the cpu program with the means of the trials" {
+	run --separate-stderr ltb-plot cpu --script "$FX/cpu.jsonl"
 	assert_success
-	grep -q '<svg' "$TMP/r.html"
-	(($(grep -o '<svg' "$TMP/r.html" | wc -l) >= 4))
-	grep -q 'max-cpu' "$TMP/r.html"
-	grep -qi 'pass' "$TMP/r.html"
-	! grep -q '<script src\|<link ' "$TMP/r.html"
+	[[ $output == *'set terminal pngcairo'* ]]
+	# 500 sps traced: cpu_usage 0.7264 and 0.7298, sps 496.02 and 495.85.
+	assert_line '500 495.935 0.7281 0.7264 0.7298 2'
+	# Traced minus NoOp at 500 sps: 0.7281 - 0.72365.
+	assert_line '500 495.935 0.00445 0.0021 0.0068 2'
+	assert_line '$overhead << EOD'
 }
 
-@test "empty input is exit 2, not an empty graph" {
-	run ltb-plot cpu -o "$TMP/x.png" </dev/null
+@test "--spread ci draws 95% intervals" {
+	run --separate-stderr ltb-plot cpu --script --spread ci "$FX/cpu.jsonl"
+	assert_success
+	# 0.7281 +- t(0.975, 1) 12.7062 * 0.0017.
+	assert_line '500 495.935 0.7281 0.7064994519 0.7497005481 2'
+	[[ $output == *'bars: 95% confidence interval'* ]]
+}
+
+@test "--script of memory has MiB at the sample times" {
+	run --separate-stderr ltb-plot memory --script "$FX/memory.jsonl"
+	assert_success
+	# First sample of 100 sps: 10575872 bytes, clock_time / 5 samples.
+	first=$(jq -r 'select(.target_sps == 100) |
+	    "\(.clock_time / 5) \(.memory_list[0] / 1048576)"' \
+	    "$FX/memory.jsonl")
+	[[ $output == *'$m0 << EOD'* ]]
+	run awk '/^\$m0 << EOD/ { getline; print; exit }' <<<"$output"
+	awk -v a="$output" -v b="$first" 'BEGIN {
+	    split(a, x, " "); split(b, y, " ");
+	    exit !((x[1] - y[1])^2 < 1e-12 && (x[2] - y[2])^2 < 1e-12) }'
+}
+
+@test "--interval sets the sample times" {
+	run --separate-stderr ltb-plot memory --script --interval 2 \
+	    "$FX/memory.jsonl"
+	assert_success
+	run awk '/^\$m0 << EOD/ { getline; print $1; getline; print $1; exit }' \
+	    <<<"$output"
+	assert_output $'2\n4'
+}
+
+@test "--script with -o runs by hand in gnuplot" {
+	ltb-plot dropped --script -o "$TMP/by-hand.svg" "$FX/dropped.jsonl" \
+	    >"$TMP/dropped.gp"
+	grep -q "^set output '$TMP/by-hand.svg'" "$TMP/dropped.gp"
+	grep -q '^set terminal svg' "$TMP/dropped.gp"
+	gnuplot "$TMP/dropped.gp"
+	is_svg "$TMP/by-hand.svg"
+}
+
+@test "report is one HTML page with graphs, runs, verdicts, calibration and noise" {
+	run ltb-plot report -o "$TMP/r.html" "$FX/calibration.jsonl" \
+	    "$FX/cpu.jsonl" "$FX/failed.jsonl" "$FX/verdicts.jsonl"
+	assert_success
+	f=$TMP/r.html
+	head -n 1 "$f" | grep -qx '<!DOCTYPE html>'
+	[ "$(grep -c '<svg' "$f")" = 3 ]
+	grep -q 'id="graph-cpu"' "$f"
+	grep -q 'id="graph-memory"' "$f"
+	grep -q 'id="graph-dropped"' "$f"
+	grep -q '<p class="skip">No disconnect graph: no traced results with memory_list and satellite events' "$f"
+	# A row per run: 16 results and the failed one.
+	[ "$(grep -c '^<tr[^>]*><td>[0-9]*</td><td class="t">c</td>' "$f")" = 34 ]
+	grep -q '<tr class="failed"><td>17</td>.*the client exited with status 3' "$f"
+	grep -q '<span class="pass">PASS</span>' "$f"
+	grep -q '<span class="fail">FAIL</span>' "$f"
+	grep -q '<td class="t">max-overhead</td>' "$f"
+	grep -q '<th>sleep_per_work_ns</th>' "$f"
+	grep -q '<h2>Machine noise</h2>' "$f"
+	grep -q '<th>steal (s)</th>' "$f"
+	# Self-contained: nothing fetched from elsewhere.
+	! grep -Eq '(src|href)="(https?:)?//' "$f"
+	! grep -q '<?xml' "$f"
+}
+
+@test "report gives each figure its own SVG ids" {
+	run ltb-plot report -o "$TMP/r.html" "$FX/cpu.jsonl" \
+	    "$FX/disconnect.jsonl"
+	assert_success
+	[ "$(grep -c '<svg' "$TMP/r.html")" = 4 ]
+	dups=$(grep -o " id=['\"][^'\"]*['\"]" "$TMP/r.html" | sort | uniq -d)
+	[ -z "$dups" ]
+	grep -q "id='f1-gpPt0'" "$TMP/r.html"
+	grep -q "href='#f2-gpPt" "$TMP/r.html"
+}
+
+@test "report escapes what the records say" {
+	jq -c '.client = "<b>&\"x" | .error = "<script>alert(1)</script>"' \
+	    "$FX/failed.jsonl" >"$TMP/evil.jsonl"
+	run ltb-plot report -o "$TMP/r.html" "$TMP/evil.jsonl"
+	assert_success
+	grep -q '&lt;b&gt;&amp;&quot;x' "$TMP/r.html"
+	grep -q '&lt;script&gt;alert(1)&lt;/script&gt;' "$TMP/r.html"
+	! grep -q '<script>' "$TMP/r.html"
+	! grep -q '<b>' "$TMP/r.html"
+	grep -q 'No cpu graph: no successful results' "$TMP/r.html"
+}
+
+@test "a client name reaches gnuplot as plain text" {
+	jq -c ".client = \"it's_a^b\"" "$FX/memory.jsonl" >"$TMP/q.jsonl"
+	run ltb-plot memory -o "$TMP/q.svg" "$TMP/q.jsonl"
+	assert_success
+	grep -q ">it's_a^b: memory over time, traced<" "$TMP/q.svg"
+}
+
+@test "a failed run is left out of the graphs, with a warning" {
+	run --separate-stderr ltb-plot cpu --script "$FX/cpu.jsonl" \
+	    "$FX/failed.jsonl"
+	assert_success
+	[[ $stderr == *"ltb-plot: $FX/failed.jsonl:1: failed run left out of the graphs: the client exited with status 3"* ]]
+	refute_line --partial '51591'
+}
+
+@test "empty input is exit 2" {
+	run --separate-stderr ltb-plot cpu -o "$TMP/c.png" </dev/null
 	assert_failure 2
-	[[ ! -s $TMP/x.png ]]
+	[ "$stderr" = "ltb-plot: no result records in stdin: nothing to draw" ]
+	[ ! -e "$TMP/c.png" ]
 }
 
-@test "a malformed line is exit 2 naming the line" {
-	head -n 2 "$F/cpu.jsonl" >"$TMP/bad.jsonl"
-	echo '{"type":"result", oops' >>"$TMP/bad.jsonl"
-	run ltb-plot cpu -o "$TMP/x.png" "$TMP/bad.jsonl"
+@test "records but no results is exit 2" {
+	run --separate-stderr ltb-plot report -o "$TMP/r.html" \
+	    "$FX/verdicts.jsonl" "$FX/calibration.jsonl"
 	assert_failure 2
-	assert_output --partial "bad.jsonl:3"
+	[[ $stderr == *"no result records in $FX/verdicts.jsonl, $FX/calibration.jsonl: nothing to draw" ]]
 }
 
-@test "without gnuplot it says what to install" {
-	mkdir -p "$TMP/nobin"
-	run env PATH="$TMP/nobin" "$LTB_BUILD_DIR/bin/ltb-plot" cpu -o "$TMP/x.png" "$F/cpu.jsonl"
+@test "a malformed line is exit 2 naming file and line" {
+	run --separate-stderr ltb-plot cpu -o "$TMP/c.png" "$FX/malformed.jsonl"
+	assert_failure 2
+	[ "$stderr" = "ltb-plot: $FX/malformed.jsonl:2: not a JSON object" ]
+}
+
+@test "a field of the wrong type is exit 2 naming file and line" {
+	run --separate-stderr ltb-plot memory -o "$TMP/m.png" \
+	    "$FX/bad-field.jsonl"
+	assert_failure 2
+	[ "$stderr" = "ltb-plot: $FX/bad-field.jsonl:3: result with a non-list \"memory_list\"" ]
+}
+
+@test "nothing suitable for the graph is exit 2" {
+	jq -c 'select(.trace == false)' "$FX/cpu.jsonl" >"$TMP/noop.jsonl"
+	run --separate-stderr ltb-plot memory -o "$TMP/m.png" "$TMP/noop.jsonl"
+	assert_failure 2
+	[ "$stderr" = "ltb-plot: no traced results with memory_list: nothing to draw" ]
+	run --separate-stderr ltb-plot dropped -o "$TMP/m.png" "$TMP/noop.jsonl"
+	assert_failure 2
+	[[ $stderr == *"no traced results with dropped and spans_sent: nothing to draw" ]]
+	run --separate-stderr ltb-plot disconnect -o "$TMP/m.png" "$FX/memory.jsonl"
+	assert_failure 2
+	[[ $stderr == *"satellite events"*"nothing to draw" ]]
+	[ ! -e "$TMP/m.png" ]
+}
+
+@test "several clients need --client" {
+	jq -c '.client = "js"' "$FX/memory.jsonl" >"$TMP/js.jsonl"
+	run --separate-stderr ltb-plot memory -o "$TMP/m.png" \
+	    "$FX/memory.jsonl" "$TMP/js.jsonl"
+	assert_failure 2
+	[ "$stderr" = "ltb-plot: results from several clients (c, js): choose one with --client" ]
+	run ltb-plot memory --client js -o "$TMP/m.svg" "$FX/memory.jsonl" \
+	    "$TMP/js.jsonl"
+	assert_success
+	grep -q '>js: memory over time, traced<' "$TMP/m.svg"
+}
+
+@test "without gnuplot it is exit 3 with the install hint" {
+	run --separate-stderr env PATH=/nonexistent "$LTB_BUILD_DIR/bin/ltb-plot" \
+	    cpu -o "$TMP/c.png" "$FX/cpu.jsonl"
 	assert_failure 3
-	assert_output --partial "gnuplot"
-	assert_output --partial "install"
+	[ "$stderr" = "ltb-plot: gnuplot not found: install gnuplot-nox (apt-get install gnuplot-nox)" ]
+	[ ! -e "$TMP/c.png" ]
+	[ -z "$(ls -A "$TMP" | grep ltb-plot)" ]
+}
+
+@test "a failing gnuplot is exit 3 with what it said" {
+	mkdir "$TMP/bin"
+	printf '#!/bin/sh\necho "line 1: no such terminal" >&2\necho half\nexit 1\n' \
+	    >"$TMP/bin/gnuplot"
+	chmod +x "$TMP/bin/gnuplot"
+	run --separate-stderr env PATH="$TMP/bin:$PATH" \
+	    ltb-plot cpu -o "$TMP/c.png" "$FX/cpu.jsonl"
+	assert_failure 3
+	[ "$stderr" = $'ltb-plot: gnuplot: line 1: no such terminal\nltb-plot: gnuplot failed (exit status 1)' ]
+	# Nothing half drawn is left behind.
+	[ ! -e "$TMP/c.png" ]
+	[ -z "$(ls -A "$TMP" | grep ltb-plot)" ]
+}
+
+@test "-o - draws on stdout" {
+	ltb-plot memory -o - "$FX/memory.jsonl" >"$TMP/m.png"
+	is_png "$TMP/m.png"
+}
+
+@test "--help prints usage on stdout and exits 0" {
+	run --separate-stderr ltb-plot --help
+	assert_success
+	[[ $output == 'usage: ltb-plot disconnect|memory|cpu|dropped -o FILE'* ]]
+	[[ $output == *'Exit: 0'* ]]
+	[ -z "$stderr" ]
+}
+
+@test "bad usage is exit 2 with the usage on stderr" {
+	run --separate-stderr ltb-plot cpu --bogus -o x.png
+	assert_failure 2
+	[[ $stderr == "ltb-plot: bad option '--bogus'"$'\n''usage: ltb-plot'* ]]
+	[ -z "$output" ]
+	run --separate-stderr ltb-plot pie -o x.png
+	assert_failure 2
+	[[ $stderr == "ltb-plot: unknown graph 'pie'"* ]]
+	run --separate-stderr ltb-plot cpu
+	assert_failure 2
+	[[ $stderr == "ltb-plot: no -o FILE to draw into"* ]]
+	run --separate-stderr ltb-plot
+	assert_failure 2
+	run --separate-stderr ltb-plot memory --interval 0 -o x.png
+	assert_failure 2
+	[[ $stderr == "ltb-plot: bad --interval '0'"* ]]
+	run --separate-stderr ltb-plot cpu --spread wide -o x.png
+	assert_failure 2
+	run --separate-stderr ltb-plot cpu -o
+	assert_failure 2
+	[[ $stderr == "ltb-plot: option '-o' needs a value"* ]]
+}
+
+@test "runs labelled with the graph's name are the graph's own" {
+	{ jq -c '.label = "memory"' "$FX/memory.jsonl"; cat "$FX/cpu.jsonl"; } \
+	    >"$TMP/all.jsonl"
+	run --separate-stderr ltb-plot memory --script "$TMP/all.jsonl"
+	assert_success
+	[ "$(grep -c '<< EOD' <<<"$output")" = 4 ]
+	# --label chooses others; unlabelled runs have the label "".
+	run --separate-stderr ltb-plot memory --script --label '' \
+	    "$TMP/all.jsonl"
+	assert_success
+	[ "$(grep -c '<< EOD' <<<"$output")" = 4 ]
+	refute_line --partial '5 s run'
+	run --separate-stderr ltb-plot memory --script --label nope \
+	    "$TMP/all.jsonl"
+	assert_failure 2
+	[ "$stderr" = "ltb-plot: no results labelled 'nope'" ]
 }
