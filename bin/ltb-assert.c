@@ -197,35 +197,31 @@ parse_args(int argc, char **argv, struct args *a)
 	a->nfiles = (size_t)(argc - optind);
 }
 
+/* A result record into the results (ctx); other records are skipped. */
+static int
+add_result(cJSON *rec, const char *name, unsigned long line, void *ctx,
+    char *err, size_t errlen)
+{
+	if (strcmp(ltb_json_str(rec, "type", ""), "result") != 0) {
+		cJSON_Delete(rec);
+		return 0;
+	}
+	if (ltb_results_add(ctx, rec, name, line) < 0) {
+		snprintf(err, errlen, "%s: %s", name, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 /* Every result record of one input into rs; dies on bad input. */
 static void
 read_input(const char *path, struct ltb_results *rs)
 {
-	int is_stdin = strcmp(path, "-") == 0;
-	const char *name = is_stdin ? "stdin" : path;
-	struct ltb_jsonl_reader r;
 	char err[1024];
-	cJSON *rec;
-	FILE *f;
-	int rc;
 
-	if ((f = is_stdin ? stdin : fopen(path, "r")) == NULL)
-		ltb_die(LTB_EXIT_USAGE, "cannot open '%s': %s", path,
-		    strerror(errno));
-	ltb_jsonl_reader_init(&r, f, name);
-	while ((rc = ltb_jsonl_next(&r, &rec, err, sizeof err)) > 0) {
-		if (strcmp(ltb_json_str(rec, "type", ""), "result") != 0) {
-			cJSON_Delete(rec);
-			continue;
-		}
-		if (ltb_results_add(rs, rec, name, r.line) < 0)
-			ltb_die(LTB_EXIT_SYS, "%s: %s", name, strerror(errno));
-	}
-	ltb_jsonl_reader_free(&r);
-	if (rc < 0)
-		ltb_die(LTB_EXIT_USAGE, "%s", err);
-	if (!is_stdin)
-		fclose(f);
+	if (ltb_jsonl_read_path(path, add_result, rs, err, sizeof err) < 0)
+		ltb_die(errno == ENOMEM ? LTB_EXIT_SYS : LTB_EXIT_USAGE, "%s",
+		    err);
 }
 
 /* "stdin", or the files named, for the no-results message. */

@@ -367,36 +367,55 @@ emit(cJSON *rec, void *ctx)
 	cJSON_Delete(rec);
 }
 
+/* The first record of a type in a file, with where it was. */
+struct first {
+	const char *type;
+	cJSON *rec;
+	const char *name;
+	unsigned long line;
+};
+
 static int
+take_first(cJSON *rec, const char *name, unsigned long line, void *ctx,
+    char *err, size_t errlen)
+{
+	struct first *f = ctx;
+
+	if (strcmp(ltb_json_str(rec, "type", ""), f->type) != 0) {
+		cJSON_Delete(rec);
+		return 0;
+	}
+	f->rec = rec;
+	f->name = name;
+	f->line = line;
+	return 1;
+}
+
+/* The caller owns f->rec; dies when there is none or the file is bad. */
+static void
+first_record(const char *path, const char *type, struct first *f)
+{
+	char err[1024];
+
+	f->type = type;
+	f->rec = NULL;
+	if (ltb_jsonl_read_path(path, take_first, f, err, sizeof err) < 0)
+		ltb_die(LTB_EXIT_USAGE, "%s", err);
+	if (f->rec == NULL)
+		ltb_die(LTB_EXIT_USAGE, "no %s record in %s", type,
+		    strcmp(path, "-") == 0 ? "stdin" : path);
+}
+
+static void
 load_calibration_file(const char *path, struct ltb_calibration *cal)
 {
-	struct ltb_jsonl_reader rd;
+	struct first f;
 	char err[512];
-	cJSON *rec;
-	FILE *f = fopen(path, "r");
-	int rc, found = 0;
 
-	if (f == NULL)
-		ltb_die(LTB_EXIT_USAGE, "cannot open %s: %s", path,
-		    strerror(errno));
-	ltb_jsonl_reader_init(&rd, f, path);
-	while (!found && (rc = ltb_jsonl_next(&rd, &rec, err,
-	    sizeof err)) > 0) {
-		if (strcmp(ltb_json_str(rec, "type", ""), "calibration") == 0) {
-			if (ltb_calibration_from_json(cal, rec, err,
-			    sizeof err) < 0)
-				ltb_die(LTB_EXIT_USAGE, "%s:%lu: %s", path,
-				    rd.line, err);
-			found = 1;
-		}
-		cJSON_Delete(rec);
-	}
-	ltb_jsonl_reader_free(&rd);
-	fclose(f);
-	if (!found)
-		ltb_die(LTB_EXIT_USAGE, "%s: %s", path, rc < 0 ? err :
-		    "no calibration record");
-	return 0;
+	first_record(path, "calibration", &f);
+	if (ltb_calibration_from_json(cal, f.rec, err, sizeof err) < 0)
+		ltb_die(LTB_EXIT_USAGE, "%s:%lu: %s", f.name, f.line, err);
+	cJSON_Delete(f.rec);
 }
 
 static int
@@ -420,11 +439,9 @@ cmd_plan(struct opts *o)
 static char *
 serve_message(struct opts *o)
 {
-	struct ltb_jsonl_reader rd;
-	cJSON *rec, *msg;
+	struct first f;
+	cJSON *msg;
 	char err[512], *s;
-	FILE *f;
-	int rc;
 
 	if (o->plan == NULL) {
 		msg = cJSON_CreateObject();
@@ -434,24 +451,10 @@ serve_message(struct opts *o)
 		cJSON_Delete(msg);
 		return s;
 	}
-	f = strcmp(o->plan, "-") == 0 ? stdin : fopen(o->plan, "r");
-	if (f == NULL)
-		ltb_die(LTB_EXIT_USAGE, "cannot open %s: %s", o->plan,
-		    strerror(errno));
-	ltb_jsonl_reader_init(&rd, f, f == stdin ? "stdin" : o->plan);
-	while ((rc = ltb_jsonl_next(&rd, &rec, err, sizeof err)) > 0) {
-		if (strcmp(ltb_json_str(rec, "type", ""), "control") == 0)
-			break;
-		cJSON_Delete(rec);
-	}
-	if (rc < 0)
-		ltb_die(LTB_EXIT_USAGE, "%s", err);
-	if (rc == 0)
-		ltb_die(LTB_EXIT_USAGE, "no control record in %s", rd.name);
-	if (ltb_control_from_json(&o->msg, rec, err, sizeof err) < 0)
-		ltb_die(LTB_EXIT_USAGE, "%s:%lu: %s", rd.name, rd.line, err);
-	ltb_jsonl_reader_free(&rd);
-	cJSON_Delete(rec);
+	first_record(o->plan, "control", &f);
+	if (ltb_control_from_json(&o->msg, f.rec, err, sizeof err) < 0)
+		ltb_die(LTB_EXIT_USAGE, "%s:%lu: %s", f.name, f.line, err);
+	cJSON_Delete(f.rec);
 	o->plan = NULL;
 	return serve_message(o);
 }

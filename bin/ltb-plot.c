@@ -178,32 +178,22 @@ parse_args(int argc, char **argv, struct args *a)
 	a->nfiles = (size_t)(argc - optind);
 }
 
+static int
+add_record(cJSON *rec, const char *name, unsigned long line, void *ctx,
+    char *err, size_t errlen)
+{
+	return ltb_plot_add_record(ctx, rec, name, line, err, errlen);
+}
+
 /* Every record of one input into d; dies on bad input. */
 static void
 read_input(const char *path, struct ltb_plot_data *d)
 {
-	int is_stdin = strcmp(path, "-") == 0;
-	const char *name = is_stdin ? "stdin" : path;
-	struct ltb_jsonl_reader r;
 	char err[1024];
-	cJSON *rec;
-	FILE *f;
-	int rc;
 
-	if ((f = is_stdin ? stdin : fopen(path, "r")) == NULL)
-		ltb_die(LTB_EXIT_USAGE, "cannot open '%s': %s", path,
-		    strerror(errno));
-	ltb_jsonl_reader_init(&r, f, name);
-	while ((rc = ltb_jsonl_next(&r, &rec, err, sizeof err)) > 0)
-		if (ltb_plot_add_record(d, rec, name, r.line, err,
-		    sizeof err) < 0)
-			ltb_die(errno == EINVAL ? LTB_EXIT_USAGE :
-			    LTB_EXIT_SYS, "%s", err);
-	ltb_jsonl_reader_free(&r);
-	if (rc < 0)
-		ltb_die(LTB_EXIT_USAGE, "%s", err);
-	if (!is_stdin)
-		fclose(f);
+	if (ltb_jsonl_read_path(path, add_record, d, err, sizeof err) < 0)
+		ltb_die(errno == ENOMEM ? LTB_EXIT_SYS : LTB_EXIT_USAGE, "%s",
+		    err);
 }
 
 /* "stdin", or the files named, for the no-results message. */

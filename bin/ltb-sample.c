@@ -218,41 +218,42 @@ plan_add(cJSON *rec, void *ctx)
 	s->plan[s->nplan++] = rec;
 }
 
+/* A control record into the plan (ctx); other records are skipped. */
+static int
+add_control(cJSON *rec, const char *name, unsigned long line, void *ctx,
+    char *err, size_t errlen)
+{
+	struct ltb_control m;
+	char why[512];
+
+	if (strcmp(ltb_json_str(rec, "type", ""), "control") != 0) {
+		cJSON_Delete(rec);
+		return 0;
+	}
+	ltb_control_default(&m);
+	if (ltb_control_from_json(&m, rec, why, sizeof why) < 0) {
+		snprintf(err, errlen, "%s:%lu: bad control record: %s", name,
+		    line, why);
+		cJSON_Delete(rec);
+		errno = EINVAL;
+		return -1;
+	}
+	plan_add(rec, ctx);
+	return 0;
+}
+
 /* Control records from a file: exit 2 naming the line of a bad one. */
 static void
 read_plan(struct sample *s)
 {
-	struct ltb_jsonl_reader rd;
-	const char *name = strcmp(s->o.plan, "-") == 0 ? "stdin" : s->o.plan;
-	FILE *f = strcmp(s->o.plan, "-") == 0 ? stdin : fopen(s->o.plan, "r");
-	struct ltb_control m;
-	char err[512];
-	cJSON *rec;
-	int rc;
+	char err[1024];
 
-	if (f == NULL)
-		ltb_die(LTB_EXIT_USAGE, "cannot open plan %s: %s", s->o.plan,
-		    strerror(errno));
-	ltb_jsonl_reader_init(&rd, f, name);
-	while ((rc = ltb_jsonl_next(&rd, &rec, err, sizeof err)) > 0) {
-		if (strcmp(ltb_json_str(rec, "type", ""), "control") != 0) {
-			cJSON_Delete(rec);
-			continue;
-		}
-		ltb_control_default(&m);
-		if (ltb_control_from_json(&m, rec, err, sizeof err) < 0)
-			ltb_die(LTB_EXIT_USAGE, "%s:%lu: bad control record: %s",
-			    name, rd.line, err);
-		plan_add(rec, s);
-	}
-	if (rc < 0)
+	if (ltb_jsonl_read_path(s->o.plan, add_control, s, err,
+	    sizeof err) < 0)
 		ltb_die(LTB_EXIT_USAGE, "%s", err);
-	ltb_jsonl_reader_free(&rd);
-	if (f != stdin)
-		fclose(f);
 	if (s->nplan == 0)
 		ltb_die(LTB_EXIT_USAGE, "no control records in %s: nothing to "
-		    "run", name);
+		    "run", strcmp(s->o.plan, "-") == 0 ? "stdin" : s->o.plan);
 }
 
 /* The plan from flags, calibrating the client first if need be. */

@@ -83,6 +83,7 @@ ltb_jsonl_next(struct ltb_jsonl_reader *r, cJSON **rec, char *err,
 		snprintf(err, errlen, "%s:%lu: not a JSON object", r->name,
 		    r->line);
 		cJSON_Delete(o);
+		errno = EINVAL;
 		return -1;
 	}
 	type = cJSON_GetObjectItemCaseSensitive(o, "type");
@@ -90,6 +91,7 @@ ltb_jsonl_next(struct ltb_jsonl_reader *r, cJSON **rec, char *err,
 		snprintf(err, errlen, "%s:%lu: record without a \"type\"",
 		    r->name, r->line);
 		cJSON_Delete(o);
+		errno = EINVAL;
 		return -1;
 	}
 	*rec = o;
@@ -102,6 +104,33 @@ ltb_jsonl_reader_free(struct ltb_jsonl_reader *r)
 	free(r->buf);
 	r->buf = NULL;
 	r->cap = 0;
+}
+
+int
+ltb_jsonl_read_path(const char *path, ltb_record_fn *fn, void *ctx,
+    char *err, size_t errlen)
+{
+	int is_stdin = strcmp(path, "-") == 0, rc, e;
+	const char *name = is_stdin ? "stdin" : path;
+	struct ltb_jsonl_reader r;
+	cJSON *rec;
+	FILE *f;
+
+	if ((f = is_stdin ? stdin : fopen(path, "r")) == NULL) {
+		snprintf(err, errlen, "cannot open '%s': %s", path,
+		    strerror(errno));
+		return -1;
+	}
+	ltb_jsonl_reader_init(&r, f, name);
+	while ((rc = ltb_jsonl_next(&r, &rec, err, errlen)) > 0)
+		if ((rc = fn(rec, name, r.line, ctx, err, errlen)) != 0)
+			break;
+	e = errno;
+	ltb_jsonl_reader_free(&r);
+	if (!is_stdin)
+		fclose(f);
+	errno = e;
+	return rc < 0 ? -1 : 0;
 }
 
 double

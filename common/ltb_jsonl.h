@@ -39,13 +39,31 @@ void ltb_jsonl_reader_init(struct ltb_jsonl_reader *r, FILE *f,
 
 /*
  * The next record: 1 with *rec set (the caller owns it), 0 at end of
- * input, -1 on a malformed line or a read error, with a message in err
- * ("results.jsonl:12: not a JSON object").
+ * input, -1 on a malformed line (errno EINVAL) or a read error, with a
+ * message in err ("results.jsonl:12: not a JSON object").
  */
 int ltb_jsonl_next(struct ltb_jsonl_reader *r, cJSON **rec, char *err,
     size_t errlen);
 
 void ltb_jsonl_reader_free(struct ltb_jsonl_reader *r);
+
+/*
+ * A record handler for ltb_jsonl_read_path: takes rec (also on failure);
+ * name ("stdin" or the path given) is stable while the caller's path is.
+ * Returns 0 to go on, 1 to stop reading, -1 to fail with a message in err
+ * and errno set.
+ */
+typedef int ltb_record_fn(cJSON *rec, const char *name, unsigned long line,
+    void *ctx, char *err, size_t errlen);
+
+/*
+ * Every record of path ("-" for stdin), in order, to fn. Returns 0, or -1
+ * with a message in err: the file cannot be opened ("cannot open 'x': No
+ * such file or directory", errno from open), a line is malformed (errno
+ * EINVAL), it cannot be read, or fn failed (fn's errno).
+ */
+int ltb_jsonl_read_path(const char *path, ltb_record_fn *fn, void *ctx,
+    char *err, size_t errlen);
 
 /* Field helpers for records: the number, string or bool at key, or dflt
  * when absent or of another type. */
