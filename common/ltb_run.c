@@ -65,20 +65,19 @@ ltb_runner_init(struct ltb_runner *r)
 }
 
 static double
+rusage_cpu(const struct rusage *ru)
+{
+	return (double)ru->ru_utime.tv_sec + ru->ru_utime.tv_usec / 1e6 +
+	    (double)ru->ru_stime.tv_sec + ru->ru_stime.tv_usec / 1e6;
+}
+
+static double
 self_cpu(void)
 {
 	struct rusage ru;
 
 	getrusage(RUSAGE_SELF, &ru);
-	return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
-	    (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
-}
-
-static double
-rusage_cpu(const struct rusage *ru)
-{
-	return (double)ru->ru_utime.tv_sec + ru->ru_utime.tv_usec / 1e6 +
-	    (double)ru->ru_stime.tv_sec + ru->ru_stime.tv_usec / 1e6;
+	return rusage_cpu(&ru);
 }
 
 static void
