@@ -31,10 +31,12 @@ ALL_CFLAGS += -fsanitize=$(SANITIZER) -fno-omit-frame-pointer -fno-sanitize-reco
 ALL_LDFLAGS += -fsanitize=$(SANITIZER)
 endif
 
-PROTOS = $(wildcard common/*.proto)
-GEN_C = $(patsubst common/%.proto,$(B)/gen/%.pb-c.c,$(PROTOS))
+# A protocol's .proto lives beside its code; protoc-c output goes to gen/.
+PROTOS = $(wildcard common/*/proto/*.proto)
+GEN_C = $(patsubst %.proto,$(B)/gen/%.pb-c.c,$(notdir $(PROTOS)))
 GEN_H = $(GEN_C:.c=.h)
-LIB_SRC = $(wildcard common/*.c)
+# common/ is split by subsystem, a folder each (DESIGN.md).
+LIB_SRC = $(wildcard common/*/*.c common/*/*/*.c)
 LIB_OBJ = $(patsubst common/%.c,$(B)/obj/common/%.o,$(LIB_SRC)) \
 	$(patsubst $(B)/gen/%.c,$(B)/obj/gen/%.o,$(GEN_C))
 LIB = $(B)/libltb.a
@@ -56,9 +58,10 @@ all: deps $(TOOLS) $(TEST_TOOLS) $(CLIENT_BINS)
 deps:
 	@docker/deps.sh
 
-$(B)/gen/%.pb-c.c $(B)/gen/%.pb-c.h: common/%.proto
+vpath %.proto $(sort $(dir $(PROTOS)))
+$(B)/gen/%.pb-c.c $(B)/gen/%.pb-c.h: %.proto
 	@mkdir -p $(B)/gen
-	protoc-c --c_out=$(B)/gen -Icommon $<
+	protoc-c --c_out=$(B)/gen -I$(<D) $<
 
 $(B)/obj/common/%.o: common/%.c $(GEN_H)
 	@mkdir -p $(@D)

@@ -2,7 +2,7 @@
  * ltb-assert: check gates over result records, for CI.
  *
  * Reads the "result" records ltb-sample writes (other records pass by
- * unread), evaluates each gate of the command line (common/ltb_gates.h),
+ * unread), evaluates each gate of the command line (common/judge/ltb_gates.h),
  * and says what it found three ways: a PASS or FAIL line per gate on
  * stderr, a "verdict" record per gate on stdout, and optionally a JUnit
  * report for CI's test results. No results at all is an error, never a
@@ -17,9 +17,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ltb_gates.h"
-#include "ltb_jsonl.h"
-#include "ltb_log.h"
+#include "judge/ltb_gates.h"
+#include "core/ltb_jsonl.h"
+#include "core/ltb_log.h"
 
 static const char usage[] =
 "usage: ltb-assert [--max-cpu X] [--max-dropped N] [--max-dropped-ratio R]\n"

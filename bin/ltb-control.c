@@ -7,7 +7,7 @@
  *   ltb-control serve       serve one control message to a client started
  *                           by hand, and say what it fetched
  *
- * See common/ltb_calibrate.h, common/ltb_plan.h, common/ltb_ctlserver.h.
+ * See common/run/ltb_calibrate.h, common/run/ltb_plan.h, common/run/ltb_ctlserver.h.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -20,17 +20,17 @@
 
 #include <curl/curl.h>
 
-#include "ltb_calibrate.h"
-#include "ltb_clients.h"
-#include "ltb_control.h"
-#include "ltb_ctlserver.h"
-#include "ltb_jsonl.h"
-#include "ltb_log.h"
-#include "ltb_parse.h"
-#include "ltb_plan.h"
-#include "ltb_proc.h"
-#include "ltb_run.h"
-#include "ltb_satclient.h"
+#include "run/ltb_calibrate.h"
+#include "run/ltb_clients.h"
+#include "run/ltb_control.h"
+#include "run/ltb_ctlserver.h"
+#include "core/ltb_jsonl.h"
+#include "core/ltb_log.h"
+#include "core/ltb_parse.h"
+#include "run/ltb_plan.h"
+#include "core/ltb_proc.h"
+#include "run/ltb_run.h"
+#include "run/ltb_satclient.h"
 
 static const char usage[] =
 "usage: ltb-control calibrate (--client NAME | --client-cmd CMD)\n"

@@ -2,7 +2,7 @@
  * ltb-plot: the graphs and the HTML report of ltb's result records.
  *
  * Reads result records (and keeps verdict and calibration records for the
- * report), computes the aggregates a graph needs (common/ltb_plot.h) and
+ * report), computes the aggregates a graph needs (common/plot/ltb_plot.h) and
  * has gnuplot draw them: the program it writes carries the numbers inline,
  * so --script shows exactly what is drawn and can be run by hand.
  */
@@ -14,9 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ltb_jsonl.h"
-#include "ltb_log.h"
-#include "ltb_plot.h"
+#include "core/ltb_jsonl.h"
+#include "core/ltb_log.h"
+#include "plot/ltb_plot.h"
 
 static const char usage[] =
 "usage: ltb-plot disconnect|memory|cpu|dropped -o FILE [options] [FILE...]\n"

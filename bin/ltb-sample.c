@@ -6,7 +6,7 @@
  * its own process group, samples the CPU and memory of its process tree,
  * reads the satellites' counts before and after, and writes one result
  * record. Without --satellites it starts its own ltb-satellite group and
- * stops it at the end. See common/ltb_run.h.
+ * stops it at the end. See common/run/ltb_run.h.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -18,16 +18,16 @@
 
 #include <curl/curl.h>
 
-#include "ltb_calibrate.h"
-#include "ltb_clients.h"
-#include "ltb_ctlserver.h"
-#include "ltb_jsonl.h"
-#include "ltb_log.h"
-#include "ltb_parse.h"
-#include "ltb_plan.h"
-#include "ltb_proc.h"
-#include "ltb_run.h"
-#include "ltb_satclient.h"
+#include "run/ltb_calibrate.h"
+#include "run/ltb_clients.h"
+#include "run/ltb_ctlserver.h"
+#include "core/ltb_jsonl.h"
+#include "core/ltb_log.h"
+#include "core/ltb_parse.h"
+#include "run/ltb_plan.h"
+#include "core/ltb_proc.h"
+#include "run/ltb_run.h"
+#include "run/ltb_satclient.h"
 
 static const char usage[] =
 "usage: ltb-sample --plan FILE|-  [options]\n"

@@ -5,7 +5,7 @@
  * protobuf reports on POST /api/v2/reports), counts and validates it, and
  * answers admin queries on its own port. Prints one "ready" record on
  * stdout once every port accepts connections, and one "stats" record when
- * SIGTERM or SIGINT stops it. See common/ltb_satellite.h.
+ * SIGTERM or SIGINT stops it. See common/collector/ltb_satellite.h.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -16,10 +16,10 @@
 #include <string.h>
 #include <sys/prctl.h>
 
-#include "ltb_jsonl.h"
-#include "ltb_log.h"
-#include "ltb_parse.h"
-#include "ltb_satellite.h"
+#include "core/ltb_jsonl.h"
+#include "core/ltb_log.h"
+#include "core/ltb_parse.h"
+#include "collector/ltb_satellite.h"
 
 static const char usage[] =
 "usage: ltb-satellite [-p ports] [-b address] [-a port] [-m mode]\n"

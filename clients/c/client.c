@@ -34,9 +34,9 @@
 
 #include <curl/curl.h>
 
-#include "ltb_control.h"
-#include "ltb_log.h"
-#include "ltb_tracer.h"
+#include "run/ltb_control.h"
+#include "core/ltb_log.h"
+#include "client/ltb_tracer.h"
 
 #define CONTROL_MAX (1 << 20)		/* a control message is small */
 #define CONTROL_TIMEOUT_MS 10000

@@ -30,10 +30,10 @@
 #include <time.h>
 
 #include "lightstep_collector.pb-c.h"
-#include "ltb_log.h"
-#include "ltb_lsgen.h"
-#include "ltb_satellite.h"
-#include "ltb_tracer.h"
+#include "core/ltb_log.h"
+#include "collector/proto/ltb_lsgen.h"
+#include "collector/ltb_satellite.h"
+#include "client/ltb_tracer.h"
 
 #define NTAGS 10
 #define NLOGS 15

@@ -16,9 +16,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "ltb_log.h"
-#include "ltb_lsgen.h"
-#include "ltb_lsproto.h"
+#include "core/ltb_log.h"
+#include "collector/proto/ltb_lsgen.h"
+#include "collector/proto/ltb_lsproto.h"
 
 typedef long reader(const uint8_t *, size_t, ltb_ls_span_fn *, void *,
     const char **);

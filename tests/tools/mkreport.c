@@ -13,9 +13,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "ltb_log.h"
-#include "ltb_lsgen.h"
-#include "ltb_lsproto.h"
+#include "core/ltb_log.h"
+#include "collector/proto/ltb_lsgen.h"
+#include "collector/proto/ltb_lsproto.h"
 
 #define USAGE \
 "usage: mkreport [--spans N] [--tags N] [--logs N] [--seed S]\n" \

@@ -1,5 +1,5 @@
 /*
- * test_dupset.c: bounded duplicate detection (common/ltb_dupset.c).
+ * test_dupset.c: bounded duplicate detection (common/collector/ltb_dupset.c).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -8,7 +8,7 @@
 
 #include <cmocka.h>
 
-#include "ltb_dupset.h"
+#include "collector/ltb_dupset.h"
 
 static void
 finds_a_key_added_before(void **unused)

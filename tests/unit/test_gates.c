@@ -1,5 +1,5 @@
 /*
- * test_gates.c: loading results and judging gates (common/ltb_gates.c).
+ * test_gates.c: loading results and judging gates (common/judge/ltb_gates.c).
  *
  * Each test builds a few result records the way ltb-sample writes them and
  * checks the verdict's figures, its pass or fail, and its words.
@@ -16,8 +16,8 @@
 
 #include <cmocka.h>
 
-#include "ltb_gates.h"
-#include "ltb_stats.h"
+#include "judge/ltb_gates.h"
+#include "core/ltb_stats.h"
 
 #define assert_close(a, b, tol) assert_true(fabs((a) - (b)) <= (tol))
 #define NONE NAN

@@ -1,5 +1,5 @@
 /*
- * test_parse.c: command-line value parsing (common/ltb_parse.c).
+ * test_parse.c: command-line value parsing (common/core/ltb_parse.c).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -8,7 +8,7 @@
 
 #include <cmocka.h>
 
-#include "ltb_parse.h"
+#include "core/ltb_parse.h"
 
 static void
 ports_accepts_ranges_lists_and_zero(void **unused)

@@ -1,6 +1,6 @@
 /*
  * test_plot.c: ltb-plot's records, aggregation, quoting and report
- * (common/ltb_plot*.c), without gnuplot.
+ * (common/plot/ltb_plot*.c), without gnuplot.
  */
 #include <errno.h>
 #include <math.h>
@@ -14,7 +14,7 @@
 
 #include <cmocka.h>
 
-#include "ltb_plot.h"
+#include "plot/ltb_plot.h"
 
 #define assert_close(a, b) assert_true(fabs((a) - (b)) <= 1e-9)
 

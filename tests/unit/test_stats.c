@@ -1,6 +1,6 @@
 /*
  * test_stats.c: means, spreads, Student's t and Welch's interval
- * (common/ltb_stats.c). Reference values from statistical tables and, for
+ * (common/core/ltb_stats.c). Reference values from statistical tables and, for
  * non-integer degrees of freedom, from mpmath at 30 digits.
  */
 #include <math.h>
@@ -11,7 +11,7 @@
 
 #include <cmocka.h>
 
-#include "ltb_stats.h"
+#include "core/ltb_stats.h"
 
 #define assert_close(a, b, tol) assert_true(fabs((a) - (b)) <= (tol))
 

@@ -1,5 +1,5 @@
 /*
- * test_tracer.c: the C client's tracer (common/ltb_tracer.c).
+ * test_tracer.c: the C client's tracer (common/client/ltb_tracer.c).
  *
  * What it encodes is checked against the two readers of ltb_lsproto.h (the
  * satellite's walk and protobuf-c's unpack) and, for references, tags and
@@ -27,9 +27,9 @@
 #include <unistd.h>
 
 #include "lightstep_collector.pb-c.h"
-#include "ltb_lsproto.h"
-#include "ltb_satellite.h"
-#include "ltb_tracer.h"
+#include "collector/proto/ltb_lsproto.h"
+#include "collector/ltb_satellite.h"
+#include "client/ltb_tracer.h"
 
 /* --- a transport that keeps what it is given ----------------------------- */
 

@@ -1,0 +1,88 @@
+/*
+ * ltb_satellite.h: a group of mock satellites (collectors) in one process.
+ *
+ * Each satellite listens on one port and receives what tracers report, in
+ * any protocol of ltb_collector.h, counting spans, reports and bytes,
+ * validating spans and spotting duplicates. An admin port, which stays up
+ * while the satellites are down, answers queries and drives the group:
+ * take it down (tracers then see connection refused) and bring it back,
+ * change its mode, reset its counters.
+ *
+ * Modes keep the original mock satellites' meaning: every report is
+ * answered no sooner than a per-span delay after it started (typical
+ * 0.05 us, slow_succeed 1 us, slow_fail 0.01 us), and slow_fail then
+ * answers 400 without counting anything. Each connection has its own
+ * thread, so a delay or a bandwidth wait holds back only its connection.
+ */
+#ifndef LTB_SATELLITE_H
+#define LTB_SATELLITE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+
+#include "core/ltb_parse.h"
+
+enum ltb_sat_mode {
+	LTB_MODE_TYPICAL,
+	LTB_MODE_SLOW_SUCCEED,
+	LTB_MODE_SLOW_FAIL,
+	LTB_NMODES
+};
+
+/* "typical", "slow_succeed", "slow_fail". */
+const char *ltb_sat_mode_name(int mode);
+/* The mode named s; -1 if none. */
+int ltb_sat_mode_parse(const char *s);
+
+struct ltb_sat_config {
+	const char *bind;		/* address, IPv4 or IPv6 literal */
+	uint16_t ports[LTB_MAX_PORTS];	/* 0: the kernel picks */
+	size_t nports;
+	uint16_t admin_port;		/* 0: the kernel picks */
+	int mode;
+	uint64_t bandwidth;		/* bytes/s per satellite, 0: no cap */
+	int full_validate;		/* protobuf-c unpack, body held whole */
+	uint64_t max_body;		/* bytes per request, 0: no limit */
+	unsigned max_connections;	/* per satellite */
+	unsigned idle_timeout;		/* seconds, 0: none */
+	size_t dup_window;		/* spans remembered for duplicates */
+};
+
+/* Fill c with the defaults (127.0.0.1, 8360-8367, admin 8359, typical,
+ * 50 MiB/s, walk, 64 MiB, 64 connections, 30 s idle). */
+void ltb_sat_config_default(struct ltb_sat_config *c);
+
+struct ltb_sat;
+
+/*
+ * Bind every port and start serving; returns once every port accepts
+ * connections. Borrows c (copies what it keeps). On failure returns NULL
+ * with a message in err ("cannot bind 127.0.0.1:8360: Address already in
+ * use").
+ */
+struct ltb_sat *ltb_sat_start(const struct ltb_sat_config *c, char *err,
+    size_t errlen);
+
+/* Stop everything, close every connection, free the group. */
+void ltb_sat_stop(struct ltb_sat *s);
+
+/* Take the satellites down: close their listening sockets and every open
+ * connection. The admin port stays. Idempotent. 0, or -1 with errno. */
+int ltb_sat_down(struct ltb_sat *s);
+/* Bring them back on the same ports. 0, or -1 with a message in err. */
+int ltb_sat_up(struct ltb_sat *s, char *err, size_t errlen);
+void ltb_sat_set_mode(struct ltb_sat *s, int mode);
+/* Zero every counter and forget seen span ids. */
+void ltb_sat_reset(struct ltb_sat *s);
+
+/* Spans received by all satellites, duplicates included. */
+uint64_t ltb_sat_spans_received(struct ltb_sat *s);
+
+/* New records for the caller to own: {"type":"ready",...} and
+ * {"type":"stats",...}. NULL on allocation failure. */
+cJSON *ltb_sat_ready_record(struct ltb_sat *s);
+cJSON *ltb_sat_stats_record(struct ltb_sat *s);
+
+#endif

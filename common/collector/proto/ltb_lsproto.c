@@ -1,0 +1,1040 @@
+/*
+ * ltb_lsproto.c: reading LightStep collector reports, two ways.
+ *
+ * The walk reads the protobuf wire format directly: no allocation, no copy,
+ * string bytes skipped by length, one small function per message type. It
+ * is the hot path of ltb-satellite (well over a million spans a second), so
+ * it decodes only what validation needs and merely frame-checks the rest.
+ *
+ * It must accept exactly what protobuf-c 1.4.1's generated unpacker
+ * accepts, because that unpacker is its oracle. The rules below were read
+ * off protobuf-c's source and confirmed by probing the library (see
+ * tests/unit/test_lsproto.c, tests/fuzz/fuzz_report.c):
+ *
+ *  - a field key is a varint of at most 5 bytes; its first byte must have
+ *    some bit of 0xf8 set (a one-byte key for field 0 is refused, but a
+ *    longer one for field 0 is an unknown field); the field number is the
+ *    key's value >> 3, cut to 32 bits; the wire type is the low 3 bits;
+ *  - wire types 0, 1, 2 and 5 are accepted anywhere, known field or not;
+ *    3, 4 (groups), 6 and 7 are refused;
+ *  - a varint is at most 10 bytes, and the 10th byte is not checked for
+ *    overflow; 32-bit and 64-bit fields need their 4 or 8 bytes;
+ *  - a length is a varint of at most 5 bytes (non-minimal encodings are
+ *    fine), at most INT_MAX, and must fit in what is left;
+ *  - a known field with the wrong wire type is refused: varint scalars
+ *    need 0, doubles 1, strings and messages 2; but a bool takes any of
+ *    the four accepted wire types;
+ *  - strings are not checked for UTF-8; enum values are not range checked;
+ *  - a singular message given twice is merged, and the merge keeps the
+ *    later occurrence's scalars even where they are absent (0): so a span's
+ *    span_context ids, and a timestamp's seconds and nanos, are those of
+ *    its last occurrence; within one occurrence the last value wins;
+ *  - unknown fields are only framed; there are no required fields.
+ *
+ * One difference is left on purpose: protobuf-c refuses a message of more
+ * than about 2^27 fields (its scan tables run out); the walk does not look
+ * for that, as such a body is hundreds of megabytes.
+ *
+ * The unpacked strings are C strings, so to the unpack a key or operation
+ * name that starts with a NUL byte is empty; the walk reads it so too.
+ *
+ * The unpack does the same job with protobuf-c and validates the unpacked
+ * structs; tests and `--validate full` use it.
+ */
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lightstep_collector.pb-c.h"
+#include "collector/proto/ltb_lsproto.h"
+
+static const char *const invalid_names[LTB_LS_NINVALID] = {
+	"valid", "no_context", "zero_trace_id", "zero_span_id",
+	"no_operation", "no_start", "bad_timestamp", "bad_reference",
+	"empty_key",
+};
+
+const char *
+ltb_ls_invalid_name(enum ltb_ls_invalid why)
+{
+	if ((unsigned)why >= LTB_LS_NINVALID)
+		return "unknown";
+	return invalid_names[why];
+}
+
+/* Reasons a walk refuses a body; static, short. */
+static const char E_KEY[] = "bad field key";
+static const char E_WIRE[] = "wrong wire type for a known field";
+static const char E_WIRETYPE[] = "unsupported wire type";
+static const char E_VARINT[] = "bad varint";
+static const char E_LEN[] = "bad length prefix";
+static const char E_SHORT[] = "fixed-width field past end";
+
+/*
+ * Primitive readers. Each takes the cursor and the end of the enclosing
+ * message and returns the cursor past what it read with the value, or a
+ * NULL cursor if malformed. Cursors travel by value, in registers: taking
+ * their address would pin them to the stack in every walker. Nearly every
+ * key and length in a report is one byte, so the walkers inline that case
+ * and call these only for the rest.
+ */
+struct cur {
+	const uint8_t *p;	/* NULL: malformed */
+	uint64_t v;		/* the value; the reason if p is NULL */
+};
+
+static const struct cur nocur = { NULL, 0 };
+
+/* A key at p < e: up to 5 bytes, field number cut to 32 bits. Returns
+ * v = field << 3 | wire type. */
+static struct cur
+rd_key_slow(const uint8_t *p, const uint8_t *e)
+{
+	size_t max = (size_t)(e - p) < 5 ? (size_t)(e - p) : 5;
+	uint64_t v;
+	size_t i;
+
+	/* protobuf-c refuses a first key byte with no field-number bits */
+	if ((p[0] & 0xf8) == 0)
+		return nocur;
+	if (p[0] < 0x80)
+		return (struct cur){ p + 1, p[0] };
+	v = p[0] & 0x7f;
+	for (i = 1; i < max; i++) {
+		v |= (uint64_t)(p[i] & 0x7f) << (7 * i);
+		if (!(p[i] & 0x80))
+			return (struct cur){ p + i + 1,
+			    (uint64_t)(uint32_t)(v >> 3) << 3 | (p[0] & 7) };
+	}
+	return nocur;
+}
+
+static struct cur
+rd_varint_slow(const uint8_t *p, const uint8_t *e)
+{
+	size_t max = (size_t)(e - p) < 10 ? (size_t)(e - p) : 10;
+	uint64_t r = 0;
+	size_t i;
+
+	for (i = 0; i < max; i++) {
+		r |= (uint64_t)(p[i] & 0x7f) << (7 * i);
+		if (!(p[i] & 0x80))
+			return (struct cur){ p + i + 1, r };
+	}
+	return nocur;
+}
+
+/*
+ * A varint inside [p, e); lim (>= e) is the end of readable memory. When 10
+ * bytes can be read, even past e near the end of a small message, decode
+ * unrolled with one bounds check and hold the result to e. Each byte is
+ * added whole and its continuation bit taken off afterwards; bits past 64
+ * fall off, as they do in protobuf-c.
+ */
+static inline __attribute__((always_inline)) struct cur
+rd_varint(const uint8_t *p, const uint8_t *e, const uint8_t *lim)
+{
+	uint64_t r = 0, b;
+
+	if (lim - p < 10)
+		return rd_varint_slow(p, e);
+#define STEP(i) \
+	b = p[i]; \
+	r += b << (7 * (i)); \
+	if (b < 0x80) \
+		return p + (i) + 1 > e ? nocur : (struct cur){ p + (i) + 1, r }; \
+	r -= (uint64_t)0x80 << (7 * (i));
+	STEP(0) STEP(1) STEP(2) STEP(3) STEP(4)
+	STEP(5) STEP(6) STEP(7) STEP(8) STEP(9)
+#undef STEP
+	return nocur;
+}
+
+static inline __attribute__((always_inline)) const uint8_t *
+skip_varint(const uint8_t *p, const uint8_t *e)
+{
+	size_t max = (size_t)(e - p) < 10 ? (size_t)(e - p) : 10;
+	size_t i;
+
+	for (i = 0; i < max; i++)
+		if (!(p[i] & 0x80))
+			return p + i + 1;
+	return NULL;
+}
+
+/* A length prefix not in one byte, or not fitting: at most 5 bytes, at
+ * most INT_MAX, and inside the message. */
+static struct cur
+rd_len_slow(const uint8_t *p, const uint8_t *e)
+{
+	size_t max = (size_t)(e - p) < 5 ? (size_t)(e - p) : 5;
+	uint64_t v = 0;
+	size_t i;
+
+	for (i = 0; i < max; i++) {
+		v |= (uint64_t)(p[i] & 0x7f) << (7 * i);
+		if (!(p[i] & 0x80)) {
+			if (v > INT_MAX || v > (uint64_t)(e - p - i - 1))
+				return nocur;
+			return (struct cur){ p + i + 1, v };
+		}
+	}
+	return nocur;
+}
+
+/* Skip the value of a field of wire type w; on failure v is the reason. */
+static struct cur
+skip(const uint8_t *p, const uint8_t *e, unsigned w)
+{
+	struct cur c;
+
+	switch (w) {
+	case 0:
+		if ((p = skip_varint(p, e)) == NULL)
+			return (struct cur){ NULL, (uintptr_t)E_VARINT };
+		return (struct cur){ p, 0 };
+	case 1:
+		if (e - p < 8)
+			return (struct cur){ NULL, (uintptr_t)E_SHORT };
+		return (struct cur){ p + 8, 0 };
+	case 2:
+		if (p < e && p[0] < 0x80 && (size_t)p[0] < (size_t)(e - p))
+			return (struct cur){ p + 1 + p[0], 0 };
+		c = rd_len_slow(p, e);
+		if (c.p == NULL)
+			return (struct cur){ NULL, (uintptr_t)E_LEN };
+		return (struct cur){ c.p + c.v, 0 };
+	case 5:
+		if (e - p < 4)
+			return (struct cur){ NULL, (uintptr_t)E_SHORT };
+		return (struct cur){ p + 4, 0 };
+	default:
+		return (struct cur){ NULL, (uintptr_t)E_WIRETYPE };
+	}
+}
+
+/*
+ * The message walkers. Each walks [p, e), which is exactly one message, and
+ * returns NULL or the reason it is malformed; those that decode varints
+ * also get lim, the end of readable memory (see rd_varint).
+ *
+ * Each loop switches on the whole key, field << 3 | wire type, so a known
+ * field with its right wire type is one case; OTHER(known) ends the switch:
+ * a known field number with any other wire type is refused, anything else
+ * is an unknown field and skipped. The macros return from the walker.
+ */
+#define KEY() do { \
+	if ((uint8_t)(*p - 8) < 0x78) { \
+		k = *p++; \
+	} else { \
+		struct cur c_ = rd_key_slow(p, e); \
+		if (c_.p == NULL) \
+			return E_KEY; \
+		p = c_.p; \
+		k = c_.v; \
+	} \
+} while (0)
+#define LEN(n) do { \
+	if (p < e && *p < 0x80 && (size_t)*p < (size_t)(e - p)) { \
+		(n) = *p++; \
+	} else { \
+		struct cur c_ = rd_len_slow(p, e); \
+		if (c_.p == NULL) \
+			return E_LEN; \
+		p = c_.p; \
+		(n) = (size_t)c_.v; \
+	} \
+} while (0)
+#define VARINT(x) do { \
+	struct cur c_ = rd_varint(p, e, lim); \
+	if (c_.p == NULL) \
+		return E_VARINT; \
+	p = c_.p; \
+	(x) = c_.v; \
+} while (0)
+#define SKIPVARINT() do { \
+	if ((p = skip_varint(p, e)) == NULL) \
+		return E_VARINT; \
+} while (0)
+#define SKIPW(w) do { \
+	struct cur c_ = skip(p, e, (w)); \
+	if (c_.p == NULL) \
+		return (const char *)(uintptr_t)c_.v; \
+	p = c_.p; \
+} while (0)
+#define OTHER(known) \
+	default: \
+		if ((k >> 3) < 32 && ((known) >> (k >> 3) & 1)) \
+			return E_WIRE; \
+		SKIPW((unsigned)k & 7)
+#define SUB(call) do { \
+	const char *why_ = (call); \
+	if (why_ != NULL) \
+		return why_; \
+} while (0)
+#define F(n) (1u << (n))
+
+/* Keys: field << 3 | wire type. */
+enum { VAR = 0, I64 = 1, BYTES = 2, I32 = 5 };
+#define K(f, w) ((f) << 3 | (w))
+
+/* Timestamp; *bad says whether it breaks the [0, 1e9) nanos, >= 0 seconds
+ * rule. */
+static const char *
+w_timestamp(const uint8_t *p, const uint8_t *e, const uint8_t *lim, int *bad)
+{
+	uint64_t sec = 0, nanos = 0, k;
+	int32_t ns;
+
+	while (p < e) {
+		KEY();
+		switch (k) {
+		case K(1, VAR):
+			VARINT(sec);
+			break;
+		case K(2, VAR):
+			VARINT(nanos);
+			break;
+		OTHER(F(1) | F(2));
+		}
+	}
+	/* int32 nanos is the low 32 bits of the varint, as protobuf-c reads */
+	ns = (int32_t)(uint32_t)nanos;
+	*bad = (int64_t)sec < 0 || ns < 0 || ns >= 1000000000;
+	return NULL;
+}
+
+/* A map<string, string> entry of SpanContext.baggage. */
+static const char *
+w_baggage(const uint8_t *p, const uint8_t *e)
+{
+	uint64_t k;
+	size_t n;
+
+	while (p < e) {
+		KEY();
+		switch (k) {
+		case K(1, BYTES):
+		case K(2, BYTES):
+			LEN(n);
+			p += n;
+			break;
+		OTHER(F(1) | F(2));
+		}
+	}
+	return NULL;
+}
+
+static const char *
+w_context(const uint8_t *p, const uint8_t *e, const uint8_t *lim,
+    uint64_t *trace, uint64_t *span)
+{
+	uint64_t k, t = 0, s = 0;
+	size_t n;
+
+	/* a later occurrence replaces even the ids it lacks (see top) */
+	while (p < e) {
+		KEY();
+		switch (k) {
+		case K(1, VAR):
+			VARINT(t);
+			break;
+		case K(2, VAR):
+			VARINT(s);
+			break;
+		case K(3, BYTES):
+			LEN(n);
+			SUB(w_baggage(p, p + n));
+			p += n;
+			break;
+		OTHER(F(1) | F(2) | F(3));
+		}
+	}
+	*trace = t;
+	*span = s;
+	return NULL;
+}
+
+/* KeyValue; *empty says whether its key is empty or absent. */
+static const char *
+w_keyvalue(const uint8_t *p, const uint8_t *e, int *empty)
+{
+	uint64_t k;
+	size_t n;
+	int haskey = 0;
+
+	while (p < e) {
+		KEY();
+		switch (k) {
+		case K(1, BYTES):
+			LEN(n);
+			haskey = n && *p;	/* a C string: NUL ends it */
+			p += n;
+			break;
+		case K(2, BYTES):
+		case K(6, BYTES):
+			LEN(n);
+			p += n;
+			break;
+		case K(3, VAR):
+			SKIPVARINT();
+			break;
+		case K(4, I64):
+			SKIPW(I64);
+			break;
+		/* bool_value (5) takes any wire type protobuf-c scans, so it
+		 * is left to OTHER */
+		OTHER(F(1) | F(2) | F(3) | F(4) | F(6));
+		}
+	}
+	*empty = !haskey;
+	return NULL;
+}
+
+static const char *
+w_log(const uint8_t *p, const uint8_t *e, const uint8_t *lim, int *badts,
+    int *empty)
+{
+	uint64_t k;
+	size_t n;
+	int bad = 0, emp = 0, x;
+
+	while (p < e) {
+		KEY();
+		switch (k) {
+		case K(1, BYTES):
+			LEN(n);
+			SUB(w_timestamp(p, p + n, lim, &bad));
+			p += n;
+			break;
+		case K(2, BYTES):
+			LEN(n);
+			SUB(w_keyvalue(p, p + n, &x));
+			emp |= x;
+			p += n;
+			break;
+		OTHER(F(1) | F(2));
+		}
+	}
+	*badts = bad;
+	*empty = emp;
+	return NULL;
+}
+
+/* Reference; *bad unless it has a span_context with a nonzero span_id. */
+static const char *
+w_reference(const uint8_t *p, const uint8_t *e, const uint8_t *lim, int *bad)
+{
+	uint64_t k, trace, span = 0;
+	size_t n;
+	int has = 0;
+
+	while (p < e) {
+		KEY();
+		switch (k) {
+		case K(1, VAR):
+			SKIPVARINT();
+			break;
+		case K(2, BYTES):
+			LEN(n);
+			SUB(w_context(p, p + n, lim, &trace, &span));
+			has = 1;
+			p += n;
+			break;
+		OTHER(F(1) | F(2));
+		}
+	}
+	*bad = !has || span == 0;
+	return NULL;
+}
+
+static const char *
+w_span(const uint8_t *p, const uint8_t *e, const uint8_t *lim,
+    struct ltb_ls_span *s)
+{
+	uint64_t k, trace = 0, span = 0;
+	size_t n;
+	int hasop = 0, has_ctx = 0, has_start = 0, bad_start = 0, bad_log = 0;
+	int bad_ref = 0, empty = 0, x, y;
+
+	while (p < e) {
+		KEY();
+		switch (k) {
+		case K(1, BYTES):
+			LEN(n);
+			SUB(w_context(p, p + n, lim, &trace, &span));
+			has_ctx = 1;
+			p += n;
+			break;
+		case K(2, BYTES):
+			LEN(n);
+			hasop = n && *p;	/* a C string: NUL ends it */
+			p += n;
+			break;
+		case K(3, BYTES):
+			LEN(n);
+			SUB(w_reference(p, p + n, lim, &x));
+			bad_ref |= x;
+			p += n;
+			break;
+		case K(4, BYTES):
+			LEN(n);
+			SUB(w_timestamp(p, p + n, lim, &bad_start));
+			has_start = 1;
+			p += n;
+			break;
+		case K(5, VAR):
+			SKIPVARINT();
+			break;
+		case K(6, BYTES):
+			LEN(n);
+			SUB(w_keyvalue(p, p + n, &x));
+			empty |= x;
+			p += n;
+			break;
+		case K(7, BYTES):
+			LEN(n);
+			SUB(w_log(p, p + n, lim, &x, &y));
+			bad_log |= x;
+			empty |= y;
+			p += n;
+			break;
+		OTHER(F(1) | F(2) | F(3) | F(4) | F(5) | F(6) | F(7));
+		}
+	}
+	s->trace_id = trace;
+	s->span_id = span;
+	if (!has_ctx)
+		s->invalid = LTB_LS_NO_CONTEXT;
+	else if (trace == 0)
+		s->invalid = LTB_LS_ZERO_TRACE_ID;
+	else if (span == 0)
+		s->invalid = LTB_LS_ZERO_SPAN_ID;
+	else if (!hasop)
+		s->invalid = LTB_LS_NO_OPERATION;
+	else if (!has_start)
+		s->invalid = LTB_LS_NO_START;
+	else if (bad_start || bad_log)
+		s->invalid = LTB_LS_BAD_TIMESTAMP;
+	else if (bad_ref)
+		s->invalid = LTB_LS_BAD_REFERENCE;
+	else if (empty)
+		s->invalid = LTB_LS_EMPTY_KEY;
+	else
+		s->invalid = LTB_LS_VALID;
+	return NULL;
+}
+
+static const char *
+w_reporter(const uint8_t *p, const uint8_t *e)
+{
+	uint64_t k;
+	size_t n;
+	int x;
+
+	while (p < e) {
+		KEY();
+		switch (k) {
+		case K(1, VAR):
+			SKIPVARINT();
+			break;
+		case K(4, BYTES):
+			LEN(n);
+			SUB(w_keyvalue(p, p + n, &x));
+			p += n;
+			break;
+		OTHER(F(1) | F(4));
+		}
+	}
+	return NULL;
+}
+
+static const char *
+w_auth(const uint8_t *p, const uint8_t *e)
+{
+	uint64_t k;
+	size_t n;
+
+	while (p < e) {
+		KEY();
+		switch (k) {
+		case K(1, BYTES):
+			LEN(n);
+			p += n;
+			break;
+		OTHER(F(1));
+		}
+	}
+	return NULL;
+}
+
+static const char *
+w_sample(const uint8_t *p, const uint8_t *e)
+{
+	uint64_t k;
+	size_t n;
+
+	while (p < e) {
+		KEY();
+		switch (k) {
+		case K(1, BYTES):
+			LEN(n);
+			p += n;
+			break;
+		case K(2, VAR):
+			SKIPVARINT();
+			break;
+		case K(3, I64):
+			SKIPW(I64);
+			break;
+		OTHER(F(1) | F(2) | F(3));
+		}
+	}
+	return NULL;
+}
+
+static const char *
+w_metrics(const uint8_t *p, const uint8_t *e, const uint8_t *lim)
+{
+	uint64_t k;
+	size_t n;
+	int x, y;
+
+	while (p < e) {
+		KEY();
+		switch (k) {
+		case K(1, BYTES):
+			LEN(n);
+			SUB(w_timestamp(p, p + n, lim, &x));
+			p += n;
+			break;
+		case K(2, VAR):
+			SKIPVARINT();
+			break;
+		case K(3, BYTES):
+			LEN(n);
+			SUB(w_log(p, p + n, lim, &x, &y));
+			p += n;
+			break;
+		case K(4, BYTES):
+		case K(5, BYTES):
+			LEN(n);
+			SUB(w_sample(p, p + n));
+			p += n;
+			break;
+		OTHER(F(1) | F(2) | F(3) | F(4) | F(5));
+		}
+	}
+	return NULL;
+}
+
+/* ReportRequest's length-delimited known fields, walked whole: field f's
+ * n bytes at p. Calls fn for a span. */
+static const char *
+w_top(uint32_t f, const uint8_t *p, size_t n, const uint8_t *lim,
+    ltb_ls_span_fn *fn, void *ctx, int *isspan)
+{
+	struct ltb_ls_span s;
+
+	*isspan = 0;
+	switch (f) {
+	case 1:
+		return w_reporter(p, p + n);
+	case 2:
+		return w_auth(p, p + n);
+	case 3:
+		SUB(w_span(p, p + n, lim, &s));
+		*isspan = 1;
+		if (fn != NULL)
+			fn(ctx, &s);
+		return NULL;
+	case 6:
+		return w_metrics(p, p + n, lim);
+	}
+	return NULL;
+}
+
+/* Which ReportRequest fields are known, and their wire type. */
+static int
+top_known(uint32_t f)
+{
+	return f == 1 || f == 2 || f == 3 || f == 5 || f == 6;
+}
+
+static unsigned
+top_wire(uint32_t f)
+{
+	return f == 5 ? 0 : 2;
+}
+
+long
+ltb_ls_walk_report(const uint8_t *p, size_t len, ltb_ls_span_fn *fn,
+    void *ctx, const char **why)
+{
+	const uint8_t *e = p + len;
+	const char *r = NULL;
+	struct cur c;
+	long spans = 0;
+	uint32_t f;
+	unsigned w;
+	int isspan;
+
+	while (p < e) {
+		if ((c = rd_key_slow(p, e)).p == NULL) {
+			r = E_KEY;
+			goto fail;
+		}
+		p = c.p;
+		f = (uint32_t)(c.v >> 3);
+		w = c.v & 7;
+		if (top_known(f) && w != top_wire(f)) {
+			r = E_WIRE;
+			goto fail;
+		}
+		if (w != 2 || !top_known(f)) {
+			if ((c = skip(p, e, w)).p == NULL) {
+				r = (const char *)(uintptr_t)c.v;
+				goto fail;
+			}
+			p = c.p;
+			continue;
+		}
+		if ((c = rd_len_slow(p, e)).p == NULL) {
+			r = E_LEN;
+			goto fail;
+		}
+		p = c.p;
+		if ((r = w_top(f, p, c.v, e, fn, ctx, &isspan)) != NULL)
+			goto fail;
+		spans += isspan;
+		p += c.v;
+	}
+	return spans;
+fail:
+	if (why != NULL)
+		*why = r;
+	return -1;
+}
+
+/*
+ * The unpack: protobuf-c and a validation of the structs that must agree,
+ * rule for rule, with w_span's.
+ */
+typedef Lightstep__Collector__Timestamp Ts;
+typedef Lightstep__Collector__Span Span;
+typedef Lightstep__Collector__KeyValue Kv;
+
+static int
+bad_ts(const Ts *t)
+{
+	return t->seconds < 0 || t->nanos < 0 || t->nanos >= 1000000000;
+}
+
+static enum ltb_ls_invalid
+check_span(const Span *s)
+{
+	size_t i, j;
+	int badts = 0, badref = 0, empty = 0;
+
+	if (s->span_context == NULL)
+		return LTB_LS_NO_CONTEXT;
+	if (s->span_context->trace_id == 0)
+		return LTB_LS_ZERO_TRACE_ID;
+	if (s->span_context->span_id == 0)
+		return LTB_LS_ZERO_SPAN_ID;
+	if (s->operation_name == NULL || s->operation_name[0] == '\0')
+		return LTB_LS_NO_OPERATION;
+	if (s->start_timestamp == NULL)
+		return LTB_LS_NO_START;
+	badts = bad_ts(s->start_timestamp);
+	for (i = 0; i < s->n_logs; i++) {
+		const Lightstep__Collector__Log *l = s->logs[i];
+
+		if (l->timestamp != NULL && bad_ts(l->timestamp))
+			badts = 1;
+		for (j = 0; j < l->n_fields; j++)
+			if (l->fields[j]->key == NULL ||
+			    l->fields[j]->key[0] == '\0')
+				empty = 1;
+	}
+	for (i = 0; i < s->n_references; i++) {
+		const Lightstep__Collector__Reference *r = s->references[i];
+
+		if (r->span_context == NULL || r->span_context->span_id == 0)
+			badref = 1;
+	}
+	for (i = 0; i < s->n_tags; i++)
+		if (s->tags[i]->key == NULL || s->tags[i]->key[0] == '\0')
+			empty = 1;
+	if (badts)
+		return LTB_LS_BAD_TIMESTAMP;
+	if (badref)
+		return LTB_LS_BAD_REFERENCE;
+	if (empty)
+		return LTB_LS_EMPTY_KEY;
+	return LTB_LS_VALID;
+}
+
+long
+ltb_ls_unpack_report(const uint8_t *p, size_t n, ltb_ls_span_fn *fn,
+    void *ctx, const char **why)
+{
+	Lightstep__Collector__ReportRequest *r;
+	struct ltb_ls_span s;
+	long spans;
+	size_t i;
+
+	r = lightstep__collector__report_request__unpack(NULL, n, p);
+	if (r == NULL) {
+		if (why != NULL)
+			*why = "protobuf-c refused the report";
+		return -1;
+	}
+	for (i = 0; i < r->n_spans; i++) {
+		const Span *sp = r->spans[i];
+
+		s.trace_id = sp->span_context ? sp->span_context->trace_id : 0;
+		s.span_id = sp->span_context ? sp->span_context->span_id : 0;
+		s.invalid = check_span(sp);
+		if (fn != NULL)
+			fn(ctx, &s);
+	}
+	spans = (long)r->n_spans;
+	lightstep__collector__report_request__free_unpacked(r, NULL);
+	return spans;
+}
+
+/*
+ * The streaming walk: a byte-at-a-time state machine for the top-level
+ * keys and lengths, which are a few bytes per span, and the in-place
+ * walkers above for the fields themselves.
+ */
+enum {
+	S_KEY,		/* reading a key; shift = bits read so far */
+	S_LEN,		/* reading a length prefix */
+	S_VARINT,	/* skipping a varint value; shift counts its bytes */
+	S_SKIP,		/* skipping `left` bytes */
+	S_HOLD,		/* gathering `left` more bytes of a known field */
+};
+
+static const char E_TRUNC[] = "truncated body";
+static const char E_LARGE[] = "top-level field longer than max_field";
+static const char E_NOMEM[] = "out of memory holding a field";
+
+void
+ltb_ls_stream_init(struct ltb_ls_stream *s, size_t max_field)
+{
+	memset(s, 0, sizeof *s);
+	s->state = S_KEY;
+	s->max_field = max_field;
+}
+
+void
+ltb_ls_stream_free(struct ltb_ls_stream *s)
+{
+	free(s->held);
+	s->held = NULL;
+	s->nheld = s->capheld = 0;
+}
+
+static int
+stream_fail(struct ltb_ls_stream *s, int code, const char *why)
+{
+	s->failed = code;
+	s->why = why;
+	return code;
+}
+
+/* Make room to hold need bytes of a field of total bytes. Room grows with
+ * the bytes that actually arrive, not with the length the body claims. */
+static int
+hold_room(struct ltb_ls_stream *s, size_t need, size_t total)
+{
+	size_t cap;
+	uint8_t *h;
+
+	if (s->capheld >= need)
+		return 0;
+	cap = s->capheld ? s->capheld * 2 : 4096;
+	if (cap < need)
+		cap = need;
+	if (cap > total)
+		cap = total;
+	if ((h = realloc(s->held, cap)) == NULL)
+		return -1;
+	s->held = h;
+	s->capheld = cap;
+	return 0;
+}
+
+int
+ltb_ls_stream_feed(struct ltb_ls_stream *s, const uint8_t *p, size_t n,
+    ltb_ls_span_fn *fn, void *ctx)
+{
+	const uint8_t *e = p + n;
+	const char *r;
+	uint64_t before = s->spans;
+	size_t k;
+	int isspan;
+	uint8_t b;
+
+	if (s->failed)
+		return s->failed;
+	s->bytes += n;
+	while (p < e) {
+		switch (s->state) {
+		case S_KEY:
+			b = *p++;
+			if (s->shift == 0) {
+				if ((b & 0xf8) == 0)
+					return stream_fail(s, LTB_LS_MALFORMED,
+					    E_KEY);
+				s->acc = 0;
+			}
+			s->acc |= (uint64_t)(b & 0x7f) << s->shift;
+			s->shift += 7;
+			if (b & 0x80) {
+				if (s->shift == 35)
+					return stream_fail(s, LTB_LS_MALFORMED,
+					    E_KEY);
+				break;
+			}
+			s->field = (uint32_t)(s->acc >> 3);
+			s->wire = s->acc & 7;
+			s->shift = 0;
+			s->acc = 0;
+			if (top_known(s->field) &&
+			    s->wire != top_wire(s->field))
+				return stream_fail(s, LTB_LS_MALFORMED, E_WIRE);
+			switch (s->wire) {
+			case 0:
+				s->state = S_VARINT;
+				break;
+			case 1:
+				s->left = 8;
+				s->state = S_SKIP;
+				break;
+			case 2:
+				s->state = S_LEN;
+				break;
+			case 5:
+				s->left = 4;
+				s->state = S_SKIP;
+				break;
+			default:
+				return stream_fail(s, LTB_LS_MALFORMED,
+				    E_WIRETYPE);
+			}
+			break;
+		case S_VARINT:
+			b = *p++;
+			s->shift++;
+			if (!(b & 0x80)) {
+				s->shift = 0;
+				s->state = S_KEY;
+			} else if (s->shift == 10) {
+				return stream_fail(s, LTB_LS_MALFORMED,
+				    E_VARINT);
+			}
+			break;
+		case S_LEN:
+			b = *p++;
+			s->acc |= (uint64_t)(b & 0x7f) << s->shift;
+			s->shift += 7;
+			if (b & 0x80) {
+				if (s->shift == 35)
+					return stream_fail(s, LTB_LS_MALFORMED,
+					    E_LEN);
+				break;
+			}
+			s->left = s->acc;
+			s->acc = 0;
+			s->shift = 0;
+			if (s->left > INT_MAX)
+				return stream_fail(s, LTB_LS_MALFORMED, E_LEN);
+			if (!top_known(s->field)) {
+				s->state = s->left ? S_SKIP : S_KEY;
+				break;
+			}
+			/* Refused whether or not it straddles, so the verdict
+			 * does not depend on how the body was cut. */
+			if (s->left > s->max_field)
+				return stream_fail(s, LTB_LS_TOO_LARGE,
+				    E_LARGE);
+			if ((size_t)(e - p) >= s->left) {
+				r = w_top(s->field, p, s->left, e, fn, ctx,
+				    &isspan);
+				if (r != NULL)
+					return stream_fail(s, LTB_LS_MALFORMED,
+					    r);
+				s->spans += isspan;
+				p += s->left;
+				s->state = S_KEY;
+				break;
+			}
+			s->nheld = 0;
+			s->state = S_HOLD;
+			break;
+		case S_SKIP:
+			k = (size_t)(e - p) < s->left ? (size_t)(e - p) :
+			    s->left;
+			p += k;
+			s->left -= k;
+			if (s->left == 0)
+				s->state = S_KEY;
+			break;
+		case S_HOLD:
+			k = (size_t)(e - p) < s->left ? (size_t)(e - p) :
+			    s->left;
+			if (hold_room(s, s->nheld + k, s->nheld + s->left) < 0)
+				return stream_fail(s, LTB_LS_TOO_LARGE,
+				    E_NOMEM);
+			memcpy(s->held + s->nheld, p, k);
+			s->nheld += k;
+			p += k;
+			s->left -= k;
+			if (s->left)
+				break;
+			r = w_top(s->field, s->held, s->nheld,
+			    s->held + s->nheld, fn, ctx, &isspan);
+			if (r != NULL)
+				return stream_fail(s, LTB_LS_MALFORMED, r);
+			s->spans += isspan;
+			s->nheld = 0;
+			s->state = S_KEY;
+			break;
+		}
+	}
+	return (int)(s->spans - before > INT_MAX ? INT_MAX :
+	    s->spans - before);
+}
+
+int
+ltb_ls_stream_end(struct ltb_ls_stream *s)
+{
+	if (s->failed)
+		return s->failed;
+	if (s->state != S_KEY || s->shift != 0)
+		return stream_fail(s, LTB_LS_MALFORMED, E_TRUNC);
+	return 0;
+}
+
+size_t
+ltb_ls_response(uint8_t *buf, size_t cap, uint64_t receive_ns,
+    uint64_t transmit_ns)
+{
+	Lightstep__Collector__ReportResponse r =
+	    LIGHTSTEP__COLLECTOR__REPORT_RESPONSE__INIT;
+	Ts rx = LIGHTSTEP__COLLECTOR__TIMESTAMP__INIT;
+	Ts tx = LIGHTSTEP__COLLECTOR__TIMESTAMP__INIT;
+
+	rx.seconds = (int64_t)(receive_ns / 1000000000u);
+	rx.nanos = (int32_t)(receive_ns % 1000000000u);
+	tx.seconds = (int64_t)(transmit_ns / 1000000000u);
+	tx.nanos = (int32_t)(transmit_ns % 1000000000u);
+	r.receive_timestamp = &rx;
+	r.transmit_timestamp = &tx;
+	if (lightstep__collector__report_response__get_packed_size(&r) > cap)
+		return 0;
+	return lightstep__collector__report_response__pack(&r, buf);
+}

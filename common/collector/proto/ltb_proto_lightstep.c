@@ -1,0 +1,156 @@
+/*
+ * ltb_proto_lightstep.c: the LightStep report protocol as a satellite
+ * plug-in (see ltb_collector.h): POST /api/v2/reports with a protobuf
+ * lightstep.collector.ReportRequest body, answered by a ReportResponse.
+ *
+ * By default the body goes through the streaming walk of ltb_lsproto.h, so
+ * spans are counted as they arrive whatever the request's length; with
+ * full validation it is held whole and unpacked by protobuf-c.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "collector/ltb_collector.h"
+#include "collector/ltb_dupset.h"
+#include "collector/proto/ltb_lsproto.h"
+
+struct ls_state {
+	int full;
+	size_t max;
+	struct ltb_ls_stream stream;	/* walk */
+	uint8_t *body;			/* full: the whole body */
+	size_t len, cap;
+};
+
+static const char *
+ls_invalid_name(unsigned why)
+{
+	return ltb_ls_invalid_name((enum ltb_ls_invalid)why);
+}
+
+/* Adapts the reader's per-span callback to the satellite's sink. */
+static void
+ls_span(void *ctx, const struct ltb_ls_span *span)
+{
+	const struct ltb_span_sink *sink = ctx;
+
+	sink->span(sink->ctx, ltb_dupset_key(span->trace_id, span->span_id),
+	    (unsigned)span->invalid);
+}
+
+static int
+ls_begin(void *state, size_t max_field, int full)
+{
+	struct ls_state *s = state;
+
+	s->full = full;
+	s->max = max_field;
+	if (!full)
+		ltb_ls_stream_init(&s->stream, max_field);
+	return LTB_COLLECT_OK;
+}
+
+static int
+hold(struct ls_state *s, const uint8_t *p, size_t n)
+{
+	if (n > s->max - s->len)
+		return LTB_COLLECT_TOO_LARGE;
+	if (s->len + n > s->cap) {
+		size_t cap = s->cap ? s->cap : 64 * 1024;
+		uint8_t *b;
+
+		while (cap < s->len + n)
+			cap *= 2;
+		if (cap > s->max)
+			cap = s->max;
+		if ((b = realloc(s->body, cap)) == NULL)
+			return LTB_COLLECT_TOO_LARGE;
+		s->body = b;
+		s->cap = cap;
+	}
+	memcpy(s->body + s->len, p, n);
+	s->len += n;
+	return LTB_COLLECT_OK;
+}
+
+static int
+ls_feed(void *state, const uint8_t *p, size_t n,
+    const struct ltb_span_sink *sink, const char **why)
+{
+	struct ls_state *s = state;
+	int rc;
+
+	if (s->full) {
+		if ((rc = hold(s, p, n)) != LTB_COLLECT_OK)
+			*why = "report larger than the body limit";
+		return rc;
+	}
+	rc = ltb_ls_stream_feed(&s->stream, p, n, ls_span, (void *)sink);
+	if (rc == LTB_LS_TOO_LARGE) {
+		*why = "a report field larger than the body limit";
+		return LTB_COLLECT_TOO_LARGE;
+	}
+	if (rc < 0) {
+		*why = s->stream.why;
+		return LTB_COLLECT_MALFORMED;
+	}
+	return LTB_COLLECT_OK;
+}
+
+static uint64_t
+now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static int
+ls_end(void *state, const struct ltb_span_sink *sink, uint64_t receive_ns,
+    struct ltb_reply *reply, const char **why)
+{
+	struct ls_state *s = state;
+
+	if (s->full) {
+		if (ltb_ls_unpack_report(s->body, s->len, ls_span, (void *)sink,
+		    why) < 0)
+			return LTB_COLLECT_MALFORMED;
+	} else if (ltb_ls_stream_end(&s->stream) < 0) {
+		*why = s->stream.why;
+		return LTB_COLLECT_MALFORMED;
+	}
+	reply->content_type = "application/octet-stream";
+	reply->len = ltb_ls_response(reply->body, sizeof reply->body,
+	    receive_ns, now_ns());
+	return LTB_COLLECT_OK;
+}
+
+static void
+ls_release(void *state)
+{
+	struct ls_state *s = state;
+
+	if (s->full)
+		free(s->body);
+	else
+		ltb_ls_stream_free(&s->stream);
+}
+
+const struct ltb_collector_proto ltb_proto_lightstep = {
+	.name = "lightstep",
+	.path = "/api/v2/reports",
+	.ninvalid = LTB_LS_NINVALID,
+	.invalid_name = ls_invalid_name,
+	.state_size = sizeof(struct ls_state),
+	.begin = ls_begin,
+	.feed = ls_feed,
+	.end = ls_end,
+	.release = ls_release,
+};
+
+const struct ltb_collector_proto *const ltb_collector_protocols[] = {
+	&ltb_proto_lightstep,
+	NULL
+};

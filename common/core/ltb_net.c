@@ -1,0 +1,74 @@
+/*
+ * ltb_net.c: listening sockets; see ltb_net.h.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/ltb_net.h"
+
+int
+ltb_addr_parse(struct ltb_addr *a, const char *s, char *err, size_t errlen)
+{
+	struct sockaddr_in *in4 = (struct sockaddr_in *)&a->sa;
+	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&a->sa;
+
+	memset(a, 0, sizeof *a);
+	if (inet_pton(AF_INET, s, &in4->sin_addr) == 1) {
+		in4->sin_family = AF_INET;
+		a->len = sizeof *in4;
+	} else if (inet_pton(AF_INET6, s, &in6->sin6_addr) == 1) {
+		in6->sin6_family = AF_INET6;
+		a->len = sizeof *in6;
+		a->v6 = 1;
+	} else {
+		snprintf(err, errlen, "bad bind address '%s': not an IPv4 "
+		    "or IPv6 address", s);
+		return -1;
+	}
+	snprintf(a->text, sizeof a->text, "%s", s);
+	return 0;
+}
+
+void
+ltb_addr_url(const struct ltb_addr *a, uint16_t port, char *buf, size_t len)
+{
+	snprintf(buf, len, "http://%s%s%s:%u", a->v6 ? "[" : "", a->text,
+	    a->v6 ? "]" : "", port);
+}
+
+int
+ltb_listen(const struct ltb_addr *a, uint16_t port, uint16_t *bound,
+    char *err, size_t errlen)
+{
+	struct sockaddr_storage sa = a->sa;
+	socklen_t len = a->len;
+	int fd, one = 1;
+
+	if (a->v6)
+		((struct sockaddr_in6 *)&sa)->sin6_port = htons(port);
+	else
+		((struct sockaddr_in *)&sa)->sin_port = htons(port);
+	fd = socket(sa.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		goto fail;
+	/* Rebinding a port whose old connections sit in TIME_WAIT is the
+	 * normal case for a satellite brought back up. */
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0 ||
+	    bind(fd, (struct sockaddr *)&sa, len) < 0 ||
+	    listen(fd, 128) < 0 ||
+	    getsockname(fd, (struct sockaddr *)&sa, &len) < 0)
+		goto fail;
+	*bound = ntohs(a->v6 ? ((struct sockaddr_in6 *)&sa)->sin6_port :
+	    ((struct sockaddr_in *)&sa)->sin_port);
+	return fd;
+fail:
+	snprintf(err, errlen, "cannot bind %s%s%s:%u: %s", a->v6 ? "[" : "",
+	    a->text, a->v6 ? "]" : "", port, strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	return -1;
+}

@@ -1,0 +1,198 @@
+/*
+ * ltb_calibrate.c: calibration by measurement; see ltb_calibrate.h.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "run/ltb_calibrate.h"
+#include "core/ltb_jsonl.h"
+
+/* Runs stop within the tolerance; a result further off than this after
+ * the last run is a failure, not a calibration. */
+#define MAX_ERROR 0.05
+
+void
+ltb_calibrate_default(struct ltb_calibrate_opts *o)
+{
+	memset(o, 0, sizeof *o);
+	o->target_cpu = 0.7;
+	o->sps = 500;
+	o->runtime = 3;
+	o->max_runs = 6;
+	o->tolerance = 0.01;
+}
+
+/* A NoOp control record for the calibration runs. */
+static cJSON *
+noop_record(const struct ltb_calibrate_opts *o, double work, double sleep_ns,
+    double repeat, double runtime)
+{
+	cJSON *rec = ltb_record_new("control");
+
+	if (rec == NULL)
+		return NULL;
+	cJSON_AddStringToObject(rec, "client", o->client ? o->client : "cmd");
+	if (o->client_cmd != NULL)
+		cJSON_AddStringToObject(rec, "client_cmd", o->client_cmd);
+	cJSON_AddNumberToObject(rec, "target_sps", o->sps);
+	cJSON_AddNumberToObject(rec, "runtime", runtime);
+	cJSON_AddBoolToObject(rec, "Trace", 0);
+	cJSON_AddNumberToObject(rec, "Work", work);
+	cJSON_AddNumberToObject(rec, "Sleep", sleep_ns);
+	cJSON_AddNumberToObject(rec, "Repeat", repeat);
+	return rec;
+}
+
+/* One NoOp run; its CPU and clock seconds. */
+static int
+measure(struct ltb_runner *r, const struct ltb_calibrate_opts *o,
+    double work, double sleep_ns, double repeat, double runtime,
+    double *cpu_s, double *clock_s, char *err, size_t errlen)
+{
+	cJSON *rec = noop_record(o, work, sleep_ns, repeat, runtime), *res;
+	const char *e;
+
+	if (rec == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	res = ltb_run(r, rec, err, errlen);
+	cJSON_Delete(rec);
+	if (res == NULL)
+		return -1;
+	if ((e = ltb_json_str(res, "error", NULL)) != NULL) {
+		snprintf(err, errlen, "calibration run failed: %s", e);
+		cJSON_Delete(res);
+		return -1;
+	}
+	*cpu_s = ltb_json_num(res, "program_time", 0);
+	*clock_s = ltb_json_num(res, "clock_time", 0);
+	cJSON_Delete(res);
+	if (*cpu_s <= 0 || *clock_s <= 0) {
+		snprintf(err, errlen, "calibration run measured no time");
+		return -1;
+	}
+	return 0;
+}
+
+/* Work units per CPU-second, start-up cost cancelled out. */
+static int
+work_rate(struct ltb_runner *r, const struct ltb_calibrate_opts *o,
+    double *wps, char *err, size_t errlen)
+{
+	const double work = 100000;
+	double c1, c2, t, n1, n2, guess;
+
+	/* Grow a probe until work, not start-up, dominates its CPU. */
+	n1 = 20;
+	for (int i = 0; i < 6; i++) {
+		if (measure(r, o, work, 0, n1, 1, &c1, &t, err, errlen) < 0)
+			return -1;
+		if (c1 >= 0.2)
+			break;
+		n1 *= 8;
+	}
+	guess = work * n1 / c1;		/* start-up included: a bit low */
+	n1 = ceil(guess * 0.2 / work);
+	n2 = ceil(guess * 1.0 / work);
+	if (measure(r, o, work, 0, n1, 2, &c1, &t, err, errlen) < 0 ||
+	    measure(r, o, work, 0, n2, 2, &c2, &t, err, errlen) < 0)
+		return -1;
+	/* The longer run was sized to use about 0.8 CPU-s more; a client
+	 * whose CPU does not follow Work cannot be calibrated. */
+	if (c2 - c1 < 0.2) {
+		snprintf(err, errlen, "work rate: %.0f times the Work used only "
+		    "%.3f CPU-s more (%.3f s vs %.3f s): is the client doing "
+		    "Work?", n2 / n1, c2 - c1, c2, c1);
+		return -1;
+	}
+	*wps = work * (n2 - n1) / (c2 - c1);
+	return 0;
+}
+
+static void
+stamp(struct ltb_calibration *c)
+{
+	time_t now = time(NULL);
+	struct tm tm;
+
+	gmtime_r(&now, &tm);
+	strftime(c->created, sizeof c->created, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	gethostname(c->host, sizeof c->host - 1);
+}
+
+static int
+calibrate(struct ltb_runner *r, const struct ltb_calibrate_opts *o,
+    struct ltb_calibration *out, char *err, size_t errlen);
+
+int
+ltb_calibrate(struct ltb_runner *r, const struct ltb_calibrate_opts *o,
+    struct ltb_calibration *out, char *err, size_t errlen)
+{
+	/* Calibration runs are NoOp and undisturbed: no satellite events. */
+	double down = r->down_at, up = r->up_at;
+	int rc;
+
+	r->down_at = r->up_at = -1;
+	rc = calibrate(r, o, out, err, errlen);
+	r->down_at = down;
+	r->up_at = up;
+	return rc;
+}
+
+static int
+calibrate(struct ltb_runner *r, const struct ltb_calibrate_opts *o,
+    struct ltb_calibration *out, char *err, size_t errlen)
+{
+	double target = o->target_cpu, ratio = (1 - target) / target;
+	double work, sleep_ns, repeat, cpu_s, clock_s, cpu;
+
+	memset(out, 0, sizeof *out);
+	snprintf(out->client, sizeof out->client, "%s",
+	    o->client ? o->client : "cmd");
+	out->target_cpu = target;
+	if (work_rate(r, o, &out->work_per_second, err, errlen) < 0)
+		return -1;
+	out->sleep_per_work_ns = ratio / out->work_per_second * 1e9;
+	fprintf(stderr, "%s: calibrate %s: %.4g work/s; aiming at %.2f CPU\n",
+	    r->prog, out->client, out->work_per_second, target);
+	for (int i = 0; i < o->max_runs; i++) {
+		double slept, want;
+
+		ltb_plan_span(out, o->sps, &work, &sleep_ns);
+		repeat = floor(o->sps * o->runtime + 0.5);
+		if (measure(r, o, work, sleep_ns, repeat, o->runtime, &cpu_s,
+		    &clock_s, err, errlen) < 0)
+			return -1;
+		cpu = cpu_s / clock_s;
+		out->achieved_cpu = cpu;
+		out->iterations = i + 1;
+		fprintf(stderr, "%s: calibrate %s: run %d: cpu %.3f "
+		    "(sleep %.4g ns/work)\n", r->prog, out->client, i + 1, cpu,
+		    out->sleep_per_work_ns);
+		if (fabs(cpu - target) <= o->tolerance)
+			break;
+		/* Correct both rates from what was measured: the work rate
+		 * from CPU per span, the sleep from how much the client
+		 * really slept (oversleep, start-up) for what it was told. */
+		out->work_per_second = work * repeat / cpu_s;
+		slept = clock_s - cpu_s;
+		want = ratio * cpu_s;
+		if (slept <= 0 || sleep_ns <= 0)
+			out->sleep_per_work_ns *= 2;
+		else
+			out->sleep_per_work_ns *= want / slept;
+	}
+	if (fabs(out->achieved_cpu - target) > MAX_ERROR) {
+		snprintf(err, errlen, "calibration did not converge in %d "
+		    "runs: the last used %.3f CPU for %.2f (is the machine "
+		    "busy? see the runs above)", o->max_runs,
+		    out->achieved_cpu, target);
+		return -1;
+	}
+	stamp(out);
+	return 0;
+}

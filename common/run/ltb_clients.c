@@ -1,0 +1,110 @@
+/*
+ * ltb_clients.c: finding clients and sibling tools; see ltb_clients.h.
+ */
+#include <errno.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "run/ltb_clients.h"
+#include "core/ltb_proc.h"
+
+int
+ltb_self_dir(char *buf, size_t len)
+{
+	char path[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", path, sizeof path - 1);
+
+	if (n < 0)
+		return -1;
+	path[n] = '\0';
+	snprintf(buf, len, "%s", dirname(path));
+	return 0;
+}
+
+void
+ltb_sibling_tool(const char *name, char *buf, size_t len)
+{
+	char dir[PATH_MAX];
+
+	if (ltb_self_dir(dir, sizeof dir) == 0) {
+		snprintf(buf, len, "%s/%s", dir, name);
+		if (access(buf, X_OK) == 0)
+			return;
+	}
+	snprintf(buf, len, "%s", name);
+}
+
+static int
+is_client(const char *dir)
+{
+	char run[PATH_MAX];
+
+	snprintf(run, sizeof run, "%s/run", dir);
+	return access(run, F_OK) == 0;
+}
+
+int
+ltb_client_dir(const char *name, char *dir, size_t len, char *err,
+    size_t errlen)
+{
+	char self[PATH_MAX], places[3][PATH_MAX + 64];
+	const char *env = getenv("LTB_CLIENTS_DIR");
+	size_t n = 0;
+
+	if (name[0] == '\0' || strchr(name, '/') != NULL || name[0] == '.') {
+		snprintf(err, errlen, "bad client name '%s'", name);
+		return -1;
+	}
+	if (env != NULL && env[0] != '\0')
+		snprintf(places[n++], sizeof places[0], "%s", env);
+	if (ltb_self_dir(self, sizeof self) == 0) {
+		snprintf(places[n++], sizeof places[0], "%s/../share/ltb/clients",
+		    self);
+		snprintf(places[n++], sizeof places[0], "%s/../../clients", self);
+	}
+	for (size_t i = 0; i < n; i++) {
+		snprintf(dir, len, "%s/%s", places[i], name);
+		if (is_client(dir))
+			return 0;
+	}
+	snprintf(err, errlen, "no client '%s': no %s/run in %s%s%s%s%s",
+	    name, name, n > 0 ? places[0] : "(nowhere)",
+	    n > 1 ? " or " : "", n > 1 ? places[1] : "",
+	    n > 2 ? " or " : "", n > 2 ? places[2] : "");
+	return -1;
+}
+
+int
+ltb_client_setup(const char *dir, char *err, size_t errlen)
+{
+	char setup[PATH_MAX], *argv[2];
+	int status;
+	pid_t pid;
+
+	snprintf(setup, sizeof setup, "%s/setup", dir);
+	if (access(setup, F_OK) != 0)
+		return 0;
+	argv[0] = setup;
+	argv[1] = NULL;
+	if ((pid = ltb_proc_spawn(argv, NULL, -1, err, errlen)) < 0)
+		return -1;
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR) {
+			snprintf(err, errlen, "cannot wait for %s: %s", setup,
+			    strerror(errno));
+			return -1;
+		}
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		snprintf(err, errlen, "%s failed (status %d)", setup,
+		    WIFEXITED(status) ? WEXITSTATUS(status) : 128 +
+		    WTERMSIG(status));
+		return -1;
+	}
+	return 0;
+}

@@ -1,0 +1,178 @@
+/*
+ * ltb_control.c: the control message in JSON; see ltb_control.h.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "run/ltb_control.h"
+
+void
+ltb_control_default(struct ltb_control *c)
+{
+	memset(c, 0, sizeof *c);
+	c->sleep_interval_ns = 100000000;
+	c->num_tags = 10;
+	c->num_logs = 15;
+	snprintf(c->satellite_host, sizeof c->satellite_host, "127.0.0.1");
+	for (c->nports = 0; c->nports < 8; c->nports++)
+		c->satellite_ports[c->nports] = (uint16_t)(8360 + c->nports);
+	c->reporting_period_ms = 200;
+	c->max_buffered_spans = 10000;
+}
+
+static int
+get_uint(const cJSON *obj, const char *key, uint64_t max, uint64_t *out,
+    char *err, size_t errlen)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+
+	if (v == NULL)
+		return 0;
+	if (!cJSON_IsNumber(v) || v->valuedouble < 0 ||
+	    v->valuedouble > (double)max ||
+	    v->valuedouble != floor(v->valuedouble)) {
+		snprintf(err, errlen, "%s: not an integer from 0 to %llu", key,
+		    (unsigned long long)max);
+		return -1;
+	}
+	*out = (uint64_t)v->valuedouble;
+	return 0;
+}
+
+static int
+get_bool(const cJSON *obj, const char *key, int *out, char *err,
+    size_t errlen)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+
+	if (v == NULL)
+		return 0;
+	if (!cJSON_IsBool(v)) {
+		snprintf(err, errlen, "%s: not true or false", key);
+		return -1;
+	}
+	*out = cJSON_IsTrue(v);
+	return 0;
+}
+
+static int
+get_ports(const cJSON *obj, struct ltb_control *c, char *err, size_t errlen)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj,
+	    "SatellitePorts"), *p;
+	size_t n = 0;
+
+	if (v == NULL)
+		return 0;
+	if (!cJSON_IsArray(v) || cJSON_GetArraySize(v) < 1 ||
+	    cJSON_GetArraySize(v) > LTB_CONTROL_MAX_PORTS)
+		goto bad;
+	cJSON_ArrayForEach(p, v) {
+		if (!cJSON_IsNumber(p) || p->valuedouble < 1 ||
+		    p->valuedouble > 65535)
+			goto bad;
+		c->satellite_ports[n++] = (uint16_t)p->valuedouble;
+	}
+	c->nports = n;
+	return 0;
+bad:
+	snprintf(err, errlen, "SatellitePorts: not a list of 1 to %d ports",
+	    LTB_CONTROL_MAX_PORTS);
+	return -1;
+}
+
+int
+ltb_control_from_json(struct ltb_control *c, const cJSON *obj, char *err,
+    size_t errlen)
+{
+	const cJSON *host;
+	uint64_t v;
+
+	if (!cJSON_IsObject(obj)) {
+		snprintf(err, errlen, "not a JSON object");
+		return -1;
+	}
+	if (get_bool(obj, "Trace", &c->trace, err, errlen) < 0 ||
+	    get_bool(obj, "NoFlush", &c->no_flush, err, errlen) < 0 ||
+	    get_uint(obj, "Sleep", UINT64_MAX / 2, &c->sleep_ns, err,
+	    errlen) < 0 ||
+	    get_uint(obj, "SleepInterval", UINT64_MAX / 2,
+	    &c->sleep_interval_ns, err, errlen) < 0 ||
+	    get_uint(obj, "Work", UINT64_MAX / 2, &c->work, err, errlen) < 0 ||
+	    get_uint(obj, "Repeat", UINT64_MAX / 2, &c->repeat, err,
+	    errlen) < 0 || get_ports(obj, c, err, errlen) < 0)
+		return -1;
+	v = c->num_tags;
+	if (get_uint(obj, "NumTags", 1000, &v, err, errlen) < 0)
+		return -1;
+	c->num_tags = (unsigned)v;
+	v = c->num_logs;
+	if (get_uint(obj, "NumLogs", 1000, &v, err, errlen) < 0)
+		return -1;
+	c->num_logs = (unsigned)v;
+	v = c->reporting_period_ms;
+	if (get_uint(obj, "ReportingPeriodMs", 3600000, &v, err, errlen) < 0)
+		return -1;
+	c->reporting_period_ms = (unsigned)v;
+	v = c->max_buffered_spans;
+	if (get_uint(obj, "MaxBufferedSpans", 100000000, &v, err, errlen) < 0)
+		return -1;
+	c->max_buffered_spans = (unsigned)v;
+	host = cJSON_GetObjectItemCaseSensitive(obj, "SatelliteHost");
+	if (host != NULL) {
+		if (!cJSON_IsString(host) || host->valuestring[0] == '\0' ||
+		    strlen(host->valuestring) >= sizeof c->satellite_host) {
+			snprintf(err, errlen, "SatelliteHost: not a host name");
+			return -1;
+		}
+		snprintf(c->satellite_host, sizeof c->satellite_host, "%s",
+		    host->valuestring);
+	}
+	return 0;
+}
+
+int
+ltb_control_parse(struct ltb_control *c, const char *json, size_t len,
+    char *err, size_t errlen)
+{
+	cJSON *obj = cJSON_ParseWithLength(json, len);
+	int rc;
+
+	if (obj == NULL) {
+		snprintf(err, errlen, "not JSON");
+		return -1;
+	}
+	rc = ltb_control_from_json(c, obj, err, errlen);
+	cJSON_Delete(obj);
+	return rc;
+}
+
+int
+ltb_control_to_json(const struct ltb_control *c, cJSON *obj)
+{
+	cJSON *ports;
+
+	if (cJSON_AddBoolToObject(obj, "Trace", c->trace) == NULL ||
+	    cJSON_AddNumberToObject(obj, "Sleep", (double)c->sleep_ns) == NULL ||
+	    cJSON_AddNumberToObject(obj, "SleepInterval",
+	    (double)c->sleep_interval_ns) == NULL ||
+	    cJSON_AddNumberToObject(obj, "Work", (double)c->work) == NULL ||
+	    cJSON_AddNumberToObject(obj, "Repeat", (double)c->repeat) == NULL ||
+	    cJSON_AddBoolToObject(obj, "NoFlush", c->no_flush) == NULL ||
+	    cJSON_AddNumberToObject(obj, "NumTags", c->num_tags) == NULL ||
+	    cJSON_AddNumberToObject(obj, "NumLogs", c->num_logs) == NULL ||
+	    cJSON_AddStringToObject(obj, "SatelliteHost",
+	    c->satellite_host) == NULL ||
+	    (ports = cJSON_AddArrayToObject(obj, "SatellitePorts")) == NULL)
+		return -1;
+	for (size_t i = 0; i < c->nports; i++)
+		cJSON_AddItemToArray(ports,
+		    cJSON_CreateNumber(c->satellite_ports[i]));
+	if (cJSON_AddNumberToObject(obj, "ReportingPeriodMs",
+	    c->reporting_period_ms) == NULL ||
+	    cJSON_AddNumberToObject(obj, "MaxBufferedSpans",
+	    c->max_buffered_spans) == NULL)
+		return -1;
+	return 0;
+}

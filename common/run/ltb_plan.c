@@ -1,0 +1,404 @@
+/*
+ * ltb_plan.c: calibration records, their cache, and plans; see ltb_plan.h.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "run/ltb_control.h"
+#include "core/ltb_jsonl.h"
+#include "run/ltb_plan.h"
+
+cJSON *
+ltb_calibration_record(const struct ltb_calibration *c)
+{
+	cJSON *rec = ltb_record_new("calibration");
+
+	if (rec == NULL)
+		return NULL;
+	cJSON_AddStringToObject(rec, "client", c->client);
+	cJSON_AddNumberToObject(rec, "target_cpu", c->target_cpu);
+	cJSON_AddNumberToObject(rec, "sleep_per_work_ns", c->sleep_per_work_ns);
+	cJSON_AddNumberToObject(rec, "work_per_second", c->work_per_second);
+	cJSON_AddNumberToObject(rec, "achieved_cpu", c->achieved_cpu);
+	/* Rounded, so a record read back from the cache prints the same. */
+	cJSON_AddNumberToObject(rec, "cpu_error",
+	    round((c->achieved_cpu - c->target_cpu) * 1e6) / 1e6);
+	cJSON_AddNumberToObject(rec, "iterations", c->iterations);
+	cJSON_AddStringToObject(rec, "host", c->host);
+	cJSON_AddStringToObject(rec, "created", c->created);
+	return rec;
+}
+
+int
+ltb_calibration_from_json(struct ltb_calibration *c, const cJSON *rec,
+    char *err, size_t errlen)
+{
+	static const char *const nums[] = { "target_cpu", "sleep_per_work_ns",
+	    "work_per_second" };
+
+	memset(c, 0, sizeof *c);
+	for (size_t i = 0; i < 3; i++)
+		if (ltb_json_num(rec, nums[i], -1) <= 0) {
+			snprintf(err, errlen, "calibration without a positive "
+			    "\"%s\"", nums[i]);
+			return -1;
+		}
+	snprintf(c->client, sizeof c->client, "%s",
+	    ltb_json_str(rec, "client", ""));
+	c->target_cpu = ltb_json_num(rec, "target_cpu", 0);
+	c->sleep_per_work_ns = ltb_json_num(rec, "sleep_per_work_ns", 0);
+	c->work_per_second = ltb_json_num(rec, "work_per_second", 0);
+	c->achieved_cpu = ltb_json_num(rec, "achieved_cpu", 0);
+	c->iterations = (int)ltb_json_num(rec, "iterations", 0);
+	snprintf(c->host, sizeof c->host, "%s", ltb_json_str(rec, "host", ""));
+	snprintf(c->created, sizeof c->created, "%s",
+	    ltb_json_str(rec, "created", ""));
+	return 0;
+}
+
+static int
+cache_dir(char *buf, size_t len)
+{
+	const char *d;
+
+	if ((d = getenv("LTB_CACHE_DIR")) != NULL && d[0] != '\0')
+		snprintf(buf, len, "%s", d);
+	else if ((d = getenv("XDG_CACHE_HOME")) != NULL && d[0] != '\0')
+		snprintf(buf, len, "%s/ltb", d);
+	else if ((d = getenv("HOME")) != NULL && d[0] != '\0')
+		snprintf(buf, len, "%s/.cache/ltb", d);
+	else
+		return -1;
+	return 0;
+}
+
+int
+ltb_calibration_path(const char *client, double target_cpu, char *buf,
+    size_t len)
+{
+	char dir[512], host[128] = "host";
+
+	if (cache_dir(dir, sizeof dir) < 0)
+		return -1;
+	gethostname(host, sizeof host - 1);
+	snprintf(buf, len, "%s/calibration-%s-%.2f-%s.json", dir, client,
+	    target_cpu, host);
+	return 0;
+}
+
+int
+ltb_calibration_load(const char *client, double target_cpu,
+    struct ltb_calibration *c)
+{
+	char path[1024], err[256], *line = NULL;
+	size_t cap = 0;
+	cJSON *rec;
+	FILE *f;
+	int rc = -1;
+
+	if (ltb_calibration_path(client, target_cpu, path, sizeof path) < 0 ||
+	    (f = fopen(path, "re")) == NULL)
+		return -1;
+	if (getline(&line, &cap, f) > 0 && (rec = cJSON_Parse(line)) != NULL) {
+		rc = ltb_calibration_from_json(c, rec, err, sizeof err);
+		cJSON_Delete(rec);
+	}
+	free(line);
+	fclose(f);
+	return rc;
+}
+
+static int
+mkdirs(const char *path)
+{
+	char buf[1024];
+
+	snprintf(buf, sizeof buf, "%s", path);
+	for (char *p = buf + 1; *p; p++)
+		if (*p == '/') {
+			*p = '\0';
+			if (mkdir(buf, 0755) < 0 && errno != EEXIST)
+				return -1;
+			*p = '/';
+		}
+	return mkdir(buf, 0755) < 0 && errno != EEXIST ? -1 : 0;
+}
+
+int
+ltb_calibration_save(const struct ltb_calibration *c, char *err,
+    size_t errlen)
+{
+	char path[1024], dir[512], tmp[1100];
+	cJSON *rec = NULL;
+	FILE *f = NULL;
+
+	if (ltb_calibration_path(c->client, c->target_cpu, path,
+	    sizeof path) < 0 || cache_dir(dir, sizeof dir) < 0) {
+		snprintf(err, errlen, "no cache directory: set HOME or "
+		    "LTB_CACHE_DIR");
+		return -1;
+	}
+	if (mkdirs(dir) < 0)
+		goto fail;
+	/* Write then rename, so a concurrent reader never sees half. */
+	snprintf(tmp, sizeof tmp, "%s.%d", path, (int)getpid());
+	if ((rec = ltb_calibration_record(c)) == NULL ||
+	    (f = fopen(tmp, "we")) == NULL ||
+	    ltb_jsonl_write(f, rec) < 0 || fclose(f) != 0) {
+		f = NULL;
+		unlink(tmp);
+		goto fail;
+	}
+	f = NULL;
+	if (rename(tmp, path) < 0)
+		goto fail;
+	cJSON_Delete(rec);
+	return 0;
+fail:
+	snprintf(err, errlen, "cannot save the calibration in %s: %s", path,
+	    strerror(errno));
+	if (f != NULL)
+		fclose(f);
+	cJSON_Delete(rec);
+	return -1;
+}
+
+void
+ltb_plan_span(const struct ltb_calibration *c, double sps, double *work,
+    double *sleep_ns)
+{
+	double per_work_s = 1.0 / c->work_per_second +
+	    c->sleep_per_work_ns / 1e9;
+
+	*work = floor(1.0 / (sps * per_work_s) + 0.5);
+	*sleep_ns = floor(*work * c->sleep_per_work_ns + 0.5);
+}
+
+void
+ltb_plan_default(struct ltb_plan_opts *o)
+{
+	memset(o, 0, sizeof *o);
+	o->sps[0] = 500;
+	o->nsps = 1;
+	o->runtime = 10;
+	o->trials = 1;
+	o->trace = LTB_TRACE_ON;
+	o->label = "";
+	o->shards = 1;
+	o->num_tags = 10;
+	o->num_logs = 15;
+	o->reporting_period_ms = 200;
+	o->max_buffered_spans = 10000;
+}
+
+static cJSON *
+control_record(const struct ltb_plan_opts *o, const struct ltb_calibration *c,
+    double sps, unsigned trial, int trace, long index)
+{
+	struct ltb_control m;
+	double work, sleep_ns;
+	cJSON *rec = ltb_record_new("control");
+
+	if (rec == NULL)
+		return NULL;
+	ltb_control_default(&m);
+	ltb_plan_span(c, sps, &work, &sleep_ns);
+	m.trace = trace;
+	m.work = (uint64_t)work;
+	m.sleep_ns = (uint64_t)sleep_ns;
+	m.repeat = (uint64_t)floor(sps * o->runtime + 0.5);
+	m.no_flush = o->no_flush;
+	m.num_tags = o->num_tags;
+	m.num_logs = o->num_logs;
+	m.reporting_period_ms = o->reporting_period_ms;
+	m.max_buffered_spans = o->max_buffered_spans;
+	if (o->client_cmd != NULL)
+		cJSON_AddStringToObject(rec, "client_cmd", o->client_cmd);
+	cJSON_AddStringToObject(rec, "client", o->client ? o->client : "cmd");
+	cJSON_AddNumberToObject(rec, "target_sps", sps);
+	cJSON_AddNumberToObject(rec, "runtime", o->runtime);
+	cJSON_AddNumberToObject(rec, "trial", trial);
+	cJSON_AddStringToObject(rec, "label", o->label);
+	cJSON_AddNumberToObject(rec, "index", (double)index);
+	cJSON_AddNumberToObject(rec, "target_cpu", c->target_cpu);
+	if (ltb_control_to_json(&m, rec) < 0) {
+		cJSON_Delete(rec);
+		return NULL;
+	}
+	/* The satellites are known only when the plan runs. */
+	cJSON_DeleteItemFromObjectCaseSensitive(rec, "SatelliteHost");
+	cJSON_DeleteItemFromObjectCaseSensitive(rec, "SatellitePorts");
+	return rec;
+}
+
+long
+ltb_plan(const struct ltb_plan_opts *o, const struct ltb_calibration *c,
+    void (*emit)(cJSON *rec, void *ctx), void *ctx)
+{
+	static const int both[] = { 1, 0 };
+	int single = o->trace == LTB_TRACE_ON;
+	long index = 0, emitted = 0;
+
+	for (size_t r = 0; r < o->nsps; r++)
+		for (unsigned t = 0; t < o->trials; t++)
+			for (int k = 0; k < (o->trace == LTB_TRACE_BOTH ? 2 : 1);
+			    k++) {
+				int trace = o->trace == LTB_TRACE_BOTH ?
+				    both[k] : single;
+				/* A traced run and its NoOp twin share a shard:
+				 * their difference is only fair on one machine. */
+				unsigned long pair = r * o->trials + t;
+				cJSON *rec;
+
+				if (o->shards > 1 &&
+				    pair % o->shards != o->shard) {
+					index++;
+					continue;
+				}
+				rec = control_record(o, c, o->sps[r], t, trace,
+				    index++);
+				if (rec == NULL)
+					return -1;
+				emit(rec, ctx);
+				emitted++;
+			}
+	return emitted;
+}
+
+static int
+parse_rates(struct ltb_plan_opts *o, const char *s, char *err, size_t errlen)
+{
+	char *end;
+
+	o->nsps = 0;
+	for (;;) {
+		double v = strtod(s, &end);
+
+		if (end == s || !(v > 0) || !isfinite(v) ||
+		    o->nsps == LTB_PLAN_MAX_RATES) {
+			snprintf(err, errlen, "bad --sps: expected positive "
+			    "rates separated by commas, at most %d",
+			    LTB_PLAN_MAX_RATES);
+			return -1;
+		}
+		o->sps[o->nsps++] = v;
+		if (*end == '\0')
+			return 0;
+		if (*end != ',')
+			break;
+		s = end + 1;
+	}
+	snprintf(err, errlen, "bad --sps: expected positive rates separated "
+	    "by commas");
+	return -1;
+}
+
+static int
+parse_count(const char *flag, const char *s, unsigned min, unsigned max,
+    unsigned *out, char *err, size_t errlen)
+{
+	char *end;
+	unsigned long v = strtoul(s, &end, 10);
+
+	if (end == s || *end != '\0' || v < min || v > max || s[0] == '-') {
+		snprintf(err, errlen, "bad %s '%s': expected a whole number "
+		    "from %u to %u", flag, s, min, max);
+		return -1;
+	}
+	*out = (unsigned)v;
+	return 0;
+}
+
+int
+ltb_plan_flag(struct ltb_plan_opts *o, int code, const char *arg,
+    char **argv, int argc, int *next, char *err, size_t errlen)
+{
+	char *end;
+	unsigned i, n;
+
+	switch (code) {
+	case LTB_OPT_CLIENT:
+		o->client = arg;
+		return 0;
+	case LTB_OPT_CLIENT_CMD:
+		o->client_cmd = arg;
+		return 0;
+	case LTB_OPT_SPS:
+		return parse_rates(o, arg, err, errlen);
+	case LTB_OPT_RUNTIME:
+		o->runtime = strtod(arg, &end);
+		if (end == arg || *end != '\0' || !(o->runtime > 0) ||
+		    o->runtime > 86400) {
+			snprintf(err, errlen, "bad --runtime '%s': expected "
+			    "seconds, more than 0", arg);
+			return -1;
+		}
+		return 0;
+	case LTB_OPT_TRIALS:
+		return parse_count("--trials", arg, 1, 10000, &o->trials, err,
+		    errlen);
+	case LTB_OPT_TRACE:
+		/* "--trace", "--trace=both" and "--trace both" all work. */
+		if (arg == NULL && *next < argc && (strcmp(argv[*next],
+		    "on") == 0 || strcmp(argv[*next], "off") == 0 ||
+		    strcmp(argv[*next], "both") == 0))
+			arg = argv[(*next)++];
+		if (arg == NULL || strcmp(arg, "on") == 0)
+			o->trace = LTB_TRACE_ON;
+		else if (strcmp(arg, "off") == 0)
+			o->trace = LTB_TRACE_OFF;
+		else if (strcmp(arg, "both") == 0)
+			o->trace = LTB_TRACE_BOTH;
+		else {
+			snprintf(err, errlen, "bad --trace '%s': use on, off "
+			    "or both", arg);
+			return -1;
+		}
+		return 0;
+	case LTB_OPT_LABEL:
+		o->label = arg;
+		return 0;
+	case LTB_OPT_SHARD:
+		if (sscanf(arg, "%u/%u", &i, &n) != 2 || n == 0 || i >= n) {
+			snprintf(err, errlen, "bad --shard '%s': expected I/N "
+			    "with 0 <= I < N", arg);
+			return -1;
+		}
+		o->shard = i;
+		o->shards = n;
+		return 0;
+	case LTB_OPT_NUM_TAGS:
+		return parse_count("--num-tags", arg, 0, 1000, &o->num_tags,
+		    err, errlen);
+	case LTB_OPT_NUM_LOGS:
+		return parse_count("--num-logs", arg, 0, 1000, &o->num_logs,
+		    err, errlen);
+	case LTB_OPT_REPORTING_PERIOD:
+		return parse_count("--reporting-period", arg, 1, 3600000,
+		    &o->reporting_period_ms, err, errlen);
+	case LTB_OPT_MAX_BUFFERED:
+		return parse_count("--max-buffered", arg, 1, 100000000,
+		    &o->max_buffered_spans, err, errlen);
+	case LTB_OPT_NO_FLUSH:
+		o->no_flush = 1;
+		return 0;
+	}
+	snprintf(err, errlen, "unknown plan flag");
+	return -1;
+}
+
+int
+ltb_plan_check(const struct ltb_plan_opts *o, char *err, size_t errlen)
+{
+	if ((o->client == NULL) == (o->client_cmd == NULL)) {
+		snprintf(err, errlen, "name a client: --client NAME or "
+		    "--client-cmd CMD (one of them)");
+		return -1;
+	}
+	return 0;
+}

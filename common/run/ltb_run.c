@@ -1,0 +1,599 @@
+/*
+ * ltb_run.c: one benchmark run; see ltb_run.h.
+ *
+ * The loop waits in sigtimedwait for the next of: a sample tick, a
+ * satellite event, the fetch deadline, the timeout, the client's exit
+ * (SIGCHLD) or an interrupt. Totals come from wait4's rusage (the client
+ * and every descendant it reaped) plus the descendants it orphaned, which
+ * come back to us as the subreaper; the samples in between come from
+ * /proc, for the lists.
+ */
+#include <errno.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "run/ltb_clients.h"
+#include "run/ltb_control.h"
+#include "core/ltb_jsonl.h"
+#include "core/ltb_proc.h"
+#include "run/ltb_run.h"
+
+#define SETTLE_POLL 0.05	/* s between satellite count reads */
+#define SETTLE_STABLE 4		/* equal reads that mean settled */
+#define SETTLE_MAX 5.0		/* s at most */
+
+/* What one run gathers. */
+struct run {
+	struct ltb_runner *r;
+	const cJSON *rec;
+	struct ltb_control msg;
+	char client[128];
+	char cmd_err[512];
+	pid_t pid;
+	int out_fd;			/* the client's stdout, a temp file */
+	struct ltb_proc_group group;	/* its members, for sampling */
+	double t0, t_end, deadline, fetch_deadline;
+	double next_sample, last_sample_t, last_sample_cpu;
+	cJSON *cpu_list, *memory_list, *events;
+	uint64_t memory_max, memory_last;
+	int down_done, up_done;
+	int status;			/* from wait4 */
+	struct rusage ru;
+	double orphan_cpu;
+	const char *error;		/* why the run failed, or NULL */
+	char error_buf[1024];
+	double host_busy0, host_steal0, self_cpu0, sat_cpu0;
+	uint64_t spans0;
+};
+
+void
+ltb_runner_init(struct ltb_runner *r)
+{
+	memset(r, 0, sizeof *r);
+	r->interval = 1.0;
+	r->down_at = -1;
+	r->up_at = -1;
+	r->fetch_timeout = 10.0;
+	r->prog = "ltb";
+}
+
+static double
+rusage_cpu(const struct rusage *ru)
+{
+	return (double)ru->ru_utime.tv_sec + ru->ru_utime.tv_usec / 1e6 +
+	    (double)ru->ru_stime.tv_sec + ru->ru_stime.tv_usec / 1e6;
+}
+
+static double
+self_cpu(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return rusage_cpu(&ru);
+}
+
+static void
+fail_run(struct run *x, const char *fmt, const char *arg)
+{
+	if (x->error != NULL)
+		return;
+	snprintf(x->error_buf, sizeof x->error_buf, fmt, arg);
+	x->error = x->error_buf;
+}
+
+static void
+add_event(struct run *x, const char *what)
+{
+	cJSON *e = cJSON_CreateObject();
+
+	if (e == NULL)
+		return;
+	cJSON_AddNumberToObject(e, "t", round((ltb_now() - x->t0) * 1000) /
+	    1000);
+	cJSON_AddStringToObject(e, "event", what);
+	cJSON_AddItemToArray(x->events, e);
+}
+
+/* The argv that starts the client: clients/NAME/run or sh -c CMD. */
+static int
+client_argv(struct run *x, char *run_path, size_t len, char **argv,
+    char *err, size_t errlen)
+{
+	const char *cmd = ltb_json_str(x->rec, "client_cmd", NULL);
+	char dir[1024];
+
+	if (cmd != NULL) {
+		argv[0] = "/bin/sh";
+		argv[1] = "-c";
+		argv[2] = (char *)cmd;
+		argv[3] = NULL;
+		return 0;
+	}
+	if (ltb_client_dir(x->client, dir, sizeof dir, err, errlen) < 0)
+		return -1;
+	snprintf(run_path, len, "%s/run", dir);
+	argv[0] = run_path;
+	argv[1] = NULL;
+	return 0;
+}
+
+/* The message the client fetches: the record's control fields, with the
+ * satellites filled in. */
+static char *
+control_json(struct run *x)
+{
+	struct ltb_satgroup *g = x->r->sats;
+	cJSON *o = cJSON_CreateObject();
+	char *s;
+
+	if (g != NULL) {
+		snprintf(x->msg.satellite_host, sizeof x->msg.satellite_host,
+		    "%s", g->host);
+		x->msg.nports = g->nports;
+		memcpy(x->msg.satellite_ports, g->ports,
+		    g->nports * sizeof g->ports[0]);
+	}
+	if (o == NULL || ltb_control_to_json(&x->msg, o) < 0) {
+		cJSON_Delete(o);
+		return NULL;
+	}
+	s = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	return s;
+}
+
+static void
+sample(struct run *x)
+{
+	struct ltb_proc_sample s;
+	double now = ltb_now(), dt = now - x->last_sample_t;
+
+	x->group.pgid = x->pid;
+	if (ltb_proc_group_sample(&x->group, 1.0, &s) < 0 || s.nprocs == 0)
+		return;
+	if (dt > 0) {
+		double cpu = (s.cpu_s - x->last_sample_cpu) / dt;
+
+		cJSON_AddItemToArray(x->cpu_list,
+		    cJSON_CreateNumber(round(cpu * 10000) / 10000));
+	}
+	cJSON_AddItemToArray(x->memory_list, cJSON_CreateNumber((double)s.rss));
+	x->memory_last = s.rss;
+	if (s.rss > x->memory_max)
+		x->memory_max = s.rss;
+	x->last_sample_t = now;
+	x->last_sample_cpu = s.cpu_s;
+}
+
+/* Satellite events due by now. */
+static void
+drive_satellites(struct run *x)
+{
+	struct ltb_runner *r = x->r;
+	double t = ltb_now() - x->t0;
+	char err[512];
+
+	if (r->sats == NULL)
+		return;
+	if (!x->down_done && r->down_at >= 0 && t >= r->down_at) {
+		x->down_done = 1;
+		if (ltb_satgroup_post(r->sats, "down", err, sizeof err) < 0)
+			fail_run(x, "cannot take the satellites down: %s", err);
+		else
+			add_event(x, "satellite_down");
+	}
+	if (!x->up_done && r->up_at >= 0 && t >= r->up_at) {
+		x->up_done = 1;
+		if (ltb_satgroup_post(r->sats, "up", err, sizeof err) < 0)
+			fail_run(x, "cannot bring the satellites up: %s", err);
+		else
+			add_event(x, "satellite_up");
+	}
+}
+
+static double
+next_wakeup(struct run *x)
+{
+	struct ltb_runner *r = x->r;
+	double t = x->next_sample;
+
+	if (x->deadline > 0 && x->deadline < t)
+		t = x->deadline;
+	if (x->fetch_deadline > 0 && x->fetch_deadline < t)
+		t = x->fetch_deadline;
+	if (!x->down_done && r->down_at >= 0 && x->t0 + r->down_at < t)
+		t = x->t0 + r->down_at;
+	if (!x->up_done && r->up_at >= 0 && x->t0 + r->up_at < t)
+		t = x->t0 + r->up_at;
+	return t;
+}
+
+/* Kill what is left of the client's group, reaping the orphans that came
+ * back to us and adding their CPU to the client's. */
+static void
+reap_group(struct run *x)
+{
+	double end = ltb_now() + 5;
+	struct ltb_proc_sample s;
+	struct rusage ru;
+	pid_t pid;
+
+	ltb_proc_kill_group(x->pid);
+	for (;;) {
+		while ((pid = wait4(-x->pid, NULL, WNOHANG, &ru)) > 0)
+			x->orphan_cpu += rusage_cpu(&ru);
+		if (ltb_proc_sample_group(x->pid, &s) < 0 || s.nprocs == 0 ||
+		    ltb_now() > end)
+			break;
+		ltb_proc_kill_group(x->pid);
+		usleep(10000);
+	}
+}
+
+static void
+progress(struct run *x, int final)
+{
+	struct ltb_runner *r = x->r;
+	double t = ltb_now() - x->t0;
+	double cpu = x->last_sample_t > x->t0 ?
+	    x->last_sample_cpu / (x->last_sample_t - x->t0) : 0;
+
+	if (!r->progress_live || final)
+		return;
+	fprintf(stderr, "\r%s: %s %s %.0f sps: %.0f/%.0f s, cpu %.2f, "
+	    "rss %.1f MB   ", r->prog, x->client, x->msg.trace ? "traced" :
+	    "noop", ltb_json_num(x->rec, "target_sps", 0), t,
+	    ltb_json_num(x->rec, "runtime", 0), cpu,
+	    (double)x->memory_last / 1e6);
+}
+
+/* Wait for the client to exit, sampling. 0 when it exited or the run
+ * failed; -1 when interrupted. */
+static int
+watch(struct run *x)
+{
+	struct ltb_runner *r = x->r;
+	sigset_t mask;
+	siginfo_t si;
+	pid_t pid;
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGCHLD);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGHUP);
+	for (;;) {
+		double now = ltb_now(), wake = next_wakeup(x), dt = wake - now;
+		struct timespec ts;
+		int sig;
+
+		pid = wait4(x->pid, &x->status, WNOHANG, &x->ru);
+		if (pid == x->pid) {
+			x->t_end = ltb_now();
+			return 0;
+		}
+		if (dt > 0) {
+			ts.tv_sec = (time_t)dt;
+			ts.tv_nsec = (long)((dt - (double)ts.tv_sec) * 1e9);
+			sig = sigtimedwait(&mask, &si, &ts);
+			if (sig == SIGINT || sig == SIGTERM || sig == SIGHUP) {
+				r->interrupted = sig;
+				return -1;
+			}
+			if (sig == SIGCHLD)
+				continue;
+		}
+		now = ltb_now();
+		if (now >= x->next_sample) {
+			sample(x);
+			progress(x, 0);
+			x->next_sample += r->interval;
+			if (x->next_sample < now)
+				x->next_sample = now + r->interval;
+		}
+		drive_satellites(x);
+		if (x->fetch_deadline > 0 && now >= x->fetch_deadline &&
+		    ltb_ctlserver_fetches(r->ctl, NULL, NULL, 0) == 0) {
+			fail_run(x, "the client never fetched its control "
+			    "message from %s", ltb_ctlserver_url(r->ctl));
+			break;
+		}
+		if (x->fetch_deadline > 0 &&
+		    ltb_ctlserver_fetches(r->ctl, NULL, NULL, 0) > 0)
+			x->fetch_deadline = 0;
+		if (x->deadline > 0 && now >= x->deadline) {
+			char secs[32];
+
+			snprintf(secs, sizeof secs, "%.1f", x->deadline - x->t0);
+			fail_run(x, "the client did not finish in %s s "
+			    "(timeout: twice the runtime, at least runtime + "
+			    "5 s; --no-timeout to wait)", secs);
+			break;
+		}
+	}
+	/* Failed: kill it, and take what the kernel says it used. */
+	x->t_end = ltb_now();
+	ltb_proc_kill_group(x->pid);
+	while (wait4(x->pid, &x->status, 0, &x->ru) < 0 && errno == EINTR)
+		;
+	return 0;
+}
+
+/* Read the satellites' count until it stops moving: reports still in
+ * flight when the client exited are counted as they land. */
+static int
+settled_spans(struct run *x, uint64_t *n, char *err, size_t errlen)
+{
+	double end = ltb_now() + SETTLE_MAX;
+	uint64_t last = UINT64_MAX, cur;
+	int stable = 0;
+
+	for (;;) {
+		if (ltb_satgroup_spans(x->r->sats, &cur, err, errlen) < 0)
+			return -1;
+		stable = cur == last ? stable + 1 : 0;
+		last = cur;
+		if (stable >= SETTLE_STABLE || ltb_now() > end)
+			break;
+		usleep((useconds_t)(SETTLE_POLL * 1e6));
+	}
+	*n = cur;
+	return 0;
+}
+
+/* The client's last {"type":"client",...} line on its stdout; the rest is
+ * passed on to stderr. */
+static cJSON *
+client_summary(struct run *x)
+{
+	cJSON *summary = NULL, *o;
+	char *line = NULL;
+	size_t cap = 0;
+	FILE *f;
+	int fd;
+
+	if (x->out_fd < 0 || lseek(x->out_fd, 0, SEEK_SET) < 0 ||
+	    (fd = dup(x->out_fd)) < 0 || (f = fdopen(fd, "r")) == NULL)
+		return NULL;
+	while (getline(&line, &cap, f) > 0) {
+		o = cJSON_Parse(line);
+		if (o != NULL && strcmp(ltb_json_str(o, "type", ""),
+		    "client") == 0) {
+			cJSON_Delete(summary);
+			summary = o;
+			continue;
+		}
+		cJSON_Delete(o);
+		fputs(line, stderr);
+	}
+	free(line);
+	fclose(f);
+	return summary;
+}
+
+static void
+exit_error(struct run *x)
+{
+	char what[64];
+
+	if (x->error != NULL)
+		return;
+	if (WIFSIGNALED(x->status)) {
+		snprintf(what, sizeof what, "%s", strsignal(WTERMSIG(x->status)));
+		fail_run(x, "the client was killed by a signal: %s", what);
+	} else if (WIFEXITED(x->status) && WEXITSTATUS(x->status) != 0) {
+		snprintf(what, sizeof what, "%d", WEXITSTATUS(x->status));
+		fail_run(x, "the client exited with status %s", what);
+	}
+}
+
+static int
+exit_status(int status)
+{
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status);
+	if (WIFSIGNALED(status))
+		return 128 + WTERMSIG(status);
+	return -1;
+}
+
+static cJSON *
+result_record(struct run *x, cJSON *summary, int have_spans,
+    uint64_t received)
+{
+	double clock = x->t_end - x->t0;
+	double program = rusage_cpu(&x->ru) + x->orphan_cpu;
+	double sent = ltb_json_num(summary, "spans_sent",
+	    (double)x->msg.repeat);
+	double busy, steal, other;
+	uint64_t peak;
+	cJSON *rec = ltb_record_new("result"), *noise;
+	const char *keys[] = { "label", NULL };
+
+	if (rec == NULL)
+		return NULL;
+	cJSON_AddStringToObject(rec, "client", x->client);
+	cJSON_AddBoolToObject(rec, "trace", x->msg.trace);
+	cJSON_AddNumberToObject(rec, "target_sps",
+	    ltb_json_num(x->rec, "target_sps", 0));
+	cJSON_AddNumberToObject(rec, "runtime",
+	    ltb_json_num(x->rec, "runtime", 0));
+	cJSON_AddNumberToObject(rec, "trial", ltb_json_num(x->rec, "trial", 0));
+	for (size_t i = 0; keys[i] != NULL; i++)
+		cJSON_AddStringToObject(rec, keys[i],
+		    ltb_json_str(x->rec, keys[i], ""));
+	cJSON_AddNumberToObject(rec, "spans_sent", sent);
+	if (x->msg.trace && have_spans) {
+		cJSON_AddNumberToObject(rec, "spans_received",
+		    (double)received);
+		cJSON_AddNumberToObject(rec, "dropped",
+		    sent - (double)received);
+	} else {
+		cJSON_AddNullToObject(rec, "spans_received");
+		cJSON_AddNullToObject(rec, "dropped");
+	}
+	cJSON_AddNumberToObject(rec, "program_time", round(program * 1e4) / 1e4);
+	cJSON_AddNumberToObject(rec, "clock_time", round(clock * 1e4) / 1e4);
+	cJSON_AddNumberToObject(rec, "cpu_usage", clock > 0 ?
+	    round(program / clock * 1e4) / 1e4 : 0);
+	cJSON_AddNumberToObject(rec, "sps", clock > 0 ?
+	    round(sent / clock * 100) / 100 : 0);
+	/* The kernel's peak covers what sampling missed: a run shorter than
+	 * one interval has no sample, and its peak is its last memory. */
+	peak = (uint64_t)x->ru.ru_maxrss * 1024;
+	if (peak > x->memory_max)
+		x->memory_max = peak;
+	if (cJSON_GetArraySize(x->memory_list) == 0)
+		x->memory_last = peak;
+	cJSON_AddNumberToObject(rec, "memory_last", (double)x->memory_last);
+	cJSON_AddNumberToObject(rec, "memory_max", (double)x->memory_max);
+	cJSON_AddItemToObject(rec, "cpu_list", x->cpu_list);
+	cJSON_AddItemToObject(rec, "memory_list", x->memory_list);
+	cJSON_AddItemToObject(rec, "events", x->events);
+	x->cpu_list = x->memory_list = x->events = NULL;
+	cJSON_AddNumberToObject(rec, "exit_status", exit_status(x->status));
+	if (summary != NULL)
+		cJSON_AddNumberToObject(rec, "tracer_dropped",
+		    ltb_json_num(summary, "dropped", 0));
+	/* What tells a reader the machine was busy with something else. */
+	noise = cJSON_AddObjectToObject(rec, "noise");
+	if (noise != NULL && ltb_proc_host_cpu(&busy, &steal) == 0) {
+		double sat = x->r->sats && x->r->sats->pid > 0 ?
+		    ltb_proc_cpu(x->r->sats->pid) - x->sat_cpu0 : 0;
+
+		other = (busy - x->host_busy0) - program -
+		    (self_cpu() - x->self_cpu0) - (sat > 0 ? sat : 0);
+		cJSON_AddNumberToObject(noise, "steal_s",
+		    round((steal - x->host_steal0) * 100) / 100);
+		cJSON_AddNumberToObject(noise, "other_cpu_s",
+		    round((other > 0 ? other : 0) * 100) / 100);
+		cJSON_AddNumberToObject(noise, "satellite_cpu_s",
+		    round((sat > 0 ? sat : 0) * 100) / 100);
+		cJSON_AddNumberToObject(noise, "loadavg", ltb_proc_loadavg());
+	}
+	if (x->error != NULL)
+		cJSON_AddStringToObject(rec, "error", x->error);
+	return rec;
+}
+
+static int
+start_client(struct run *x, char *err, size_t errlen)
+{
+	struct ltb_runner *r = x->r;
+	char run_path[1200], *argv[4], env_url[300], *env[2];
+	char *json = control_json(x);
+	FILE *out;
+
+	if (json == NULL || ltb_ctlserver_set(r->ctl, json) < 0) {
+		free(json);
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	free(json);
+	if (client_argv(x, run_path, sizeof run_path, argv, x->cmd_err,
+	    sizeof x->cmd_err) < 0) {
+		fail_run(x, "%s", x->cmd_err);
+		return 0;
+	}
+	snprintf(env_url, sizeof env_url, "LTB_CONTROL_URL=%s",
+	    ltb_ctlserver_url(r->ctl));
+	env[0] = env_url;
+	env[1] = NULL;
+	if ((out = tmpfile()) == NULL) {
+		snprintf(err, errlen, "cannot make a temporary file: %s",
+		    strerror(errno));
+		return -1;
+	}
+	x->out_fd = dup(fileno(out));
+	fclose(out);
+	x->t0 = ltb_now();
+	x->pid = ltb_proc_spawn(argv, env, x->out_fd, x->cmd_err,
+	    sizeof x->cmd_err);
+	if (x->pid < 0) {
+		x->pid = 0;
+		fail_run(x, "cannot start the client: %s", x->cmd_err);
+	}
+	return 0;
+}
+
+cJSON *
+ltb_run(struct ltb_runner *r, const cJSON *rec, char *err, size_t errlen)
+{
+	struct run x = { .r = r, .rec = rec, .out_fd = -1 };
+	double runtime = ltb_json_num(rec, "runtime", 0);
+	uint64_t received = 0;
+	cJSON *summary = NULL, *result = NULL;
+	int have_spans = 0;
+
+	snprintf(x.client, sizeof x.client, "%s",
+	    ltb_json_str(rec, "client", "cmd"));
+	ltb_control_default(&x.msg);
+	if (ltb_control_from_json(&x.msg, rec, err, errlen) < 0)
+		return NULL;
+	x.cpu_list = cJSON_CreateArray();
+	x.memory_list = cJSON_CreateArray();
+	x.events = cJSON_CreateArray();
+	if (x.cpu_list == NULL || x.memory_list == NULL || x.events == NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	if (r->sats != NULL && ltb_satgroup_spans(r->sats, &x.spans0, err,
+	    errlen) < 0)
+		goto out;
+	ltb_proc_host_cpu(&x.host_busy0, &x.host_steal0);
+	x.self_cpu0 = self_cpu();
+	if (r->sats != NULL && r->sats->pid > 0)
+		x.sat_cpu0 = ltb_proc_cpu(r->sats->pid);
+	if (start_client(&x, err, errlen) < 0)
+		goto out;
+	if (x.pid > 0) {
+		x.last_sample_t = x.t0;
+		x.next_sample = x.t0 + r->interval;
+		x.fetch_deadline = x.t0 + r->fetch_timeout;
+		if (!r->no_timeout)
+			x.deadline = x.t0 + fmax(2 * runtime, runtime + 5);
+		if (watch(&x) < 0) {
+			reap_group(&x);
+			snprintf(err, errlen, "interrupted by %s",
+			    strsignal(r->interrupted));
+			goto out;
+		}
+		reap_group(&x);
+		exit_error(&x);
+		summary = client_summary(&x);
+	} else {
+		x.t_end = x.t0 = ltb_now();
+	}
+	if (r->sats != NULL && x.msg.trace && x.pid > 0) {
+		uint64_t n;
+
+		if (settled_spans(&x, &n, err, errlen) < 0)
+			goto out;
+		received = n - x.spans0;
+		have_spans = 1;
+	}
+	/* Leave the satellites up for the next run. */
+	if (r->sats != NULL && x.down_done && !x.up_done &&
+	    ltb_satgroup_post(r->sats, "up", err, errlen) < 0)
+		goto out;
+	progress(&x, 1);
+	result = result_record(&x, summary, have_spans, received);
+	if (result == NULL)
+		snprintf(err, errlen, "out of memory");
+out:
+	cJSON_Delete(summary);
+	cJSON_Delete(x.cpu_list);
+	cJSON_Delete(x.memory_list);
+	cJSON_Delete(x.events);
+	if (x.out_fd >= 0)
+		close(x.out_fd);
+	return result;
+}

@@ -1,0 +1,51 @@
+/*
+ * ltb_run.h: one benchmark run, from a control record to a result record.
+ *
+ * The runner serves the control message, starts the client in its own
+ * process group with LTB_CONTROL_URL, samples the CPU and memory of its
+ * whole tree every interval, drives the satellites' admin API at the times
+ * asked, and when the client exits (or times out, or never fetches its
+ * message) takes exact totals from the kernel and the satellites' counts,
+ * and builds the result.
+ *
+ * The caller blocks SIGINT, SIGTERM, SIGHUP and SIGCHLD in every thread
+ * before starting any (so only the runner's sigtimedwait sees them), and
+ * should be a child subreaper (ltb_proc_become_subreaper).
+ */
+#ifndef LTB_RUN_H
+#define LTB_RUN_H
+
+#include <signal.h>
+#include <stddef.h>
+
+#include <cjson/cJSON.h>
+
+#include "run/ltb_ctlserver.h"
+#include "run/ltb_satclient.h"
+
+struct ltb_runner {
+	struct ltb_ctlserver *ctl;	/* borrowed */
+	struct ltb_satgroup *sats;	/* borrowed */
+	double interval;		/* sampling period, s */
+	int no_timeout;
+	double down_at, up_at;		/* s after start; < 0: never */
+	double fetch_timeout;		/* s to wait for the first fetch */
+	int progress_live;		/* rewrite a progress line on a tty */
+	const char *prog;		/* for progress lines */
+	int interrupted;		/* out: the signal that stopped us */
+};
+
+/* Defaults: 1 s sampling, timeouts on, no satellite events, 10 s fetch. */
+void ltb_runner_init(struct ltb_runner *r);
+
+/*
+ * Run the control record rec (borrowed). Returns a new result record (the
+ * caller owns it), which carries "error" when the run failed (client could
+ * not start, crashed, hung, never fetched); NULL with a message in err on
+ * a system failure or when interrupted (r->interrupted then holds the
+ * signal number).
+ */
+cJSON *ltb_run(struct ltb_runner *r, const cJSON *rec, char *err,
+    size_t errlen);
+
+#endif
