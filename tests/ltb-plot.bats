@@ -232,7 +232,7 @@ is_svg() {
 	run --separate-stderr ltb-plot memory -o "$TMP/m.png" \
 	    "$FX/bad-field.jsonl"
 	assert_failure 2
-	[ "$stderr" = "ltb-plot: $FX/bad-field.jsonl:3: result with a non-list \"memory_list\"" ]
+	[ "$stderr" = "ltb-plot: $FX/bad-field.jsonl:3: result's \"memory_list\" is \"lots\", not a list" ]
 }
 
 @test "nothing suitable for the graph is exit 2" {
@@ -336,4 +336,17 @@ is_svg() {
 	    "$TMP/all.jsonl"
 	assert_failure 2
 	[ "$stderr" = "ltb-plot: no results labelled 'nope'" ]
+}
+
+@test "a result record of the wrong shape is exit 2 naming file and line, as in ltb-assert" {
+	local change
+	for change in '.exit_status = "1"' '.exit_status = true' 'del(.exit_status)' \
+	    '.error = 5' '.error = {}' '.error = ""' '.cpu_usage = -0.5' '.v = 2'; do
+		grep '"type":"result"' "$FX/cpu.jsonl" | head -n 1 | jq -c "$change" >"$TMP/bad.jsonl"
+		run ltb-plot cpu -o "$TMP/c.png" "$TMP/bad.jsonl"
+		[ "$status" -eq 2 ] || fail "'$change' gave exit $status: $output"
+		[[ $output == "ltb-plot: $TMP/bad.jsonl:1: "* ]] || fail "'$change': $output"
+		run ltb-assert --max-cpu 1 "$TMP/bad.jsonl"
+		[ "$status" -eq 2 ] || fail "ltb-assert: '$change' gave exit $status: $output"
+	done
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "core/ltb_jsonl.h"
+#include "records/ltb_records.h"
 
 cJSON *
 ltb_record_new(const char *type)
@@ -59,7 +60,7 @@ int
 ltb_jsonl_next(struct ltb_jsonl_reader *r, cJSON **rec, char *err,
     size_t errlen)
 {
-	const cJSON *type;
+	char why[512];
 	ssize_t n;
 	cJSON *o;
 
@@ -86,10 +87,9 @@ ltb_jsonl_next(struct ltb_jsonl_reader *r, cJSON **rec, char *err,
 		errno = EINVAL;
 		return -1;
 	}
-	type = cJSON_GetObjectItemCaseSensitive(o, "type");
-	if (!cJSON_IsString(type)) {
-		snprintf(err, errlen, "%s:%lu: record without a \"type\"",
-		    r->name, r->line);
+	/* Every reader sees only records that pass their schema. */
+	if (ltb_record_check(o, why, sizeof why) < 0) {
+		snprintf(err, errlen, "%s:%lu: %s", r->name, r->line, why);
 		cJSON_Delete(o);
 		errno = EINVAL;
 		return -1;

@@ -23,7 +23,10 @@ int ltb_jsonl_write(FILE *f, const cJSON *rec);
 
 /*
  * Reading records, with file and line for messages. Blank lines are
- * skipped; every other line must be a JSON object with a string "type".
+ * skipped; every other line must be a JSON object with a string "type", a
+ * "v" this ltb reads, and, for the record types with a schema, the fields
+ * that schema asks for (records/ltb_records.h): a reader never sees a
+ * record of the wrong shape.
  */
 struct ltb_jsonl_reader {
 	FILE *f;		/* borrowed */
