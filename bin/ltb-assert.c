@@ -31,10 +31,15 @@ static const char usage[] =
 "-); other records are skipped. At least one gate; each once, but --expect.\n"
 "Traced runs have \"trace\": true, NoOp runs false.\n"
 "\n"
+"Every check also judges the plan: the input must end with ltb-sample's\n"
+"plan_end record (one per ltb-sample whose output is given), complete,\n"
+"with every planned result present and none failed.\n"
+"\n"
 "  --max-cpu X             every traced run's cpu_usage <= X (every run\n"
 "                          when none is traced)\n"
 "  --max-dropped N         every traced run's dropped <= N\n"
 "  --max-dropped-ratio R   every traced run's dropped/spans_sent <= R\n"
+"  --max-invalid N         every traced run's spans_invalid <= N\n"
 "  --max-overhead X        at each target_sps, mean traced minus mean NoOp\n"
 "                          cpu_usage <= X; reports a Welch 95% interval and\n"
 "                          the tracer's CPU-ns per span\n"
@@ -54,9 +59,11 @@ static const char usage[] =
 "stdout: a {\"type\":\"verdict\",...} record per gate; stderr: a PASS or\n"
 "FAIL line per gate.\n"
 "\n"
-"Exit: 0 every gate passed; 1 a gate failed; 2 usage, no result records,\n"
-"or bad input (a malformed line, a result without a field a gate needs);\n"
-"3 cannot write stdout or the JUnit file.\n";
+"Exit: 0 every gate passed; 1 a gate failed, a run failed or the plan is\n"
+"incomplete; 2 usage, no records, or bad input (a malformed line, a record\n"
+"of the wrong shape or version, a result without a field a gate needs);\n"
+"3 cannot write stdout or the JUnit file; 4 inconclusive (the plan stopped\n"
+"on an inconclusive calibration: too noisy to decide)\n";
 
 #define MAX_GATES 64
 
@@ -124,6 +131,8 @@ parse_args(int argc, char **argv, struct args *a)
 		    O_GATE + LTB_GATE_MAX_DROPPED },
 		{ "max-dropped-ratio", required_argument, NULL,
 		    O_GATE + LTB_GATE_MAX_DROPPED_RATIO },
+		{ "max-invalid", required_argument, NULL,
+		    O_GATE + LTB_GATE_MAX_INVALID },
 		{ "max-overhead", required_argument, NULL,
 		    O_GATE + LTB_GATE_MAX_OVERHEAD },
 		{ "max-memory-growth", required_argument, NULL,
@@ -142,6 +151,8 @@ parse_args(int argc, char **argv, struct args *a)
 	int ch;
 
 	memset(a, 0, sizeof *a);
+	/* Whatever else is asked, the input must be whole. */
+	add_gate(a, LTB_GATE_PLAN);
 	/* getopt's own messages would start with argv[0], not our name. */
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
@@ -191,21 +202,18 @@ parse_args(int argc, char **argv, struct args *a)
 		bad_usage("--at-overhead goes with --min-throughput");
 	if (throughput != NULL)
 		throughput->at_overhead = at;
-	if (a->ngates == 0)
+	if (a->ngates == 1)
 		bad_usage("no gate to check");
 	a->files = argv + optind;
 	a->nfiles = (size_t)(argc - optind);
 }
 
-/* A result record into the results (ctx); other records are skipped. */
+/* A result or plan_end record into the results (ctx); other records are
+ * skipped. */
 static int
 add_result(cJSON *rec, const char *name, unsigned long line, void *ctx,
     char *err, size_t errlen)
 {
-	if (strcmp(ltb_json_str(rec, "type", ""), "result") != 0) {
-		cJSON_Delete(rec);
-		return 0;
-	}
 	if (ltb_results_add(ctx, rec, name, line) < 0) {
 		snprintf(err, errlen, "%s: %s", name, strerror(errno));
 		return -1;
@@ -275,11 +283,14 @@ main(int argc, char **argv)
 		read_input("-", &rs);
 	for (i = 0; i < a.nfiles; i++)
 		read_input(a.files[i], &rs);
-	if (rs.n == 0) {
+	if (rs.n == 0 && rs.plan.ends == 0) {
 		inputs(&a, err, sizeof err);
 		ltb_die(LTB_EXIT_USAGE, "no result records in %s: nothing to "
 		    "check", err);
 	}
+	/* A plan that ended before any run answers no gate but its own. */
+	if (rs.n == 0)
+		a.ngates = 1;
 
 	/* Judge every gate before saying anything, so bad input gives one
 	 * error and no half set of verdicts. */
@@ -302,7 +313,10 @@ main(int argc, char **argv)
 
 		ltb_verdict_line(&v[i], line, sizeof line);
 		ltb_warn("%s", line);
-		if (!v[i].pass && rc == LTB_EXIT_OK)
+		if (v[i].inconclusive && rc == LTB_EXIT_OK)
+			rc = LTB_EXIT_INCONCLUSIVE;
+		else if (!v[i].pass && !v[i].inconclusive &&
+		    (rc == LTB_EXIT_OK || rc == LTB_EXIT_INCONCLUSIVE))
 			rc = LTB_EXIT_FAIL;
 		if (rec == NULL) {
 			ltb_warn("cannot make the verdict record: %s",

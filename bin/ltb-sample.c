@@ -200,7 +200,7 @@ struct sample {
 	struct ltb_runner runner;
 	cJSON **plan;
 	size_t nplan, cap;
-	int failed;
+	size_t runs, nfailed;		/* results written, failed ones */
 };
 
 static void
@@ -345,23 +345,70 @@ cleanup(struct sample *s)
 	ltb_ctlserver_stop(s->ctl);
 }
 
+/*
+ * The last record: how much of the plan ran. Written however the plan
+ * ends (finished, a run failed, interrupted, a satellite gone, calibration
+ * refused), so a reader downstream can tell a whole stream from one cut
+ * short. why is NULL when the plan finished; the runs from index next on
+ * are listed as missing.
+ */
+static void
+plan_end(struct sample *s, size_t next, const char *why, int inconclusive)
+{
+	cJSON *rec = ltb_record_new("plan_end"), *missing;
+	char what[256];
+
+	if (rec == NULL)
+		return;
+	cJSON_AddNumberToObject(rec, "planned", (double)s->nplan);
+	cJSON_AddNumberToObject(rec, "runs", (double)s->runs);
+	cJSON_AddNumberToObject(rec, "failed", (double)s->nfailed);
+	cJSON_AddBoolToObject(rec, "complete", why == NULL);
+	if (why != NULL) {
+		cJSON_AddStringToObject(rec, "why", why);
+		if (inconclusive)
+			cJSON_AddBoolToObject(rec, "inconclusive", 1);
+		missing = cJSON_AddArrayToObject(rec, "missing");
+		for (size_t i = next; missing != NULL && i < s->nplan; i++) {
+			const cJSON *p = s->plan[i];
+
+			snprintf(what, sizeof what, "%s %s %g sps trial %g",
+			    ltb_json_str(p, "client", "?"),
+			    ltb_json_bool(p, "Trace", 0) ? "traced" : "NoOp",
+			    ltb_json_num(p, "target_sps", 0),
+			    ltb_json_num(p, "trial", 0));
+			cJSON_AddItemToArray(missing,
+			    cJSON_CreateString(what));
+		}
+	}
+	/* A reader that went away gets nothing more; that is not an error. */
+	ltb_jsonl_write(stdout, rec);
+	cJSON_Delete(rec);
+}
+
 static int
 run_plan(struct sample *s)
 {
-	char err[1024];
+	char err[1024], why[1100];
 	cJSON *res;
 
 	for (size_t i = 0; i < s->nplan; i++) {
 		if ((res = ltb_run(&s->runner, s->plan[i], err,
 		    sizeof err)) == NULL) {
-			if (s->runner.interrupted)
+			if (s->runner.interrupted) {
+				snprintf(why, sizeof why, "interrupted by %s",
+				    strsignal(s->runner.interrupted));
+				plan_end(s, i, why, 0);
 				return 128 + s->runner.interrupted;
+			}
 			ltb_warn("%s", err);
+			plan_end(s, i, err, 0);
 			return LTB_EXIT_SYS;
 		}
 		report(s, i, res);
+		s->runs++;
 		if (ltb_json_str(res, "error", NULL) != NULL)
-			s->failed = 1;
+			s->nfailed++;
 		if (ltb_jsonl_write(stdout, res) < 0) {
 			cJSON_Delete(res);
 			/* The reader went away: a clean stop. */
@@ -369,14 +416,15 @@ run_plan(struct sample *s)
 		}
 		cJSON_Delete(res);
 	}
-	return s->failed ? LTB_EXIT_FAIL : LTB_EXIT_OK;
+	plan_end(s, s->nplan, NULL, 0);
+	return s->nfailed > 0 ? LTB_EXIT_FAIL : LTB_EXIT_OK;
 }
 
 int
 main(int argc, char **argv)
 {
 	static struct sample s;
-	char err[1024], satellite[1024];
+	char err[1024], satellite[1024], why[1100];
 	sigset_t mask;
 	int rc;
 
@@ -417,6 +465,7 @@ main(int argc, char **argv)
 	}
 	if (rc < 0) {
 		ltb_warn("%s", err);
+		plan_end(&s, 0, err, 0);
 		cleanup(&s);
 		return LTB_EXIT_SYS;
 	}
@@ -433,10 +482,15 @@ main(int argc, char **argv)
 
 	if (s.o.plan == NULL && make_plan(&s, err, sizeof err) < 0) {
 		if (s.runner.interrupted) {
+			snprintf(why, sizeof why, "interrupted by %s while "
+			    "calibrating", strsignal(s.runner.interrupted));
+			plan_end(&s, 0, why, 0);
 			cleanup(&s);
 			return 128 + s.runner.interrupted;
 		}
 		ltb_warn("%s", err);
+		snprintf(why, sizeof why, "calibration failed: %s", err);
+		plan_end(&s, 0, why, 0);
 		cleanup(&s);
 		return LTB_EXIT_FAIL;
 	}

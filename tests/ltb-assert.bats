@@ -16,7 +16,8 @@ FX=$BATS_TEST_DIRNAME/fixtures/assert
 @test "max-cpu passes under the limit and names the worst run" {
 	run --separate-stderr ltb-assert --max-cpu 0.8 "$FX/cpu.jsonl"
 	assert_success
-	[ "$stderr" = "ltb-assert: PASS max-cpu: 0.771 <= 0.8 (worst: c traced 500 sps trial 1)" ]
+	[ "${stderr_lines[0]}" = "ltb-assert: PASS plan: 6 of 6 planned runs, none failed" ]
+	[ "${stderr_lines[1]}" = "ltb-assert: PASS max-cpu: 0.771 <= 0.8 (worst: c traced 500 sps trial 1)" ]
 	jq -e '.type == "verdict" and .v == 1 and .gate == "max-cpu" and
 	    .value == 0.771 and .limit == 0.8 and .pass == true and
 	    .detail == "worst: c traced 500 sps trial 1"' <<<"$output"
@@ -25,14 +26,14 @@ FX=$BATS_TEST_DIRNAME/fixtures/assert
 @test "max-cpu fails over the limit" {
 	run --separate-stderr ltb-assert --max-cpu 0.77 "$FX/cpu.jsonl"
 	assert_failure 1
-	[[ $stderr == "ltb-assert: FAIL max-cpu: 0.771 > 0.77 "* ]]
+	[[ ${stderr_lines[1]} == "ltb-assert: FAIL max-cpu: 0.771 > 0.77 "* ]]
 	jq -e '.pass == false' <<<"$output"
 }
 
 @test "max-overhead passes with a confidence interval and CPU-ns per span" {
 	run --separate-stderr ltb-assert --max-overhead 0.1 "$FX/cpu.jsonl"
 	assert_success
-	[[ $stderr == "ltb-assert: PASS max-overhead: 0.063 <= 0.1 "* ]]
+	[[ ${stderr_lines[1]} == "ltb-assert: PASS max-overhead: 0.063 <= 0.1 "* ]]
 	[[ $stderr == *"95% CI 0.0506586 to 0.0753414"* ]]
 	jq -e '.gate == "max-overhead" and (.rates | length) == 1 and
 	    .rates[0].target_sps == 500 and .rates[0].traced_runs == 3 and
@@ -43,7 +44,7 @@ FX=$BATS_TEST_DIRNAME/fixtures/assert
 @test "max-overhead fails when the tracer costs too much" {
 	run --separate-stderr ltb-assert --max-overhead 0.1 "$FX/throughput.jsonl"
 	assert_failure 1
-	[[ $stderr == "ltb-assert: FAIL max-overhead: 0.15 > 0.1 (worst at 8000 sps"* ]]
+	[[ ${stderr_lines[1]} == "ltb-assert: FAIL max-overhead: 0.15 > 0.1 (worst at 8000 sps"* ]]
 	jq -e '.pass == false and (.rates | length) == 4' <<<"$output"
 }
 
@@ -57,13 +58,13 @@ FX=$BATS_TEST_DIRNAME/fixtures/assert
 @test "max-dropped passes when nothing is dropped" {
 	run --separate-stderr ltb-assert --max-dropped 0 "$FX/dropped.jsonl"
 	assert_success
-	[[ $stderr == "ltb-assert: PASS max-dropped: 0 <= 0"* ]]
+	[[ ${stderr_lines[1]} == "ltb-assert: PASS max-dropped: 0 <= 0"* ]]
 }
 
 @test "max-dropped fails when spans are dropped" {
 	run --separate-stderr ltb-assert --max-dropped 0 "$FX/dropped-some.jsonl"
 	assert_failure 1
-	[ "$stderr" = "ltb-assert: FAIL max-dropped: 12 > 0 (worst: c traced 300 sps trial 0)" ]
+	[ "${stderr_lines[1]}" = "ltb-assert: FAIL max-dropped: 12 > 0 (worst: c traced 300 sps trial 0)" ]
 	jq -e '.value == 12 and .pass == false' <<<"$output"
 }
 
@@ -73,17 +74,17 @@ FX=$BATS_TEST_DIRNAME/fixtures/assert
 	[[ $stderr == *"12 of 9000 spans dropped"* ]]
 	run --separate-stderr ltb-assert --max-dropped-ratio 0.001 "$FX/dropped-some.jsonl"
 	assert_failure 1
-	[[ $stderr == "ltb-assert: FAIL max-dropped-ratio: 0.00133333 > 0.001"* ]]
+	[[ ${stderr_lines[1]} == "ltb-assert: FAIL max-dropped-ratio: 0.00133333 > 0.001"* ]]
 }
 
 @test "max-memory-growth passes and fails on longest over shortest run" {
 	run --separate-stderr ltb-assert --max-memory-growth 2 "$FX/memory.jsonl"
 	assert_success
-	[[ $stderr == "ltb-assert: PASS max-memory-growth: 1.3299 <= 2 (worst at 500 sps: 3.0 MiB after 5 s, 4.0 MiB after 100 s)" ]]
+	[[ ${stderr_lines[1]} == "ltb-assert: PASS max-memory-growth: 1.3299 <= 2 (worst at 500 sps: 3.0 MiB after 5 s, 4.0 MiB after 100 s)" ]]
 	jq -e '.rates[0].short_runtime == 5 and .rates[0].long_runtime == 100' <<<"$output"
 	run --separate-stderr ltb-assert --max-memory-growth 1.2 "$FX/memory.jsonl"
 	assert_failure 1
-	[[ $stderr == "ltb-assert: FAIL max-memory-growth: 1.3299 > 1.2"* ]]
+	[[ ${stderr_lines[1]} == "ltb-assert: FAIL max-memory-growth: 1.3299 > 1.2"* ]]
 }
 
 @test "max-memory-growth without two runtimes is a usage error" {
@@ -95,7 +96,7 @@ FX=$BATS_TEST_DIRNAME/fixtures/assert
 @test "min-throughput passes when the overhead limit lies beyond it" {
 	run --separate-stderr ltb-assert --min-throughput 3000 --at-overhead 0.1 "$FX/throughput.jsonl"
 	assert_success
-	[ "$stderr" = "ltb-assert: PASS min-throughput: 4655.45 >= 3000 sps (overhead exceeds 0.1 between 3994.5 sps (0.09) and 7960.2 sps (0.15))" ]
+	[ "${stderr_lines[1]}" = "ltb-assert: PASS min-throughput: 4655.45 >= 3000 sps (overhead exceeds 0.1 between 3994.5 sps (0.09) and 7960.2 sps (0.15))" ]
 	jq -e '.gate == "min-throughput" and .at_overhead == 0.1 and
 	    .reached == true and (.value | floor) == 4655' <<<"$output"
 }
@@ -103,7 +104,7 @@ FX=$BATS_TEST_DIRNAME/fixtures/assert
 @test "min-throughput fails when the overhead limit comes first" {
 	run --separate-stderr ltb-assert --min-throughput 5000 --at-overhead 0.1 "$FX/throughput.jsonl"
 	assert_failure 1
-	[[ $stderr == "ltb-assert: FAIL min-throughput: 4655.45 < 5000 sps"* ]]
+	[[ ${stderr_lines[1]} == "ltb-assert: FAIL min-throughput: 4655.45 < 5000 sps"* ]]
 }
 
 @test "min-throughput never crossed reports the highest rate measured" {
@@ -119,12 +120,12 @@ FX=$BATS_TEST_DIRNAME/fixtures/assert
 	run --separate-stderr ltb-assert --expect 'exit_status == 0' \
 		--expect "client == 'c'" --expect 'cpu_usage < 0.75' "$FX/cpu.jsonl"
 	assert_failure 1
-	[ "${#lines[@]}" -eq 3 ]
+	[ "${#lines[@]}" -eq 4 ]
 	[[ $stderr == *"PASS expect exit_status == 0: holds for all 6 runs"* ]]
 	[[ $stderr == *"PASS expect client == 'c': holds for all 6 runs"* ]]
 	[[ $stderr == *"FAIL expect cpu_usage < 0.75: fails for 3 of 6 runs (first: c traced 500 sps trial 0 has cpu_usage 0.764)"* ]]
-	jq -se '[.[].pass] == [true, true, false] and .[2].value == 0.764 and
-	    .[2].limit == 0.75 and .[1].limit == "c"' <<<"$output"
+	jq -se '[.[].pass] == [true, true, true, false] and .[3].value == 0.764 and
+	    .[3].limit == 0.75 and .[2].limit == "c"' <<<"$output"
 }
 
 @test "a bad expect expression is a usage error" {
@@ -136,7 +137,7 @@ FX=$BATS_TEST_DIRNAME/fixtures/assert
 @test "a failed run fails the gate, with its error in the detail" {
 	run --separate-stderr ltb-assert --max-cpu 0.8 "$FX/failed.jsonl"
 	assert_failure 1
-	[[ $stderr == "ltb-assert: FAIL max-cpu: 1 of 2 runs failed (c traced 500 sps trial 1: client 'c' exited with status 1 after 0.3 s"* ]]
+	[[ ${stderr_lines[1]} == "ltb-assert: FAIL max-cpu: 1 of 2 runs failed (c traced 500 sps trial 1: client 'c' exited with status 1 after 0.3 s"* ]]
 	jq -e '.pass == false and .failed_runs == 1 and
 	    (.detail | contains("exited with status 1")) and
 	    .first_failed.error == "client '"'c'"' exited with status 1 after 0.3 s"' <<<"$output"
@@ -155,7 +156,7 @@ FX=$BATS_TEST_DIRNAME/fixtures/assert
 @test "every verdict record is valid JSON, one line each" {
 	run --separate-stderr ltb-assert --max-cpu 0.8 --max-overhead 0.1 \
 		--max-dropped 0 --expect 'trace == true' "$FX/cpu.jsonl"
-	[ "${#lines[@]}" -eq 4 ]
+	[ "${#lines[@]}" -eq 5 ]
 	for l in "${lines[@]}"; do
 		jq -e '.type == "verdict" and .v == 1 and (.gate | type) == "string" and
 		    has("value") and has("limit") and (.pass | type) == "boolean" and
@@ -168,8 +169,9 @@ FX=$BATS_TEST_DIRNAME/fixtures/assert
 		--junit "$TMP/report.xml" "$FX/dropped-some.jsonl"
 	assert_failure 1
 	grep -q '^<?xml version="1.0" encoding="UTF-8"?>$' "$TMP/report.xml"
-	grep -q '<testsuite name="ltb-assert" tests="3" failures="2"' "$TMP/report.xml"
-	[ "$(grep -c '<testcase ' "$TMP/report.xml")" -eq 3 ]
+	grep -q '<testsuite name="ltb-assert" tests="4" failures="2"' "$TMP/report.xml"
+	[ "$(grep -c '<testcase ' "$TMP/report.xml")" -eq 4 ]
+	grep -q '<testcase classname="ltb-assert" name="plan">' "$TMP/report.xml"
 	[ "$(grep -c '<failure ' "$TMP/report.xml")" -eq 2 ]
 	grep -q 'name="expect label == &quot;&lt;&amp;&gt;&quot;"' "$TMP/report.xml"
 	grep -q '<failure type="max-dropped" message="max-dropped: 12 &gt; 0 ' "$TMP/report.xml"
@@ -206,7 +208,7 @@ FX=$BATS_TEST_DIRNAME/fixtures/assert
 @test "a result without the field a gate needs exits 2 naming it" {
 	run ltb-assert --max-cpu 0.8 "$FX/no-cpu.jsonl"
 	assert_failure 2
-	assert_output "ltb-assert: $FX/no-cpu.jsonl:2: result has no \"cpu_usage\" (needed by --max-cpu)"
+	assert_output "ltb-assert: $FX/no-cpu.jsonl:2: result has no \"cpu_usage\""
 }
 
 @test "bad input gives no verdicts at all" {
@@ -264,4 +266,86 @@ FX=$BATS_TEST_DIRNAME/fixtures/assert
 @test "a reader that goes away does not change the verdict" {
 	run bash -c 'ltb-assert --max-cpu 0.8 --max-dropped 0 "$1" 2>/dev/null | head -c 0; echo "${PIPESTATUS[0]}"' _ "$FX/cpu.jsonl"
 	assert_output "0"
+}
+
+# A good traced result from cpu.jsonl, changed by the jq expression $1.
+broken_result() {
+	grep '"type":"result"' "$FX/cpu.jsonl" | tail -n 1 | jq -c "$1"
+}
+
+@test "a result record of the wrong shape is exit 2 naming file and line, never a pass" {
+	local change
+	for change in '.exit_status = "1"' '.exit_status = true' 'del(.exit_status)' \
+	    '.error = 5' '.error = {}' '.error = ""' '.cpu_usage = -0.5' '.v = 2' \
+	    'del(.v)' '.trace = "yes"' '.spans_sent = 1.5'; do
+		{ broken_result "$change"; echo '{"type":"plan_end","v":1,"planned":1,"runs":1,"failed":0,"complete":true}'; } >"$TMP/bad.jsonl"
+		run ltb-assert --max-cpu 0.8 "$TMP/bad.jsonl"
+		[ "$status" -eq 2 ] || fail "'$change' gave exit $status: $output"
+		[[ $output == "ltb-assert: $TMP/bad.jsonl:1: "* ]] || fail "'$change': $output"
+	done
+	broken_result '.v = 2' >"$TMP/bad.jsonl"
+	run ltb-assert --max-cpu 0.8 "$TMP/bad.jsonl"
+	assert_output --partial "record is of version 2; this ltb reads version 1"
+	broken_result '.exit_status = "1"' >"$TMP/bad.jsonl"
+	run ltb-assert --max-cpu 0.8 "$TMP/bad.jsonl"
+	assert_output "ltb-assert: $TMP/bad.jsonl:1: result's \"exit_status\" is \"1\", not a number"
+}
+
+@test "results without a plan_end are a failed plan, whatever the gates say" {
+	grep '"type":"result"' "$FX/cpu.jsonl" >"$TMP/cut.jsonl"
+	run --separate-stderr ltb-assert --max-cpu 0.8 "$TMP/cut.jsonl"
+	assert_failure 1
+	[ "${stderr_lines[0]}" = "ltb-assert: FAIL plan: no plan_end record after 6 results (the input was cut short: ltb-sample ends its output with a plan_end record, even when a run fails; did it die, or was its output cut (head, a failed tee)?)" ]
+	[ "${stderr_lines[1]}" = "ltb-assert: PASS max-cpu: 0.771 <= 0.8 (worst: c traced 500 sps trial 1)" ]
+	jq -se '.[0].gate == "plan" and .[0].pass == false and .[0].limit == null' <<<"$output"
+}
+
+@test "fewer results than planned fail the plan" {
+	{ grep '"type":"result"' "$FX/cpu.jsonl" | head -n 4; grep plan_end "$FX/cpu.jsonl"; } >"$TMP/short.jsonl"
+	run --separate-stderr ltb-assert --max-cpu 0.8 "$TMP/short.jsonl"
+	assert_failure 1
+	[[ ${stderr_lines[0]} == "ltb-assert: FAIL plan: 4 of 6 planned runs in the input "* ]]
+}
+
+@test "an incomplete plan fails naming the runs missing" {
+	{ grep '"type":"result"' "$FX/cpu.jsonl" | head -n 1
+	  echo '{"type":"plan_end","v":1,"planned":3,"runs":1,"failed":0,"complete":false,"why":"cannot reach the satellites","missing":["c traced 500 sps trial 1","c NoOp 500 sps trial 1"]}'; } >"$TMP/part.jsonl"
+	run --separate-stderr ltb-assert --max-cpu 0.8 "$TMP/part.jsonl"
+	assert_failure 1
+	[ "${stderr_lines[0]}" = "ltb-assert: FAIL plan: the plan did not finish: 1 of 3 planned runs (cannot reach the satellites; missing: c traced 500 sps trial 1, c NoOp 500 sps trial 1)" ]
+}
+
+@test "a plan stopped by an inconclusive calibration is exit 4 and a JUnit error" {
+	echo '{"type":"plan_end","v":1,"planned":0,"runs":0,"failed":0,"complete":false,"inconclusive":true,"why":"calibration inconclusive: the machine is busy"}' >"$TMP/inc.jsonl"
+	run --separate-stderr ltb-assert --max-cpu 0.8 --junit "$TMP/j.xml" "$TMP/inc.jsonl"
+	assert_failure 4
+	[[ ${stderr_lines[0]} == "ltb-assert: INCONCLUSIVE plan: the plan did not finish: 0 of 0 planned runs (calibration inconclusive: the machine is busy"* ]]
+	jq -e '.pass == "inconclusive"' <<<"$output"
+	grep -q 'errors="1"' "$TMP/j.xml"
+	grep -q '<error type="plan"' "$TMP/j.xml"
+	! grep -q '<failure' "$TMP/j.xml"
+}
+
+@test "max-invalid passes and fails on spans that arrived invalid" {
+	jq -c 'if .type == "result" and .trace then .spans_invalid = 0 else . end' "$FX/dropped.jsonl" >"$TMP/ok.jsonl"
+	run ltb-assert --max-invalid 0 "$TMP/ok.jsonl"
+	assert_success
+	jq -c 'if .type == "result" and .trace and .target_sps == 300 then .spans_invalid = 10 | .invalid_by_reason = {"bad_span_id": 10} elif .type == "result" and .trace then .spans_invalid = 0 else . end' "$FX/dropped.jsonl" >"$TMP/bad.jsonl"
+	run --separate-stderr ltb-assert --max-invalid 0 "$TMP/bad.jsonl"
+	assert_failure 1
+	[[ ${stderr_lines[1]} == "ltb-assert: FAIL max-invalid: 10 > 0 (worst: c traced 300 sps"* ]]
+}
+
+@test "a 3-run plan passes whole, and fails cut to its first run" {
+	control_record "$TMP/p1"
+	control_record "$TMP/p2" trial=1
+	control_record "$TMP/p3" trial=2
+	cat "$TMP/p1" "$TMP/p2" "$TMP/p3" >"$TMP/plan.jsonl"
+	ltb-sample --plan "$TMP/plan.jsonl" --control-port 0 >"$TMP/out.jsonl" 2>/dev/null
+	run ltb-assert --max-cpu 2 "$TMP/out.jsonl"
+	assert_success
+	head -n 1 "$TMP/out.jsonl" >"$TMP/head.jsonl"
+	run ltb-assert --max-cpu 2 "$TMP/head.jsonl"
+	assert_failure 1
+	assert_line --partial "FAIL plan: no plan_end record after 1 result"
 }

@@ -13,7 +13,9 @@ enum {
 	LTB_EXIT_OK = 0,	/* success, or every gate passed */
 	LTB_EXIT_FAIL = 1,	/* a gate failed, or a run failed */
 	LTB_EXIT_USAGE = 2,	/* usage error or malformed input */
-	LTB_EXIT_SYS = 3	/* system failure: bind, spawn, unreachable peer */
+	LTB_EXIT_SYS = 3,	/* system failure: bind, spawn, unreachable peer */
+	LTB_EXIT_INCONCLUSIVE = 4 /* too noisy, or an interval too wide, to
+				   * decide: neither a pass nor a failure */
 };
 
 /* The program name used as the prefix; set once from main. */

@@ -22,10 +22,12 @@ static const char *const gate_names[] = {
 	[LTB_GATE_MAX_CPU] = "max-cpu",
 	[LTB_GATE_MAX_DROPPED] = "max-dropped",
 	[LTB_GATE_MAX_DROPPED_RATIO] = "max-dropped-ratio",
+	[LTB_GATE_MAX_INVALID] = "max-invalid",
 	[LTB_GATE_MAX_OVERHEAD] = "max-overhead",
 	[LTB_GATE_MAX_MEMORY_GROWTH] = "max-memory-growth",
 	[LTB_GATE_MIN_THROUGHPUT] = "min-throughput",
 	[LTB_GATE_EXPECT] = "expect",
+	[LTB_GATE_PLAN] = "plan",
 };
 
 /* Two-character operators first, so "<=" is not read as "<". */
@@ -178,12 +180,50 @@ ltb_expect_parse(const char *s, struct ltb_expect *e, const char **why)
 	return 0;
 }
 
+/* One plan_end record into the tally. */
+static void
+tally_plan(struct ltb_plan_tally *t, const cJSON *rec)
+{
+	const cJSON *missing = cJSON_GetObjectItemCaseSensitive(rec,
+	    "missing"), *m;
+	size_t used = 0;
+
+	t->ends++;
+	t->planned += ltb_json_num(rec, "planned", 0);
+	t->runs += ltb_json_num(rec, "runs", 0);
+	t->failed += ltb_json_num(rec, "failed", 0);
+	if (ltb_json_bool(rec, "complete", 0))
+		return;
+	if (t->incomplete++ > 0)
+		return;
+	t->inconclusive += ltb_json_bool(rec, "inconclusive", 0) == 1;
+	say(t->why, sizeof t->why, "%s", ltb_json_str(rec, "why",
+	    "no reason given"));
+	cJSON_ArrayForEach(m, missing) {
+		if (!cJSON_IsString(m) || used >= sizeof t->missing)
+			continue;
+		used += (size_t)snprintf(t->missing + used,
+		    sizeof t->missing - used, "%s%s", used ? ", " : "",
+		    m->valuestring);
+	}
+}
+
 int
 ltb_results_add(struct ltb_results *rs, cJSON *rec, const char *src,
     unsigned long line)
 {
 	struct ltb_result *r;
+	const char *type = ltb_json_str(rec, "type", "");
 
+	if (strcmp(type, "plan_end") == 0) {
+		tally_plan(&rs->plan, rec);
+		cJSON_Delete(rec);
+		return 0;
+	}
+	if (strcmp(type, "result") != 0) {
+		cJSON_Delete(rec);
+		return 0;
+	}
 	if (rs->n == rs->cap) {
 		size_t cap = rs->cap ? rs->cap * 2 : 64;
 		struct ltb_result *v = realloc(rs->v, cap * sizeof *v);
@@ -208,6 +248,7 @@ ltb_results_add(struct ltb_results *rs, cJSON *rec, const char *src,
 	r->trial = ltb_json_num(rec, "trial", NAN);
 	r->spans_sent = ltb_json_num(rec, "spans_sent", NAN);
 	r->dropped = ltb_json_num(rec, "dropped", NAN);
+	r->spans_invalid = ltb_json_num(rec, "spans_invalid", NAN);
 	r->cpu_usage = ltb_json_num(rec, "cpu_usage", NAN);
 	r->sps = ltb_json_num(rec, "sps", NAN);
 	r->memory_last = ltb_json_num(rec, "memory_last", NAN);
@@ -436,8 +477,13 @@ gate_max_dropped(const struct ltb_gate *g, const struct ltb_results *rs,
 
 		if (r->trace != 1 || use(v, r))
 			continue;
-		NEED(r, dropped, g, err, errlen);
-		x = r->dropped;
+		if (g->kind == LTB_GATE_MAX_INVALID) {
+			NEED(r, spans_invalid, g, err, errlen);
+			x = r->spans_invalid;
+		} else {
+			NEED(r, dropped, g, err, errlen);
+			x = r->dropped;
+		}
 		if (ratio) {
 			NEED(r, spans_sent, g, err, errlen);
 			if (r->spans_sent > 0)
@@ -921,6 +967,58 @@ gate_expect(const struct ltb_gate *g, const struct ltb_results *rs,
 	return 0;
 }
 
+/* The input is whole: every plan ended, complete, with all its runs here
+ * and none failed. What is missing is said, so a CI log tells why. */
+static int
+gate_plan(const struct ltb_results *rs, struct ltb_verdict *v)
+{
+	const struct ltb_plan_tally *t = &rs->plan;
+	char why[64];
+	size_t i;
+
+	for (i = 0; i < rs->n; i++)
+		use(v, &rs->v[i]);
+	v->value = (double)rs->n;
+	v->limit = t->ends > 0 ? t->planned : NAN;
+	v->pass = 0;
+	if (t->ends == 0) {
+		say(v->summary, sizeof v->summary, "no plan_end record after "
+		    "%zu result%s", rs->n, rs->n == 1 ? "" : "s");
+		say(v->detail, sizeof v->detail, "the input was cut short: "
+		    "ltb-sample ends its output with a plan_end record, even "
+		    "when a run fails; did it die, or was its output cut (head, "
+		    "a failed tee)?");
+		return 0;
+	}
+	if (t->incomplete > 0) {
+		v->inconclusive = t->inconclusive > 0 && v->failed == 0;
+		say(v->summary, sizeof v->summary, "the plan did not finish: "
+		    "%zu of %s planned runs", rs->n, NUM(t->planned));
+		say(v->detail, sizeof v->detail, "%s%s%s", t->why,
+		    t->missing[0] ? "; missing: " : "", t->missing);
+		return 0;
+	}
+	if ((double)rs->n < t->planned) {
+		say(v->summary, sizeof v->summary, "%zu of %s planned runs in "
+		    "the input", rs->n, NUM(t->planned));
+		say(v->detail, sizeof v->detail, "results are missing: were "
+		    "some lines lost, or files left out of the input?");
+		return 0;
+	}
+	if (v->failed > 0) {
+		say(v->summary, sizeof v->summary, "%zu of %zu runs failed",
+		    v->failed, v->runs);
+		say(v->detail, sizeof v->detail, "first: %s: %s",
+		    DESCRIBE(v->first_failed),
+		    failure_text(v->first_failed, why, sizeof why));
+		return 0;
+	}
+	v->pass = 1;
+	say(v->summary, sizeof v->summary, "%zu of %s planned runs, none "
+	    "failed", rs->n, NUM(t->planned));
+	return 0;
+}
+
 int
 ltb_gate_eval(const struct ltb_gate *g, const struct ltb_results *rs,
     struct ltb_verdict *v, char *err, size_t errlen)
@@ -934,7 +1032,7 @@ ltb_gate_eval(const struct ltb_gate *g, const struct ltb_results *rs,
 		say(v->name, sizeof v->name, "expect %s", g->expect.text);
 	else
 		say(v->name, sizeof v->name, "%s", ltb_gate_name(g->kind));
-	if (rs->n == 0) {
+	if (rs->n == 0 && g->kind != LTB_GATE_PLAN) {
 		say(err, errlen, "no result records: nothing to check");
 		errno = EINVAL;
 		return -1;
@@ -945,7 +1043,11 @@ ltb_gate_eval(const struct ltb_gate *g, const struct ltb_results *rs,
 		break;
 	case LTB_GATE_MAX_DROPPED:
 	case LTB_GATE_MAX_DROPPED_RATIO:
+	case LTB_GATE_MAX_INVALID:
 		rc = gate_max_dropped(g, rs, v, err, errlen);
+		break;
+	case LTB_GATE_PLAN:
+		rc = gate_plan(rs, v);
 		break;
 	case LTB_GATE_MAX_OVERHEAD:
 		rc = gate_max_overhead(g, rs, v, err, errlen);
@@ -985,7 +1087,8 @@ ltb_verdict_free(struct ltb_verdict *v)
 void
 ltb_verdict_line(const struct ltb_verdict *v, char *buf, size_t len)
 {
-	say(buf, len, "%s %s: %s%s%s%s", v->pass ? "PASS" : "FAIL", v->name,
+	say(buf, len, "%s %s: %s%s%s%s", v->inconclusive ? "INCONCLUSIVE" :
+	    v->pass ? "PASS" : "FAIL", v->name,
 	    v->summary, v->detail[0] ? " (" : "", v->detail,
 	    v->detail[0] ? ")" : "");
 }
@@ -1127,9 +1230,13 @@ ltb_verdict_record(const struct ltb_verdict *v)
 		add_item(rec, "limit", limit, &bad);
 	} else {
 		add_num(rec, "value", v->value, &bad);
-		add_num(rec, "limit", g->limit, &bad);
+		add_num(rec, "limit", g->kind == LTB_GATE_PLAN ?
+		    v->limit : g->limit, &bad);
 	}
-	add_bool(rec, "pass", v->pass, &bad);
+	if (v->inconclusive)
+		add_str(rec, "pass", "inconclusive", &bad);
+	else
+		add_bool(rec, "pass", v->pass, &bad);
 	add_str(rec, "summary", v->summary, &bad);
 	add_str(rec, "detail", v->detail, &bad);
 	if (g->kind == LTB_GATE_MIN_THROUGHPUT) {
@@ -1239,24 +1346,32 @@ ltb_verdicts_junit(FILE *f, const struct ltb_verdict *v, size_t n)
 	size_t i, failures = 0;
 	char line[1200];
 
-	for (i = 0; i < n; i++)
-		failures += !v[i].pass;
+	size_t errors = 0;
+
+	/* Inconclusive is neither a pass nor a failure: JUnit's error. */
+	for (i = 0; i < n; i++) {
+		failures += !v[i].pass && !v[i].inconclusive;
+		errors += v[i].inconclusive != 0;
+	}
 	fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
 	    "<testsuite name=\"ltb-assert\" tests=\"%zu\" failures=\"%zu\" "
-	    "errors=\"0\" skipped=\"0\">\n", n, failures);
+	    "errors=\"%zu\" skipped=\"0\">\n", n, failures, errors);
 	for (i = 0; i < n; i++) {
 		ltb_verdict_line(&v[i], line, sizeof line);
 		fputs("  <testcase classname=\"ltb-assert\" name=\"", f);
 		xml_put(f, v[i].name);
 		fputs("\">\n", f);
 		if (!v[i].pass) {
-			fputs("    <failure type=\"", f);
+			const char *tag = v[i].inconclusive ? "error" :
+			    "failure";
+
+			fprintf(f, "    <%s type=\"", tag);
 			xml_put(f, ltb_gate_name(v[i].gate->kind));
 			fputs("\" message=\"", f);
-			xml_put(f, line + strlen("FAIL "));
+			xml_put(f, strchr(line, ' ') + 1);
 			fputs("\">", f);
 			xml_put(f, line);
-			fputs("</failure>\n", f);
+			fprintf(f, "</%s>\n", tag);
 		} else {
 			fputs("    <system-out>", f);
 			xml_put(f, line);

@@ -11,6 +11,7 @@
  *                      none is traced)
  *   max-dropped        every traced run's dropped <= limit
  *   max-dropped-ratio  every traced run's dropped / spans_sent <= limit
+ *   max-invalid        every traced run's spans_invalid <= limit
  *   max-overhead       at each target_sps with traced and NoOp runs, mean
  *                      traced minus mean NoOp cpu_usage <= limit; Welch 95%
  *                      interval and CPU-ns per span per rate
@@ -23,6 +24,11 @@
  *                      the lowest rate), >= limit; the highest rate
  *                      measured when the overhead never exceeds it
  *   expect             every run's FIELD OP VALUE holds
+ *   plan               the input is whole: it ends with plan_end records
+ *                      (one per ltb-sample), each complete, with as many
+ *                      results as they planned, none failed. A plan that
+ *                      stopped because its calibration was inconclusive
+ *                      makes the verdict inconclusive.
  *
  * A failed run (a non-empty "error", or a non-zero exit_status) fails every
  * gate that uses it, and the verdict's detail carries its error. Input that
@@ -42,10 +48,12 @@ enum ltb_gate_kind {
 	LTB_GATE_MAX_CPU,
 	LTB_GATE_MAX_DROPPED,
 	LTB_GATE_MAX_DROPPED_RATIO,
+	LTB_GATE_MAX_INVALID,
 	LTB_GATE_MAX_OVERHEAD,
 	LTB_GATE_MAX_MEMORY_GROWTH,
-	LTB_GATE_MIN_THROUGHPUT,
-	LTB_GATE_EXPECT
+	LTB_GATE_MIN_THROUGHPUT,	/* the last gate with a flag of its own */
+	LTB_GATE_EXPECT,
+	LTB_GATE_PLAN			/* every gate run checks it first */
 };
 
 /* The gate's name in verdicts, "max-cpu"; its flag is "--" and the name. */
@@ -98,6 +106,7 @@ struct ltb_result {
 	double trial;
 	double spans_sent;
 	double dropped;
+	double spans_invalid;
 	double cpu_usage;
 	double sps;
 	double memory_last;
@@ -106,16 +115,28 @@ struct ltb_result {
 	double exit_status;
 };
 
+/* What the plan_end records of the input said, summed. */
+struct ltb_plan_tally {
+	size_t ends;		/* plan_end records read */
+	double planned, runs, failed;
+	size_t incomplete;	/* of them, "complete": false */
+	size_t inconclusive;	/* of those, stopped by an inconclusive step */
+	char why[512];		/* the first incomplete one's "why" */
+	char missing[512];	/* its "missing" runs, joined */
+};
+
 struct ltb_results {
 	struct ltb_result *v;
 	size_t n;
 	size_t cap;
+	struct ltb_plan_tally plan;
 };
 
-#define LTB_RESULTS_ZERO { NULL, 0, 0 }
+#define LTB_RESULTS_ZERO { NULL, 0, 0, { 0 } }
 
-/* Add a result record. Takes rec (also on failure); borrows src, which
- * must outlive rs. Returns 0, or -1 with errno ENOMEM. */
+/* Add a result or plan_end record (other types are freed and skipped).
+ * Takes rec (also on failure); borrows src, which must outlive rs. Returns
+ * 0, or -1 with errno ENOMEM. */
 int ltb_results_add(struct ltb_results *rs, cJSON *rec, const char *src,
     unsigned long line);
 
@@ -146,8 +167,10 @@ struct ltb_verdict {
 	const struct ltb_gate *gate;	/* borrowed */
 	char name[400];		/* "max-cpu", "expect exit_status == 0" */
 	double value;		/* NAN: none (every run it used failed) */
+	double limit;		/* plan: the runs planned (NAN: unknown) */
 	const cJSON *value_item; /* expect: the value as found, or NULL */
 	int pass;
+	int inconclusive;	/* neither pass nor fail: "pass":"inconclusive" */
 	int reached;		/* min-throughput: overhead exceeded at_overhead */
 	size_t runs;		/* results the gate used */
 	size_t failed;		/* failed runs among them */
