@@ -24,6 +24,7 @@
 #include "core/ltb_jsonl.h"
 #include "core/ltb_proc.h"
 #include "run/ltb_run.h"
+#include "records/ltb_records.h"
 
 #define SETTLE_POLL 0.05	/* s between satellite count reads */
 #define SETTLE_STABLE 4		/* equal reads that mean settled */
@@ -349,34 +350,152 @@ settled_spans(struct run *x, uint64_t *n, char *err, size_t errlen)
 	return 0;
 }
 
-/* The client's last {"type":"client",...} line on its stdout; the rest is
- * passed on to stderr. */
+/*
+ * The client's stdout, read bounded: its last {"type":"client",...} line
+ * is its summary, and of the rest only the last TAIL_MAX bytes are passed
+ * on to stderr (a chatty client must not flood a CI log or our memory);
+ * what is left out is counted and said. A line longer than LINE_MAX is no
+ * summary. A summary that does not parse, or claims what cannot be, fails
+ * the run: its figures would be believed otherwise.
+ */
+#define LINE_MAX_ 65536
+#define TAIL_MAX 4096
+
+struct outread {
+	char line[LINE_MAX_];
+	size_t len;
+	int overlong;
+	char tail[TAIL_MAX];
+	size_t tail_len;
+	uint64_t skipped;	/* bytes of output not passed on */
+	cJSON *summary;
+};
+
+static void
+tail_add(struct outread *o, const char *p, size_t n)
+{
+	if (n >= TAIL_MAX) {
+		o->skipped += o->tail_len + (n - TAIL_MAX);
+		memcpy(o->tail, p + (n - TAIL_MAX), TAIL_MAX);
+		o->tail_len = TAIL_MAX;
+		return;
+	}
+	if (o->tail_len + n > TAIL_MAX) {
+		size_t drop = o->tail_len + n - TAIL_MAX;
+
+		o->skipped += drop;
+		memmove(o->tail, o->tail + drop, o->tail_len - drop);
+		o->tail_len -= drop;
+	}
+	memcpy(o->tail + o->tail_len, p, n);
+	o->tail_len += n;
+}
+
+static void
+line_done(struct run *x, struct outread *o)
+{
+	cJSON *j;
+
+	if (o->overlong) {
+		o->skipped += o->len;
+		o->len = 0;
+		o->overlong = 0;
+		return;
+	}
+	o->line[o->len] = '\0';
+	j = o->line[0] == '{' ? cJSON_Parse(o->line) : NULL;
+	if (j != NULL && strcmp(ltb_json_str(j, "type", ""), "client") == 0) {
+		cJSON_Delete(o->summary);
+		o->summary = j;
+	} else {
+		/* Meant as a summary, but not one we can read. */
+		if (j == NULL && strstr(o->line, "\"type\"") != NULL &&
+		    strstr(o->line, "\"client\"") != NULL)
+			fail_run(x, "the client's summary line is not valid "
+			    "JSON: %.80s", o->line);
+		cJSON_Delete(j);
+		o->line[o->len] = '\n';
+		tail_add(o, o->line, o->len + 1);
+	}
+	o->len = 0;
+}
+
 static cJSON *
 client_summary(struct run *x)
 {
-	cJSON *summary = NULL, *o;
-	char *line = NULL;
-	size_t cap = 0;
-	FILE *f;
-	int fd;
+	struct outread *o;
+	char buf[8192];
+	cJSON *summary;
+	ssize_t n;
 
 	if (x->out_fd < 0 || lseek(x->out_fd, 0, SEEK_SET) < 0 ||
-	    (fd = dup(x->out_fd)) < 0 || (f = fdopen(fd, "r")) == NULL)
+	    (o = calloc(1, sizeof *o)) == NULL)
 		return NULL;
-	while (getline(&line, &cap, f) > 0) {
-		o = cJSON_Parse(line);
-		if (o != NULL && strcmp(ltb_json_str(o, "type", ""),
-		    "client") == 0) {
-			cJSON_Delete(summary);
-			summary = o;
-			continue;
+	while ((n = read(x->out_fd, buf, sizeof buf)) > 0 ||
+	    (n < 0 && errno == EINTR)) {
+		for (ssize_t i = 0; i < n; i++) {
+			if (buf[i] == '\n') {
+				line_done(x, o);
+			} else if (o->len < LINE_MAX_ - 2) {
+				o->line[o->len++] = buf[i];
+			} else {
+				o->overlong = 1;
+				o->skipped++;
+			}
 		}
-		cJSON_Delete(o);
-		fputs(line, stderr);
 	}
-	free(line);
-	fclose(f);
+	if (o->len > 0 || o->overlong)
+		line_done(x, o);
+	if (o->skipped > 0)
+		fprintf(stderr, "%s: %s: %llu bytes of the client's output "
+		    "not shown; its last %zu bytes:\n", x->r->prog, x->client,
+		    (unsigned long long)o->skipped, o->tail_len);
+	fwrite(o->tail, 1, o->tail_len, stderr);
+	summary = o->summary;
+	free(o);
 	return summary;
+}
+
+/* What the client says it sent, if it says so and it can be true. The
+ * run fails on a claim that cannot: a negative or fractional count, or
+ * more than the Repeat it was asked for. */
+static double
+spans_claimed(struct run *x, const cJSON *summary)
+{
+	const cJSON *sent = cJSON_GetObjectItemCaseSensitive(summary,
+	    "spans_sent");
+	const cJSON *dropped = cJSON_GetObjectItemCaseSensitive(summary,
+	    "dropped");
+	char what[96];
+
+	if (summary == NULL)
+		return NAN;
+	if (!cJSON_IsNumber(sent) || !isfinite(sent->valuedouble) ||
+	    sent->valuedouble < 0 ||
+	    sent->valuedouble != floor(sent->valuedouble)) {
+		char *s = sent ? cJSON_PrintUnformatted(sent) : NULL;
+
+		snprintf(what, sizeof what, "%.60s", s ? s : "missing");
+		free(s);
+		fail_run(x, "the client's summary has spans_sent %s: not a "
+		    "count of spans", what);
+		return NAN;
+	}
+	if (dropped != NULL && (!cJSON_IsNumber(dropped) ||
+	    dropped->valuedouble < 0 ||
+	    dropped->valuedouble != floor(dropped->valuedouble))) {
+		fail_run(x, "the client's summary has a \"dropped\" that is "
+		    "not a count of spans%s", "");
+		return NAN;
+	}
+	if (sent->valuedouble > (double)x->msg.repeat) {
+		snprintf(what, sizeof what, "%.0f, more than the Repeat of "
+		    "%.0f", sent->valuedouble, (double)x->msg.repeat);
+		fail_run(x, "the client says it sent %s it was asked for",
+		    what);
+		return NAN;
+	}
+	return sent->valuedouble;
 }
 
 static void
@@ -411,8 +530,8 @@ result_record(struct run *x, cJSON *summary, int have_spans,
 {
 	double clock = x->t_end - x->t0;
 	double program = rusage_cpu(&x->ru) + x->orphan_cpu;
-	double sent = ltb_json_num(summary, "spans_sent",
-	    (double)x->msg.repeat);
+	double claimed = spans_claimed(x, summary);
+	double sent = isnan(claimed) ? (double)x->msg.repeat : claimed;
 	double busy, steal, other;
 	uint64_t peak;
 	cJSON *rec = ltb_record_new("result"), *noise;
@@ -430,7 +549,14 @@ result_record(struct run *x, cJSON *summary, int have_spans,
 	for (size_t i = 0; keys[i] != NULL; i++)
 		cJSON_AddStringToObject(rec, keys[i],
 		    ltb_json_str(x->rec, keys[i], ""));
+	cJSON_AddStringToObject(rec, "unit", "span");
 	cJSON_AddNumberToObject(rec, "spans_sent", sent);
+	cJSON_AddStringToObject(rec, "spans_sent_from", isnan(claimed) ?
+	    "plan" : "client");
+	/* A traced run that reached no satellite measured no tracer. */
+	if (x->msg.trace && have_spans && received == 0 && sent > 0)
+		fail_run(x, "the satellites received no span from the traced "
+		    "client%s", "");
 	if (x->msg.trace && have_spans) {
 		cJSON_AddNumberToObject(rec, "spans_received",
 		    (double)received);
@@ -460,7 +586,7 @@ result_record(struct run *x, cJSON *summary, int have_spans,
 	cJSON_AddItemToObject(rec, "events", x->events);
 	x->cpu_list = x->memory_list = x->events = NULL;
 	cJSON_AddNumberToObject(rec, "exit_status", exit_status(x->status));
-	if (summary != NULL)
+	if (!isnan(claimed))
 		cJSON_AddNumberToObject(rec, "tracer_dropped",
 		    ltb_json_num(summary, "dropped", 0));
 	/* What tells a reader the machine was busy with something else. */
@@ -532,6 +658,7 @@ ltb_run(struct ltb_runner *r, const cJSON *rec, char *err, size_t errlen)
 	uint64_t received = 0;
 	cJSON *summary = NULL, *result = NULL;
 	int have_spans = 0;
+	char why[512];
 
 	snprintf(x.client, sizeof x.client, "%s",
 	    ltb_json_str(rec, "client", "cmd"));
@@ -588,6 +715,13 @@ ltb_run(struct ltb_runner *r, const cJSON *rec, char *err, size_t errlen)
 	result = result_record(&x, summary, have_spans, received);
 	if (result == NULL)
 		snprintf(err, errlen, "out of memory");
+	else if (ltb_record_check(result, why, sizeof why) < 0) {
+		/* Our own bug: say so rather than write what readers refuse. */
+		snprintf(err, errlen, "internal error: the result record "
+		    "breaks its schema: %s", why);
+		cJSON_Delete(result);
+		result = NULL;
+	}
 out:
 	cJSON_Delete(summary);
 	cJSON_Delete(x.cpu_list);
