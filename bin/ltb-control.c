@@ -106,6 +106,22 @@ count_arg(const char *flag, const char *arg, uint64_t max)
 }
 
 static double
+number_arg(const char *flag, const char *arg, double min, double max,
+    const char *what)
+{
+	const char *why;
+	char msg[512];
+	double v;
+
+	if (ltb_parse_double(arg, min, max, &v, &why) < 0) {
+		snprintf(msg, sizeof msg, "bad %s '%s': %s (%s)", flag, arg,
+		    why, what);
+		bad_usage(msg);
+	}
+	return v;
+}
+
+static double
 seconds_arg(const char *flag, const char *arg)
 {
 	const char *why;
@@ -204,10 +220,8 @@ parse_args(int argc, char **argv, struct opts *o)
 	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (ch) {
 		case O_TARGET:
-			o->cal.target_cpu = atof(optarg);
-			if (!(o->cal.target_cpu > 0.05 &&
-			    o->cal.target_cpu < 1))
-				bad_usage("--target-cpu: between 0.05 and 1");
+			o->cal.target_cpu = number_arg("--target-cpu", optarg,
+			    0.05, 0.99, "a CPU share from 0.05 to 0.99");
 			break;
 		case O_FORCE:
 			o->force = 1;
@@ -236,9 +250,8 @@ parse_args(int argc, char **argv, struct opts *o)
 		case LTB_OPT_SPS:
 			/* calibrate takes one rate for its runs */
 			if (o->cmd == CMD_CALIBRATE) {
-				o->cal.sps = atof(optarg);
-				if (!(o->cal.sps > 0))
-					bad_usage("--sps: a rate above 0");
+				o->cal.sps = number_arg("--sps", optarg, 1,
+				    1e7, "spans a second, from 1 to 1e7");
 				break;
 			}
 			goto plan_flag;

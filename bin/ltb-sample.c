@@ -156,9 +156,13 @@ parse_args(int argc, char **argv, struct opts *o)
 			    optarg);
 			break;
 		case O_TARGET:
-			o->target_cpu = atof(optarg);
-			if (!(o->target_cpu > 0.05 && o->target_cpu < 1))
-				bad_usage("--target-cpu: between 0.05 and 1");
+			if (ltb_parse_double(optarg, 0.05, 0.99,
+			    &o->target_cpu, &why) < 0) {
+				snprintf(err, sizeof err, "bad --target-cpu "
+				    "'%s': %s (a CPU share from 0.05 to 0.99)",
+				    optarg, why);
+				bad_usage(err);
+			}
 			break;
 		case O_CAL_RUNTIME:
 			o->calibration_runtime = seconds_arg(
@@ -273,8 +277,9 @@ make_plan(struct sample *s, char *err, size_t errlen)
 	/* An unregistered command has no stable name to cache under. */
 	if (co.client_cmd != NULL ||
 	    ltb_calibration_load(name, co.target_cpu, &cal) < 0) {
-		ltb_warn("calibrating %s to %.2f CPU (cached for next time)",
-		    name, co.target_cpu);
+		ltb_warn("calibrating %s to %.2f CPU%s", name, co.target_cpu,
+		    co.client_cmd == NULL ? " (cached for next time)" :
+		    " (a command is not cached)");
 		if (ltb_calibrate(&s->runner, &co, &cal, err, errlen) < 0)
 			return -1;
 		if (co.client_cmd == NULL &&

@@ -152,3 +152,25 @@ bad:
 	*why = "expected seconds, like 10 or 0.5";
 	return -1;
 }
+
+int
+ltb_parse_double(const char *s, double min, double max, double *out,
+    const char **why)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (end == s || *end != '\0' || errno == ERANGE || !isfinite(v) ||
+	    isspace((unsigned char)s[0])) {
+		*why = "not a number";
+		return -1;
+	}
+	if (v < min || v > max) {
+		*why = "out of range";
+		return -1;
+	}
+	*out = v;
+	return 0;
+}

@@ -24,6 +24,11 @@ int ltb_parse_ports(const char *s, uint16_t *ports, size_t max, size_t *n,
 int ltb_parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out,
     const char **why);
 
+/* A finite decimal number within [min, max], and nothing after it:
+ * "0.7x" is refused, never read as 0.7. */
+int ltb_parse_double(const char *s, double min, double max, double *out,
+    const char **why);
+
 /* A byte count or rate with an optional binary suffix: 512, 64K, 50M, 1G
  * (K = 1024). */
 int ltb_parse_size(const char *s, uint64_t *out, const char **why);

@@ -1,6 +1,7 @@
 /*
  * ltb_clients.c: finding clients and sibling tools; see ltb_clients.h.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <libgen.h>
 #include <limits.h>
@@ -43,17 +44,57 @@ ltb_sibling_tool(const char *name, char *buf, size_t len)
 static int
 is_client(const char *dir)
 {
-	char run[PATH_MAX];
+	char run[PATH_MAX + 8];
 
-	snprintf(run, sizeof run, "%s/run", dir);
+	snprintf(run, sizeof run, "%.*s/run", PATH_MAX - 1, dir);
 	return access(run, F_OK) == 0;
+}
+
+/* The names of the clients in places, sorted, ", "-joined, into buf. */
+static void
+list_clients(char places[][PATH_MAX + 64], size_t n, char *buf, size_t len)
+{
+	char names[64][64], dir[PATH_MAX], tmp[64];
+	size_t k = 0, used = 0, i, j;
+	struct dirent *e;
+	DIR *d;
+
+	for (i = 0; i < n; i++) {
+		if ((d = opendir(places[i])) == NULL)
+			continue;
+		while ((e = readdir(d)) != NULL && k < 64) {
+			int seen = 0;
+
+			if (e->d_name[0] == '.' || strlen(e->d_name) >= 64)
+				continue;
+			snprintf(dir, sizeof dir, "%.*s/%.63s", PATH_MAX - 66,
+			    places[i], e->d_name);
+			for (j = 0; j < k && !seen; j++)
+				seen = strcmp(names[j], e->d_name) == 0;
+			if (!seen && is_client(dir))
+				snprintf(names[k++], sizeof names[0], "%s",
+				    e->d_name);
+		}
+		closedir(d);
+	}
+	/* A handful of names: insertion sort. */
+	for (i = 1; i < k; i++)
+		for (j = i; j > 0 && strcmp(names[j - 1], names[j]) > 0; j--) {
+			memcpy(tmp, names[j], sizeof tmp);
+			memcpy(names[j], names[j - 1], sizeof tmp);
+			memcpy(names[j - 1], tmp, sizeof tmp);
+		}
+	snprintf(buf, len, "%s", k == 0 ? "none" : "");
+	for (i = 0; i < k && used < len; i++)
+		used += (size_t)snprintf(buf + used, len - used, "%s%s",
+		    i ? ", " : "", names[i]);
 }
 
 int
 ltb_client_dir(const char *name, char *dir, size_t len, char *err,
     size_t errlen)
 {
-	char self[PATH_MAX], places[3][PATH_MAX + 64];
+	char self[PATH_MAX], places[3][PATH_MAX + 64], known[512];
 	const char *env = getenv("LTB_CLIENTS_DIR");
 	size_t n = 0;
 
@@ -73,8 +114,10 @@ ltb_client_dir(const char *name, char *dir, size_t len, char *err,
 		if (is_client(dir))
 			return 0;
 	}
-	snprintf(err, errlen, "no client '%s': no %s/run in %s%s%s%s%s",
-	    name, name, n > 0 ? places[0] : "(nowhere)",
+	list_clients(places, n, known, sizeof known);
+	snprintf(err, errlen, "no client '%s' (the clients are: %s): no "
+	    "%s/run in %s%s%s%s%s", name, known, name,
+	    n > 0 ? places[0] : "(nowhere)",
 	    n > 1 ? " or " : "", n > 1 ? places[1] : "",
 	    n > 2 ? " or " : "", n > 2 ? places[2] : "");
 	return -1;

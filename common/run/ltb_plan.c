@@ -12,6 +12,7 @@
 #include "run/ltb_control.h"
 #include "core/ltb_jsonl.h"
 #include "run/ltb_plan.h"
+#include "run/ltb_clients.h"
 
 cJSON *
 ltb_calibration_record(const struct ltb_calibration *c)
@@ -395,10 +396,35 @@ ltb_plan_flag(struct ltb_plan_opts *o, int code, const char *arg,
 int
 ltb_plan_check(const struct ltb_plan_opts *o, char *err, size_t errlen)
 {
+	char dir[1024];
+	size_t i;
+
 	if ((o->client == NULL) == (o->client_cmd == NULL)) {
 		snprintf(err, errlen, "name a client: --client NAME or "
 		    "--client-cmd CMD (one of them)");
 		return -1;
+	}
+	/* A client that is not there is a usage error, before any work. */
+	if (o->client != NULL && o->client_cmd == NULL &&
+	    ltb_client_dir(o->client, dir, sizeof dir, err, errlen) < 0)
+		return -1;
+	/* A run of no span measures nothing; one of 10^10 never ends. */
+	for (i = 0; i < o->nsps; i++) {
+		double repeat = floor(o->sps[i] * o->runtime + 0.5);
+
+		if (repeat < 1) {
+			snprintf(err, errlen, "--sps %g for --runtime %g s "
+			    "plans no span a run: raise the rate or the "
+			    "runtime", o->sps[i], o->runtime);
+			return -1;
+		}
+		if (repeat > LTB_PLAN_MAX_REPEAT) {
+			snprintf(err, errlen, "--sps %g for --runtime %g s "
+			    "plans %.3g spans a run, more than %.0e: lower the "
+			    "rate or the runtime", o->sps[i], o->runtime,
+			    repeat, (double)LTB_PLAN_MAX_REPEAT);
+			return -1;
+		}
 	}
 	return 0;
 }

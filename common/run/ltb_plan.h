@@ -51,6 +51,7 @@ void ltb_plan_span(const struct ltb_calibration *c, double sps,
 enum { LTB_TRACE_OFF = 0, LTB_TRACE_ON = 1, LTB_TRACE_BOTH = 2 };
 
 #define LTB_PLAN_MAX_RATES 64
+#define LTB_PLAN_MAX_REPEAT 1000000000ULL	/* spans in one run, at most */
 
 struct ltb_plan_opts {
 	const char *client;		/* registry name, or NULL */
