@@ -2,16 +2,25 @@
  * test_satcounts.c: a satellite group's counts as a run reads them
  * (common/run/ltb_satclient.c): /stats parsed into bounded counts, the
  * difference of two snapshots, and the one line that says why a traced
- * run received nothing.
+ * run received nothing. The last test does it all against a real
+ * ltb-satellite, as ltb-sample does.
  */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
+#include <curl/curl.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "core/ltb_proc.h"
 
 #include "run/ltb_satclient.h"
 
@@ -449,6 +458,112 @@ a_short_buffer_is_cut_not_overrun(void **unused)
 	}
 }
 
+/* ---- against a real satellite ------------------------------------- */
+
+static size_t
+ignore(char *p, size_t size, size_t n, void *cls)
+{
+	return size * n;
+}
+
+static long
+post_to(uint16_t port, const char *path)
+{
+	char url[128];
+	long status = 0;
+	CURL *c = curl_easy_init();
+
+	assert_non_null(c);
+	snprintf(url, sizeof url, "http://127.0.0.1:%u%s", port, path);
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_POSTFIELDS, "x");
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, ignore);
+	assert_int_equal(curl_easy_perform(c), CURLE_OK);
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+	curl_easy_cleanup(c);
+	return status;
+}
+
+/* Connect and hang up without a word. */
+static void
+connect_only(uint16_t port)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET,
+	    .sin_port = htons(port) };
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	assert_true(fd >= 0);
+	inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+	assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+	close(fd);
+}
+
+/* The group, stopped by the teardown even when an assertion fails. */
+static struct ltb_satgroup g;
+
+static int
+stop_group(void **unused)
+{
+	if (g.pid > 0)
+		ltb_satgroup_stop(&g);
+	return 0;
+}
+
+static void
+counts(struct ltb_satcounts *c)
+{
+	char err[256];
+
+	if (ltb_satgroup_counts(&g, c, err, sizeof err) < 0)
+		fail_msg("%s", err);
+}
+
+static void
+diagnoses_a_real_satellite_group(void **unused)
+{
+	const char *build = getenv("LTB_BUILD");
+	struct ltb_satcounts before, after, d;
+	char sat[512], err[256], line[1024], where[128], want[512];
+	double end;
+
+	snprintf(sat, sizeof sat, "%s/bin/ltb-satellite",
+	    build != NULL ? build : "build");
+	if (access(sat, X_OK) != 0)
+		fail_msg("no %s: build it first", sat);
+	if (ltb_satgroup_spawn(&g, sat, 2, NULL, err, sizeof err) < 0)
+		fail_msg("%s", err);
+	counts(&before);
+	/* Nothing since: as a run whose client never found us. */
+	counts(&after);
+	ltb_satcounts_diff(&d, &after, &before);
+	assert_int_equal(ltb_satcounts_diagnose(&d, &g, line, sizeof line), 1);
+	ltb_satgroup_where(&g, where, sizeof where);
+	snprintf(want, sizeof want, "no connection reached the satellites at "
+	    "%s: is the client pointed at the right host and ports?", where);
+	assert_string_equal(line, want);
+	/* A tracer on the thrift transport, and one that only connects. */
+	assert_int_equal(post_to(g.ports[0], "/_rpc/v1/reports/binary"), 404);
+	assert_int_equal(post_to(g.ports[1], "/_rpc/v1/reports/binary"), 404);
+	connect_only(g.ports[1]);
+	end = ltb_now() + 5;
+	do {
+		counts(&after);
+		ltb_satcounts_diff(&d, &after, &before);
+	} while (d.connections < 3 && ltb_now() < end);
+	ltb_satgroup_stop(&g);
+	assert_int_equal(d.connections, 3);
+	assert_int_equal(d.requests, 2);
+	assert_int_equal(d.unknown_path_requests, 2);
+	assert_int_equal(d.spans_received, 0);
+	assert_int_equal(ltb_satcounts_diagnose(&d, &g, line, sizeof line), 1);
+	snprintf(want, sizeof want, "the satellites at %s received no intact "
+	    "span: 2 requests to paths no protocol serves (ltb serves POST "
+	    "/api/v2/reports): /_rpc/v1/reports/binary 2 (LightStep's thrift "
+	    "transport, which ltb does not serve yet: use the proto "
+	    "transport)", where);
+	assert_string_equal(line, want);
+}
+
 int
 main(void)
 {
@@ -470,6 +585,8 @@ main(void)
 		cmocka_unit_test(diagnoses_empty_reports_and_other_requests),
 		cmocka_unit_test(says_nothing_when_intact_spans_arrived),
 		cmocka_unit_test(a_short_buffer_is_cut_not_overrun),
+		cmocka_unit_test_teardown(diagnoses_a_real_satellite_group,
+		    stop_group),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
