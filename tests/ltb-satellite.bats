@@ -398,6 +398,100 @@ load test_helper
 	assert_output 405
 }
 
+# --- what arrived that was not a report (diagnosing silence) --------------
+
+@test "counts connections, even those that send no request" {
+	start_satellite
+	run sat_stat '[.connections, .requests] | @tsv'
+	assert_output "$(printf '0\t0')"
+	exec 7<>"/dev/tcp/127.0.0.1/$SAT_PORT"
+	connections_at_least() { (($(sat_stat .connections) >= $1)); }
+	wait_for 5 connections_at_least 1
+	exec 7>&-
+	run curl -sS "http://127.0.0.1:${SAT_PORTS[1]}/spans_received"
+	run sat_stat '[.connections, .requests, (.ports | map([.port, .connections, .requests] | @csv) | join(" "))] | @tsv'
+	assert_output "$(printf '2\t1\t%s,1,0 %s,1,1' "$SAT_PORT" "${SAT_PORTS[1]}")"
+}
+
+@test "counts requests to paths no protocol serves, by path, per port and summed" {
+	start_satellite
+	post() { curl -sS -o /dev/null -w '%{http_code}\n' --data-binary x "http://127.0.0.1:$1$2"; }
+	run post "$SAT_PORT" /_rpc/v1/reports/binary
+	assert_output 404
+	post "$SAT_PORT" /_rpc/v1/reports/binary
+	post "${SAT_PORTS[1]}" /_rpc/v1/reports/binary
+	post "${SAT_PORTS[1]}" /made/up
+	run sat_stat '[.requests, .unknown_path_requests, .unknown_paths["/_rpc/v1/reports/binary"], .unknown_paths["/made/up"], .unknown_paths_other] | @tsv'
+	assert_output "$(printf '4\t4\t3\t1\t0')"
+	run sat_stat '.ports | map(.unknown_paths | to_entries | map("\(.key)=\(.value)") | join(",")) | join(" ")'
+	assert_output "/_rpc/v1/reports/binary=2 /_rpc/v1/reports/binary=1,/made/up=1"
+	# Nothing of it is a span or a report.
+	run sat_stat '[.spans_received, .reports, .rejected_reports] | @tsv'
+	assert_output "$(printf '0\t0\t0')"
+}
+
+@test "keeps at most 16 unknown paths, cut short and made safe; the rest as other" {
+	start_satellite
+	for i in $(seq 1 20); do
+		curl -sS -o /dev/null "http://127.0.0.1:$SAT_PORT/p$i"
+	done
+	long=/$(printf 'a%.0s' $(seq 1 300))
+	curl -sS -o /dev/null "http://127.0.0.1:${SAT_PORTS[1]}$long"
+	curl -sS -o /dev/null "http://127.0.0.1:${SAT_PORTS[1]}/x%0Ay%22z%5C%C3%A9"
+	run sat_stat '[(.unknown_paths | length), .unknown_paths_other, .unknown_path_requests, .unknown_paths["/p1"], .unknown_paths["/p16"], (.unknown_paths | has("/p17"))] | @tsv'
+	assert_output "$(printf '16\t6\t22\t1\t1\tfalse')"
+	# The second port has its own table, so both odd paths are there.
+	run sat_stat '.ports[1].unknown_paths | keys | map(length) | @csv'
+	assert_output "64,9"
+	run sat_stat '.ports[1].unknown_paths | keys[0]'
+	assert_output "/$(printf 'a%.0s' $(seq 1 60))..."
+	run sat_stat '.ports[1].unknown_paths | keys[1]'
+	assert_output '/x?y?z???'
+	# The final stats record has them too.
+	kill -TERM "$SAT_PID"
+	wait "$SAT_PID"
+	run jq -r 'select(.type == "stats") | .unknown_path_requests' "$SAT_OUT"
+	assert_output 22
+}
+
+@test "counts rejected reports by reason, per port" {
+	report=$(mkreport_file r.bin --spans 100)
+	mkreport --spans 3 --malformed garbage >"$TMP/bad.bin"
+	start_satellite --max-body 10K
+	run post_report "$TMP/bad.bin" "${SAT_PORTS[1]}"
+	assert_output 400
+	run post_report "$report"
+	assert_output 413
+	run curl -sS -o /dev/null -w '%{http_code}' "$(report_url)"
+	assert_output 405
+	curl -sS -X POST -d slow_fail "$SAT_ADMIN/mode" >/dev/null
+	mkreport --spans 1 >"$TMP/one.bin"
+	run post_report "$TMP/one.bin" "${SAT_PORTS[1]}"
+	assert_output 400
+	run sat_stat '[.rejected_reports, .rejected.malformed, .rejected.too_large, .rejected.wrong_method, .rejected.slow_fail, .requests] | @tsv'
+	assert_output "$(printf '4\t1\t1\t1\t1\t4')"
+	run sat_stat '.ports | map(.rejected | to_entries | map(select(.value > 0) | "\(.key)=\(.value)") | join(",")) | join(" ")'
+	assert_output "too_large=1,wrong_method=1 malformed=1,slow_fail=1"
+}
+
+@test "each port keeps its invalid spans by reason" {
+	mkreport --spans 2 --seed 7 --invalid no_context >"$TMP/a.bin"
+	mkreport --spans 3 --seed 8 --invalid zero_span_id >"$TMP/b.bin"
+	start_satellite
+	post_report "$TMP/a.bin"
+	post_report "$TMP/b.bin" "${SAT_PORTS[1]}"
+	run sat_stat '[.ports[0].invalid.no_context, .ports[0].invalid.zero_span_id, .ports[1].invalid.zero_span_id, .invalid.no_context, .invalid.zero_span_id] | @tsv'
+	assert_output "$(printf '2\t0\t3\t2\t3')"
+}
+
+@test "POST /reset zeroes connections, requests and unknown paths" {
+	start_satellite
+	curl -sS -o /dev/null "http://127.0.0.1:$SAT_PORT/nope"
+	curl -sS -X POST "$SAT_ADMIN/reset" >/dev/null
+	run sat_stat '[.connections, .requests, .unknown_path_requests, (.unknown_paths | length), (.ports[0].unknown_paths | length)] | @tsv'
+	assert_output "$(printf '0\t0\t0\t0\t0')"
+}
+
 # --- limits and bad input --------------------------------------------------
 
 @test "an unknown path on a satellite is 404, GET on reports 405" {

@@ -34,15 +34,18 @@
 #define CONN_MEMORY (64 * 1024) /* MHD read buffer: big pieces, few calls */
 #define HELD_CAP (64u << 20)	/* largest held field when max_body is 0 */
 #define DISCARD_MAX (1u << 20)	/* body read past a failure before we hang up */
+#define MAX_PATHS 16		/* unknown paths kept by name, per table */
+#define PATH_KEEP 64		/* bytes of an unknown path kept, "..." if cut */
 
 enum reject {
 	REJECT_MALFORMED,
 	REJECT_TOO_LARGE,
 	REJECT_SLOW_FAIL,
+	REJECT_WRONG_METHOD,	/* not a POST to a report path */
 	NREJECT
 };
 static const char *const reject_names[NREJECT] = {
-	"malformed", "too_large", "slow_fail"
+	"malformed", "too_large", "slow_fail", "wrong_method"
 };
 
 /* Per-span delay of each mode, in picoseconds, as the original: 0.05 us,
@@ -56,6 +59,22 @@ struct counts {
 	atomic_uint_fast64_t spans, reports, bytes, duplicates, invalid_spans;
 	atomic_uint_fast64_t invalid[MAX_INVALID];
 	atomic_uint_fast64_t rejected[NREJECT];
+	/* What tells "nothing reached us" from "something did, but no
+	 * report": connections accepted and HTTP requests begun. */
+	atomic_uint_fast64_t connections, requests;
+};
+
+/* Requests to paths no protocol serves, by path: a tracer speaking a
+ * transport we do not serve shows up here. Bounded: the first MAX_PATHS
+ * paths by name, the rest only counted. Under the group's path_lock. */
+struct path_table {
+	struct {
+		char path[PATH_KEEP + 1];
+		uint64_t n;
+	} p[MAX_PATHS];
+	size_t npaths;
+	uint64_t other;			/* requests to paths beyond those */
+	uint64_t total;
 };
 
 struct satellite {
@@ -63,6 +82,7 @@ struct satellite {
 	uint16_t port;
 	struct MHD_Daemon *daemon;	/* NULL while down */
 	struct counts n;
+	struct path_table paths;	/* under group->path_lock */
 	pthread_mutex_t bw_lock;
 	uint64_t bw_next_ns;		/* when the link is free again */
 };
@@ -79,6 +99,10 @@ struct ltb_sat {
 	pthread_mutex_t state_lock;	/* serialises down/up/stop */
 	pthread_mutex_t dup_lock;
 	struct ltb_dupset *dups;
+	/* The group's own table, not a merge of the ports': which paths it
+	 * names stays fixed until a reset, so two snapshots subtract. */
+	pthread_mutex_t path_lock;
+	struct path_table paths;
 };
 
 /* One report request in flight; protocol state follows it. */
@@ -182,6 +206,49 @@ counts_zero(struct counts *n)
 		atomic_store(&n->invalid[i], 0);
 	for (int i = 0; i < NREJECT; i++)
 		atomic_store(&n->rejected[i], 0);
+	atomic_store(&n->connections, 0);
+	atomic_store(&n->requests, 0);
+}
+
+/* The path as a short, printable key: what a message can quote as it is.
+ * Bytes outside printable ASCII, quotes and backslashes become '?'. */
+static void
+path_key(char *key, const char *url)
+{
+	size_t len = strlen(url), keep = len > PATH_KEEP ? PATH_KEEP - 3 : len;
+	size_t i;
+
+	for (i = 0; i < keep; i++) {
+		unsigned char ch = (unsigned char)url[i];
+
+		key[i] = ch > ' ' && ch < 0x7f && ch != '"' && ch != '\\' ?
+		    (char)ch : '?';
+	}
+	if (keep < len) {
+		memcpy(key + i, "...", 3);
+		i += 3;
+	}
+	key[i] = '\0';
+}
+
+static void
+path_count(struct path_table *t, const char *key)
+{
+	size_t i;
+
+	t->total++;
+	for (i = 0; i < t->npaths; i++)
+		if (strcmp(t->p[i].path, key) == 0) {
+			t->p[i].n++;
+			return;
+		}
+	if (t->npaths == MAX_PATHS) {
+		t->other++;
+		return;
+	}
+	snprintf(t->p[i].path, sizeof t->p[i].path, "%s", key);
+	t->p[i].n = 1;
+	t->npaths++;
 }
 
 /* ---- counting ---------------------------------------------------------- */
@@ -248,6 +315,49 @@ request_reject(struct request *r, enum reject why)
 {
 	atomic_fetch_add_explicit(&r->sat->n.rejected[why], 1,
 	    memory_order_relaxed);
+}
+
+static void
+sat_reject(struct satellite *sat, enum reject why)
+{
+	atomic_fetch_add_explicit(&sat->n.rejected[why], 1,
+	    memory_order_relaxed);
+}
+
+static void
+sat_unknown_path(struct satellite *sat, const char *url)
+{
+	struct ltb_sat *g = sat->group;
+	char key[PATH_KEEP + 1];
+
+	path_key(key, url);
+	pthread_mutex_lock(&g->path_lock);
+	path_count(&sat->paths, key);
+	path_count(&g->paths, key);
+	pthread_mutex_unlock(&g->path_lock);
+}
+
+/* libmicrohttpd calls these once per connection accepted and once per
+ * request, as soon as its request line is read: before the access
+ * handler, whatever the request turns out to be. */
+static void
+on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+    enum MHD_ConnectionNotificationCode toe)
+{
+	struct satellite *sat = cls;
+
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED)
+		atomic_fetch_add_explicit(&sat->n.connections, 1,
+		    memory_order_relaxed);
+}
+
+static void *
+on_request_line(void *cls, const char *uri, struct MHD_Connection *c)
+{
+	struct satellite *sat = cls;
+
+	atomic_fetch_add_explicit(&sat->n.requests, 1, memory_order_relaxed);
+	return NULL;		/* the access handler's first *req_cls */
 }
 
 /* ---- HTTP answers ------------------------------------------------------ */
@@ -473,18 +583,21 @@ request_start(struct satellite *sat, struct MHD_Connection *c,
 			    "use GET\n");
 		return answer_count(c, sat_spans(sat));
 	}
-	if ((p = proto_for(url)) == NULL)
+	if ((p = proto_for(url)) == NULL) {
+		sat_unknown_path(sat, url);
 		return answer_text(c, MHD_HTTP_NOT_FOUND, "no such path: %s\n",
 		    url);
-	if (strcmp(method, "POST") != 0)
+	}
+	if (strcmp(method, "POST") != 0) {
+		sat_reject(sat, REJECT_WRONG_METHOD);
 		return answer_text(c, MHD_HTTP_METHOD_NOT_ALLOWED,
 		    "%s reports are POSTed\n", p->name);
+	}
 	cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
 	    MHD_HTTP_HEADER_CONTENT_LENGTH);
 	if (cl != NULL && sat->group->cfg.max_body &&
 	    strtoull(cl, NULL, 10) > sat->group->cfg.max_body) {
-		atomic_fetch_add_explicit(&sat->n.rejected[REJECT_TOO_LARGE],
-		    1, memory_order_relaxed);
+		sat_reject(sat, REJECT_TOO_LARGE);
 		return answer_text(c, MHD_HTTP_CONTENT_TOO_LARGE,
 		    "report too large: %s bytes, limit %llu\n", cl,
 		    (unsigned long long)sat->group->cfg.max_body);
@@ -556,6 +669,8 @@ satellite_start(struct satellite *sat, char *err, size_t errlen)
 	    MHD_OPTION_CONNECTION_TIMEOUT, g->cfg.idle_timeout,
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_MEMORY,
 	    MHD_OPTION_NOTIFY_COMPLETED, on_request_done, sat,
+	    MHD_OPTION_NOTIFY_CONNECTION, on_connection, sat,
+	    MHD_OPTION_URI_LOG_CALLBACK, on_request_line, sat,
 	    MHD_OPTION_END);
 	if (sat->daemon == NULL) {
 		snprintf(err, errlen, "cannot start satellite on port %u",
@@ -725,6 +840,7 @@ ltb_sat_start(const struct ltb_sat_config *c, char *err, size_t errlen)
 	g->cfg = *c;
 	pthread_mutex_init(&g->state_lock, NULL);
 	pthread_mutex_init(&g->dup_lock, NULL);
+	pthread_mutex_init(&g->path_lock, NULL);
 	atomic_init(&g->mode, c->mode);
 	atomic_init(&g->up, 1);
 	if ((g->dups = ltb_dupset_new(c->dup_window)) == NULL)
@@ -767,6 +883,7 @@ ltb_sat_stop(struct ltb_sat *g)
 	free(g->sats);
 	ltb_dupset_free(g->dups);
 	pthread_mutex_destroy(&g->dup_lock);
+	pthread_mutex_destroy(&g->path_lock);
 	pthread_mutex_destroy(&g->state_lock);
 	free(g);
 }
@@ -810,8 +927,13 @@ ltb_sat_reset(struct ltb_sat *g)
 {
 	pthread_mutex_lock(&g->dup_lock);
 	ltb_dupset_clear(g->dups);
-	for (size_t i = 0; i < g->nsats; i++)
+	pthread_mutex_lock(&g->path_lock);
+	for (size_t i = 0; i < g->nsats; i++) {
 		counts_zero(&g->sats[i].n);
+		memset(&g->sats[i].paths, 0, sizeof g->sats[i].paths);
+	}
+	memset(&g->paths, 0, sizeof g->paths);
+	pthread_mutex_unlock(&g->path_lock);
 	pthread_mutex_unlock(&g->dup_lock);
 }
 
@@ -849,12 +971,29 @@ ltb_sat_ready_record(struct ltb_sat *g)
 	return rec;
 }
 
-/* The counts of one satellite, or the sum over all when sat is NULL. */
 static void
-add_counts(cJSON *obj, const struct ltb_sat *g, const struct satellite *sat)
+add_paths(cJSON *obj, struct ltb_sat *g, const struct path_table *t)
+{
+	cJSON *o;
+
+	pthread_mutex_lock(&g->path_lock);
+	cJSON_AddNumberToObject(obj, "unknown_path_requests", (double)t->total);
+	o = cJSON_AddObjectToObject(obj, "unknown_paths");
+	for (size_t i = 0; o != NULL && i < t->npaths; i++)
+		cJSON_AddNumberToObject(o, t->p[i].path, (double)t->p[i].n);
+	cJSON_AddNumberToObject(obj, "unknown_paths_other", (double)t->other);
+	pthread_mutex_unlock(&g->path_lock);
+}
+
+/* The counts of one satellite, or the sum over all when sat is NULL: the
+ * group's figures are the sums of its ports', as the original controller
+ * summed its satellites. */
+static void
+add_counts(cJSON *obj, struct ltb_sat *g, const struct satellite *sat)
 {
 	const struct ltb_collector_proto *p = ltb_collector_protocols[0];
 	uint64_t spans = 0, reports = 0, bytes = 0, dups = 0, inv = 0;
+	uint64_t conns = 0, reqs = 0;
 	uint64_t invalid[MAX_INVALID] = { 0 }, rejected[NREJECT] = { 0 };
 	uint64_t nrejected = 0;
 	cJSON *o;
@@ -869,6 +1008,8 @@ add_counts(cJSON *obj, const struct ltb_sat *g, const struct satellite *sat)
 		bytes += atomic_load(&n->bytes);
 		dups += atomic_load(&n->duplicates);
 		inv += atomic_load(&n->invalid_spans);
+		conns += atomic_load(&n->connections);
+		reqs += atomic_load(&n->requests);
 		for (int k = 0; k < MAX_INVALID; k++)
 			invalid[k] += atomic_load(&n->invalid[k]);
 		for (int k = 0; k < NREJECT; k++)
@@ -882,8 +1023,8 @@ add_counts(cJSON *obj, const struct ltb_sat *g, const struct satellite *sat)
 	cJSON_AddNumberToObject(obj, "invalid_spans", (double)inv);
 	cJSON_AddNumberToObject(obj, "duplicate_spans", (double)dups);
 	cJSON_AddNumberToObject(obj, "rejected_reports", (double)nrejected);
-	if (sat != NULL)
-		return;
+	cJSON_AddNumberToObject(obj, "connections", (double)conns);
+	cJSON_AddNumberToObject(obj, "requests", (double)reqs);
 	o = cJSON_AddObjectToObject(obj, "rejected");
 	for (int k = 0; o != NULL && k < NREJECT; k++)
 		cJSON_AddNumberToObject(o, reject_names[k],
@@ -893,6 +1034,7 @@ add_counts(cJSON *obj, const struct ltb_sat *g, const struct satellite *sat)
 	    k++)
 		cJSON_AddNumberToObject(o, p->invalid_name(k),
 		    (double)invalid[k]);
+	add_paths(obj, g, sat != NULL ? &sat->paths : &g->paths);
 }
 
 cJSON *

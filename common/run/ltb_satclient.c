@@ -1,11 +1,13 @@
 /*
  * ltb_satclient.c: the satellite admin client, over libcurl; see
- * ltb_satclient.h.
+ * ltb_satclient.h. Also what a run makes of the group's counts: their
+ * difference over the run and, when nothing intact arrived, why.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +17,7 @@
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
 
+#include "collector/ltb_collector.h"
 #include "core/ltb_proc.h"
 #include "run/ltb_satclient.h"
 
@@ -112,6 +115,423 @@ ltb_satgroup_post(struct ltb_satgroup *g, const char *what, char *err,
 		return -1;
 	free(body);
 	return 0;
+}
+
+/* ---- counts ------------------------------------------------------------ */
+
+/* A name as a message can quote it: printable ASCII, no quotes or
+ * backslashes, cut to LTB_SATCOUNT_NAME_LEN. The satellite sends them so
+ * already; another program's /stats need not. */
+static void
+name_safe(char *dst, const char *src)
+{
+	size_t i;
+
+	for (i = 0; src[i] != '\0' && i < LTB_SATCOUNT_NAME_LEN; i++) {
+		unsigned char ch = (unsigned char)src[i];
+
+		dst[i] = ch > ' ' && ch < 0x7f && ch != '"' && ch != '\\' ?
+		    (char)ch : '?';
+	}
+	dst[i] = '\0';
+}
+
+static uint64_t
+map_find(const struct ltb_satcount_map *m, const char *name)
+{
+	for (size_t i = 0; i < m->n; i++)
+		if (strcmp(m->e[i].name, name) == 0)
+			return m->e[i].n;
+	return 0;
+}
+
+static void
+map_add(struct ltb_satcount_map *m, const char *raw, uint64_t n)
+{
+	char name[LTB_SATCOUNT_NAME_LEN + 1];
+
+	name_safe(name, raw);
+	for (size_t i = 0; i < m->n; i++)
+		if (strcmp(m->e[i].name, name) == 0) {
+			m->e[i].n += n;
+			return;
+		}
+	if (m->n == LTB_SATCOUNT_NAMES) {
+		m->other += n;
+		return;
+	}
+	memcpy(m->e[m->n].name, name, sizeof name);
+	m->e[m->n++].n = n;
+}
+
+/* A JSON count: a number, whole, 0 or more, below 2^64. */
+static int
+count_of(const cJSON *v, uint64_t *n)
+{
+	if (!cJSON_IsNumber(v) || !(v->valuedouble >= 0) ||
+	    v->valuedouble >= 18446744073709551616.0 ||
+	    v->valuedouble != (double)(uint64_t)v->valuedouble)
+		return -1;
+	*n = (uint64_t)v->valuedouble;
+	return 0;
+}
+
+static int
+parse_map(struct ltb_satcount_map *m, const cJSON *rec, const char *key,
+    char *err, size_t errlen)
+{
+	const cJSON *o = cJSON_GetObjectItemCaseSensitive(rec, key), *v;
+	uint64_t n;
+
+	if (o == NULL)
+		return 0;
+	if (!cJSON_IsObject(o)) {
+		snprintf(err, errlen, "stats record: %s is not an object", key);
+		return -1;
+	}
+	cJSON_ArrayForEach(v, o) {
+		if (count_of(v, &n) < 0) {
+			snprintf(err, errlen, "stats record: %s.%.64s is not a "
+			    "count", key, v->string);
+			return -1;
+		}
+		map_add(m, v->string, n);
+	}
+	return 0;
+}
+
+int
+ltb_satcounts_parse(struct ltb_satcounts *c, const char *json, char *err,
+    size_t errlen)
+{
+	static const struct {
+		const char *key;
+		size_t off;
+	} counts[] = {
+		{ "spans_received", offsetof(struct ltb_satcounts,
+		    spans_received) },
+		{ "invalid_spans", offsetof(struct ltb_satcounts,
+		    spans_invalid) },
+		{ "duplicate_spans", offsetof(struct ltb_satcounts,
+		    spans_duplicate) },
+		{ "reports", offsetof(struct ltb_satcounts, reports) },
+		{ "rejected_reports", offsetof(struct ltb_satcounts,
+		    reports_rejected) },
+		{ "bytes", offsetof(struct ltb_satcounts, bytes) },
+		{ "connections", offsetof(struct ltb_satcounts, connections) },
+		{ "requests", offsetof(struct ltb_satcounts, requests) },
+		{ "unknown_path_requests", offsetof(struct ltb_satcounts,
+		    unknown_path_requests) },
+	};
+	const cJSON *type, *other;
+	cJSON *rec;
+	uint64_t n;
+
+	memset(c, 0, sizeof *c);
+	rec = cJSON_Parse(json);
+	type = cJSON_GetObjectItemCaseSensitive(rec, "type");
+	if (!cJSON_IsObject(rec) || !cJSON_IsString(type) ||
+	    strcmp(type->valuestring, "stats") != 0) {
+		snprintf(err, errlen, "not a stats record: %.60s", json);
+		goto fail;
+	}
+	for (size_t i = 0; i < sizeof counts / sizeof counts[0]; i++)
+		if (count_of(cJSON_GetObjectItemCaseSensitive(rec,
+		    counts[i].key), (uint64_t *)((char *)c +
+		    counts[i].off)) < 0) {
+			snprintf(err, errlen, "stats record: no count %s "
+			    "(an older ltb-satellite?)", counts[i].key);
+			goto fail;
+		}
+	if (parse_map(&c->invalid_by_reason, rec, "invalid", err, errlen) < 0 ||
+	    parse_map(&c->rejected_by_reason, rec, "rejected", err, errlen) <
+	    0 || parse_map(&c->unknown_paths, rec, "unknown_paths", err,
+	    errlen) < 0)
+		goto fail;
+	other = cJSON_GetObjectItemCaseSensitive(rec, "unknown_paths_other");
+	if (other != NULL) {
+		if (count_of(other, &n) < 0) {
+			snprintf(err, errlen, "stats record: "
+			    "unknown_paths_other is not a count");
+			goto fail;
+		}
+		c->unknown_paths.other += n;
+	}
+	cJSON_Delete(rec);
+	return 0;
+fail:
+	cJSON_Delete(rec);
+	memset(c, 0, sizeof *c);
+	return -1;
+}
+
+int
+ltb_satgroup_counts(struct ltb_satgroup *g, struct ltb_satcounts *c,
+    char *err, size_t errlen)
+{
+	char *body, why[256];
+	int rc;
+
+	if (admin(g, "GET", "/stats", &body, err, errlen) < 0)
+		return -1;
+	if ((rc = ltb_satcounts_parse(c, body, why, sizeof why)) < 0)
+		snprintf(err, errlen, "satellite admin %s/stats: %s",
+		    g->admin_url, why);
+	free(body);
+	return rc;
+}
+
+/* Counters only grow, unless the group was reset in between: then what
+ * came since is after's count itself. */
+static uint64_t
+since(uint64_t after, uint64_t before)
+{
+	return after >= before ? after - before : after;
+}
+
+static void
+map_diff(struct ltb_satcount_map *d, const struct ltb_satcount_map *a,
+    const struct ltb_satcount_map *b)
+{
+	for (size_t i = 0; i < a->n; i++) {
+		d->e[i] = a->e[i];
+		d->e[i].n = since(a->e[i].n, map_find(b, a->e[i].name));
+	}
+	d->n = a->n;
+	d->other = since(a->other, b->other);
+}
+
+void
+ltb_satcounts_diff(struct ltb_satcounts *d, const struct ltb_satcounts *after,
+    const struct ltb_satcounts *before)
+{
+	struct ltb_satcounts r;
+
+	memset(&r, 0, sizeof r);
+	r.spans_received = since(after->spans_received, before->spans_received);
+	r.spans_invalid = since(after->spans_invalid, before->spans_invalid);
+	r.spans_duplicate = since(after->spans_duplicate,
+	    before->spans_duplicate);
+	r.reports = since(after->reports, before->reports);
+	r.reports_rejected = since(after->reports_rejected,
+	    before->reports_rejected);
+	r.bytes = since(after->bytes, before->bytes);
+	r.connections = since(after->connections, before->connections);
+	r.requests = since(after->requests, before->requests);
+	r.unknown_path_requests = since(after->unknown_path_requests,
+	    before->unknown_path_requests);
+	map_diff(&r.invalid_by_reason, &after->invalid_by_reason,
+	    &before->invalid_by_reason);
+	map_diff(&r.rejected_by_reason, &after->rejected_by_reason,
+	    &before->rejected_by_reason);
+	map_diff(&r.unknown_paths, &after->unknown_paths,
+	    &before->unknown_paths);
+	*d = r;
+}
+
+uint64_t
+ltb_satcounts_intact(const struct ltb_satcounts *d)
+{
+	uint64_t broken = d->spans_invalid + d->spans_duplicate;
+
+	return d->spans_received > broken ? d->spans_received - broken : 0;
+}
+
+int
+ltb_satcount_map_json(cJSON *obj, const char *key,
+    const struct ltb_satcount_map *m)
+{
+	cJSON *o = cJSON_AddObjectToObject(obj, key);
+
+	if (o == NULL)
+		return -1;
+	for (size_t i = 0; i < m->n; i++)
+		if (cJSON_AddNumberToObject(o, m->e[i].name,
+		    (double)m->e[i].n) == NULL)
+			return -1;
+	if (m->other > 0 &&
+	    cJSON_AddNumberToObject(o, "other", (double)m->other) == NULL)
+		return -1;
+	return 0;
+}
+
+/* ---- saying why nothing arrived ---------------------------------------- */
+
+/* A line built piece by piece into a caller's buffer, cut at its end. */
+struct line {
+	char *p;
+	size_t len, at;
+};
+
+static void __attribute__((format(printf, 2, 3)))
+put(struct line *l, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (l->len == 0 || l->at >= l->len - 1)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(l->p + l->at, l->len - l->at, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		l->at += (size_t)n < l->len - l->at ? (size_t)n :
+		    l->len - l->at - 1;
+}
+
+/* "3 requests", "1 request". */
+static void
+put_n(struct line *l, uint64_t n, const char *one, const char *many)
+{
+	put(l, "%llu %s", (unsigned long long)n, n == 1 ? one : many);
+}
+
+void
+ltb_satgroup_where(const struct ltb_satgroup *g, char *buf, size_t len)
+{
+	struct line l = { buf, len, 0 };
+
+	if (len > 0)
+		buf[0] = '\0';
+	put(&l, strchr(g->host, ':') != NULL && g->host[0] != '[' ?
+	    "[%s]" : "%s", g->host);
+	for (size_t i = 0; i < g->nports; i++)
+		put(&l, "%s%u", i ? "," : ":", g->ports[i]);
+}
+
+/* What a path no protocol serves is, when we know: the transports tracers
+ * speak that ltb-satellite does not. */
+static const char *
+path_hint(const char *path)
+{
+	static const char *const hints[][2] = {
+		{ "/_rpc/v1/reports/binary", "LightStep's thrift transport, "
+		    "which ltb does not serve yet: use the proto transport" },
+		{ "/api/v0/reports", "LightStep's thrift JSON, which ltb does "
+		    "not serve: use the proto transport" },
+		{ "/v1/traces", "OTLP/HTTP, which ltb does not serve yet" },
+		{ "/v1/metrics", "OTLP/HTTP metrics, which ltb does not serve "
+		    "yet" },
+		{ "/api/v2/spans", "Zipkin, which ltb does not serve" },
+		{ "/api/traces", "Jaeger's HTTP thrift, which ltb does not "
+		    "serve" },
+	};
+
+	for (size_t i = 0; i < sizeof hints / sizeof hints[0]; i++)
+		if (strcmp(path, hints[i][0]) == 0)
+			return hints[i][1];
+	return NULL;
+}
+
+static const char *
+reject_hint(const char *why)
+{
+	if (strcmp(why, "too_large") == 0)
+		return "over --max-body";
+	if (strcmp(why, "slow_fail") == 0)
+		return "satellites in slow_fail mode";
+	if (strcmp(why, "wrong_method") == 0)
+		return "not POSTed";
+	return NULL;
+}
+
+/* "name n (hint), name n, other n": the names counted at least once. */
+static void
+put_map(struct line *l, const struct ltb_satcount_map *m,
+    const char *(*hint)(const char *), const char *other)
+{
+	const char *sep = "", *h;
+
+	for (size_t i = 0; i < m->n; i++) {
+		if (m->e[i].n == 0)
+			continue;
+		put(l, "%s%s %llu", sep, m->e[i].name,
+		    (unsigned long long)m->e[i].n);
+		if (hint != NULL && (h = hint(m->e[i].name)) != NULL)
+			put(l, " (%s)", h);
+		sep = ", ";
+	}
+	if (m->other > 0)
+		put(l, "%s%s %llu", sep, other, (unsigned long long)m->other);
+}
+
+static void
+put_served(struct line *l)
+{
+	for (size_t i = 0; ltb_collector_protocols[i] != NULL; i++)
+		put(l, "%sPOST %s", i ? ", " : "",
+		    ltb_collector_protocols[i]->path);
+}
+
+int
+ltb_satcounts_diagnose(const struct ltb_satcounts *d,
+    const struct ltb_satgroup *g, char *buf, size_t len)
+{
+	struct line l = { buf, len, 0 };
+	const char *sep = "";
+	char where[256];
+	int reported = d->spans_received > 0 || d->reports > 0 ||
+	    d->reports_rejected > 0;
+
+	if (len > 0)
+		buf[0] = '\0';
+	if (ltb_satcounts_intact(d) > 0)
+		return 0;
+	ltb_satgroup_where(g, where, sizeof where);
+	if (d->connections == 0 && d->requests == 0 && !reported) {
+		put(&l, "no connection reached the satellites at %s: is the "
+		    "client pointed at the right host and ports?", where);
+		return 1;
+	}
+	if (d->requests == 0 && !reported) {
+		put_n(&l, d->connections, "connection", "connections");
+		put(&l, " reached the satellites at %s but sent no HTTP "
+		    "request: is the client speaking TLS or another protocol "
+		    "to them?", where);
+		return 1;
+	}
+	put(&l, "the satellites at %s received no intact span: ", where);
+	if (d->unknown_path_requests > 0) {
+		put_n(&l, d->unknown_path_requests, "request", "requests");
+		put(&l, " to paths no protocol serves (ltb serves ");
+		put_served(&l);
+		put(&l, "): ");
+		put_map(&l, &d->unknown_paths, path_hint, "other paths");
+		sep = "; ";
+	}
+	if (d->reports_rejected > 0) {
+		put(&l, "%s", sep);
+		put_n(&l, d->reports_rejected, "report rejected",
+		    "reports rejected");
+		put(&l, ": ");
+		put_map(&l, &d->rejected_by_reason, reject_hint, "other");
+		sep = "; ";
+	}
+	if (d->spans_received > 0) {
+		put(&l, "%s", sep);
+		put_n(&l, d->spans_received, "span arrived", "spans arrived");
+		put(&l, ", none intact: ");
+		if (d->spans_invalid > 0) {
+			put(&l, "%llu invalid (",
+			    (unsigned long long)d->spans_invalid);
+			put_map(&l, &d->invalid_by_reason, NULL, "other");
+			put(&l, ")%s", d->spans_duplicate > 0 ? ", " : "");
+		}
+		if (d->spans_duplicate > 0)
+			put_n(&l, d->spans_duplicate, "duplicate",
+			    "duplicates");
+		sep = "; ";
+	} else if (d->reports > 0) {
+		put(&l, "%s", sep);
+		put_n(&l, d->reports, "report held no span",
+		    "reports held no span");
+		sep = "; ";
+	}
+	if (*sep == '\0') {
+		put_n(&l, d->requests, "request", "requests");
+		put(&l, ", none of them a report");
+	}
+	return 1;
 }
 
 /* Fill ports and host from a ready or stats record. */
@@ -270,3 +690,4 @@ ltb_satgroup_stop(struct ltb_satgroup *g)
 		g->out_fd = -1;
 	}
 }
+

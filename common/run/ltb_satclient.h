@@ -1,6 +1,7 @@
 /*
  * ltb_satclient.h: driving a satellite group from outside, through its
- * admin port: counting what it received, taking it down and up. Also
+ * admin port: counting what it received (and what it saw that was not a
+ * report, to say why nothing arrived), taking it down and up. Also
  * starting a group of our own (an ltb-satellite child) when the user named
  * none, and stopping it again.
  */
@@ -10,6 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+
+#include <cjson/cJSON.h>
 
 #include "run/ltb_control.h"
 
@@ -38,6 +41,86 @@ int ltb_satgroup_attach(struct ltb_satgroup *g, const char *admin_url,
 /* Spans received so far (GET /spans_received). */
 int ltb_satgroup_spans(struct ltb_satgroup *g, uint64_t *n, char *err,
     size_t errlen);
+
+/*
+ * What a satellite group counted, from its admin /stats: the group's sums
+ * over all its ports, as the original controller summed its satellites.
+ * Bounded: fixed arrays, nothing borrowed or allocated. A run's counts are
+ * the difference of two snapshots (ltb_satcounts_diff); runs never /reset.
+ */
+#define LTB_SATCOUNT_NAMES 16	/* names kept per map */
+#define LTB_SATCOUNT_NAME_LEN 64	/* bytes kept of a name */
+
+/* Counts by name: reasons or paths. Names beyond LTB_SATCOUNT_NAMES are
+ * only summed, in other (for unknown_paths also the satellite's own
+ * unknown_paths_other). Names are printable ASCII without quotes or
+ * backslashes: a message can quote them as they are. */
+struct ltb_satcount_map {
+	struct {
+		char name[LTB_SATCOUNT_NAME_LEN + 1];
+		uint64_t n;
+	} e[LTB_SATCOUNT_NAMES];
+	size_t n;
+	uint64_t other;
+};
+
+struct ltb_satcounts {
+	uint64_t spans_received;	/* everything, broken and twice too */
+	uint64_t spans_invalid;		/* /stats invalid_spans */
+	uint64_t spans_duplicate;	/* /stats duplicate_spans */
+	uint64_t reports;		/* reports answered 200 */
+	uint64_t reports_rejected;	/* /stats rejected_reports */
+	uint64_t bytes;
+	uint64_t connections;		/* accepted on the satellite ports */
+	uint64_t requests;		/* HTTP requests begun on them */
+	uint64_t unknown_path_requests;	/* to paths no protocol serves */
+	struct ltb_satcount_map invalid_by_reason;	/* /stats invalid */
+	struct ltb_satcount_map rejected_by_reason;	/* /stats rejected */
+	struct ltb_satcount_map unknown_paths;		/* path -> requests */
+};
+
+/* Read a /stats answer (a JSON stats record) into c. 0, or -1 with a
+ * message in err when it is not one or lacks a count. */
+int ltb_satcounts_parse(struct ltb_satcounts *c, const char *json,
+    char *err, size_t errlen);
+
+/* GET /stats into c. 0, or -1 with a message in err. */
+int ltb_satgroup_counts(struct ltb_satgroup *g, struct ltb_satcounts *c,
+    char *err, size_t errlen);
+
+/*
+ * d = after - before, count by count and name by name (names only in
+ * before are dropped). A count that went down means the group was reset
+ * in between: its difference is then after's count, what came since. d
+ * may be after or before.
+ */
+void ltb_satcounts_diff(struct ltb_satcounts *d,
+    const struct ltb_satcounts *after, const struct ltb_satcounts *before);
+
+/* Spans that arrived intact and once: received - duplicate - invalid, 0
+ * at least (a span can be both). */
+uint64_t ltb_satcounts_intact(const struct ltb_satcounts *d);
+
+/* Add m to obj under key as {"name": n, ...} (plus "other" when not 0).
+ * 0, or -1 on allocation failure. */
+int ltb_satcount_map_json(cJSON *obj, const char *key,
+    const struct ltb_satcount_map *m);
+
+/* Where tracers reach the group: "127.0.0.1:8360,8361", "[::1]:8360". */
+void ltb_satgroup_where(const struct ltb_satgroup *g, char *buf,
+    size_t len);
+
+/*
+ * Given a run's counts d (ltb_satcounts_diff), say in one line what the
+ * satellites saw when no intact span arrived: no connection at all,
+ * connections without a request, requests to paths no protocol serves
+ * (named, with what they are), rejected reports and why, spans that were
+ * all invalid or duplicates. g names the host and ports. Returns 1 with
+ * the line in buf (cut to len), or 0 with buf empty when intact spans did
+ * arrive.
+ */
+int ltb_satcounts_diagnose(const struct ltb_satcounts *d,
+    const struct ltb_satgroup *g, char *buf, size_t len);
 
 /* POST /down, /up or /reset. */
 int ltb_satgroup_post(struct ltb_satgroup *g, const char *what, char *err,
