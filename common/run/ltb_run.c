@@ -51,7 +51,8 @@ struct run {
 	const char *error;		/* why the run failed, or NULL */
 	char error_buf[1024];
 	double host_busy0, host_steal0, self_cpu0, sat_cpu0;
-	uint64_t spans0;
+	struct ltb_satcounts before;	/* the satellites' counts at start */
+	struct ltb_satcounts got;	/* what arrived during the run */
 };
 
 void
@@ -524,9 +525,36 @@ exit_status(int status)
 	return -1;
 }
 
+/* The span counts of a traced run: everything that arrived, as the
+ * original counted, what arrived broken or twice, and dropped as what did
+ * not arrive intact and once. */
+static void
+add_span_counts(struct run *x, cJSON *rec, double sent)
+{
+	const struct ltb_satcounts *d = &x->got;
+	char why[768];
+
+	cJSON_AddNumberToObject(rec, "spans_received",
+	    (double)d->spans_received);
+	cJSON_AddNumberToObject(rec, "spans_duplicate",
+	    (double)d->spans_duplicate);
+	cJSON_AddNumberToObject(rec, "spans_invalid",
+	    (double)d->spans_invalid);
+	ltb_satcount_map_json(rec, "invalid_by_reason",
+	    &d->invalid_by_reason);
+	cJSON_AddNumberToObject(rec, "reports_rejected",
+	    (double)d->reports_rejected);
+	cJSON_AddNumberToObject(rec, "dropped",
+	    sent - (double)ltb_satcounts_intact(d));
+	/* A traced run that reached no satellite measured no tracer: say
+	 * what the satellites did see. */
+	if (d->spans_received == 0 && sent > 0 &&
+	    ltb_satcounts_diagnose(d, x->r->sats, why, sizeof why))
+		fail_run(x, "%s", why);
+}
+
 static cJSON *
-result_record(struct run *x, cJSON *summary, int have_spans,
-    uint64_t received)
+result_record(struct run *x, cJSON *summary, int have_spans)
 {
 	double clock = x->t_end - x->t0;
 	double program = rusage_cpu(&x->ru) + x->orphan_cpu;
@@ -553,15 +581,8 @@ result_record(struct run *x, cJSON *summary, int have_spans,
 	cJSON_AddNumberToObject(rec, "spans_sent", sent);
 	cJSON_AddStringToObject(rec, "spans_sent_from", isnan(claimed) ?
 	    "plan" : "client");
-	/* A traced run that reached no satellite measured no tracer. */
-	if (x->msg.trace && have_spans && received == 0 && sent > 0)
-		fail_run(x, "the satellites received no span from the traced "
-		    "client%s", "");
 	if (x->msg.trace && have_spans) {
-		cJSON_AddNumberToObject(rec, "spans_received",
-		    (double)received);
-		cJSON_AddNumberToObject(rec, "dropped",
-		    sent - (double)received);
+		add_span_counts(x, rec, sent);
 	} else {
 		cJSON_AddNullToObject(rec, "spans_received");
 		cJSON_AddNullToObject(rec, "dropped");
@@ -655,7 +676,6 @@ ltb_run(struct ltb_runner *r, const cJSON *rec, char *err, size_t errlen)
 {
 	struct run x = { .r = r, .rec = rec, .out_fd = -1 };
 	double runtime = ltb_json_num(rec, "runtime", 0);
-	uint64_t received = 0;
 	cJSON *summary = NULL, *result = NULL;
 	int have_spans = 0;
 	char why[512];
@@ -672,7 +692,7 @@ ltb_run(struct ltb_runner *r, const cJSON *rec, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		goto out;
 	}
-	if (r->sats != NULL && ltb_satgroup_spans(r->sats, &x.spans0, err,
+	if (r->sats != NULL && ltb_satgroup_counts(r->sats, &x.before, err,
 	    errlen) < 0)
 		goto out;
 	ltb_proc_host_cpu(&x.host_busy0, &x.host_steal0);
@@ -702,9 +722,10 @@ ltb_run(struct ltb_runner *r, const cJSON *rec, char *err, size_t errlen)
 	if (r->sats != NULL && x.msg.trace && x.pid > 0) {
 		uint64_t n;
 
-		if (settled_spans(&x, &n, err, errlen) < 0)
+		if (settled_spans(&x, &n, err, errlen) < 0 ||
+		    ltb_satgroup_counts(r->sats, &x.got, err, errlen) < 0)
 			goto out;
-		received = n - x.spans0;
+		ltb_satcounts_diff(&x.got, &x.got, &x.before);
 		have_spans = 1;
 	}
 	/* Leave the satellites up for the next run. */
@@ -712,7 +733,7 @@ ltb_run(struct ltb_runner *r, const cJSON *rec, char *err, size_t errlen)
 	    ltb_satgroup_post(r->sats, "up", err, errlen) < 0)
 		goto out;
 	progress(&x, 1);
-	result = result_record(&x, summary, have_spans, received);
+	result = result_record(&x, summary, have_spans);
 	if (result == NULL)
 		snprintf(err, errlen, "out of memory");
 	else if (ltb_record_check(result, why, sizeof why) < 0) {
