@@ -573,3 +573,23 @@ load test_helper
 	assert_output "$(printf '1000\t0\t0\t0')"
 	(($(sat_stat .reports) >= 1))
 }
+
+@test "the npm lightstep-tracer on its thrift transport shows as an unknown path" {
+	[[ -d $LTB_ROOT/tests/js/node_modules/lightstep-tracer ]] ||
+		fail "tests/js/node_modules missing: run docker/deps.sh"
+	start_satellite
+	cat >"$TMP/thrift.js" <<-JS
+		const lightstep = require('$LTB_ROOT/tests/js/node_modules/lightstep-tracer');
+		const t = new lightstep.Tracer({ access_token: 'x', component_name: 'c',
+		    collector_host: '127.0.0.1', collector_port: $SAT_PORT,
+		    collector_encryption: 'none', transport: 'thrift',
+		    disable_clock_skew_correction: true, disable_meta_event_reporting: true });
+		for (let i = 0; i < 10; i++) t.startSpan('s').finish();
+		t.flush(() => process.exit(0));
+		setTimeout(() => process.exit(3), 10000);
+	JS
+	run timeout 20 node "$TMP/thrift.js"
+	assert_success
+	run sat_stat '[.spans_received, .reports, (.connections > 0), .unknown_path_requests, (.unknown_paths | keys | join(","))] | @tsv'
+	assert_output "$(printf '0\t0\ttrue\t1\t/api/v0/reports')"
+}
