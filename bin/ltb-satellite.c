@@ -7,6 +7,7 @@
  * stdout once every port accepts connections, and one "stats" record when
  * SIGTERM or SIGINT stops it. See common/collector/ltb_satellite.h.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
 #include <pthread.h>
@@ -83,6 +84,8 @@ parse_args(int argc, char **argv, struct ltb_sat_config *c)
 		{ NULL, 0, NULL, 0 }
 	};
 	const char *why = NULL;
+	struct in6_addr a6;
+	struct in_addr a4;
 	uint64_t v;
 	int ch;
 
@@ -95,6 +98,11 @@ parse_args(int argc, char **argv, struct ltb_sat_config *c)
 				bad_usage("bad --ports '%s'", optarg, why);
 			break;
 		case 'b':
+			/* A typo in an address is misuse, not a failed bind. */
+			if (inet_pton(AF_INET, optarg, &a4) != 1 &&
+			    inet_pton(AF_INET6, optarg, &a6) != 1)
+				bad_usage("bad --bind '%s'", optarg,
+				    "not an IPv4 or IPv6 address");
 			c->bind = optarg;
 			break;
 		case 'a':
