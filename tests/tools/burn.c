@@ -25,8 +25,7 @@ cpu_now(void)
 int
 main(int argc, char **argv)
 {
-	volatile double x = 1.0;
-	double secs;
+	double secs, x = 1.0;
 	char *end;
 
 	if (argc < 2 || (secs = strtod(argv[1], &end)) < 0 || end == argv[1] ||
@@ -37,6 +36,9 @@ main(int argc, char **argv)
 	while (cpu_now() < secs)
 		for (int i = 0; i < 10000; i++)
 			x *= 1.0000001;
+	/* Used, so the loop is not optimised away. */
+	if (x < 0)
+		puts("");
 	if (argc > 2) {
 		execvp(argv[2], argv + 2);
 		fprintf(stderr, "burn: exec %s: %s\n", argv[2], strerror(errno));
