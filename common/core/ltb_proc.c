@@ -559,35 +559,6 @@ read_rss(pid_t pid)
 	return (uint64_t)resident * (uint64_t)sysconf(_SC_PAGESIZE);
 }
 
-/* Scan /proc for the members of g->pgid, summing them into s. */
-static int
-scan_group(struct ltb_proc_group *g, struct ltb_proc_sample *s)
-{
-	struct dirent *de;
-	DIR *d;
-
-	memset(s, 0, sizeof *s);
-	g->n = 0;
-	if ((d = opendir("/proc")) == NULL)
-		return -1;
-	while ((de = readdir(d)) != NULL) {
-		pid_t pid = (pid_t)atoi(de->d_name), pg;
-		double cpu;
-
-		if (pid <= 0 || read_stat(pid, &pg, &cpu) < 0 ||
-		    pg != g->pgid)
-			continue;
-		s->cpu_s += cpu;
-		s->rss += read_rss(pid);
-		s->nprocs++;
-		if (g->n < LTB_PROC_MAX_MEMBERS)
-			g->pids[g->n++] = pid;
-	}
-	closedir(d);
-	g->scanned = ltb_now();
-	return 0;
-}
-
 int
 ltb_proc_tree_sample(pid_t keeper_pid, struct ltb_proc_sample *s)
 {
@@ -651,35 +622,6 @@ out:
 	return rc;
 }
 
-int
-ltb_proc_sample_group(pid_t pgid, struct ltb_proc_sample *s)
-{
-	struct ltb_proc_group g = { .pgid = pgid };
-
-	return scan_group(&g, s);
-}
-
-int
-ltb_proc_group_sample(struct ltb_proc_group *g, double rescan,
-    struct ltb_proc_sample *s)
-{
-	if (g->scanned == 0 || ltb_now() - g->scanned >= rescan)
-		return scan_group(g, s);
-	memset(s, 0, sizeof *s);
-	for (size_t i = 0; i < g->n; i++) {
-		double cpu;
-		pid_t pg;
-
-		/* A member gone, or its pid reused: start over. */
-		if (read_stat(g->pids[i], &pg, &cpu) < 0 || pg != g->pgid)
-			return scan_group(g, s);
-		s->cpu_s += cpu;
-		s->rss += read_rss(g->pids[i]);
-		s->nprocs++;
-	}
-	return 0;
-}
-
 double
 ltb_proc_cpu(pid_t pid)
 {
@@ -687,13 +629,6 @@ ltb_proc_cpu(pid_t pid)
 	pid_t pg;
 
 	return read_stat(pid, &pg, &cpu) < 0 ? -1 : cpu;
-}
-
-void
-ltb_proc_kill_group(pid_t pgid)
-{
-	if (pgid > 0)
-		kill(-pgid, SIGKILL);
 }
 
 int

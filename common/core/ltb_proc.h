@@ -67,7 +67,7 @@ int ltb_proc_reap_kept(pid_t keeper, int *status, struct rusage *ru,
 struct ltb_proc_sample {
 	double cpu_s;		/* user + system CPU of the live processes */
 	uint64_t rss;		/* resident bytes, summed */
-	int nprocs;		/* processes in the group */
+	int nprocs;		/* live processes in the tree */
 };
 
 /*
@@ -81,33 +81,8 @@ struct ltb_proc_sample {
  */
 int ltb_proc_tree_sample(pid_t keeper, struct ltb_proc_sample *s);
 
-/* Sum over the live processes of group pgid (reads all of /proc). 0, or
- * -1 if /proc cannot be read. */
-int ltb_proc_sample_group(pid_t pgid, struct ltb_proc_sample *s);
-
-/*
- * The same for frequent sampling: a full scan of /proc costs about a
- * millisecond, too much ten times a second, so the group's members are
- * remembered and /proc is scanned again only every rescan seconds, or
- * when a member has gone. A process born in between is seen at the next
- * scan. Zero-initialise, set pgid.
- */
-#define LTB_PROC_MAX_MEMBERS 256
-struct ltb_proc_group {
-	pid_t pgid;
-	pid_t pids[LTB_PROC_MAX_MEMBERS];
-	size_t n;
-	double scanned;		/* ltb_now() of the last scan, 0: never */
-};
-int ltb_proc_group_sample(struct ltb_proc_group *g, double rescan,
-    struct ltb_proc_sample *s);
-
 /* CPU seconds (user + system) one process has used; -1 if gone. */
 double ltb_proc_cpu(pid_t pid);
-
-/* SIGKILL the whole group, then reap everything of ours that exited,
- * without blocking. */
-void ltb_proc_kill_group(pid_t pgid);
 
 /* Seconds of CPU the host has spent busy and in steal since boot, summed
  * over all CPUs (from /proc/stat); for noise figures. */
