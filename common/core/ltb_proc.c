@@ -299,7 +299,7 @@ keeper(char *const argv[], char *const envp[], int out_fd, int efd,
 	struct sigaction sa;
 	sigset_t block, waiting;
 	int status = 0, st, have = 0;
-	pid_t client, p;
+	pid_t client, p, keeper_pid = getpid();
 
 	/* Signals first, so a SIGTERM from our parent's death (or from the
 	 * parent itself) is handled, never lost, from the prctl on. */
@@ -338,6 +338,11 @@ keeper(char *const argv[], char *const envp[], int out_fd, int efd,
 		_exit(127);
 	}
 	if (client == 0) {
+		/* Should the keeper itself be killed with SIGKILL, the
+		 * client goes too. */
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 ||
+		    getppid() != keeper_pid)
+			_exit(127);
 		setpgid(0, 0);
 		child_signals();
 		execvpe(argv[0], argv, (char **)envp);
