@@ -65,7 +65,11 @@ static const char usage[] =
 LTB_PLAN_USAGE
 "\n"
 "Exit: 0 done; 1 calibration or a calibration run failed, or serve timed\n"
-"out; 2 usage or bad input; 3 system failure (cannot bind, spawn).\n";
+"out; 2 usage or bad input; 3 system failure (cannot bind, spawn);\n"
+"4 calibration inconclusive: it did not converge on a busy machine.\n";
+
+/* DESIGN's exit 4, "inconclusive": neither a pass nor a failure. */
+#define EXIT_INCONCLUSIVE 4
 
 enum { CMD_CALIBRATE, CMD_PLAN, CMD_SERVE };
 
@@ -337,7 +341,9 @@ get_calibration(struct opts *o, struct ltb_calibration *cal, int *status)
 	ltb_ctlserver_stop(ctl);
 	if (rc < 0) {
 		ltb_warn("%s", err);
-		*status = r.interrupted ? 128 + r.interrupted : LTB_EXIT_FAIL;
+		*status = r.interrupted ? 128 + r.interrupted :
+		    rc == LTB_CALIBRATE_INCONCLUSIVE ? EXIT_INCONCLUSIVE :
+		    LTB_EXIT_FAIL;
 		return -1;
 	}
 	if (o->p.client_cmd == NULL && ltb_calibration_save(cal, err,

@@ -114,6 +114,20 @@ calibration() {
 	assert_output --partial "is the client doing Work?"
 }
 
+@test "a calibration the busy machine keeps from converging is inconclusive, exit 4" {
+	export LTB_CACHE_DIR=$TMP/cache
+	# More CPU burners than CPUs: the client cannot reach 0.7 CPU.
+	for ((i = 0; i <= $(nproc); i++)); do
+		burn 120 &
+		started $!
+	done
+	run --separate-stderr ltb-control calibrate --client c --runtime 0.5 --control-port 0
+	echo "$stderr" >&3
+	assert_failure 4
+	[[ $stderr == *"calibration inconclusive"*"the machine was busy: other processes used up to"*"load average"* ]]
+	[[ -z $output ]]
+}
+
 @test "serve hands one control message to a client started by hand" {
 	ltb-control serve --control-port 0 --trace --repeat 42 --timeout 10 \
 		>"$TMP/out" 2>"$TMP/err" &

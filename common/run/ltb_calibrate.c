@@ -1,5 +1,9 @@
 /*
  * ltb_calibrate.c: calibration by measurement; see ltb_calibrate.h.
+ *
+ * The runs' noise figures are kept (the worst of each) so that a
+ * calibration that does not converge can say whether the machine was
+ * busy: that is inconclusive, the rest a failure.
  */
 #include <math.h>
 #include <stdio.h>
@@ -13,6 +17,26 @@
 /* Runs stop within the tolerance; a result further off than this after
  * the last run is a failure, not a calibration. */
 #define MAX_ERROR 0.05
+
+/* The worst noise the calibration runs saw. */
+struct noise {
+	double other;		/* other processes' CPU, per second of run */
+	double steal;		/* steal, per second of run */
+	double load;		/* 1-minute load average */
+};
+
+/* Busy: no core was left free for the client by the others, the
+ * hypervisor took 5% or more, or more were runnable than there are CPUs. */
+static int
+busy(const struct noise *n)
+{
+	double ncpu = (double)sysconf(_SC_NPROCESSORS_ONLN);
+
+	if (ncpu < 1)
+		ncpu = 1;
+	return n->other >= fmax(0.5, ncpu - 1) || n->steal >= 0.05 ||
+	    n->load > ncpu;
+}
 
 void
 ltb_calibrate_default(struct ltb_calibrate_opts *o)
@@ -50,10 +74,13 @@ noop_record(const struct ltb_calibrate_opts *o, double work, double sleep_ns,
 static int
 measure(struct ltb_runner *r, const struct ltb_calibrate_opts *o,
     double work, double sleep_ns, double repeat, double runtime,
-    double *cpu_s, double *clock_s, char *err, size_t errlen)
+    double *cpu_s, double *clock_s, struct noise *nz, char *err,
+    size_t errlen)
 {
 	cJSON *rec = noop_record(o, work, sleep_ns, repeat, runtime), *res;
+	const cJSON *noise;
 	const char *e;
+	double whole;
 
 	if (rec == NULL) {
 		snprintf(err, errlen, "out of memory");
@@ -70,8 +97,17 @@ measure(struct ltb_runner *r, const struct ltb_calibrate_opts *o,
 	}
 	*cpu_s = ltb_json_num(res, "program_time", 0);
 	*clock_s = ltb_json_num(res, "clock_time", 0);
+	whole = *clock_s + ltb_json_num(res, "startup_time", 0);
+	noise = cJSON_GetObjectItemCaseSensitive(res, "noise");
+	if (whole > 0 && noise != NULL) {
+		nz->other = fmax(nz->other,
+		    ltb_json_num(noise, "other_cpu_s", 0) / whole);
+		nz->steal = fmax(nz->steal,
+		    ltb_json_num(noise, "steal_s", 0) / whole);
+		nz->load = fmax(nz->load, ltb_json_num(noise, "loadavg", 0));
+	}
 	cJSON_Delete(res);
-	if (*cpu_s <= 0 || *clock_s <= 0) {
+	if (*cpu_s < 0 || *clock_s <= 0) {
 		snprintf(err, errlen, "calibration run measured no time");
 		return -1;
 	}
@@ -81,25 +117,33 @@ measure(struct ltb_runner *r, const struct ltb_calibrate_opts *o,
 /* Work units per CPU-second, start-up cost cancelled out. */
 static int
 work_rate(struct ltb_runner *r, const struct ltb_calibrate_opts *o,
-    double *wps, char *err, size_t errlen)
+    double *wps, struct noise *nz, char *err, size_t errlen)
 {
 	const double work = 100000;
-	double c1, c2, t, n1, n2, guess;
+	double c1 = 0, c2, t, n1, n2, guess;
 
-	/* Grow a probe until work, not start-up, dominates its CPU. */
+	/* Grow a probe until Work, not the fixed costs of a run (the
+	 * fetch, the exit), dominates its window's CPU. */
 	n1 = 20;
 	for (int i = 0; i < 6; i++) {
-		if (measure(r, o, work, 0, n1, 1, &c1, &t, err, errlen) < 0)
+		if (measure(r, o, work, 0, n1, 1, &c1, &t, nz, err,
+		    errlen) < 0)
 			return -1;
 		if (c1 >= 0.2)
 			break;
 		n1 *= 8;
 	}
-	guess = work * n1 / c1;		/* start-up included: a bit low */
+	if (c1 < 0.2) {
+		snprintf(err, errlen, "work rate: %.0f spans of %.0f Work used "
+		    "only %.3f CPU-s: is the client doing Work?", n1, work,
+		    c1);
+		return -1;
+	}
+	guess = work * n1 / c1;		/* fixed costs included: a bit low */
 	n1 = ceil(guess * 0.2 / work);
 	n2 = ceil(guess * 1.0 / work);
-	if (measure(r, o, work, 0, n1, 2, &c1, &t, err, errlen) < 0 ||
-	    measure(r, o, work, 0, n2, 2, &c2, &t, err, errlen) < 0)
+	if (measure(r, o, work, 0, n1, 2, &c1, &t, nz, err, errlen) < 0 ||
+	    measure(r, o, work, 0, n2, 2, &c2, &t, nz, err, errlen) < 0)
 		return -1;
 	/* The longer run was sized to use about 0.8 CPU-s more; a client
 	 * whose CPU does not follow Work cannot be calibrated. */
@@ -149,12 +193,13 @@ calibrate(struct ltb_runner *r, const struct ltb_calibrate_opts *o,
 {
 	double target = o->target_cpu, ratio = (1 - target) / target;
 	double work, sleep_ns, repeat, cpu_s, clock_s, cpu;
+	struct noise nz = { 0, 0, 0 };
 
 	memset(out, 0, sizeof *out);
 	snprintf(out->client, sizeof out->client, "%s",
 	    o->client ? o->client : "cmd");
 	out->target_cpu = target;
-	if (work_rate(r, o, &out->work_per_second, err, errlen) < 0)
+	if (work_rate(r, o, &out->work_per_second, &nz, err, errlen) < 0)
 		return -1;
 	out->sleep_per_work_ns = ratio / out->work_per_second * 1e9;
 	fprintf(stderr, "%s: calibrate %s: %.4g work/s; aiming at %.2f CPU\n",
@@ -165,7 +210,7 @@ calibrate(struct ltb_runner *r, const struct ltb_calibrate_opts *o,
 		ltb_plan_span(out, o->sps, &work, &sleep_ns);
 		repeat = floor(o->sps * o->runtime + 0.5);
 		if (measure(r, o, work, sleep_ns, repeat, o->runtime, &cpu_s,
-		    &clock_s, err, errlen) < 0)
+		    &clock_s, &nz, err, errlen) < 0)
 			return -1;
 		cpu = cpu_s / clock_s;
 		out->achieved_cpu = cpu;
@@ -187,11 +232,17 @@ calibrate(struct ltb_runner *r, const struct ltb_calibrate_opts *o,
 			out->sleep_per_work_ns *= want / slept;
 	}
 	if (fabs(out->achieved_cpu - target) > MAX_ERROR) {
-		snprintf(err, errlen, "calibration did not converge in %d "
-		    "runs: the last used %.3f CPU for %.2f (is the machine "
-		    "busy? see the runs above)", o->max_runs,
-		    out->achieved_cpu, target);
-		return -1;
+		int inconclusive = busy(&nz);
+
+		snprintf(err, errlen, "calibration %s in %d runs: the last "
+		    "used %.3f CPU for %.2f; the machine was %s: other "
+		    "processes used up to %.2f CPU, steal %.1f%%, load "
+		    "average %.2f on %ld CPUs", inconclusive ?
+		    "inconclusive: it did not converge" : "did not converge",
+		    o->max_runs, out->achieved_cpu, target, inconclusive ?
+		    "busy" : "not busy", nz.other, nz.steal * 100, nz.load,
+		    sysconf(_SC_NPROCESSORS_ONLN));
+		return inconclusive ? LTB_CALIBRATE_INCONCLUSIVE : -1;
 	}
 	stamp(out);
 	return 0;

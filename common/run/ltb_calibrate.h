@@ -2,10 +2,18 @@
  * ltb_calibrate.h: finding the sleep per unit of work that makes a
  * client, with the NoOp tracer, use the target CPU.
  *
- * First the work rate: two NoOp runs without sleep, of different lengths,
- * whose difference cancels the client's start-up cost. Then runs at the
- * calibration rate, each correcting the work rate and the sleep per work
- * from what the kernel measured, until the CPU is within tolerance.
+ * Every figure is of the run's measurement window (from the client's
+ * fetch of its control message to its exit), so a client's start-up, even
+ * seconds of it, does not count. First the work rate: a probe grown until
+ * Work dominates its CPU, then two NoOp runs without sleep, of different
+ * lengths, whose difference cancels what is left of fixed costs. Then runs
+ * at the calibration rate, each correcting the work rate and the sleep per
+ * work from what the kernel measured, until the CPU is within tolerance.
+ *
+ * A calibration that does not converge on a machine busy with other work
+ * (other processes' CPU, steal, load, from the runs' noise figures) is
+ * inconclusive, not a failure: the client may be fine, the machine cannot
+ * tell.
  */
 #ifndef LTB_CALIBRATE_H
 #define LTB_CALIBRATE_H
@@ -28,7 +36,10 @@ struct ltb_calibrate_opts {
 void ltb_calibrate_default(struct ltb_calibrate_opts *o);
 
 /* Calibrate; progress lines go through r->prog on stderr. 0 with out
- * filled, -1 with a message in err. */
+ * filled; -1 with a message in err (the client cannot be calibrated, or a
+ * system failure); LTB_CALIBRATE_INCONCLUSIVE with a message that gives
+ * the noise figures when the machine was too busy to converge. */
+#define LTB_CALIBRATE_INCONCLUSIVE (-2)
 int ltb_calibrate(struct ltb_runner *r, const struct ltb_calibrate_opts *o,
     struct ltb_calibration *out, char *err, size_t errlen);
 

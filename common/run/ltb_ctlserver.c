@@ -25,6 +25,8 @@ struct ltb_ctlserver {
 	unsigned fetches;
 	double first;
 	char peer[64];
+	ltb_ctlserver_hook *hook;
+	void *hook_arg;
 };
 
 static void
@@ -94,6 +96,8 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 	if (s->fetches++ == 0) {
 		s->first = ltb_now();
 		peer_text(c, s->peer, sizeof s->peer);
+		if (s->hook != NULL)
+			s->hook(s->hook_arg, s->first);
 	}
 	rc = respond(c, MHD_HTTP_OK, "application/json", s->json);
 	pthread_mutex_unlock(&s->lock);
@@ -154,6 +158,16 @@ const char *
 ltb_ctlserver_url(const struct ltb_ctlserver *s)
 {
 	return s->url;
+}
+
+void
+ltb_ctlserver_on_fetch(struct ltb_ctlserver *s, ltb_ctlserver_hook *fn,
+    void *arg)
+{
+	pthread_mutex_lock(&s->lock);
+	s->hook = fn;
+	s->hook_arg = arg;
+	pthread_mutex_unlock(&s->lock);
 }
 
 int

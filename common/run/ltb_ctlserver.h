@@ -22,6 +22,19 @@ void ltb_ctlserver_stop(struct ltb_ctlserver *s);
 /* The URL clients get in LTB_CONTROL_URL; borrowed, valid until stop. */
 const char *ltb_ctlserver_url(const struct ltb_ctlserver *s);
 
+/*
+ * The fetch hook: fn(arg, t) is called in the server's thread at the
+ * first fetch of each message, before the answer is sent, with the
+ * monotonic time (ltb_now) of the fetch, so the caller can take what the
+ * client has used up to the start of its measurement window (the client
+ * waits for its answer meanwhile). fn runs under the server's lock: it
+ * must be quick and must not call back into s. fn NULL: no hook. Once
+ * this returns, the previous hook is no longer running and never will.
+ */
+typedef void ltb_ctlserver_hook(void *arg, double t);
+void ltb_ctlserver_on_fetch(struct ltb_ctlserver *s, ltb_ctlserver_hook *fn,
+    void *arg);
+
 /* Serve json (copied) from now on, and forget earlier fetches. 0 or -1. */
 int ltb_ctlserver_set(struct ltb_ctlserver *s, const char *json);
 

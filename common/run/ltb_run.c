@@ -1,15 +1,25 @@
 /*
  * ltb_run.c: one benchmark run; see ltb_run.h.
  *
+ * The client runs under a keeper (ltb_proc_spawn_kept), which kills and
+ * reaps its whole tree when it exits, or when we, or our death, stop it.
  * The loop waits in sigtimedwait for the next of: a sample tick, a
- * satellite event, the fetch deadline, the timeout, the client's exit
- * (SIGCHLD) or an interrupt. Totals come from wait4's rusage (the client
- * and every descendant it reaped) plus the descendants it orphaned, which
- * come back to us as the subreaper; the samples in between come from
- * /proc, for the lists.
+ * satellite event, the fetch deadline, the timeout, the keeper's exit
+ * (SIGCHLD) or an interrupt.
+ *
+ * The measurement window runs from the client's fetch of its control
+ * message to its exit: the control server's fetch hook takes the tree's
+ * CPU and the time at the fetch, and what came before is the client's
+ * start-up (startup_cpu, startup_time), left out of program_time,
+ * clock_time and cpu_usage, so a tracer is not charged for an
+ * interpreter's start. Totals come from wait4's rusage of the keeper (the
+ * client and every descendant, all reaped by the keeper), less the
+ * keeper's own CPU; the samples in between come from /proc, for the lists,
+ * and start at the fetch too.
  */
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +39,13 @@
 #define SETTLE_POLL 0.05	/* s between satellite count reads */
 #define SETTLE_STABLE 4		/* equal reads that mean settled */
 #define SETTLE_MAX 5.0		/* s at most */
+#define FETCH_POLL 0.05		/* s between looks for the fetch */
+#define KEEPER_GRACE 10.0	/* s for a keeper to end its tree */
+
+/* Between the runner and the control server's thread, which runs the
+ * fetch hook: the keeper's pid, the fetch's time and start-up CPU. One run
+ * at a time, so one lock. */
+static pthread_mutex_t fetch_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* What one run gathers. */
 struct run {
@@ -37,17 +54,20 @@ struct run {
 	struct ltb_control msg;
 	char client[128];
 	char cmd_err[512];
-	pid_t pid;
+	pid_t pid;			/* the keeper's */
+	int reaped;			/* the keeper was waited for */
 	int out_fd;			/* the client's stdout, a temp file */
-	struct ltb_proc_group group;	/* its members, for sampling */
 	double t0, t_end, deadline, fetch_deadline;
+	int fetched;			/* the window has started */
+	double t_fetch, startup_cpu;	/* at the fetch (fetch_lock) */
+	double keeper_cpu;		/* the keeper's own, not the client's */
+	double window_cpu, window_time, startup_time;
 	double next_sample, last_sample_t, last_sample_cpu;
 	cJSON *cpu_list, *memory_list, *events;
 	uint64_t memory_max, memory_last;
 	int down_done, up_done;
 	int status;			/* from wait4 */
 	struct rusage ru;
-	double orphan_cpu;
 	const char *error;		/* why the run failed, or NULL */
 	char error_buf[1024];
 	double host_busy0, host_steal0, self_cpu0, sat_cpu0;
@@ -91,6 +111,14 @@ fail_run(struct run *x, const char *fmt, const char *arg)
 	x->error = x->error_buf;
 }
 
+/* Where event times and satellite schedules count from: the fetch once
+ * it happened. */
+static double
+window_start(const struct run *x)
+{
+	return x->fetched ? x->t_fetch : x->t0;
+}
+
 static void
 add_event(struct run *x, const char *what)
 {
@@ -98,8 +126,8 @@ add_event(struct run *x, const char *what)
 
 	if (e == NULL)
 		return;
-	cJSON_AddNumberToObject(e, "t", round((ltb_now() - x->t0) * 1000) /
-	    1000);
+	cJSON_AddNumberToObject(e, "t", round((ltb_now() - window_start(x)) *
+	    1000) / 1000);
 	cJSON_AddStringToObject(e, "event", what);
 	cJSON_AddItemToArray(x->events, e);
 }
@@ -152,14 +180,54 @@ control_json(struct run *x)
 	return s;
 }
 
+/* The control server's fetch hook: the tree's CPU at the fetch. */
+static void
+on_fetch(void *arg, double t)
+{
+	struct run *x = arg;
+	struct ltb_proc_sample s;
+
+	pthread_mutex_lock(&fetch_lock);
+	x->t_fetch = t;
+	if (x->pid > 0 && ltb_proc_tree_sample(x->pid, &s) == 0)
+		x->startup_cpu = s.cpu_s;
+	pthread_mutex_unlock(&fetch_lock);
+}
+
+/* The window opens at the fetch: samples, the timeout and the satellite
+ * events count from it. 1 once fetched. */
+static int
+check_fetch(struct run *x)
+{
+	struct ltb_runner *r = x->r;
+	double runtime = ltb_json_num(x->rec, "runtime", 0), now;
+
+	if (x->fetched)
+		return 1;
+	if (ltb_ctlserver_fetches(r->ctl, NULL, NULL, 0) == 0)
+		return 0;
+	pthread_mutex_lock(&fetch_lock);
+	x->fetched = 1;
+	pthread_mutex_unlock(&fetch_lock);
+	now = ltb_now();
+	x->fetch_deadline = 0;
+	x->last_sample_t = x->t_fetch;
+	x->last_sample_cpu = x->startup_cpu;
+	x->next_sample = x->t_fetch + r->interval;
+	if (x->next_sample < now)
+		x->next_sample = now + r->interval;
+	if (!r->no_timeout)
+		x->deadline = x->t_fetch + fmax(2 * runtime, runtime + 5);
+	return 1;
+}
+
 static void
 sample(struct run *x)
 {
 	struct ltb_proc_sample s;
 	double now = ltb_now(), dt = now - x->last_sample_t;
 
-	x->group.pgid = x->pid;
-	if (ltb_proc_group_sample(&x->group, 1.0, &s) < 0 || s.nprocs == 0)
+	if (ltb_proc_tree_sample(x->pid, &s) < 0 || s.nprocs == 0)
 		return;
 	if (dt > 0) {
 		double cpu = (s.cpu_s - x->last_sample_cpu) / dt;
@@ -180,10 +248,10 @@ static void
 drive_satellites(struct run *x)
 {
 	struct ltb_runner *r = x->r;
-	double t = ltb_now() - x->t0;
+	double t = ltb_now() - x->t_fetch;
 	char err[512];
 
-	if (r->sats == NULL)
+	if (r->sats == NULL || !x->fetched)
 		return;
 	if (!x->down_done && r->down_at >= 0 && t >= r->down_at) {
 		x->down_done = 1;
@@ -211,32 +279,44 @@ next_wakeup(struct run *x)
 		t = x->deadline;
 	if (x->fetch_deadline > 0 && x->fetch_deadline < t)
 		t = x->fetch_deadline;
-	if (!x->down_done && r->down_at >= 0 && x->t0 + r->down_at < t)
-		t = x->t0 + r->down_at;
-	if (!x->up_done && r->up_at >= 0 && x->t0 + r->up_at < t)
-		t = x->t0 + r->up_at;
+	if (!x->fetched)
+		return t;
+	if (!x->down_done && r->down_at >= 0 && x->t_fetch + r->down_at < t)
+		t = x->t_fetch + r->down_at;
+	if (!x->up_done && r->up_at >= 0 && x->t_fetch + r->up_at < t)
+		t = x->t_fetch + r->up_at;
 	return t;
 }
 
-/* Kill what is left of the client's group, reaping the orphans that came
- * back to us and adding their CPU to the client's. */
+/* Stop the keeper if it still runs (it kills and reaps the client's
+ * tree), take the kernel's totals, and split them at the fetch into
+ * start-up and window. */
 static void
 reap_group(struct run *x)
 {
-	double end = ltb_now() + 5;
-	struct ltb_proc_sample s;
-	struct rusage ru;
-	pid_t pid;
+	double total;
 
-	ltb_proc_kill_group(x->pid);
-	for (;;) {
-		while ((pid = wait4(-x->pid, NULL, WNOHANG, &ru)) > 0)
-			x->orphan_cpu += rusage_cpu(&ru);
-		if (ltb_proc_sample_group(x->pid, &s) < 0 || s.nprocs == 0 ||
-		    ltb_now() > end)
-			break;
-		ltb_proc_kill_group(x->pid);
-		usleep(10000);
+	if (!x->reaped) {
+		if (x->t_end == 0)
+			x->t_end = ltb_now();
+		if (ltb_proc_stop_kept(x->pid, KEEPER_GRACE, &x->status,
+		    &x->ru, &x->keeper_cpu) == 0)
+			x->reaped = 1;
+	}
+	ltb_ctlserver_on_fetch(x->r->ctl, NULL, NULL);
+	total = rusage_cpu(&x->ru) - x->keeper_cpu;
+	if (total < 0)
+		total = 0;
+	if (x->fetched) {
+		x->startup_time = x->t_fetch - x->t0;
+		x->window_time = x->t_end - x->t_fetch;
+		x->window_cpu = total - x->startup_cpu;
+		if (x->window_cpu < 0)
+			x->window_cpu = 0;
+	} else {
+		/* Nothing was measured: it was all start-up. */
+		x->startup_time = x->t_end - x->t0;
+		x->startup_cpu = total;
 	}
 }
 
@@ -244,9 +324,10 @@ static void
 progress(struct run *x, int final)
 {
 	struct ltb_runner *r = x->r;
-	double t = ltb_now() - x->t0;
-	double cpu = x->last_sample_t > x->t0 ?
-	    x->last_sample_cpu / (x->last_sample_t - x->t0) : 0;
+	double t = ltb_now() - window_start(x);
+	double cpu = x->fetched && x->last_sample_t > x->t_fetch ?
+	    (x->last_sample_cpu - x->startup_cpu) /
+	    (x->last_sample_t - x->t_fetch) : 0;
 
 	if (!r->progress_live || final)
 		return;
@@ -265,21 +346,30 @@ watch(struct run *x)
 	struct ltb_runner *r = x->r;
 	sigset_t mask;
 	siginfo_t si;
-	pid_t pid;
 
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGCHLD);
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGHUP);
+	x->last_sample_t = x->t0;
+	x->next_sample = x->t0 + FETCH_POLL;
+	x->fetch_deadline = x->t0 + r->fetch_timeout;
 	for (;;) {
 		double now = ltb_now(), wake = next_wakeup(x), dt = wake - now;
 		struct timespec ts;
 		int sig;
 
-		pid = wait4(x->pid, &x->status, WNOHANG, &x->ru);
-		if (pid == x->pid) {
+		if (ltb_proc_reap_kept(x->pid, &x->status, &x->ru,
+		    &x->keeper_cpu) == 1) {
 			x->t_end = ltb_now();
+			x->reaped = 1;
+			/* Exiting, even with status 0, without ever asking
+			 * what to do measured nothing. */
+			if (!check_fetch(x))
+				fail_run(x, "the client never fetched its "
+				    "control message from %s",
+				    ltb_ctlserver_url(r->ctl));
 			return 0;
 		}
 		if (dt > 0) {
@@ -294,6 +384,16 @@ watch(struct run *x)
 				continue;
 		}
 		now = ltb_now();
+		if (!check_fetch(x)) {
+			if (now >= x->fetch_deadline) {
+				fail_run(x, "the client never fetched its "
+				    "control message from %s",
+				    ltb_ctlserver_url(r->ctl));
+				break;
+			}
+			x->next_sample = now + FETCH_POLL;
+			continue;
+		}
 		if (now >= x->next_sample) {
 			sample(x);
 			progress(x, 0);
@@ -302,30 +402,21 @@ watch(struct run *x)
 				x->next_sample = now + r->interval;
 		}
 		drive_satellites(x);
-		if (x->fetch_deadline > 0 && now >= x->fetch_deadline &&
-		    ltb_ctlserver_fetches(r->ctl, NULL, NULL, 0) == 0) {
-			fail_run(x, "the client never fetched its control "
-			    "message from %s", ltb_ctlserver_url(r->ctl));
-			break;
-		}
-		if (x->fetch_deadline > 0 &&
-		    ltb_ctlserver_fetches(r->ctl, NULL, NULL, 0) > 0)
-			x->fetch_deadline = 0;
 		if (x->deadline > 0 && now >= x->deadline) {
 			char secs[32];
 
-			snprintf(secs, sizeof secs, "%.1f", x->deadline - x->t0);
+			snprintf(secs, sizeof secs, "%.1f",
+			    x->deadline - x->t_fetch);
 			fail_run(x, "the client did not finish in %s s "
 			    "(timeout: twice the runtime, at least runtime + "
 			    "5 s; --no-timeout to wait)", secs);
 			break;
 		}
 	}
-	/* Failed: kill it, and take what the kernel says it used. */
+	/* Failed: stop it (the keeper kills its tree), and take what the
+	 * kernel says it used. */
 	x->t_end = ltb_now();
-	ltb_proc_kill_group(x->pid);
-	while (wait4(x->pid, &x->status, 0, &x->ru) < 0 && errno == EINTR)
-		;
+	reap_group(x);
 	return 0;
 }
 
@@ -556,8 +647,8 @@ add_span_counts(struct run *x, cJSON *rec, double sent)
 static cJSON *
 result_record(struct run *x, cJSON *summary, int have_spans)
 {
-	double clock = x->t_end - x->t0;
-	double program = rusage_cpu(&x->ru) + x->orphan_cpu;
+	double clock = x->window_time;
+	double program = x->window_cpu;
 	double claimed = spans_claimed(x, summary);
 	double sent = isnan(claimed) ? (double)x->msg.repeat : claimed;
 	double busy, steal, other;
@@ -593,6 +684,10 @@ result_record(struct run *x, cJSON *summary, int have_spans)
 	    round(program / clock * 1e4) / 1e4 : 0);
 	cJSON_AddNumberToObject(rec, "sps", clock > 0 ?
 	    round(sent / clock * 100) / 100 : 0);
+	cJSON_AddNumberToObject(rec, "startup_cpu",
+	    round(x->startup_cpu * 1e4) / 1e4);
+	cJSON_AddNumberToObject(rec, "startup_time",
+	    round(x->startup_time * 1e4) / 1e4);
 	/* The kernel's peak covers what sampling missed: a run shorter than
 	 * one interval has no sample, and its peak is its last memory. */
 	peak = (uint64_t)x->ru.ru_maxrss * 1024;
@@ -616,7 +711,7 @@ result_record(struct run *x, cJSON *summary, int have_spans)
 		double sat = x->r->sats && x->r->sats->pid > 0 ?
 		    ltb_proc_cpu(x->r->sats->pid) - x->sat_cpu0 : 0;
 
-		other = (busy - x->host_busy0) - program -
+		other = (busy - x->host_busy0) - program - x->startup_cpu -
 		    (self_cpu() - x->self_cpu0) - (sat > 0 ? sat : 0);
 		cJSON_AddNumberToObject(noise, "steal_s",
 		    round((steal - x->host_steal0) * 100) / 100);
@@ -661,11 +756,18 @@ start_client(struct run *x, char *err, size_t errlen)
 	}
 	x->out_fd = dup(fileno(out));
 	fclose(out);
+	/* The hook is set before the client can fetch; it waits on the lock
+	 * until the keeper's pid is known. */
+	ltb_ctlserver_on_fetch(r->ctl, on_fetch, x);
+	pthread_mutex_lock(&fetch_lock);
 	x->t0 = ltb_now();
-	x->pid = ltb_proc_spawn(argv, env, x->out_fd, x->cmd_err,
+	x->pid = ltb_proc_spawn_kept(argv, env, x->out_fd, x->cmd_err,
 	    sizeof x->cmd_err);
-	if (x->pid < 0) {
+	if (x->pid < 0)
 		x->pid = 0;
+	pthread_mutex_unlock(&fetch_lock);
+	if (x->pid == 0) {
+		ltb_ctlserver_on_fetch(r->ctl, NULL, NULL);
 		fail_run(x, "cannot start the client: %s", x->cmd_err);
 	}
 	return 0;
@@ -675,7 +777,6 @@ cJSON *
 ltb_run(struct ltb_runner *r, const cJSON *rec, char *err, size_t errlen)
 {
 	struct run x = { .r = r, .rec = rec, .out_fd = -1 };
-	double runtime = ltb_json_num(rec, "runtime", 0);
 	cJSON *summary = NULL, *result = NULL;
 	int have_spans = 0;
 	char why[512];
@@ -702,11 +803,6 @@ ltb_run(struct ltb_runner *r, const cJSON *rec, char *err, size_t errlen)
 	if (start_client(&x, err, errlen) < 0)
 		goto out;
 	if (x.pid > 0) {
-		x.last_sample_t = x.t0;
-		x.next_sample = x.t0 + r->interval;
-		x.fetch_deadline = x.t0 + r->fetch_timeout;
-		if (!r->no_timeout)
-			x.deadline = x.t0 + fmax(2 * runtime, runtime + 5);
 		if (watch(&x) < 0) {
 			reap_group(&x);
 			snprintf(err, errlen, "interrupted by %s",

@@ -1,12 +1,15 @@
 /*
  * ltb_run.h: one benchmark run, from a control record to a result record.
  *
- * The runner serves the control message, starts the client in its own
- * process group with LTB_CONTROL_URL, samples the CPU and memory of its
- * whole tree every interval, drives the satellites' admin API at the times
- * asked, and when the client exits (or times out, or never fetches its
- * message) takes exact totals from the kernel and the satellites' counts,
- * and builds the result.
+ * The runner serves the control message, starts the client under a keeper
+ * (ltb_proc_spawn_kept: nothing of the client's tree outlives the run, or
+ * us) with LTB_CONTROL_URL, and measures the window from the client's
+ * fetch of its message to its exit (what came before is its start-up,
+ * reported apart): samples the CPU and memory of its whole tree every
+ * interval, drives the satellites' admin API at the times asked (counted
+ * from the fetch), and when the client exits (or times out, or never
+ * fetches its message) takes exact totals from the kernel and the
+ * satellites' counts, and builds the result.
  *
  * The caller blocks SIGINT, SIGTERM, SIGHUP and SIGCHLD in every thread
  * before starting any (so only the runner's sigtimedwait sees them), and
