@@ -296,7 +296,13 @@ main(int argc, char **argv)
 	 * error and no half set of verdicts. */
 	for (n = 0; n < a.ngates; n++) {
 		if (ltb_gate_eval(&a.gates[n], &rs, &v[n], err,
-		    sizeof err) < 0) {
+		    sizeof err) == 0)
+			continue;
+		if (errno == EINVAL && n > 0 && !v[0].pass) {
+			/* Input short because the plan stopped early is the
+			 * plan's verdict, not bad input. */
+			ltb_verdict_unjudged(&a.gates[n], &v[0], err, &v[n]);
+		} else {
 			int code = errno == ENOMEM ? LTB_EXIT_SYS :
 			    LTB_EXIT_USAGE;
 

@@ -68,9 +68,6 @@ LTB_PLAN_USAGE
 "out; 2 usage or bad input; 3 system failure (cannot bind, spawn);\n"
 "4 calibration inconclusive: it did not converge on a busy machine.\n";
 
-/* DESIGN's exit 4, "inconclusive": neither a pass nor a failure. */
-#define EXIT_INCONCLUSIVE 4
-
 enum { CMD_CALIBRATE, CMD_PLAN, CMD_SERVE };
 
 struct opts {
@@ -342,7 +339,7 @@ get_calibration(struct opts *o, struct ltb_calibration *cal, int *status)
 	if (rc < 0) {
 		ltb_warn("%s", err);
 		*status = r.interrupted ? 128 + r.interrupted :
-		    rc == LTB_CALIBRATE_INCONCLUSIVE ? EXIT_INCONCLUSIVE :
+		    rc == LTB_CALIBRATE_INCONCLUSIVE ? LTB_EXIT_INCONCLUSIVE :
 		    LTB_EXIT_FAIL;
 		return -1;
 	}

@@ -59,8 +59,9 @@ LTB_PLAN_USAGE
 "\n"
 "Exit: 0 every run succeeded; 1 a run failed (client crashed, hung, never\n"
 "fetched its message: its result carries \"error\"); 2 usage or bad plan;\n"
-"3 system failure (cannot bind, spawn, reach the satellites); 130/143\n"
-"interrupted.\n";
+"3 system failure (cannot bind, spawn, reach the satellites); 4 its\n"
+"calibration was inconclusive (the machine too busy to converge); 130/143\n"
+"interrupted. The last record is always a plan_end.\n";
 
 struct opts {
 	const char *plan;
@@ -267,6 +268,7 @@ make_plan(struct sample *s, char *err, size_t errlen)
 	struct ltb_calibrate_opts co;
 	struct ltb_calibration cal;
 	const char *name = s->o.p.client ? s->o.p.client : "cmd";
+	int rc;
 
 	ltb_calibrate_default(&co);
 	co.client = s->o.p.client;
@@ -280,8 +282,9 @@ make_plan(struct sample *s, char *err, size_t errlen)
 		ltb_warn("calibrating %s to %.2f CPU%s", name, co.target_cpu,
 		    co.client_cmd == NULL ? " (cached for next time)" :
 		    " (a command is not cached)");
-		if (ltb_calibrate(&s->runner, &co, &cal, err, errlen) < 0)
-			return -1;
+		if ((rc = ltb_calibrate(&s->runner, &co, &cal, err,
+		    errlen)) < 0)
+			return rc;
 		if (co.client_cmd == NULL &&
 		    ltb_calibration_save(&cal, err, errlen) < 0)
 			ltb_warn("%s", err);
@@ -485,7 +488,7 @@ main(int argc, char **argv)
 	s.runner.progress_live = isatty(2);
 	s.runner.prog = ltb_prog;
 
-	if (s.o.plan == NULL && make_plan(&s, err, sizeof err) < 0) {
+	if (s.o.plan == NULL && (rc = make_plan(&s, err, sizeof err)) < 0) {
 		if (s.runner.interrupted) {
 			snprintf(why, sizeof why, "interrupted by %s while "
 			    "calibrating", strsignal(s.runner.interrupted));
@@ -494,10 +497,13 @@ main(int argc, char **argv)
 			return 128 + s.runner.interrupted;
 		}
 		ltb_warn("%s", err);
-		snprintf(why, sizeof why, "calibration failed: %s", err);
-		plan_end(&s, 0, why, 0);
+		snprintf(why, sizeof why, "calibration %s: %s",
+		    rc == LTB_CALIBRATE_INCONCLUSIVE ? "inconclusive" :
+		    "failed", err);
+		plan_end(&s, 0, why, rc == LTB_CALIBRATE_INCONCLUSIVE);
 		cleanup(&s);
-		return LTB_EXIT_FAIL;
+		return rc == LTB_CALIBRATE_INCONCLUSIVE ?
+		    LTB_EXIT_INCONCLUSIVE : LTB_EXIT_FAIL;
 	}
 	setup_clients(&s);
 	rc = run_plan(&s);

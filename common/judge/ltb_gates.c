@@ -1077,6 +1077,23 @@ ltb_gate_eval(const struct ltb_gate *g, const struct ltb_results *rs,
 }
 
 void
+ltb_verdict_unjudged(const struct ltb_gate *g,
+    const struct ltb_verdict *plan, const char *why, struct ltb_verdict *v)
+{
+	memset(v, 0, sizeof *v);
+	v->gate = g;
+	v->value = NAN;
+	if (g->kind == LTB_GATE_EXPECT)
+		say(v->name, sizeof v->name, "expect %s", g->expect.text);
+	else
+		say(v->name, sizeof v->name, "%s", ltb_gate_name(g->kind));
+	v->inconclusive = plan->inconclusive;
+	say(v->summary, sizeof v->summary, "not judged: the plan did not "
+	    "finish");
+	say(v->detail, sizeof v->detail, "%s", why);
+}
+
+void
 ltb_verdict_free(struct ltb_verdict *v)
 {
 	free(v->rates);

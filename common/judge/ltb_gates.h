@@ -194,6 +194,15 @@ int ltb_gate_eval(const struct ltb_gate *g, const struct ltb_results *rs,
 
 void ltb_verdict_free(struct ltb_verdict *v);
 
+/*
+ * A verdict for gate g that could not be judged because the plan did not
+ * finish (plan, the plan gate's verdict, did not pass): not passed, and
+ * inconclusive when the plan was; why is the input's shortfall. Borrows g
+ * and plan.
+ */
+void ltb_verdict_unjudged(const struct ltb_gate *g,
+    const struct ltb_verdict *plan, const char *why, struct ltb_verdict *v);
+
 /* The verdict record {"type":"verdict","v":1,"gate":...,"value":...,
  * "limit":...,"pass":...,"detail":...} with the gate's own fields; the
  * caller owns it. NULL when out of memory. */
