@@ -17,10 +17,12 @@ setup_file() {
 		grep -q '<testsuite' "$TMP/out/$g.xml"
 	done
 	run jq -r '"\(.gate) \(.pass)"' "$TMP"/out/{memory,dropped,cpu,throughput}.verdicts
-	assert_output "$(printf '%s\n' 'max-memory-growth true' 'max-dropped true' \
-		'max-cpu true' 'max-overhead true' 'min-throughput true')"
+	assert_output "$(printf '%s\n' 'plan true' 'max-memory-growth true' \
+		'plan true' 'max-dropped true' 'max-invalid true' \
+		'plan true' 'max-cpu true' 'max-overhead true' \
+		'plan true' 'min-throughput true')"
 	# The results are real runs: the memory gate compared 1 s and 5 s.
-	run jq -r .runtime "$TMP/out/memory.jsonl"
+	run jq -r 'select(.type == "result") | .runtime' "$TMP/out/memory.jsonl"
 	assert_output "$(printf '1\n5')"
 }
 
@@ -36,4 +38,21 @@ setup_file() {
 	run "$LTB_ROOT/.circleci/gates.sh" -o "$TMP/out" speed
 	assert_failure 2
 	assert_output --partial "unknown gate 'speed'"
+}
+
+@test "a sampler that dies makes gates.sh fail with its status, not as a gate" {
+	mkdir -p "$TMP/clients/killer"
+	cat >"$TMP/clients/killer/run" <<'SH'
+#!/bin/sh
+# Fetch, then kill the ltb-sample that started us (our keeper's parent).
+curl -s "$LTB_CONTROL_URL" >/dev/null
+sampler=$(awk '/^PPid/ { print $2 }' "/proc/$PPID/status")
+kill -KILL "$sampler"
+SH
+	chmod +x "$TMP/clients/killer/run"
+	LTB_CLIENTS_DIR=$TMP/clients run --separate-stderr \
+		"$LTB_ROOT/.circleci/gates.sh" -c killer -s 0.05 -o "$TMP/out" dropped
+	assert_failure 137
+	[[ $stderr == *"gates.sh: exit 137"* ]]
+	grep -q '<error type="dropped"' "$TMP/out/dropped.xml"
 }

@@ -83,7 +83,7 @@ calibration() {
 }
 
 @test "a calibration file without a calibration record is exit 2" {
-	echo '{"type":"result","v":1}' >"$TMP/notcal.json"
+	echo '{"type":"ready","v":1}' >"$TMP/notcal.json"
 	run ltb-control plan --client c --calibration "$TMP/notcal.json"
 	assert_failure 2
 	assert_line --partial "no calibration record"

@@ -54,10 +54,11 @@ teardown() {
 	run --separate-stderr ltb-sample --client c --trace --sps 100,300 \
 		--runtime 2 --control-port 0
 	assert_success
-	run jq -r '[.target_sps, .spans_sent, .spans_received, .dropped, .error] | @tsv' <<<"$output"
+	run jq -r '[.target_sps, .spans_sent, .spans_received, .dropped, .error] | @tsv' <<<"$(results)"
 	assert_output "$(printf '100\t200\t200\t0\t\n300\t600\t600\t0\t')"
 	# Runtime within 10% of the 2 s asked.
-	jq -e '.clock_time >= 1.8 and .clock_time <= 2.2' <<<"$(ltb-sample --client c --trace off --sps 300 --runtime 2 --control-port 0 2>/dev/null)"
+	run --separate-stderr ltb-sample --client c --trace off --sps 300 --runtime 2 --control-port 0
+	jq -e '.clock_time >= 1.8 and .clock_time <= 2.2' <<<"$(results)"
 }
 
 @test "a result carries the fields the gates and graphs read" {
@@ -68,7 +69,7 @@ teardown() {
 		(.program_time > 0), (.cpu_usage > 0.3), (.sps > 100),
 		(.memory_max >= .memory_last), (.memory_last > 1000000),
 		(.cpu_list | length >= 4), (.memory_list | length >= 4),
-		.exit_status, (.noise.loadavg >= 0), (.noise | has("steal_s"))] | @tsv' <<<"$output"
+		.exit_status, (.noise.loadavg >= 0), (.noise | has("steal_s"))] | @tsv' <<<"$(results)"
 	assert_output "$(printf 'result\t1\tc\ttrue\t200\t1.5\t0\ttrue\ttrue\ttrue\ttrue\ttrue\ttrue\ttrue\t0\ttrue\ttrue')"
 }
 
@@ -78,27 +79,27 @@ teardown() {
 	assert_output "$(printf 'calibration\tc\t0.7\ttrue')"
 	run --separate-stderr ltb-sample --client c --trace off --sps 500 --runtime 2 --control-port 0
 	assert_success
-	cpu=$(jq .cpu_usage <<<"$output")
+	cpu=$(jq .cpu_usage <<<"$(results)")
 	echo "cpu $cpu" >&3
-	jq -e '.cpu_usage - 0.7 | fabs < 0.05' <<<"$output"
+	jq -e '.cpu_usage - 0.7 | fabs < 0.05' <<<"$(results)"
 }
 
 @test "calibration lands within 0.05 of 0.8 too" {
 	run --separate-stderr ltb-control calibrate --client c --target-cpu 0.8 \
 		--runtime 1 --control-port 0
 	assert_success
-	jq -e '.target_cpu == 0.8 and (.achieved_cpu - 0.8 | fabs < 0.05)' <<<"$output"
+	jq -e '.target_cpu == 0.8 and (.achieved_cpu - 0.8 | fabs < 0.05)' <<<"$(results)"
 	run --separate-stderr ltb-sample --client c --trace off --sps 500 --runtime 2 \
 		--target-cpu 0.8 --control-port 0
 	assert_success
-	jq -e '.cpu_usage - 0.8 | fabs < 0.05' <<<"$output"
+	jq -e '.cpu_usage - 0.8 | fabs < 0.05' <<<"$(results)"
 }
 
 @test "--trace both interleaves traced and NoOp runs" {
 	run --separate-stderr ltb-sample --client c --trace both --trials 2 --sps 200 \
 		--runtime 1 --control-port 0
 	assert_success
-	run jq -r '[.trace, .trial, (.spans_received | tostring)] | @tsv' <<<"$output"
+	run jq -r '[.trace, .trial, (.spans_received | tostring)] | @tsv' <<<"$(results)"
 	assert_output "$(printf 'true\t0\t200\nfalse\t0\tnull\ntrue\t1\t200\nfalse\t1\tnull')"
 }
 
@@ -106,7 +107,7 @@ teardown() {
 	run bash -c "ltb-control plan --client c --sps 150 --runtime 1 --trace both |
 		ltb-sample --plan - --control-port 0 2>/dev/null"
 	assert_success
-	run jq -r '[.trace, .target_sps, .spans_sent] | @tsv' <<<"$output"
+	run jq -r '[.trace, .target_sps, .spans_sent] | @tsv' <<<"$(results)"
 	assert_output "$(printf 'true\t150\t150\nfalse\t150\t150')"
 }
 
@@ -114,8 +115,8 @@ teardown() {
 	run --separate-stderr ltb-sample --client c --trace --sps 200 --runtime 3 \
 		--satellite-down-at 1 --satellite-up-at 2 --control-port 0
 	assert_success
-	jq -e '.dropped > 0 and .spans_received > 0 and .spans_received + .dropped == 600' <<<"$output"
-	run jq -r '.events[] | "\(.event) \(.t | floor)"' <<<"$output"
+	jq -e '.dropped > 0 and .spans_received > 0 and .spans_received + .dropped == 600' <<<"$(results)"
+	run jq -r '.events[] | "\(.event) \(.t | floor)"' <<<"$(results)"
 	assert_output "$(printf 'satellite_down 1\nsatellite_up 2')"
 }
 
@@ -124,7 +125,7 @@ teardown() {
 	run --separate-stderr ltb-sample --client c --trace --sps 100 --runtime 1 \
 		--satellites "$SAT_ADMIN" --control-port 0
 	assert_success
-	jq -e '.spans_received == 100' <<<"$output"
+	jq -e '.spans_received == 100' <<<"$(results)"
 	run sat_stat .spans_received
 	assert_output 100
 	kill -0 "$SAT_PID"
@@ -136,7 +137,7 @@ teardown() {
 		Repeat=200 runtime=2 Sleep=10000000 Work=1000
 	run --separate-stderr ltb-sample --plan "$TMP/plan.jsonl" --control-port 0
 	assert_success
-	run jq -r '[.client, .spans_sent, .spans_received, .dropped, .error] | @tsv' <<<"$output"
+	run jq -r '[.client, .spans_sent, .spans_received, .dropped, .error] | @tsv' <<<"$(results)"
 	assert_output "$(printf 'js-lightstep\t200\t200\t0\t')"
 }
 
@@ -147,7 +148,7 @@ teardown() {
 		client_cmd='"curl -s \"$LTB_CONTROL_URL\" >/dev/null; kill -SEGV $$"'
 	run --separate-stderr ltb-sample --plan "$TMP/plan.jsonl" --control-port 0
 	assert_failure 1
-	run jq -r '[.error, .exit_status] | @tsv' <<<"$output"
+	run jq -r '[.error, .exit_status] | @tsv' <<<"$(results)"
 	assert_output "$(printf 'the client was killed by a signal: Segmentation fault\t139')"
 	assert_no_process_left
 }
@@ -156,7 +157,7 @@ teardown() {
 	control_record "$TMP/plan.jsonl" client_cmd='"curl -s \"$LTB_CONTROL_URL\" >/dev/null; exit 4"'
 	run --separate-stderr ltb-sample --plan "$TMP/plan.jsonl" --control-port 0
 	assert_failure 1
-	jq -e '.error == "the client exited with status 4" and .exit_status == 4' <<<"$output"
+	jq -e '.error == "the client exited with status 4" and .exit_status == 4' <<<"$(results)"
 }
 
 @test "a hanging client is killed at the timeout, with its whole tree" {
@@ -165,7 +166,7 @@ teardown() {
 	run --separate-stderr ltb-sample --plan "$TMP/plan.jsonl" --control-port 0
 	assert_failure 1
 	((SECONDS < 30))
-	run jq -r .error <<<"$output"
+	run jq -r .error <<<"$(results)"
 	assert_output --partial "did not finish in 6.0 s"
 	assert_no_process_left
 }
@@ -175,7 +176,7 @@ teardown() {
 	run --separate-stderr ltb-sample --plan "$TMP/plan.jsonl" --control-port 0 \
 		--fetch-timeout 1
 	assert_failure 1
-	run jq -r .error <<<"$output"
+	run jq -r .error <<<"$(results)"
 	assert_output --regexp '^the client never fetched its control message from http://127\.0\.0\.1:[0-9]+/control$'
 	assert_no_process_left
 }
@@ -184,7 +185,7 @@ teardown() {
 	control_record "$TMP/plan.jsonl" client_cmd='"exit 0"'
 	run --separate-stderr ltb-sample --plan "$TMP/plan.jsonl" --control-port 0
 	assert_failure 1
-	run jq -r .error <<<"$output"
+	run jq -r .error <<<"$(results)"
 	assert_output --regexp '^the client never fetched its control message from http://127\.0\.0\.1:[0-9]+/control$'
 }
 
@@ -192,8 +193,8 @@ teardown() {
 	control_record "$TMP/plan.jsonl" client='"no-such-client"'
 	run --separate-stderr ltb-sample --plan "$TMP/plan.jsonl" --control-port 0
 	assert_failure 1
-	run jq -r .error <<<"$output"
-	assert_output --partial "no client 'no-such-client': no no-such-client/run in"
+	run jq -r .error <<<"$(results)"
+	assert_output --partial "no client 'no-such-client' (the clients are: c, js-lightstep): no no-such-client/run in"
 	assert_no_process_left
 }
 
@@ -287,8 +288,8 @@ calibrate_and_run() {
 	jq -c '{achieved_cpu}' "$TMP/cal.json" >&3
 	jq -e '.achieved_cpu - 0.7 | fabs < 0.05' "$TMP/cal.json" >/dev/null || return 1
 	out=$(ltb-control plan --client-cmd "$cmd" --calibration "$TMP/cal.json" \
-		--sps 500 --runtime 4 --trace off | ltb-sample --plan - --control-port 0 2>/dev/null) ||
-		return 1
+		--sps 500 --runtime 4 --trace off | ltb-sample --plan - --control-port 0 2>/dev/null |
+		jq -c 'select(.type == "result")') || return 1
 	jq -c '{cpu_usage, startup_cpu, startup_time, program_time, clock_time, noise}' <<<"$out" >&3
 	jq -e '(.cpu_usage - 0.7 | fabs < 0.05) and (.startup_cpu - 0.5 | fabs < 0.1) and
 		.startup_time >= 0.5 and (.clock_time - 4 | fabs < 0.4)' <<<"$out" >/dev/null
@@ -299,4 +300,105 @@ calibrate_and_run() {
 	# processes took the CPU (the figures go to the test's output).
 	cmd="burn 0.5 $LTB_ROOT/clients/c/run"
 	calibrate_and_run "$cmd" || calibrate_and_run "$cmd"
+}
+
+@test "the output ends with a plan_end, also when ltb-sample is stopped mid-plan" {
+	control_record "$TMP/p1"
+	control_record "$TMP/p2" client_cmd='"curl -s \"$LTB_CONTROL_URL\" >/dev/null; sleep 300"' runtime=100 trial=1
+	control_record "$TMP/p3" trial=2
+	cat "$TMP/p1" >"$TMP/plan.jsonl"
+	run --separate-stderr ltb-sample --plan "$TMP/plan.jsonl" --control-port 0
+	assert_success
+	jq -e 'select(.type == "plan_end") | .planned == 1 and .runs == 1 and
+	    .failed == 0 and .complete == true' <<<"$output"
+	[ "$(tail -n 1 <<<"$output" | jq -r .type)" = plan_end ]
+	cat "$TMP/p1" "$TMP/p2" "$TMP/p3" >"$TMP/plan.jsonl"
+	ltb-sample --plan "$TMP/plan.jsonl" --control-port 0 >"$TMP/out" 2>"$TMP/err" &
+	pid=$!
+	two_runs() { grep -q 'run 1/3' "$TMP/err" && (($(tagged_pids | wc -l) >= 3)); }
+	wait_for 20 two_runs
+	sleep 0.5
+	kill -TERM "$pid"
+	status=0
+	wait "$pid" || status=$?
+	assert_equal "$status" 143
+	tail -n 1 "$TMP/out" | jq -e '.type == "plan_end" and .planned == 3 and
+	    .runs == 1 and .complete == false and .why == "interrupted by Terminated" and
+	    .missing == ["c NoOp 100 sps trial 1", "c NoOp 100 sps trial 2"]'
+	run ltb-assert --max-cpu 2 "$TMP/out"
+	assert_failure 1
+	assert_line --partial "FAIL plan: the plan did not finish: 1 of 3 planned runs (interrupted by Terminated; missing: c NoOp 100 sps trial 1, c NoOp 100 sps trial 2)"
+	assert_no_process_left
+}
+
+@test "a client that never fetches fails its run and every gate over it" {
+	control_record "$TMP/t" client_cmd='"exit 0"' Trace=true Repeat=1000 target_sps=1000
+	control_record "$TMP/n" client_cmd='"exit 0"' Repeat=1000 target_sps=1000
+	cat "$TMP/t" "$TMP/n" >"$TMP/plan.jsonl"
+	ltb-sample --plan "$TMP/plan.jsonl" --control-port 0 >"$TMP/out" 2>/dev/null || true
+	run --separate-stderr ltb-assert --max-overhead 0.10 --min-throughput 3000 \
+		--at-overhead 0.10 --max-cpu 0.8 "$TMP/out"
+	assert_failure 1
+	run jq -r '"\(.gate) \(.pass)"' <<<"$output"
+	assert_output "$(printf '%s\n' 'plan false' 'max-overhead false' \
+		'min-throughput false' 'max-cpu false')"
+}
+
+# A client that reports by hand with mkreport: 50 spans twice and 10
+# invalid ones (110 in all), to $LTB_PATH (default the LightStep reports
+# path) of the first satellite, and says it sent $CLAIM.
+reporting_client() {
+	cat >"$TMP/client.sh" <<SH
+msg=\$(curl -s "\$LTB_CONTROL_URL")
+port=\$(echo "\$msg" | jq '.SatellitePorts[0]')
+url=http://127.0.0.1:\$port${1:-/api/v2/reports}
+mk=$LTB_ROOT/${LTB_BUILD:-build}/tests/tools/mkreport
+\$mk --spans 50 --duplicates 1 | curl -s --data-binary @- "\$url" -o /dev/null
+\$mk --spans 10 --seed 7 --invalid no_operation | curl -s --data-binary @- "\$url" -o /dev/null
+echo '{"type":"client","spans_sent":${2:-110},"dropped":0}'
+SH
+	control_record "$TMP/plan.jsonl" client_cmd="\"sh $TMP/client.sh\"" Trace=true Repeat=110
+}
+
+@test "spans that arrive twice or invalid are counted apart, and dropped" {
+	reporting_client
+	run --separate-stderr ltb-sample --plan "$TMP/plan.jsonl" --control-port 0
+	assert_success
+	run jq -c '{spans_sent, spans_sent_from, spans_received, spans_duplicate, spans_invalid,
+	    invalid: .invalid_by_reason.no_operation, dropped, error}' <<<"$(results)"
+	assert_output '{"spans_sent":110,"spans_sent_from":"client","spans_received":110,"spans_duplicate":50,"spans_invalid":10,"invalid":10,"dropped":60,"error":null}'
+	run ltb-assert --max-invalid 0 <<<"$(ltb-sample --plan "$TMP/plan.jsonl" --control-port 0 2>/dev/null)"
+	assert_failure 1
+	assert_line --partial "FAIL max-invalid: 10 > 0"
+}
+
+@test "a client reporting to a path no protocol serves fails naming the path" {
+	reporting_client /_rpc/v1/reports/binary
+	run --separate-stderr ltb-sample --plan "$TMP/plan.jsonl" --control-port 0
+	assert_failure 1
+	run jq -r .error <<<"$(results)"
+	assert_output --partial "2 requests to paths no protocol serves"
+	assert_output --partial "/_rpc/v1/reports/binary 2 (LightStep's thrift transport"
+}
+
+@test "a client that claims more spans than it was asked for fails its run" {
+	reporting_client /api/v2/reports 500
+	run --separate-stderr ltb-sample --plan "$TMP/plan.jsonl" --control-port 0
+	assert_failure 1
+	run jq -r .error <<<"$(results)"
+	assert_output "the client says it sent 500, more than the Repeat of 110 it was asked for"
+	control_record "$TMP/plan.jsonl" client_cmd='"curl -s \"$LTB_CONTROL_URL\" >/dev/null; echo \"{\\\"type\\\":\\\"client\\\", broken\""'
+	run --separate-stderr ltb-sample --plan "$TMP/plan.jsonl" --control-port 0
+	assert_failure 1
+	run jq -r .error <<<"$(results)"
+	assert_output --partial "the client's summary line is not valid JSON"
+}
+
+@test "a chatty client's output reaches stderr bounded, its tail kept" {
+	control_record "$TMP/plan.jsonl" client_cmd='"curl -s \"$LTB_CONTROL_URL\" >/dev/null; seq 1 200000; echo last-line"'
+	run --separate-stderr ltb-sample --plan "$TMP/plan.jsonl" --control-port 0
+	assert_success
+	(( ${#stderr} < 8000 ))
+	[[ $stderr == *"bytes of the client's output not shown; its last 4096 bytes:"* ]]
+	[[ $stderr == *"last-line"* ]]
 }

@@ -149,6 +149,12 @@ assert_no_process_left() {
 	fi
 }
 
+# results: the result records of ltb-sample's $output, one a line (its
+# last record, plan_end, is checked in tests of its own).
+results() {
+	jq -c 'select(.type == "result")' <<<"$output"
+}
+
 # control_record FILE KEY=VALUE...: a control record for ltb-sample --plan,
 # NoOp 1 s at 100 sps unless told otherwise (values are JSON).
 control_record() {
