@@ -162,3 +162,27 @@ calibration() {
 	jq -e '.type == "client" and .spans_sent == 300' <<<"$output"
 	wait "$pid"
 }
+
+@test "bad numbers and unknown clients are usage errors before any work" {
+	run ltb-control calibrate --client nosuch
+	assert_failure 2
+	assert_line --index 0 --partial "ltb-control: no client 'nosuch' (the clients are: c, js-lightstep)"
+	run ltb-sample --client nosuch --control-port 0
+	assert_failure 2
+	assert_line --index 0 --partial "ltb-sample: no client 'nosuch' (the clients are: c, js-lightstep)"
+	run ltb-control calibrate --client c --target-cpu 0.7abc
+	assert_failure 2
+	assert_line --index 0 "ltb-control: bad --target-cpu '0.7abc': not a number (a CPU share from 0.05 to 0.99)"
+	run ltb-control calibrate --client c --sps 5x
+	assert_failure 2
+	assert_line --index 0 "ltb-control: bad --sps '5x': not a number (spans a second, from 1 to 1e7)"
+	run ltb-control plan --client c --sps 0.001 --runtime 1
+	assert_failure 2
+	assert_line --index 0 "ltb-control: --sps 0.001 for --runtime 1 s plans no span a run: raise the rate or the runtime"
+	run ltb-control plan --client c --sps 1e9 --runtime 86400
+	assert_failure 2
+	assert_line --index 0 --partial "plans 8.64e+13 spans a run, more than 1e+09"
+	run ltb-satellite -b 999.1.1.1 -p 0 -a 0
+	assert_failure 2
+	assert_line --index 0 "ltb-satellite: bad --bind '999.1.1.1': not an IPv4 or IPv6 address"
+}
