@@ -18,8 +18,12 @@ OPT ?= -O2 -g
 WARN = -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter
 B = build
 PKGS = libmicrohttpd libcurl libprotobuf-c libcjson
-PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+# pkg-config is asked when a recipe first needs the flags, not when this
+# file is read: on a fresh machine the packages (and pkg-config itself) only
+# exist once the deps target has run docker/deps.sh. Each is asked once per
+# make, then kept (the $(eval) turns the variable into a simple one).
+PKG_CFLAGS = $(eval PKG_CFLAGS := $$(shell pkg-config --cflags $$(PKGS)))$(PKG_CFLAGS)
+PKG_LIBS = $(eval PKG_LIBS := $$(shell pkg-config --libs $$(PKGS)))$(PKG_LIBS)
 ALL_CFLAGS = $(WARN) $(OPT) -D_GNU_SOURCE -pthread -Icommon -I$(B)/gen $(PKG_CFLAGS) $(CFLAGS)
 # Dependency files live apart from what is built, out of build/bin.
 DEPFLAGS = -MMD -MP -MF $(B)/dep/$(subst /,_,$@).d
@@ -55,56 +59,61 @@ FUZZ_SECONDS ?= 60
 all: deps $(TOOLS) $(TEST_TOOLS) $(CLIENT_BINS)
 
 # The dependency script is quick when all is present; see docker/deps.sh.
+# Every rule that builds something has deps as an order-only prerequisite,
+# so that with -j nothing (protoc-c, cc, pkg-config) runs before the
+# packages it needs are installed. The check after it fails here, by name,
+# rather than at a link without the libraries.
 deps:
 	@docker/deps.sh
+	@pkg-config --print-errors --exists $(PKGS)
 
 vpath %.proto $(sort $(dir $(PROTOS)))
-$(B)/gen/%.pb-c.c $(B)/gen/%.pb-c.h: %.proto
+$(B)/gen/%.pb-c.c $(B)/gen/%.pb-c.h: %.proto | deps
 	@mkdir -p $(B)/gen
 	protoc-c --c_out=$(B)/gen -I$(<D) $<
 
-$(B)/obj/common/%.o: common/%.c $(GEN_H)
+$(B)/obj/common/%.o: common/%.c $(GEN_H) | deps
 	@mkdir -p $(@D)
 	@mkdir -p $(B)/dep
 	$(CC) $(ALL_CFLAGS) $(DEPFLAGS) -c -o $@ $<
 
-$(B)/obj/gen/%.o: $(B)/gen/%.c $(GEN_H)
+$(B)/obj/gen/%.o: $(B)/gen/%.c $(GEN_H) | deps
 	@mkdir -p $(@D)
 	@mkdir -p $(B)/dep
 	$(CC) $(filter-out -Wshadow,$(ALL_CFLAGS)) $(DEPFLAGS) -c -o $@ $<
 
-$(LIB): $(LIB_OBJ)
+$(LIB): $(LIB_OBJ) | deps
 	@rm -f $@
 	ar rcs $@ $^
 
-$(B)/bin/%: bin/%.c $(LIB)
+$(B)/bin/%: bin/%.c $(LIB) | deps
 	@mkdir -p $(@D)
 	@mkdir -p $(B)/dep
 	$(CC) $(ALL_CFLAGS) $(DEPFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIB) $(LIBS)
 
 .SECONDEXPANSION:
-$(B)/clients/%/client: $$(wildcard clients/%/*.c) $(LIB)
+$(B)/clients/%/client: $$(wildcard clients/%/*.c) $(LIB) | deps
 	@mkdir -p $(@D) $(B)/dep
 	$(CC) $(ALL_CFLAGS) $(DEPFLAGS) $(ALL_LDFLAGS) -o $@ $(filter %.c,$^) $(LIB) $(LIBS)
 
-$(B)/tests/%: tests/unit/%.c $(LIB)
+$(B)/tests/%: tests/unit/%.c $(LIB) | deps
 	@mkdir -p $(@D)
 	@mkdir -p $(B)/dep
 	$(CC) $(ALL_CFLAGS) $(DEPFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIB) $(LIBS) -lcmocka
 
-$(B)/tests/tools/%: tests/tools/%.c $(LIB)
+$(B)/tests/tools/%: tests/tools/%.c $(LIB) | deps
 	@mkdir -p $(@D)
 	@mkdir -p $(B)/dep
 	$(CC) $(ALL_CFLAGS) $(DEPFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIB) $(LIBS)
 
-$(B)/tests/bench/%: tests/bench/%.c $(LIB)
+$(B)/tests/bench/%: tests/bench/%.c $(LIB) | deps
 	@mkdir -p $(@D)
 	@mkdir -p $(B)/dep
 	$(CC) $(ALL_CFLAGS) $(DEPFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIB) $(LIBS)
 
 # Fuzz targets link the library sources directly, built with clang's
 # fuzzer and sanitizers, into their own tree so they never mix with $(LIB).
-$(B)/fuzz/%: tests/fuzz/%.c $(LIB_SRC) $(GEN_C)
+$(B)/fuzz/%: tests/fuzz/%.c $(LIB_SRC) $(GEN_C) | deps
 	@mkdir -p $(@D)
 	clang $(WARN) -O1 -g -D_GNU_SOURCE -pthread -Icommon -I$(B)/gen $(PKG_CFLAGS) \
 		-fsanitize=fuzzer,address,undefined -o $@ $< $(LIB_SRC) $(GEN_C) $(LIBS)

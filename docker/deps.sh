@@ -9,6 +9,7 @@
 #   docker/deps.sh            build + test dependencies (default)
 #   docker/deps.sh --runtime  only what the installed tools need to run
 #   docker/deps.sh --check    exit 1 and name what is missing; install nothing
+#   docker/deps.sh --list     the Debian packages of the default, one a line
 set -eu
 
 # Runtime: shared libraries the tools link, gnuplot for ltb-plot, Node.js for
@@ -16,8 +17,9 @@ set -eu
 RUNTIME="libmicrohttpd12 libcurl4 libmbedtls14 libprotobuf-c1 libcjson1
 gnuplot-nox nodejs ca-certificates"
 
-# Build and test: compilers, headers, protobuf-c compiler, test frameworks.
-BUILD="make gcc clang pkg-config libmicrohttpd-dev libcurl4-openssl-dev
+# Build and test: compilers, headers, protobuf-c compiler, test frameworks;
+# git and ssh for a CI checkout (CircleCI's checkout step on debian:bookworm).
+BUILD="git openssh-client make gcc clang pkg-config libmicrohttpd-dev libcurl4-openssl-dev
 libmbedtls-dev libprotobuf-c-dev protobuf-c-compiler libcjson-dev
 libcmocka-dev bats bats-support bats-assert curl jq perl procps iproute2
 python3-yaml libtap-formatter-junit-perl"
@@ -27,7 +29,8 @@ case $mode in
 build|--build) want="$RUNTIME $BUILD" ;;
 --runtime) want="$RUNTIME" ;;
 --check) want="$RUNTIME $BUILD" ;;
--h|--help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+--list) printf '%s\n' $RUNTIME $BUILD npm; exit 0 ;;
+-h|--help) sed -n '2,/^set/{/^#/p}' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 *) echo "deps.sh: unknown option '$mode' (try --help)" >&2; exit 2 ;;
 esac
 
