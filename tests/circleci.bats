@@ -366,10 +366,12 @@ run_graph_shards() {
 		grep -q '<testsuite' "$dir/gates-out/c/$g.xml"
 	done
 	run jq -r '"\(.gate) \(.pass)"' "$dir"/gates-out/c/{memory,dropped,cpu,throughput}.verdicts
-	assert_output "$(printf '%s\n' 'max-memory-growth true' 'max-dropped true' \
-		'max-cpu true' 'max-overhead true' 'min-throughput true')"
+	assert_output "$(printf '%s\n' 'plan true' 'max-memory-growth true' \
+		'plan true' 'max-dropped true' 'max-invalid true' \
+		'plan true' 'max-cpu true' 'max-overhead true' \
+		'plan true' 'min-throughput true')"
 	# Runs from the tools this job built, at the scale asked.
-	run jq -r .runtime "$dir/gates-out/c/memory.jsonl"
+	run jq -r 'select(.type == "result") | .runtime' "$dir/gates-out/c/memory.jsonl"
 	assert_output "$(printf '1\n3')"
 	[[ -s $WORKSPACE/gates-out/c/cpu.verdicts ]]
 }
@@ -383,7 +385,7 @@ run_graph_shards() {
 		assert_output calibration
 	done
 	# Each rate ran once, on one machine or the other, and succeeded.
-	run jq -r .target_sps "$WORKSPACE"/ltb-out/dropped/shard-{0,1}.jsonl
+	run jq -r 'select(.type == "result") | .target_sps' "$WORKSPACE"/ltb-out/dropped/shard-{0,1}.jsonl
 	assert_equal "$(sort -n <<<"$output" | tr '\n' ' ')" \
 		'500 1000 2000 5000 10000 20000 50000 100000 '
 	run jq -r 'select(.error != null) | .error' "$WORKSPACE"/ltb-out/dropped/shard-{0,1}.jsonl
