@@ -155,48 +155,6 @@ await_exec(pid_t pid, int pfd[2], const char *what, char *err,
 	return pid;
 }
 
-pid_t
-ltb_proc_spawn(char *const argv[], char *const env[], int out_fd, char *err,
-    size_t errlen)
-{
-	char **envp = NULL;
-	int pfd[2] = { -1, -1 };
-	pid_t pid, parent = getpid();
-
-	if ((envp = merge_env(env)) == NULL || pipe2(pfd, O_CLOEXEC) < 0) {
-		snprintf(err, errlen, "cannot start %s: %s", argv[0],
-		    strerror(errno));
-		goto fail;
-	}
-	if ((pid = fork()) < 0) {
-		snprintf(err, errlen, "cannot fork for %s: %s", argv[0],
-		    strerror(errno));
-		goto fail;
-	}
-	if (pid == 0) {
-		/* Only async-signal-safe calls from here to exec. */
-		die_with(parent);
-		setpgid(0, 0);
-		child_signals();
-		child_stdio(out_fd);
-		execvpe(argv[0], argv, envp);
-		report_start_error(pfd[1], 0);
-		_exit(127);
-	}
-	/* Also from the parent, so the group exists before we signal it. */
-	setpgid(pid, pid);
-	pid = await_exec(pid, pfd, argv[0], err, errlen);
-	free(envp);
-	return pid;
-fail:
-	if (pfd[0] >= 0)
-		close(pfd[0]);
-	if (pfd[1] >= 0)
-		close(pfd[1]);
-	free(envp);
-	return -1;
-}
-
 /* --- the keeper ---------------------------------------------------------
  * Everything below up to ltb_proc_spawn_kept runs in the keeper: a fork of
  * a threaded process that never execs, so async-signal-safe calls only. */
@@ -382,8 +340,13 @@ keeper(char *const argv[], char *const envp[], int out_fd, int efd,
 	keeper_exit_as(have ? status : W_EXITCODE(0, SIGKILL));
 }
 
-pid_t
-ltb_proc_spawn_kept(char *const argv[], char *const env[], int out_fd,
+/*
+ * Fork argv's process: the plain child (its own group, PDEATHSIG, then
+ * exec), or with kept the keeper, which starts argv itself. Either way an
+ * exec error comes back through the pipe.
+ */
+static pid_t
+spawn(char *const argv[], char *const env[], int out_fd, int kept,
     char *err, size_t errlen)
 {
 	char **envp = NULL;
@@ -400,11 +363,22 @@ ltb_proc_spawn_kept(char *const argv[], char *const env[], int out_fd,
 		    strerror(errno));
 		goto fail;
 	}
-	if (pid == 0) {
+	if (pid == 0 && kept) {
 		close(pfd[0]);
 		keeper(argv, envp, out_fd, pfd[1], parent);
 		_exit(127);
 	}
+	if (pid == 0) {
+		/* Only async-signal-safe calls from here to exec. */
+		die_with(parent);
+		setpgid(0, 0);
+		child_signals();
+		child_stdio(out_fd);
+		execvpe(argv[0], argv, envp);
+		report_start_error(pfd[1], 0);
+		_exit(127);
+	}
+	/* Also from the parent, so the group exists before we signal it. */
 	setpgid(pid, pid);
 	pid = await_exec(pid, pfd, argv[0], err, errlen);
 	free(envp);
@@ -416,6 +390,20 @@ fail:
 		close(pfd[1]);
 	free(envp);
 	return -1;
+}
+
+pid_t
+ltb_proc_spawn(char *const argv[], char *const env[], int out_fd, char *err,
+    size_t errlen)
+{
+	return spawn(argv, env, out_fd, 0, err, errlen);
+}
+
+pid_t
+ltb_proc_spawn_kept(char *const argv[], char *const env[], int out_fd,
+    char *err, size_t errlen)
+{
+	return spawn(argv, env, out_fd, 1, err, errlen);
 }
 
 /* The keeper's own CPU, read while it is a zombie, then reap it. */
