@@ -455,35 +455,6 @@ ltb_proc_stop_kept(pid_t keeper_pid, double timeout, int *status,
 	return rc < 0 ? -1 : 0;
 }
 
-/* Fields of /proc/PID/stat after the command name: state is field 3. */
-static int
-read_stat(pid_t pid, pid_t *pgrp, double *cpu_s)
-{
-	char path[64], buf[1024], *p;
-	unsigned long utime, stime;
-	int fd, pg;
-	ssize_t n;
-
-	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-		return -1;
-	n = read(fd, buf, sizeof buf - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = '\0';
-	/* The command name may hold spaces and parens: skip past the last
-	 * ')'. */
-	if ((p = strrchr(buf, ')')) == NULL)
-		return -1;
-	if (sscanf(p + 2, "%*c %*d %d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
-	    &pg, &utime, &stime) != 3)
-		return -1;
-	*pgrp = pg;
-	*cpu_s = (double)(utime + stime) / (double)sysconf(_SC_CLK_TCK);
-	return 0;
-}
-
 /* A process's parent, its own CPU and that of its reaped children. */
 struct pinfo {
 	pid_t pid, ppid;
@@ -509,6 +480,8 @@ read_pinfo(pid_t pid, struct pinfo *pi)
 	if (n <= 0)
 		return -1;
 	buf[n] = '\0';
+	/* The command name may hold spaces and parens: skip past the last
+	 * ')'. */
 	if ((p = strrchr(buf, ')')) == NULL)
 		return -1;
 	if (sscanf(p + 2, "%*c %d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu "
@@ -618,10 +591,9 @@ out:
 double
 ltb_proc_cpu(pid_t pid)
 {
-	double cpu;
-	pid_t pg;
+	struct pinfo pi;
 
-	return read_stat(pid, &pg, &cpu) < 0 ? -1 : cpu;
+	return read_pinfo(pid, &pi) < 0 ? -1 : pi.cpu;
 }
 
 int
