@@ -125,7 +125,7 @@ $(B)/fuzz/%: tests/fuzz/%.c $(LIB_SRC) $(GEN_C) | deps
 # a plain tree, not this one's.
 test: all $(UNIT)
 	env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u B -u SANITIZER LTB_BUILD=$(B) \
-		prove -f -e tests/run-test $(UNIT) tests/*.bats
+		prove -f --comments -e tests/run-test $(UNIT) tests/*.bats
 
 # Builds go to stderr so stdout carries only the JSON-lines figures.
 bench:

@@ -359,6 +359,15 @@ run_graph_shards() {
 	local dir
 	dir=$(job_checkout gates-c)
 	run_job gates-c "$dir"
+	# One-second runs on a shared 2-core machine: a gate that failed on
+	# noise gets one more try, its verdicts kept in the test's output. A
+	# tool failure (exit 2 and up) gets none.
+	if [[ $status -eq 1 ]]; then
+		jq -c 'select(.pass != true) | {gate, summary, detail}' \
+			"$dir"/gates-out/c/*.verdicts >&3 || true
+		dir=$(job_checkout gates-c)
+		run_job gates-c "$dir"
+	fi
 	assert_success
 	local g
 	for g in memory dropped cpu throughput; do
