@@ -420,26 +420,26 @@ watch(struct run *x)
 	return 0;
 }
 
-/* Read the satellites' count until it stops moving: reports still in
- * flight when the client exited are counted as they land. */
+/* Read the satellites' counts until their spans stop moving: reports
+ * still in flight when the client exited are counted as they land. The
+ * last read is the counts the run keeps. */
 static int
-settled_spans(struct run *x, uint64_t *n, char *err, size_t errlen)
+settled_counts(struct run *x, struct ltb_satcounts *c, char *err,
+    size_t errlen)
 {
 	double end = ltb_now() + SETTLE_MAX;
-	uint64_t last = UINT64_MAX, cur;
+	uint64_t last = UINT64_MAX;
 	int stable = 0;
 
 	for (;;) {
-		if (ltb_satgroup_spans(x->r->sats, &cur, err, errlen) < 0)
+		if (ltb_satgroup_counts(x->r->sats, c, err, errlen) < 0)
 			return -1;
-		stable = cur == last ? stable + 1 : 0;
-		last = cur;
+		stable = c->spans_received == last ? stable + 1 : 0;
+		last = c->spans_received;
 		if (stable >= SETTLE_STABLE || ltb_now() > end)
-			break;
+			return 0;
 		usleep((useconds_t)(SETTLE_POLL * 1e6));
 	}
-	*n = cur;
-	return 0;
 }
 
 /*
@@ -816,10 +816,7 @@ ltb_run(struct ltb_runner *r, const cJSON *rec, char *err, size_t errlen)
 		x.t_end = x.t0 = ltb_now();
 	}
 	if (r->sats != NULL && x.msg.trace && x.pid > 0) {
-		uint64_t n;
-
-		if (settled_spans(&x, &n, err, errlen) < 0 ||
-		    ltb_satgroup_counts(r->sats, &x.got, err, errlen) < 0)
+		if (settled_counts(&x, &x.got, err, errlen) < 0)
 			goto out;
 		ltb_satcounts_diff(&x.got, &x.got, &x.before);
 		have_spans = 1;

@@ -86,25 +86,6 @@ admin(struct ltb_satgroup *g, const char *method, const char *path,
 }
 
 int
-ltb_satgroup_spans(struct ltb_satgroup *g, uint64_t *n, char *err,
-    size_t errlen)
-{
-	char *body, *end;
-
-	if (admin(g, "GET", "/spans_received", &body, err, errlen) < 0)
-		return -1;
-	*n = strtoull(body, &end, 10);
-	if (end == body) {
-		snprintf(err, errlen, "satellite admin %s: not a count: %.40s",
-		    g->admin_url, body);
-		free(body);
-		return -1;
-	}
-	free(body);
-	return 0;
-}
-
-int
 ltb_satgroup_post(struct ltb_satgroup *g, const char *what, char *err,
     size_t errlen)
 {

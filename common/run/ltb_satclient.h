@@ -38,10 +38,6 @@ int ltb_satgroup_spawn(struct ltb_satgroup *g, const char *satellite,
 int ltb_satgroup_attach(struct ltb_satgroup *g, const char *admin_url,
     char *err, size_t errlen);
 
-/* Spans received so far (GET /spans_received). */
-int ltb_satgroup_spans(struct ltb_satgroup *g, uint64_t *n, char *err,
-    size_t errlen);
-
 /*
  * What a satellite group counted, from its admin /stats: the group's sums
  * over all its ports, as the original controller summed its satellites.
