@@ -1019,12 +1019,10 @@ gate_plan(const struct ltb_results *rs, struct ltb_verdict *v)
 	return 0;
 }
 
-int
-ltb_gate_eval(const struct ltb_gate *g, const struct ltb_results *rs,
-    struct ltb_verdict *v, char *err, size_t errlen)
+/* A blank verdict of g, named: "max-cpu", "expect exit_status == 0". */
+static void
+verdict_start(struct ltb_verdict *v, const struct ltb_gate *g)
 {
-	int rc;
-
 	memset(v, 0, sizeof *v);
 	v->gate = g;
 	v->value = NAN;
@@ -1032,6 +1030,15 @@ ltb_gate_eval(const struct ltb_gate *g, const struct ltb_results *rs,
 		say(v->name, sizeof v->name, "expect %s", g->expect.text);
 	else
 		say(v->name, sizeof v->name, "%s", ltb_gate_name(g->kind));
+}
+
+int
+ltb_gate_eval(const struct ltb_gate *g, const struct ltb_results *rs,
+    struct ltb_verdict *v, char *err, size_t errlen)
+{
+	int rc;
+
+	verdict_start(v, g);
 	if (rs->n == 0 && g->kind != LTB_GATE_PLAN) {
 		say(err, errlen, "no result records: nothing to check");
 		errno = EINVAL;
@@ -1080,13 +1087,7 @@ void
 ltb_verdict_unjudged(const struct ltb_gate *g,
     const struct ltb_verdict *plan, const char *why, struct ltb_verdict *v)
 {
-	memset(v, 0, sizeof *v);
-	v->gate = g;
-	v->value = NAN;
-	if (g->kind == LTB_GATE_EXPECT)
-		say(v->name, sizeof v->name, "expect %s", g->expect.text);
-	else
-		say(v->name, sizeof v->name, "%s", ltb_gate_name(g->kind));
+	verdict_start(v, g);
 	v->inconclusive = plan->inconclusive;
 	say(v->summary, sizeof v->summary, "not judged: the plan did not "
 	    "finish");
