@@ -7,7 +7,7 @@
  *   ltb-control serve       serve one control message to a client started
  *                           by hand, and say what it fetched
  *
- * See common/run/ltb_calibrate.h, common/run/ltb_plan.h, common/run/ltb_ctlserver.h.
+ * See common/run/ltb_calibrate.h, common/run/ltb_plan.h, common/run/ltb_control_server.h.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -21,16 +21,16 @@
 #include <curl/curl.h>
 
 #include "run/ltb_calibrate.h"
-#include "run/ltb_clients.h"
-#include "run/ltb_control.h"
-#include "run/ltb_ctlserver.h"
+#include "run/ltb_client_dir.h"
+#include "run/ltb_control_msg.h"
+#include "run/ltb_control_server.h"
 #include "core/ltb_jsonl.h"
 #include "core/ltb_log.h"
 #include "core/ltb_parse.h"
 #include "run/ltb_plan.h"
 #include "core/ltb_proc.h"
 #include "run/ltb_run.h"
-#include "run/ltb_satclient.h"
+#include "run/ltb_satellite_admin.h"
 
 static const char usage[] =
 "usage: ltb-control calibrate (--client NAME | --client-cmd CMD)\n"

@@ -19,15 +19,15 @@
 #include <curl/curl.h>
 
 #include "run/ltb_calibrate.h"
-#include "run/ltb_clients.h"
-#include "run/ltb_ctlserver.h"
+#include "run/ltb_client_dir.h"
+#include "run/ltb_control_server.h"
 #include "core/ltb_jsonl.h"
 #include "core/ltb_log.h"
 #include "core/ltb_parse.h"
 #include "run/ltb_plan.h"
 #include "core/ltb_proc.h"
 #include "run/ltb_run.h"
-#include "run/ltb_satclient.h"
+#include "run/ltb_satellite_admin.h"
 
 static const char usage[] =
 "usage: ltb-sample --plan FILE|-  [options]\n"

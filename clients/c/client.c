@@ -34,7 +34,7 @@
 
 #include <curl/curl.h>
 
-#include "run/ltb_control.h"
+#include "run/ltb_control_msg.h"
 #include "core/ltb_log.h"
 #include "client/ltb_tracer.h"
 

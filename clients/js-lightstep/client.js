@@ -124,7 +124,7 @@ function fetchText(controlUrl) {
     });
 }
 
-// Parse and check the control message as common/run/ltb_control.c does: absent
+// Parse and check the control message as common/run/ltb_control_msg.c does: absent
 // keys keep their defaults, present keys must have the right type.
 function parseControl(text) {
     let obj;

@@ -9,10 +9,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "run/ltb_control.h"
+#include "run/ltb_control_msg.h"
 #include "core/ltb_jsonl.h"
 #include "run/ltb_plan.h"
-#include "run/ltb_clients.h"
+#include "run/ltb_client_dir.h"
 
 cJSON *
 ltb_calibration_record(const struct ltb_calibration *c)

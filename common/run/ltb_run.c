@@ -29,8 +29,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "run/ltb_clients.h"
-#include "run/ltb_control.h"
+#include "run/ltb_client_dir.h"
+#include "run/ltb_control_msg.h"
 #include "core/ltb_jsonl.h"
 #include "core/ltb_proc.h"
 #include "run/ltb_run.h"

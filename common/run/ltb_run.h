@@ -23,8 +23,8 @@
 
 #include <cjson/cJSON.h>
 
-#include "run/ltb_ctlserver.h"
-#include "run/ltb_satclient.h"
+#include "run/ltb_control_server.h"
+#include "run/ltb_satellite_admin.h"
 
 struct ltb_runner {
 	struct ltb_ctlserver *ctl;	/* borrowed */

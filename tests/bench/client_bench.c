@@ -31,7 +31,7 @@
 
 #include "lightstep_collector.pb-c.h"
 #include "core/ltb_log.h"
-#include "collector/proto/ltb_lsgen.h"
+#include "collector/proto/ltb_lightstep_gen.h"
 #include "collector/ltb_satellite.h"
 #include "client/ltb_tracer.h"
 

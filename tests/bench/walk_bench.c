@@ -17,8 +17,8 @@
 #include <time.h>
 
 #include "core/ltb_log.h"
-#include "collector/proto/ltb_lsgen.h"
-#include "collector/proto/ltb_lsproto.h"
+#include "collector/proto/ltb_lightstep_gen.h"
+#include "collector/proto/ltb_lightstep_walk.h"
 
 typedef long reader(const uint8_t *, size_t, ltb_ls_span_fn *, void *,
     const char **);

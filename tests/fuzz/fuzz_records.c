@@ -19,7 +19,7 @@
 #include "core/ltb_jsonl.h"
 #include "judge/ltb_gates.h"
 #include "plot/ltb_plot.h"
-#include "run/ltb_satclient.h"
+#include "run/ltb_satellite_admin.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "collector/proto/ltb_lsproto.h"
+#include "collector/proto/ltb_lightstep_walk.h"
 
 enum { MAXSPANS = 1 << 16 };
 

@@ -14,8 +14,8 @@
 #include <unistd.h>
 
 #include "core/ltb_log.h"
-#include "collector/proto/ltb_lsgen.h"
-#include "collector/proto/ltb_lsproto.h"
+#include "collector/proto/ltb_lightstep_gen.h"
+#include "collector/proto/ltb_lightstep_walk.h"
 
 #define USAGE \
 "usage: mkreport [--spans N] [--tags N] [--logs N] [--seed S]\n" \

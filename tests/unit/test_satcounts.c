@@ -1,6 +1,6 @@
 /*
  * test_satcounts.c: a satellite group's counts as a run reads them
- * (common/run/ltb_satclient.c): /stats parsed into bounded counts, the
+ * (common/run/ltb_satellite_admin.c): /stats parsed into bounded counts, the
  * difference of two snapshots, and the one line that says why a traced
  * run received nothing. The last test does it all against a real
  * ltb-satellite, as ltb-sample does.
@@ -22,7 +22,7 @@
 
 #include "core/ltb_proc.h"
 
-#include "run/ltb_satclient.h"
+#include "run/ltb_satellite_admin.h"
 
 /* Captured from a real ltb-satellite (its ports array left out): 5 spans,
  * the same 5 again, 2 spans without a context in one report, a POST to

@@ -1,7 +1,7 @@
 /*
  * test_tracer.c: the C client's tracer (common/client/ltb_tracer.c).
  *
- * What it encodes is checked against the two readers of ltb_lsproto.h (the
+ * What it encodes is checked against the two readers of ltb_lightstep_walk.h (the
  * satellite's walk and protobuf-c's unpack) and, for references, tags and
  * logs, against protobuf-c's unpacked message. Its accounting is checked
  * through a transport that records what it is given: drops when the buffer
@@ -27,7 +27,7 @@
 #include <unistd.h>
 
 #include "lightstep_collector.pb-c.h"
-#include "collector/proto/ltb_lsproto.h"
+#include "collector/proto/ltb_lightstep_walk.h"
 #include "collector/ltb_satellite.h"
 #include "client/ltb_tracer.h"
 
@@ -121,7 +121,7 @@ sink_tracer(struct sink *k, size_t max, unsigned period_ms)
 	return t;
 }
 
-/* Spans the readers of ltb_lsproto.h saw. */
+/* Spans the readers of ltb_lightstep_walk.h saw. */
 struct got {
 	struct ltb_ls_span s[256];
 	size_t n;

@@ -1,12 +1,12 @@
 /*
- * ltb_ctlserver.h: the control server a client fetches its orders from.
+ * ltb_control_server.h: the control server a client fetches its orders from.
  *
  * Serves the current control message at GET /control (any other path is
  * 404) and remembers whether and when it was fetched, so a client that
  * never asks can be told apart from one that asked and then hung.
  */
-#ifndef LTB_CTLSERVER_H
-#define LTB_CTLSERVER_H
+#ifndef LTB_CONTROL_SERVER_H
+#define LTB_CONTROL_SERVER_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -1,9 +1,9 @@
 /*
- * ltb_proto_lightstep.c: the LightStep report protocol as a satellite
+ * ltb_lightstep.c: the LightStep report protocol as a satellite
  * plug-in (see ltb_collector.h): POST /api/v2/reports with a protobuf
  * lightstep.collector.ReportRequest body, answered by a ReportResponse.
  *
- * By default the body goes through the streaming walk of ltb_lsproto.h, so
+ * By default the body goes through the streaming walk of ltb_lightstep_walk.h, so
  * spans are counted as they arrive whatever the request's length; with
  * full validation it is held whole and unpacked by protobuf-c.
  */
@@ -13,7 +13,7 @@
 
 #include "collector/ltb_collector.h"
 #include "collector/ltb_dupset.h"
-#include "collector/proto/ltb_lsproto.h"
+#include "collector/proto/ltb_lightstep_walk.h"
 
 struct ls_state {
 	int full;

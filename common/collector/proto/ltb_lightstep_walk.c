@@ -1,5 +1,5 @@
 /*
- * ltb_lsproto.c: reading LightStep collector reports, two ways.
+ * ltb_lightstep_walk.c: reading LightStep collector reports, two ways.
  *
  * The walk reads the protobuf wire format directly: no allocation, no copy,
  * string bytes skipped by length, one small function per message type. It
@@ -46,7 +46,7 @@
 #include <string.h>
 
 #include "lightstep_collector.pb-c.h"
-#include "collector/proto/ltb_lsproto.h"
+#include "collector/proto/ltb_lightstep_walk.h"
 
 static const char *const invalid_names[LTB_LS_NINVALID] = {
 	"valid", "no_context", "zero_trace_id", "zero_span_id",

@@ -1,5 +1,5 @@
 /*
- * ltb_lsproto.h: the LightStep collector report (lightstep.collector.
+ * ltb_lightstep_walk.h: the LightStep collector report (lightstep.collector.
  * ReportRequest, see lightstep_collector.proto), read the way a mock
  * collector needs it.
  *
@@ -27,8 +27,8 @@
  * lightstep-tracer sends child references with only a span id, so a
  * reference's trace_id may be 0.
  */
-#ifndef LTB_LSPROTO_H
-#define LTB_LSPROTO_H
+#ifndef LTB_LIGHTSTEP_WALK_H
+#define LTB_LIGHTSTEP_WALK_H
 
 #include <stddef.h>
 #include <stdint.h>

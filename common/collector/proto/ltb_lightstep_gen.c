@@ -1,5 +1,5 @@
 /*
- * ltb_lsgen.c: realistic LightStep reports for tests and benchmarks.
+ * ltb_lightstep_gen.c: realistic LightStep reports for tests and benchmarks.
  *
  * The spans look like what an instrumented web service sends: HTTP, SQL and
  * cache operations, the usual OpenTracing tags (http.url, db.statement,
@@ -18,7 +18,7 @@
 #include <string.h>
 
 #include "lightstep_collector.pb-c.h"
-#include "collector/proto/ltb_lsgen.h"
+#include "collector/proto/ltb_lightstep_gen.h"
 
 typedef Lightstep__Collector__KeyValue Kv;
 typedef Lightstep__Collector__Log Log;

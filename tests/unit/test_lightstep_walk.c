@@ -18,8 +18,8 @@
 #include <cmocka.h>
 
 #include "lightstep_collector.pb-c.h"
-#include "collector/proto/ltb_lsgen.h"
-#include "collector/proto/ltb_lsproto.h"
+#include "collector/proto/ltb_lightstep_gen.h"
+#include "collector/proto/ltb_lightstep_walk.h"
 
 /* Spans a reader reported. */
 struct got {

@@ -1,12 +1,12 @@
 /*
- * ltb_satclient.h: driving a satellite group from outside, through its
+ * ltb_satellite_admin.h: driving a satellite group from outside, through its
  * admin port: counting what it received (and what it saw that was not a
  * report, to say why nothing arrived), taking it down and up. Also
  * starting a group of our own (an ltb-satellite child) when the user named
  * none, and stopping it again.
  */
-#ifndef LTB_SATCLIENT_H
-#define LTB_SATCLIENT_H
+#ifndef LTB_SATELLITE_ADMIN_H
+#define LTB_SATELLITE_ADMIN_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -14,7 +14,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "run/ltb_control.h"
+#include "run/ltb_control_msg.h"
 
 struct ltb_satgroup {
 	char admin_url[128];	/* "http://127.0.0.1:8359" */

@@ -1,5 +1,5 @@
 /*
- * ltb_control.h: the control message, what a client program is told to do.
+ * ltb_control_msg.h: the control message, what a client program is told to do.
  *
  * A client GETs it once from LTB_CONTROL_URL. The first six fields are the
  * original LightStep Benchmarks protocol and keep its meaning: generate
@@ -8,8 +8,8 @@
  * debt exceeds it; flush at the end unless NoFlush; a NoOp tracer when
  * Trace is false. The rest configure a production-like tracer.
  */
-#ifndef LTB_CONTROL_H
-#define LTB_CONTROL_H
+#ifndef LTB_CONTROL_MSG_H
+#define LTB_CONTROL_MSG_H
 
 #include <stddef.h>
 #include <stdint.h>

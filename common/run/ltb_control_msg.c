@@ -1,11 +1,11 @@
 /*
- * ltb_control.c: the control message in JSON; see ltb_control.h.
+ * ltb_control_msg.c: the control message in JSON; see ltb_control_msg.h.
  */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "run/ltb_control.h"
+#include "run/ltb_control_msg.h"
 
 void
 ltb_control_default(struct ltb_control *c)

@@ -1,5 +1,5 @@
 /*
- * ltb_lsgen.h: realistic LightStep reports, encoded with protobuf-c.
+ * ltb_lightstep_gen.h: realistic LightStep reports, encoded with protobuf-c.
  *
  * Test and benchmark fixtures: what a production tracer sends. Each span has
  * a span context, an operation name, one ChildOf reference to the span
@@ -8,13 +8,13 @@
  * about 940 bytes. Ids come from a seeded generator, so the same options
  * give the same bytes, and distinct seeds give distinct span ids.
  */
-#ifndef LTB_LSGEN_H
-#define LTB_LSGEN_H
+#ifndef LTB_LIGHTSTEP_GEN_H
+#define LTB_LIGHTSTEP_GEN_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-#include "collector/proto/ltb_lsproto.h"
+#include "collector/proto/ltb_lightstep_walk.h"
 
 struct ltb_lsgen {
 	size_t spans;		/* spans in the report */

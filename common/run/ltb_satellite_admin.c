@@ -1,6 +1,6 @@
 /*
- * ltb_satclient.c: the satellite admin client, over libcurl; see
- * ltb_satclient.h. Also what a run makes of the group's counts: their
+ * ltb_satellite_admin.c: the satellite admin client, over libcurl; see
+ * ltb_satellite_admin.h. Also what a run makes of the group's counts: their
  * difference over the run and, when nothing intact arrived, why.
  */
 #include <errno.h>
@@ -19,7 +19,7 @@
 
 #include "collector/ltb_collector.h"
 #include "core/ltb_proc.h"
-#include "run/ltb_satclient.h"
+#include "run/ltb_satellite_admin.h"
 
 struct buf {
 	char *p;

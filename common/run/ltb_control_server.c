@@ -1,6 +1,6 @@
 /*
- * ltb_ctlserver.c: the control server, on libmicrohttpd; see
- * ltb_ctlserver.h. One polling thread is plenty: a run has one client
+ * ltb_control_server.c: the control server, on libmicrohttpd; see
+ * ltb_control_server.h. One polling thread is plenty: a run has one client
  * fetching one small message.
  */
 #include <arpa/inet.h>
@@ -13,7 +13,7 @@
 
 #include <microhttpd.h>
 
-#include "run/ltb_ctlserver.h"
+#include "run/ltb_control_server.h"
 #include "core/ltb_net.h"
 #include "core/ltb_proc.h"
 

@@ -1,5 +1,5 @@
 /*
- * ltb_clients.c: finding clients and sibling tools; see ltb_clients.h.
+ * ltb_client_dir.c: finding clients and sibling tools; see ltb_client_dir.h.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -12,7 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "run/ltb_clients.h"
+#include "run/ltb_client_dir.h"
 #include "core/ltb_proc.h"
 
 int

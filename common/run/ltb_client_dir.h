@@ -1,5 +1,5 @@
 /*
- * ltb_clients.h: the client registry and where the tools find things.
+ * ltb_client_dir.h: the client registry and where the tools find things.
  *
  * A client is a directory clients/NAME/ holding an executable `run` and,
  * optionally, an idempotent `setup` that installs its dependencies. The
@@ -7,8 +7,8 @@
  * directory of an installed tree (BINDIR/../share/ltb/clients), then the
  * source tree the tools were built in (build/bin/../../clients).
  */
-#ifndef LTB_CLIENTS_H
-#define LTB_CLIENTS_H
+#ifndef LTB_CLIENT_DIR_H
+#define LTB_CLIENT_DIR_H
 
 #include <stddef.h>
 
