@@ -1,12 +1,21 @@
 /*
- * ltb_collector.h: the protocols a mock satellite speaks, as plug-ins.
+ * ltb_collector.h: what a protocol is, to the satellite group.
  *
- * ltb-satellite owns the sockets, HTTP, limits, modes and counters; a
- * protocol owns only the bytes of a request body: it reads them as they
- * arrive, tells the satellite about each span it finds, and builds the
- * answer. LightStep's report protocol is the first; OTLP/HTTP, OSProfiler
- * messages and spectatord's line protocol plug in the same way, by adding a
- * table entry to ltb_collector_protocols.
+ * A satellite group owns sockets, transports, limits, modes, scripts and
+ * counters; a protocol owns only the bytes of one message. A transport
+ * (an HTTP request body, a datagram, a stretch of a TCP stream) hands the
+ * group one message at a time: begin with what the transport knows of it
+ * (path, content type, encoding), feed its bytes in pieces of any size,
+ * end. The protocol reads the pieces as they come, tells the group about
+ * each unit it finds (a span, a measurement, a trace point) through a
+ * sink, and at the end builds the answer.
+ *
+ * The group decodes a content encoding (gzip) before the protocol sees a
+ * byte, and applies its limits to the decoded bytes. A protocol never
+ * counts, never sleeps and never touches a socket.
+ *
+ * Every protocol is one file in collector/proto/ and one line in the table
+ * of ltb_protocols.c.
  */
 #ifndef LTB_COLLECTOR_H
 #define LTB_COLLECTOR_H
@@ -14,57 +23,106 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Where a protocol sends what it finds; owned by the satellite. */
+/* How a protocol's messages arrive. */
+enum ltb_transport {
+	LTB_TRANSPORT_HTTP,		/* a request body, routed by path */
+	LTB_TRANSPORT_UDP,		/* one datagram */
+	LTB_TRANSPORT_UNIX_DGRAM,	/* one datagram on a unix socket */
+	LTB_TRANSPORT_TCP,		/* a plain stream, framed by the protocol */
+	LTB_NTRANSPORTS
+};
+
+/* What the transport knows of one message. Borrowed for begin: a
+ * protocol copies what it keeps. */
+struct ltb_message {
+	const char *path;		/* HTTP: the request path; else NULL */
+	const char *content_type;	/* media type, lower case, without
+					 * parameters; "" when none was sent */
+	const char *encoding;		/* as sent ("gzip"); "" for none. The
+					 * bytes fed are already decoded. */
+	uint64_t start_real_ns;		/* when it began, ns since the epoch */
+	size_t max_field;		/* bytes the protocol may hold at once */
+	int full;			/* ltb-satellite --validate full: read
+					 * by the library's unpack, held whole */
+	uint64_t claim_rejected;	/* a script asks the answer to say this
+					 * many units were rejected (OTLP's
+					 * partial_success); 0: say the truth */
+};
+
+/* Where a protocol sends what it finds; owned by the group. */
 struct ltb_span_sink {
-	/* One span: a key identifying it (for duplicate detection; see
-	 * ltb_dupset_key) and its validation result, below the protocol's
-	 * ninvalid, 0 for valid. */
+	/* One unit: a key identifying it (for duplicate detection; see
+	 * ltb_dupset_key) and its validation result, an index below the
+	 * protocol's ninvalid, 0 for valid. */
 	void (*span)(void *ctx, uint64_t key, unsigned invalid);
 	void *ctx;
 };
 
-/* What a protocol answers when a body was read whole. The satellite sends
- * it with status 200, unless its mode says otherwise. */
+/* The answer to a message. status 0 means 200 (or, for datagrams,
+ * nothing to send). */
 struct ltb_reply {
-	const char *content_type;
-	uint8_t body[256];
+	unsigned status;
+	const char *content_type;	/* static */
+	uint8_t body[1024];
 	size_t len;
 };
 
-/* Return codes of feed and end. */
+/* Return codes of begin, feed and end. */
 enum {
 	LTB_COLLECT_OK = 0,
-	LTB_COLLECT_MALFORMED = -1,	/* 400: the body cannot be read */
-	LTB_COLLECT_TOO_LARGE = -2	/* 413: a part exceeds max_field */
+	LTB_COLLECT_MALFORMED = -1,	/* 400: the message cannot be read */
+	LTB_COLLECT_TOO_LARGE = -2,	/* 413: a part exceeds max_field */
+	LTB_COLLECT_UNSUPPORTED = -3	/* 415: a content type it cannot read */
 };
 
 struct ltb_collector_proto {
-	const char *name;		/* "lightstep" */
-	const char *path;		/* POST target, "/api/v2/reports" */
-	unsigned ninvalid;		/* validation results, 0 = valid */
-	const char *(*invalid_name)(unsigned why);	/* JSON key of each */
-	size_t state_size;		/* bytes of per-request state */
+	const char *name;		/* "lightstep", "otlp": the /stats key */
+	const char *unit;		/* what it counts: "span" */
+	enum ltb_transport transport;
+	const char *path;		/* HTTP: the POST target */
+	/* Media types it reads, NULL-ended; NULL: whatever is sent. */
+	const char *const *content_types;
+	/* Names of its validation results, JSON keys it owns; [0] is the
+	 * valid one and is never counted. ninvalid entries. */
+	const char *const *invalid_names;
+	unsigned ninvalid;
+	size_t state_size;		/* bytes of per-message state */
 
-	/* Start reading one body into state (state_size bytes, zeroed).
-	 * full: read it by the library's complete unpack instead of the
-	 * streaming walk (ltb-satellite --validate full); the body is then
-	 * held whole, up to max_field bytes. */
-	int (*begin)(void *state, size_t max_field, int full);
-	/* A piece of the body. Returns LTB_COLLECT_*; on error *why is set to
-	 * a short static reason. Spans found are given to sink. */
+	/* Start reading one message into state (state_size bytes, zeroed). */
+	int (*begin)(void *state, const struct ltb_message *m);
+	/* A piece of the message. Returns LTB_COLLECT_*; on error *why is
+	 * set to a short static reason. Units found go to sink. */
 	int (*feed)(void *state, const uint8_t *p, size_t n,
 	    const struct ltb_span_sink *sink, const char **why);
-	/* The body is complete: check it ended cleanly and fill reply with
-	 * the answer (receive_ns: when the request started). */
+	/* The message is complete: check it ended cleanly and fill reply
+	 * (status 0) with the answer. */
 	int (*end)(void *state, const struct ltb_span_sink *sink,
-	    uint64_t receive_ns, struct ltb_reply *reply, const char **why);
-	/* Release what begin and feed took; called exactly once per begin. */
+	    struct ltb_reply *reply, const char **why);
+	/* Optional: the body of an answer other than success, in the
+	 * protocol's own form (OTLP's google.rpc.Status): the message failed
+	 * with rc (LTB_COLLECT_*), or the group answers reply->status (a
+	 * mode or a script: 400, 429, 503...). reply->status is set; fill
+	 * content_type, body and len. NULL: the group answers text/plain.
+	 * state is that of a begun message, not released. */
+	void (*refuse)(void *state, int rc, const char *why,
+	    struct ltb_reply *reply);
+	/* Release what begin and feed took; called exactly once per begin
+	 * that returned LTB_COLLECT_OK. */
 	void (*release)(void *state);
 };
 
-/* The protocols ltb-satellite serves, NULL-ended. */
+/* The protocols a satellite group serves, NULL-ended, and their count. */
 extern const struct ltb_collector_proto *const ltb_collector_protocols[];
+size_t ltb_collector_nprotocols(void);
+
+/* The protocol named name, or NULL. */
+const struct ltb_collector_proto *ltb_collector_find(const char *name);
+
+/* Does p read content_type ("" matches a protocol that takes any)? */
+int ltb_collector_reads(const struct ltb_collector_proto *p,
+    const char *content_type);
 
 extern const struct ltb_collector_proto ltb_proto_lightstep;
+extern const struct ltb_collector_proto ltb_proto_otlp;
 
 #endif

@@ -475,7 +475,12 @@ request_new(struct satellite *sat, const struct ltb_collector_proto *p)
 	r->start_ns = mono_ns();
 	r->start_real_ns = real_ns();
 	max = g->cfg.max_body ? g->cfg.max_body : HELD_CAP;
-	if (p->begin(r->state, max, g->cfg.full_validate) != LTB_COLLECT_OK) {
+	struct ltb_message m = {
+		.path = p->path, .content_type = "", .encoding = "",
+		.start_real_ns = r->start_real_ns, .max_field = max,
+		.full = g->cfg.full_validate
+	};
+	if (p->begin(r->state, &m) != LTB_COLLECT_OK) {
 		free(r);
 		return NULL;
 	}
@@ -547,8 +552,7 @@ request_finish(struct MHD_Connection *c, struct request *r)
 
 	if (r->status != 0)
 		return answer_failure(c, r);
-	rc = r->proto->end(r->state, request_sink(r, &sink), r->start_real_ns,
-	    &reply, &why);
+	rc = r->proto->end(r->state, request_sink(r, &sink), &reply, &why);
 	request_commit(r);
 	if (rc != LTB_COLLECT_OK) {
 		request_fail(r, rc, why);
@@ -1032,7 +1036,7 @@ add_counts(cJSON *obj, struct ltb_sat *g, const struct satellite *sat)
 	o = cJSON_AddObjectToObject(obj, "invalid");
 	for (unsigned k = 1; o != NULL && k < p->ninvalid && k < MAX_INVALID;
 	    k++)
-		cJSON_AddNumberToObject(o, p->invalid_name(k),
+		cJSON_AddNumberToObject(o, p->invalid_names[k],
 		    (double)invalid[k]);
 	add_paths(obj, g, sat != NULL ? &sat->paths : &g->paths);
 }

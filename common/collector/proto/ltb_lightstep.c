@@ -1,7 +1,7 @@
 /*
- * ltb_lightstep.c: the LightStep report protocol as a satellite
- * plug-in (see ltb_collector.h): POST /api/v2/reports with a protobuf
- * lightstep.collector.ReportRequest body, answered by a ReportResponse.
+ * ltb_lightstep.c: the LightStep report protocol (see ltb_collector.h):
+ * POST /api/v2/reports with a protobuf lightstep.collector.ReportRequest
+ * body, answered by a ReportResponse.
  *
  * By default the body goes through the streaming walk of ltb_lightstep_walk.h, so
  * spans are counted as they arrive whatever the request's length; with
@@ -9,25 +9,27 @@
  */
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "collector/ltb_collector.h"
+#include "core/ltb_clock.h"
 #include "collector/ltb_dupset.h"
 #include "collector/proto/ltb_lightstep_walk.h"
 
 struct ls_state {
 	int full;
+	uint64_t receive_ns;
 	size_t max;
 	struct ltb_ls_stream stream;	/* walk */
 	uint8_t *body;			/* full: the whole body */
 	size_t len, cap;
 };
 
-static const char *
-ls_invalid_name(unsigned why)
-{
-	return ltb_ls_invalid_name((enum ltb_ls_invalid)why);
-}
+/* Index i is enum ltb_ls_invalid's i. */
+static const char *const ls_invalid_names[LTB_LS_NINVALID] = {
+	"valid", "no_context", "zero_trace_id", "zero_span_id",
+	"no_operation", "no_start", "bad_timestamp", "bad_reference",
+	"empty_key",
+};
 
 /* Adapts the reader's per-span callback to the satellite's sink. */
 static void
@@ -40,14 +42,15 @@ ls_span(void *ctx, const struct ltb_ls_span *span)
 }
 
 static int
-ls_begin(void *state, size_t max_field, int full)
+ls_begin(void *state, const struct ltb_message *m)
 {
 	struct ls_state *s = state;
 
-	s->full = full;
-	s->max = max_field;
-	if (!full)
-		ltb_ls_stream_init(&s->stream, max_field);
+	s->full = m->full;
+	s->max = m->max_field;
+	s->receive_ns = m->start_real_ns;
+	if (!s->full)
+		ltb_ls_stream_init(&s->stream, s->max);
 	return LTB_COLLECT_OK;
 }
 
@@ -98,17 +101,8 @@ ls_feed(void *state, const uint8_t *p, size_t n,
 	return LTB_COLLECT_OK;
 }
 
-static uint64_t
-now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 static int
-ls_end(void *state, const struct ltb_span_sink *sink, uint64_t receive_ns,
+ls_end(void *state, const struct ltb_span_sink *sink,
     struct ltb_reply *reply, const char **why)
 {
 	struct ls_state *s = state;
@@ -123,7 +117,7 @@ ls_end(void *state, const struct ltb_span_sink *sink, uint64_t receive_ns,
 	}
 	reply->content_type = "application/octet-stream";
 	reply->len = ltb_ls_response(reply->body, sizeof reply->body,
-	    receive_ns, now_ns());
+	    s->receive_ns, ltb_real_ns());
 	return LTB_COLLECT_OK;
 }
 
@@ -140,17 +134,16 @@ ls_release(void *state)
 
 const struct ltb_collector_proto ltb_proto_lightstep = {
 	.name = "lightstep",
+	.unit = "span",
+	.transport = LTB_TRANSPORT_HTTP,
 	.path = "/api/v2/reports",
+	/* Tracers differ (octet-stream, x-protobuf, none): any is read. */
+	.content_types = NULL,
+	.invalid_names = ls_invalid_names,
 	.ninvalid = LTB_LS_NINVALID,
-	.invalid_name = ls_invalid_name,
 	.state_size = sizeof(struct ls_state),
 	.begin = ls_begin,
 	.feed = ls_feed,
 	.end = ls_end,
 	.release = ls_release,
-};
-
-const struct ltb_collector_proto *const ltb_collector_protocols[] = {
-	&ltb_proto_lightstep,
-	NULL
 };
