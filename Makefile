@@ -17,7 +17,7 @@ CC ?= cc
 OPT ?= -O2 -g
 WARN = -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter
 B = build
-PKGS = libmicrohttpd libcurl libprotobuf-c libcjson
+PKGS = libmicrohttpd libcurl libprotobuf-c libcjson zlib
 # pkg-config is asked when a recipe first needs the flags, not when this
 # file is read: on a fresh machine the packages (and pkg-config itself) only
 # exist once the deps target has run docker/deps.sh. Each is asked once per

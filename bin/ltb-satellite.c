@@ -1,8 +1,9 @@
 /*
  * ltb-satellite: a group of mock satellites (collectors) for tracers.
  *
- * Listens on a range of ports, receives what tracers report (LightStep's
- * protobuf reports on POST /api/v2/reports), counts and validates it, and
+ * Listens on a range of ports, receives what tracers report (in every
+ * protocol of the table, common/collector/proto/ltb_protocols.c), counts
+ * and validates it, and
  * answers admin queries on its own port. Prints one "ready" record on
  * stdout once every port accepts connections, and one "stats" record when
  * SIGTERM or SIGINT stops it. See common/collector/ltb_satellite.h.
@@ -20,6 +21,7 @@
 #include "core/ltb_jsonl.h"
 #include "core/ltb_log.h"
 #include "core/ltb_parse.h"
+#include "collector/ltb_collector.h"
 #include "collector/ltb_satellite.h"
 
 static const char usage[] =
@@ -44,13 +46,26 @@ static const char usage[] =
 "      --idle-timeout S      close idle connections after S s (default 30)\n"
 "  -h, --help                this text\n"
 "\n"
-"Reports: POST /api/v2/reports (lightstep.collector.ReportRequest).\n"
 "Admin:   GET /spans_received, GET /stats, POST /reset, POST /down,\n"
 "         POST /up, POST /mode (body: the mode's name).\n"
 "stdout:  {\"type\":\"ready\",...} when listening, {\"type\":\"stats\",...}\n"
 "         on SIGTERM or SIGINT.\n"
 "\n"
 "Exit: 0 stopped by a signal; 2 usage; 3 cannot bind or start.\n";
+
+/* The usage text, then the protocols as the table has them. */
+static void
+print_usage(FILE *f)
+{
+	const struct ltb_collector_proto *p;
+
+	fputs(usage, f);
+	fputs("\nProtocols served on every port (unit counted):\n", f);
+	for (size_t i = 0; (p = ltb_collector_protocols[i]) != NULL; i++)
+		if (p->transport == LTB_TRANSPORT_HTTP)
+			fprintf(f, "  %-12s POST %-20s %s\n", p->name, p->path,
+			    p->unit);
+}
 
 static void
 bad_usage(const char *fmt, const char *arg, const char *why)
@@ -62,7 +77,7 @@ bad_usage(const char *fmt, const char *arg, const char *why)
 		ltb_warn("%s: %s", msg, why);
 	else
 		ltb_warn("%s", msg);
-	fputs(usage, stderr);
+	print_usage(stderr);
 	exit(LTB_EXIT_USAGE);
 }
 
@@ -143,10 +158,10 @@ parse_args(int argc, char **argv, struct ltb_sat_config *c)
 			c->idle_timeout = (unsigned)v;
 			break;
 		case 'h':
-			fputs(usage, stdout);
+			print_usage(stdout);
 			exit(LTB_EXIT_OK);
 		default:
-			fputs(usage, stderr);
+			print_usage(stderr);
 			exit(LTB_EXIT_USAGE);
 		}
 	}

@@ -14,13 +14,13 @@ set -eu
 
 # Runtime: shared libraries the tools link, gnuplot for ltb-plot, Node.js for
 # the JavaScript clients.
-RUNTIME="libmicrohttpd12 libcurl4 libmbedtls14 libprotobuf-c1 libcjson1
+RUNTIME="libmicrohttpd12 libcurl4 libmbedtls14 libprotobuf-c1 libcjson1 zlib1g
 gnuplot-nox nodejs ca-certificates"
 
 # Build and test: compilers, headers, protobuf-c compiler, test frameworks;
 # git and ssh for a CI checkout (CircleCI's checkout step on debian:bookworm).
 BUILD="git openssh-client make gcc clang pkg-config libmicrohttpd-dev libcurl4-openssl-dev
-libmbedtls-dev libprotobuf-c-dev protobuf-c-compiler libcjson-dev
+libmbedtls-dev libprotobuf-c-dev protobuf-c-compiler libcjson-dev zlib1g-dev
 libcmocka-dev bats bats-support bats-assert curl jq perl procps iproute2
 python3-yaml libtap-formatter-junit-perl"
 

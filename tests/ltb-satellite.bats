@@ -593,3 +593,94 @@ load test_helper
 	run sat_stat '[.spans_received, .reports, (.connections > 0), .unknown_path_requests, (.unknown_paths | keys | join(","))] | @tsv'
 	assert_output "$(printf '0\t0\ttrue\t1\t/api/v0/reports')"
 }
+
+# ---- the table of protocols, content encodings --------------------------
+
+@test "--help and the ready record list every protocol of the table" {
+	start_satellite
+	run jq -r '.protocols[].name' <<<"$SAT_READY"
+	assert_success
+	assert_line lightstep
+	names=$output
+	run ltb-satellite --help
+	assert_success
+	for name in $names; do
+		path=$(jq -r --arg n "$name" '.protocols[] | select(.name == $n) | .path' <<<"$SAT_READY")
+		assert_line --regexp "^  $name +POST $path "
+	done
+}
+
+@test "/stats gives each protocol its own counts, and the totals stay at the top" {
+	start_satellite
+	report=$(mkreport_file r.bin --spans 7)
+	bad=$(mkreport_file bad.bin --spans 2 --invalid zero_span_id)
+	post_report "$report"
+	post_report "$bad" "${SAT_PORTS[1]}"
+	run sat_stat '[.spans_received, .invalid_spans, .protocols.lightstep.unit,
+		.protocols.lightstep.received, .protocols.lightstep.invalid,
+		.protocols.lightstep.invalid_by_reason.zero_span_id,
+		.protocols.lightstep.messages, .invalid.zero_span_id] | @tsv'
+	assert_output "$(printf '9\t2\tspan\t9\t2\t2\t2\t2')"
+	run sat_stat "[.ports[1].protocols.lightstep.received, .ports[0].protocols.lightstep.received] | @tsv"
+	assert_output "$(printf '2\t7')"
+}
+
+@test "a gzip or deflate body is inflated and counted like a plain one" {
+	start_satellite
+	report=$(mkreport_file r.bin --spans 50)
+	gzip -c "$report" >"$TMP/r.gz"
+	python3 -c 'import sys, zlib; sys.stdout.buffer.write(zlib.compress(open(sys.argv[1], "rb").read()))' \
+		"$report" >"$TMP/r.zz"
+	run post_report "$TMP/r.gz" "" -H 'Content-Encoding: gzip'
+	assert_output 200
+	run post_report "$TMP/r.zz" "" -H 'Content-Encoding: deflate'
+	assert_output 200
+	# Two gzip members back to back are one body (RFC 1952).
+	cat "$TMP/r.gz" "$TMP/r.gz" >"$TMP/rr.gz"
+	run post_report "$TMP/rr.gz" "" -H 'Content-Encoding: gzip'
+	assert_output 200
+	run sat_stat '[.spans_received, .reports, .duplicate_spans, .rejected_reports] | @tsv'
+	assert_output "$(printf '200\t3\t150\t0')"
+}
+
+@test "a truncated or corrupt gzip body is a malformed report" {
+	start_satellite
+	report=$(mkreport_file r.bin --spans 50)
+	gzip -c "$report" >"$TMP/r.gz"
+	head -c $(($(stat -c %s "$TMP/r.gz") - 12)) "$TMP/r.gz" >"$TMP/short.gz"
+	run post_report "$TMP/short.gz" "" -H 'Content-Encoding: gzip'
+	assert_output 400
+	run cat "$TMP/answer"
+	assert_output --partial "truncated compressed body"
+	run post_report "$report" "" -H 'Content-Encoding: gzip'
+	assert_output 400
+	run cat "$TMP/answer"
+	assert_output --partial "not a gzip body"
+	run sat_stat '[.reports, .rejected.malformed] | @tsv'
+	assert_output "$(printf '0\t2')"
+}
+
+@test "the body limit applies to what a gzip body inflates to" {
+	start_satellite --max-body 32K
+	# 1 MiB of zeros, about 1 KiB compressed: a small bomb. The limit
+	# trips before the protocol sees a byte past it.
+	head -c 1048576 /dev/zero | gzip -c >"$TMP/bomb.gz"
+	[ "$(stat -c %s "$TMP/bomb.gz")" -lt 32768 ]
+	run post_report "$TMP/bomb.gz" "" -H 'Content-Encoding: gzip'
+	assert_output 413
+	run cat "$TMP/answer"
+	assert_output --partial "once inflated"
+	run sat_stat '.rejected.too_large'
+	assert_output 1
+}
+
+@test "an encoding it cannot decode is answered 415 and counted" {
+	start_satellite
+	report=$(mkreport_file r.bin --spans 5)
+	run post_report "$report" "" -H 'Content-Encoding: br'
+	assert_output 415
+	run cat "$TMP/answer"
+	assert_output --partial "use gzip, deflate or none"
+	run sat_stat '[.spans_received, .rejected.unsupported_encoding, .protocols.lightstep.rejected.unsupported_encoding] | @tsv'
+	assert_output "$(printf '0\t1\t1')"
+}

@@ -1,128 +1,34 @@
 /*
- * ltb_satellite.c: the mock satellite group; see ltb_satellite.h.
+ * ltb_satellite.c: the satellite group; see ltb_satellite.h and, for how
+ * its files share the work, ltb_group.h.
  *
- * HTTP is libmicrohttpd's: one daemon per satellite port, each connection
- * on its own thread, plus one single-threaded daemon for the admin port.
- * The listening sockets come from ltb_net.h, so "down" can close them
- * (MHD_stop_daemon) and "up" can bind the same ports again.
- *
- * Counting is exact under concurrency: each request gathers the spans of
- * one piece of body and adds them to its satellite's atomic counters in
- * one go; span keys go through the duplicate set under one lock per batch.
+ * The group owns the ports, the mode, the duplicate set and every
+ * counter; listeners (ltb_http.c, one per transport) own sockets;
+ * protocols (proto/, one file each) own the bytes of a message. The
+ * figures of /stats are sums of per-port, per-protocol atomic counters,
+ * summed again at the top level, as the original controller summed its
+ * satellites.
  */
 #include <errno.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
-#include <microhttpd.h>
-
-#include "collector/ltb_collector.h"
 #include "collector/ltb_dupset.h"
+#include "collector/ltb_group.h"
 #include "core/ltb_jsonl.h"
-#include "core/ltb_net.h"
-#include "collector/ltb_satellite.h"
 
-#define MAX_INVALID 16		/* validation reasons a protocol may have */
-#define KEY_BATCH 256		/* span keys checked per duplicate-set lock */
-#define CONN_MEMORY (64 * 1024) /* MHD read buffer: big pieces, few calls */
-#define HELD_CAP (64u << 20)	/* largest held field when max_body is 0 */
-#define DISCARD_MAX (1u << 20)	/* body read past a failure before we hang up */
-#define MAX_PATHS 16		/* unknown paths kept by name, per table */
-#define PATH_KEEP 64		/* bytes of an unknown path kept, "..." if cut */
-
-enum reject {
-	REJECT_MALFORMED,
-	REJECT_TOO_LARGE,
-	REJECT_SLOW_FAIL,
-	REJECT_WRONG_METHOD,	/* not a POST to a report path */
-	NREJECT
-};
-static const char *const reject_names[NREJECT] = {
-	"malformed", "too_large", "slow_fail", "wrong_method"
+const char *const ltb_reject_names[LTB_NREJECT] = {
+	"malformed", "too_large", "slow_fail", "wrong_method",
+	"unsupported_media_type", "unsupported_encoding"
 };
 
-/* Per-span delay of each mode, in picoseconds, as the original: 0.05 us,
- * 1 us, 0.01 us. */
-static const uint64_t mode_delay_ps[LTB_NMODES] = { 50000, 1000000, 10000 };
 static const char *const mode_names[LTB_NMODES] = {
 	"typical", "slow_succeed", "slow_fail"
-};
-
-struct counts {
-	atomic_uint_fast64_t spans, reports, bytes, duplicates, invalid_spans;
-	atomic_uint_fast64_t invalid[MAX_INVALID];
-	atomic_uint_fast64_t rejected[NREJECT];
-	/* What tells "nothing reached us" from "something did, but no
-	 * report": connections accepted and HTTP requests begun. */
-	atomic_uint_fast64_t connections, requests;
-};
-
-/* Requests to paths no protocol serves, by path: a tracer speaking a
- * transport we do not serve shows up here. Bounded: the first MAX_PATHS
- * paths by name, the rest only counted. Under the group's path_lock. */
-struct path_table {
-	struct {
-		char path[PATH_KEEP + 1];
-		uint64_t n;
-	} p[MAX_PATHS];
-	size_t npaths;
-	uint64_t other;			/* requests to paths beyond those */
-	uint64_t total;
-};
-
-struct satellite {
-	struct ltb_sat *group;
-	uint16_t port;
-	struct MHD_Daemon *daemon;	/* NULL while down */
-	struct counts n;
-	struct path_table paths;	/* under group->path_lock */
-	pthread_mutex_t bw_lock;
-	uint64_t bw_next_ns;		/* when the link is free again */
-};
-
-struct ltb_sat {
-	struct ltb_sat_config cfg;
-	struct ltb_addr addr;		/* where every port binds */
-	struct satellite *sats;
-	size_t nsats;
-	struct MHD_Daemon *admin;
-	uint16_t admin_port;
-	atomic_int mode;
-	atomic_int up;
-	pthread_mutex_t state_lock;	/* serialises down/up/stop */
-	pthread_mutex_t dup_lock;
-	struct ltb_dupset *dups;
-	/* The group's own table, not a merge of the ports': which paths it
-	 * names stays fixed until a reset, so two snapshots subtract. */
-	pthread_mutex_t path_lock;
-	struct path_table paths;
-};
-
-/* One report request in flight; protocol state follows it. */
-struct request {
-	struct satellite *sat;
-	const struct ltb_collector_proto *proto;
-	int mode;
-	uint64_t start_ns;		/* monotonic */
-	uint64_t start_real_ns;
-	unsigned status;		/* 0 while fine, else the HTTP answer */
-	const char *why;
-	uint64_t discarded;		/* body bytes read after a failure */
-	uint64_t spans;			/* in this request */
-	uint64_t body_bytes;
-	/* a piece's worth of counts, added to sat->n in one go */
-	uint64_t p_spans, p_invalid_spans;
-	uint64_t p_invalid[MAX_INVALID];
-	uint64_t keys[KEY_BATCH];
-	size_t nkeys;
-	_Alignas(max_align_t) unsigned char state[];
 };
 
 const char *
@@ -159,55 +65,17 @@ ltb_sat_config_default(struct ltb_sat_config *c)
 	c->dup_window = 1u << 18;
 }
 
-static uint64_t
-mono_ns(void)
+/* ---- counting what is not a message --------------------------------------- */
+
+size_t
+ltb_proto_index(const struct ltb_collector_proto *p)
 {
-	struct timespec ts;
+	size_t i;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static uint64_t
-real_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static void
-sleep_until(uint64_t when_ns)
-{
-	/* Most reports take longer to read than their delay: then there is
-	 * nothing to wait for, and no reason to enter the kernel. */
-	if (mono_ns() >= when_ns)
-		return;
-	struct timespec ts = {
-		.tv_sec = (time_t)(when_ns / 1000000000u),
-		.tv_nsec = (long)(when_ns % 1000000000u)
-	};
-
-	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) ==
-	    EINTR)
-		;
-}
-
-static void
-counts_zero(struct counts *n)
-{
-	atomic_store(&n->spans, 0);
-	atomic_store(&n->reports, 0);
-	atomic_store(&n->bytes, 0);
-	atomic_store(&n->duplicates, 0);
-	atomic_store(&n->invalid_spans, 0);
-	for (int i = 0; i < MAX_INVALID; i++)
-		atomic_store(&n->invalid[i], 0);
-	for (int i = 0; i < NREJECT; i++)
-		atomic_store(&n->rejected[i], 0);
-	atomic_store(&n->connections, 0);
-	atomic_store(&n->requests, 0);
+	for (i = 0; ltb_collector_protocols[i] != NULL; i++)
+		if (ltb_collector_protocols[i] == p)
+			break;
+	return i;
 }
 
 /* The path as a short, printable key: what a message can quote as it is.
@@ -215,7 +83,7 @@ counts_zero(struct counts *n)
 static void
 path_key(char *key, const char *url)
 {
-	size_t len = strlen(url), keep = len > PATH_KEEP ? PATH_KEEP - 3 : len;
+	size_t len = strlen(url), keep = len > LTB_PATH_KEEP ? LTB_PATH_KEEP - 3 : len;
 	size_t i;
 
 	for (i = 0; i < keep; i++) {
@@ -232,7 +100,7 @@ path_key(char *key, const char *url)
 }
 
 static void
-path_count(struct path_table *t, const char *key)
+path_count(struct ltb_path_table *t, const char *key)
 {
 	size_t i;
 
@@ -242,7 +110,7 @@ path_count(struct path_table *t, const char *key)
 			t->p[i].n++;
 			return;
 		}
-	if (t->npaths == MAX_PATHS) {
+	if (t->npaths == LTB_MAX_PATHS) {
 		t->other++;
 		return;
 	}
@@ -251,594 +119,90 @@ path_count(struct path_table *t, const char *key)
 	t->npaths++;
 }
 
-/* ---- counting ---------------------------------------------------------- */
-
-/* Add the piece's counts to the satellite's; duplicates first, so a reader
- * of /stats never sees more duplicates than spans. */
-static void
-request_commit(struct request *r)
+void
+ltb_port_connection(struct ltb_port *port)
 {
-	struct ltb_sat *g = r->sat->group;
-	struct counts *n = &r->sat->n;
-	uint64_t dups = 0;
-
-	if (r->nkeys > 0) {
-		pthread_mutex_lock(&g->dup_lock);
-		for (size_t i = 0; i < r->nkeys; i++)
-			dups += (uint64_t)ltb_dupset_add(g->dups, r->keys[i]);
-		pthread_mutex_unlock(&g->dup_lock);
-		r->nkeys = 0;
-	}
-	if (dups)
-		atomic_fetch_add_explicit(&n->duplicates, dups,
-		    memory_order_relaxed);
-	if (r->p_invalid_spans) {
-		for (unsigned i = 1; i < MAX_INVALID; i++)
-			if (r->p_invalid[i]) {
-				atomic_fetch_add_explicit(&n->invalid[i],
-				    r->p_invalid[i], memory_order_relaxed);
-				r->p_invalid[i] = 0;
-			}
-		atomic_fetch_add_explicit(&n->invalid_spans,
-		    r->p_invalid_spans, memory_order_relaxed);
-		r->p_invalid_spans = 0;
-	}
-	if (r->p_spans) {
-		atomic_fetch_add_explicit(&n->spans, r->p_spans,
-		    memory_order_relaxed);
-		r->p_spans = 0;
-	}
+	atomic_fetch_add_explicit(&port->connections, 1, memory_order_relaxed);
 }
 
-/* The sink a protocol hands each span to. */
-static void
-request_span(void *ctx, uint64_t key, unsigned invalid)
+void
+ltb_port_request(struct ltb_port *port)
 {
-	struct request *r = ctx;
-
-	r->spans++;
-	/* slow_fail answers 400: what it received is not counted. */
-	if (r->mode == LTB_MODE_SLOW_FAIL)
-		return;
-	r->p_spans++;
-	if (invalid > 0 && invalid < MAX_INVALID) {
-		r->p_invalid[invalid]++;
-		r->p_invalid_spans++;
-	}
-	r->keys[r->nkeys++] = key;
-	if (r->nkeys == KEY_BATCH)
-		request_commit(r);
+	atomic_fetch_add_explicit(&port->requests, 1, memory_order_relaxed);
 }
 
-static void
-request_reject(struct request *r, enum reject why)
+void
+ltb_port_unknown_path(struct ltb_port *port, const char *url)
 {
-	atomic_fetch_add_explicit(&r->sat->n.rejected[why], 1,
-	    memory_order_relaxed);
-}
-
-static void
-sat_reject(struct satellite *sat, enum reject why)
-{
-	atomic_fetch_add_explicit(&sat->n.rejected[why], 1,
-	    memory_order_relaxed);
-}
-
-static void
-sat_unknown_path(struct satellite *sat, const char *url)
-{
-	struct ltb_sat *g = sat->group;
-	char key[PATH_KEEP + 1];
+	struct ltb_sat *g = port->group;
+	char key[LTB_PATH_KEEP + 1];
 
 	path_key(key, url);
 	pthread_mutex_lock(&g->path_lock);
-	path_count(&sat->paths, key);
+	path_count(&port->paths, key);
 	path_count(&g->paths, key);
 	pthread_mutex_unlock(&g->path_lock);
 }
 
-/* libmicrohttpd calls these once per connection accepted and once per
- * request, as soon as its request line is read: before the access
- * handler, whatever the request turns out to be. */
-static void
-on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
-    enum MHD_ConnectionNotificationCode toe)
+void
+ltb_port_reject(struct ltb_port *port, const struct ltb_collector_proto *p,
+    enum ltb_reject why)
 {
-	struct satellite *sat = cls;
-
-	if (toe == MHD_CONNECTION_NOTIFY_STARTED)
-		atomic_fetch_add_explicit(&sat->n.connections, 1,
-		    memory_order_relaxed);
-}
-
-static void *
-on_request_line(void *cls, const char *uri, struct MHD_Connection *c)
-{
-	struct satellite *sat = cls;
-
-	atomic_fetch_add_explicit(&sat->n.requests, 1, memory_order_relaxed);
-	return NULL;		/* the access handler's first *req_cls */
-}
-
-/* ---- HTTP answers ------------------------------------------------------ */
-
-static enum MHD_Result
-answer(struct MHD_Connection *c, unsigned status, const char *type,
-    const void *body, size_t len)
-{
-	struct MHD_Response *resp;
-	enum MHD_Result rc;
-
-	resp = MHD_create_response_from_buffer(len, (void *)body,
-	    MHD_RESPMEM_MUST_COPY);
-	if (resp == NULL)
-		return MHD_NO;
-	if (type != NULL)
-		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
-	rc = MHD_queue_response(c, status, resp);
-	MHD_destroy_response(resp);
-	return rc;
-}
-
-static enum MHD_Result
-answer_text(struct MHD_Connection *c, unsigned status, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static enum MHD_Result
-answer_text(struct MHD_Connection *c, unsigned status, const char *fmt, ...)
-{
-	char buf[512];
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(buf, sizeof buf, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		return MHD_NO;
-	if ((size_t)n >= sizeof buf)
-		n = sizeof buf - 1;
-	return answer(c, status, "text/plain", buf, (size_t)n);
-}
-
-static enum MHD_Result
-answer_json(struct MHD_Connection *c, unsigned status, cJSON *obj)
-{
-	char *s;
-	enum MHD_Result rc;
-
-	if (obj == NULL)
-		return MHD_NO;
-	s = cJSON_PrintUnformatted(obj);
-	cJSON_Delete(obj);
-	if (s == NULL)
-		return MHD_NO;
-	rc = answer(c, status, "application/json", s, strlen(s));
-	free(s);
-	return rc;
-}
-
-static uint64_t
-sat_spans(const struct satellite *sat)
-{
-	return atomic_load(&sat->n.spans);
-}
-
-static enum MHD_Result
-answer_count(struct MHD_Connection *c, uint64_t n)
-{
-	return answer_text(c, MHD_HTTP_OK, "%llu\n", (unsigned long long)n);
-}
-
-/* ---- the satellites' request handler ----------------------------------- */
-
-static const struct ltb_collector_proto *
-proto_for(const char *url)
-{
-	for (size_t i = 0; ltb_collector_protocols[i] != NULL; i++)
-		if (strcmp(url, ltb_collector_protocols[i]->path) == 0)
-			return ltb_collector_protocols[i];
-	return NULL;
-}
-
-/* Throttle to the satellite's bandwidth: each piece books the link for
- * its length; the connection waits until its booking ends. */
-static void
-throttle(struct satellite *sat, size_t n)
-{
-	uint64_t bw = sat->group->cfg.bandwidth, now, t, end;
-
-	if (bw == 0)
-		return;
-	now = mono_ns();
-	pthread_mutex_lock(&sat->bw_lock);
-	t = sat->bw_next_ns > now ? sat->bw_next_ns : now;
-	end = t + (uint64_t)((double)n * 1e9 / (double)bw);
-	sat->bw_next_ns = end;
-	pthread_mutex_unlock(&sat->bw_lock);
-	if (end > now)
-		sleep_until(end);
-}
-
-static struct request *
-request_new(struct satellite *sat, const struct ltb_collector_proto *p)
-{
-	struct ltb_sat *g = sat->group;
-	struct request *r;
-	size_t max;
-
-	if ((r = calloc(1, sizeof *r + p->state_size)) == NULL)
-		return NULL;
-	r->sat = sat;
-	r->proto = p;
-	r->mode = atomic_load(&g->mode);
-	r->start_ns = mono_ns();
-	r->start_real_ns = real_ns();
-	max = g->cfg.max_body ? g->cfg.max_body : HELD_CAP;
-	struct ltb_message m = {
-		.path = p->path, .content_type = "", .encoding = "",
-		.start_real_ns = r->start_real_ns, .max_field = max,
-		.full = g->cfg.full_validate
-	};
-	if (p->begin(r->state, &m) != LTB_COLLECT_OK) {
-		free(r);
-		return NULL;
-	}
-	return r;
-}
-
-static const struct ltb_span_sink *
-request_sink(struct request *r, struct ltb_span_sink *sink)
-{
-	sink->span = request_span;
-	sink->ctx = r;
-	return sink;
+	atomic_fetch_add_explicit(&port->pc[ltb_proto_index(p)].rejected[why],
+	    1, memory_order_relaxed);
 }
 
 static void
-request_fail(struct request *r, int rc, const char *why)
+counts_zero(struct ltb_port *port)
 {
-	if (rc == LTB_COLLECT_TOO_LARGE) {
-		r->status = MHD_HTTP_CONTENT_TOO_LARGE;
-		request_reject(r, REJECT_TOO_LARGE);
-	} else {
-		r->status = MHD_HTTP_BAD_REQUEST;
-		request_reject(r, REJECT_MALFORMED);
+	for (size_t k = 0; k < LTB_MAX_PROTOS; k++) {
+		struct ltb_proto_counts *n = &port->pc[k];
+
+		atomic_store(&n->units, 0);
+		atomic_store(&n->messages, 0);
+		atomic_store(&n->bytes, 0);
+		atomic_store(&n->duplicates, 0);
+		atomic_store(&n->invalid_units, 0);
+		for (int i = 0; i < LTB_MAX_INVALID; i++)
+			atomic_store(&n->invalid[i], 0);
+		for (int i = 0; i < LTB_NREJECT; i++)
+			atomic_store(&n->rejected[i], 0);
 	}
-	r->why = why;
+	atomic_store(&port->connections, 0);
+	atomic_store(&port->requests, 0);
 }
+
+/* ---- the group ----------------------------------------------------------- */
 
 static void
-request_feed(struct request *r, const char *data, size_t n)
+ports_stop(struct ltb_sat *g)
 {
-	struct ltb_sat *g = r->sat->group;
-	struct ltb_span_sink sink;
-	const char *why = "";
-	int rc;
-
-	r->body_bytes += n;
-	if (r->mode != LTB_MODE_SLOW_FAIL)
-		atomic_fetch_add_explicit(&r->sat->n.bytes, n,
-		    memory_order_relaxed);
-	if (g->cfg.max_body && r->body_bytes > g->cfg.max_body) {
-		request_fail(r, LTB_COLLECT_TOO_LARGE, "body over the limit");
-		return;
-	}
-	throttle(r->sat, n);
-	rc = r->proto->feed(r->state, (const uint8_t *)data, n,
-	    request_sink(r, &sink), &why);
-	request_commit(r);
-	if (rc != LTB_COLLECT_OK)
-		request_fail(r, rc, why);
+	for (size_t i = 0; i < g->nports; i++)
+		g->ports[i].listener->stop(&g->ports[i]);
 }
 
-static enum MHD_Result
-answer_failure(struct MHD_Connection *c, struct request *r)
-{
-	const char *what = r->status == MHD_HTTP_CONTENT_TOO_LARGE ?
-	    "report too large" : "malformed report";
-
-	return answer_text(c, r->status, "%s: %s\n", what, r->why);
-}
-
-static enum MHD_Result
-request_finish(struct MHD_Connection *c, struct request *r)
-{
-	struct ltb_span_sink sink;
-	struct ltb_reply reply = { 0 };
-	const char *why = "";
-	uint64_t delay_ns;
-	int rc;
-
-	if (r->status != 0)
-		return answer_failure(c, r);
-	rc = r->proto->end(r->state, request_sink(r, &sink), &reply, &why);
-	request_commit(r);
-	if (rc != LTB_COLLECT_OK) {
-		request_fail(r, rc, why);
-		return answer_failure(c, r);
-	}
-	/* The mode's delay counts from when the request began: the time
-	 * spent reading it is part of the answer's latency. */
-	delay_ns = r->spans * mode_delay_ps[r->mode] / 1000;
-	sleep_until(r->start_ns + delay_ns);
-	if (r->mode == LTB_MODE_SLOW_FAIL) {
-		request_reject(r, REJECT_SLOW_FAIL);
-		return answer_text(c, MHD_HTTP_BAD_REQUEST,
-		    "satellite in slow_fail mode: report refused\n");
-	}
-	atomic_fetch_add_explicit(&r->sat->n.reports, 1, memory_order_relaxed);
-	return answer(c, MHD_HTTP_OK, reply.content_type, reply.body,
-	    reply.len);
-}
-
-/* The first call for a request: route it, or answer at once. */
-static enum MHD_Result
-request_start(struct satellite *sat, struct MHD_Connection *c,
-    const char *url, const char *method, void **req_cls)
-{
-	const struct ltb_collector_proto *p;
-	const char *cl;
-	struct request *r;
-
-	if (strcmp(url, "/spans_received") == 0) {
-		if (strcmp(method, "GET") != 0)
-			return answer_text(c, MHD_HTTP_METHOD_NOT_ALLOWED,
-			    "use GET\n");
-		return answer_count(c, sat_spans(sat));
-	}
-	if ((p = proto_for(url)) == NULL) {
-		sat_unknown_path(sat, url);
-		return answer_text(c, MHD_HTTP_NOT_FOUND, "no such path: %s\n",
-		    url);
-	}
-	if (strcmp(method, "POST") != 0) {
-		sat_reject(sat, REJECT_WRONG_METHOD);
-		return answer_text(c, MHD_HTTP_METHOD_NOT_ALLOWED,
-		    "%s reports are POSTed\n", p->name);
-	}
-	cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
-	    MHD_HTTP_HEADER_CONTENT_LENGTH);
-	if (cl != NULL && sat->group->cfg.max_body &&
-	    strtoull(cl, NULL, 10) > sat->group->cfg.max_body) {
-		sat_reject(sat, REJECT_TOO_LARGE);
-		return answer_text(c, MHD_HTTP_CONTENT_TOO_LARGE,
-		    "report too large: %s bytes, limit %llu\n", cl,
-		    (unsigned long long)sat->group->cfg.max_body);
-	}
-	if ((r = request_new(sat, p)) == NULL)
-		return MHD_NO;
-	*req_cls = r;
-	return MHD_YES;
-}
-
-static enum MHD_Result
-on_satellite_request(void *cls, struct MHD_Connection *c, const char *url,
-    const char *method, const char *version, const char *data,
-    size_t *size, void **req_cls)
-{
-	struct satellite *sat = cls;
-	struct request *r = *req_cls;
-
-	if (r == NULL)
-		return request_start(sat, c, url, method, req_cls);
-	/* Going down: drop the connection rather than finish the report. */
-	if (!atomic_load(&sat->group->up))
-		return MHD_NO;
-	if (*size == 0)
-		return request_finish(c, r);
-	if (r->status == 0)
-		request_feed(r, data, *size);
-	else
-		r->discarded += *size;
-	*size = 0;
-	/* libmicrohttpd answers only once the body is read, so after a
-	 * failure the rest is read and dropped; but a tracer streaming
-	 * garbage must not hold the connection forever. */
-	if (r->discarded > DISCARD_MAX)
-		return MHD_NO;
-	return MHD_YES;
-}
-
-static void
-on_request_done(void *cls, struct MHD_Connection *c, void **req_cls,
-    enum MHD_RequestTerminationCode toe)
-{
-	struct request *r = *req_cls;
-
-	if (r == NULL)
-		return;
-	r->proto->release(r->state);
-	free(r);
-	*req_cls = NULL;
-}
-
-/* ---- sockets and daemons ----------------------------------------------- */
-
+/* Start the ports that are not serving. */
 static int
-satellite_start(struct satellite *sat, char *err, size_t errlen)
+ports_start(struct ltb_sat *g, char *err, size_t errlen)
 {
-	struct ltb_sat *g = sat->group;
-	uint16_t bound;
-	int fd;
-
-	if ((fd = ltb_listen(&g->addr, sat->port, &bound, err, errlen)) < 0)
-		return -1;
-	sat->port = bound;
-	sat->daemon = MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION |
-	    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO,
-	    0, NULL, NULL, on_satellite_request, sat,
-	    MHD_OPTION_LISTEN_SOCKET, fd,
-	    MHD_OPTION_CONNECTION_LIMIT, g->cfg.max_connections,
-	    MHD_OPTION_CONNECTION_TIMEOUT, g->cfg.idle_timeout,
-	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_MEMORY,
-	    MHD_OPTION_NOTIFY_COMPLETED, on_request_done, sat,
-	    MHD_OPTION_NOTIFY_CONNECTION, on_connection, sat,
-	    MHD_OPTION_URI_LOG_CALLBACK, on_request_line, sat,
-	    MHD_OPTION_END);
-	if (sat->daemon == NULL) {
-		snprintf(err, errlen, "cannot start satellite on port %u",
-		    bound);
-		close(fd);
-		return -1;
-	}
+	for (size_t i = 0; i < g->nports; i++)
+		if (g->ports[i].ls == NULL &&
+		    g->ports[i].listener->start(&g->ports[i], err, errlen) < 0)
+			return -1;
 	return 0;
 }
-
-static void
-satellites_stop(struct ltb_sat *g)
-{
-	for (size_t i = 0; i < g->nsats; i++)
-		if (g->sats[i].daemon != NULL) {
-			MHD_stop_daemon(g->sats[i].daemon);
-			g->sats[i].daemon = NULL;
-		}
-}
-
-/* ---- the admin port ---------------------------------------------------- */
-
-struct admin_req {
-	char body[128];
-	size_t len;
-	int too_long;
-};
-
-static enum MHD_Result
-admin_mode(struct ltb_sat *g, struct MHD_Connection *c, struct admin_req *a)
-{
-	char name[sizeof a->body];
-	const char *q;
-	size_t n;
-	int mode;
-
-	/* Either ?mode=NAME or the body, plain or as a JSON string. */
-	q = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "mode");
-	if (q != NULL) {
-		snprintf(name, sizeof name, "%s", q);
-	} else {
-		const char *s = a->body;
-
-		n = a->len;
-		while (n > 0 && (s[n - 1] == '\n' || s[n - 1] == '\r' ||
-		    s[n - 1] == ' '))
-			n--;
-		if (n >= 2 && s[0] == '"' && s[n - 1] == '"') {
-			s++;
-			n -= 2;
-		}
-		memcpy(name, s, n);
-		name[n] = '\0';
-	}
-	if (a->too_long || (mode = ltb_sat_mode_parse(name)) < 0)
-		return answer_text(c, MHD_HTTP_BAD_REQUEST, "unknown mode "
-		    "'%.64s': use typical, slow_succeed or slow_fail\n", name);
-	ltb_sat_set_mode(g, mode);
-	return answer_json(c, MHD_HTTP_OK, ltb_sat_stats_record(g));
-}
-
-static enum MHD_Result
-admin_route(struct ltb_sat *g, struct MHD_Connection *c, const char *url,
-    const char *method, struct admin_req *a)
-{
-	int get = strcmp(method, "GET") == 0;
-	int post = strcmp(method, "POST") == 0;
-	char err[256];
-
-	if (strcmp(url, "/spans_received") == 0 && get)
-		return answer_count(c, ltb_sat_spans_received(g));
-	if ((strcmp(url, "/stats") == 0 || strcmp(url, "/") == 0) && get)
-		return answer_json(c, MHD_HTTP_OK, ltb_sat_stats_record(g));
-	if (strcmp(url, "/reset") == 0 && post) {
-		ltb_sat_reset(g);
-		return answer_json(c, MHD_HTTP_OK, ltb_sat_stats_record(g));
-	}
-	if (strcmp(url, "/down") == 0 && post) {
-		if (ltb_sat_down(g) < 0)
-			return answer_text(c, MHD_HTTP_INTERNAL_SERVER_ERROR,
-			    "cannot go down: %s\n", strerror(errno));
-		return answer_json(c, MHD_HTTP_OK, ltb_sat_stats_record(g));
-	}
-	if (strcmp(url, "/up") == 0 && post) {
-		if (ltb_sat_up(g, err, sizeof err) < 0)
-			return answer_text(c, MHD_HTTP_INTERNAL_SERVER_ERROR,
-			    "cannot come up: %s\n", err);
-		return answer_json(c, MHD_HTTP_OK, ltb_sat_stats_record(g));
-	}
-	if (strcmp(url, "/mode") == 0 && post)
-		return admin_mode(g, c, a);
-	if (strcmp(url, "/spans_received") == 0 || strcmp(url, "/stats") == 0 ||
-	    strcmp(url, "/reset") == 0 || strcmp(url, "/down") == 0 ||
-	    strcmp(url, "/up") == 0 || strcmp(url, "/mode") == 0)
-		return answer_text(c, MHD_HTTP_METHOD_NOT_ALLOWED,
-		    "wrong method %s for %s\n", method, url);
-	return answer_text(c, MHD_HTTP_NOT_FOUND, "no such path: %s "
-	    "(try /stats, /spans_received, /reset, /down, /up, /mode)\n", url);
-}
-
-static enum MHD_Result
-on_admin_request(void *cls, struct MHD_Connection *c, const char *url,
-    const char *method, const char *version, const char *data,
-    size_t *size, void **req_cls)
-{
-	struct admin_req *a = *req_cls;
-
-	if (a == NULL) {
-		if ((a = calloc(1, sizeof *a)) == NULL)
-			return MHD_NO;
-		*req_cls = a;
-		return MHD_YES;
-	}
-	if (*size > 0) {
-		if (*size > sizeof a->body - 1 - a->len)
-			a->too_long = 1;
-		else {
-			memcpy(a->body + a->len, data, *size);
-			a->len += *size;
-		}
-		*size = 0;
-		return MHD_YES;
-	}
-	return admin_route(cls, c, url, method, a);
-}
-
-static void
-on_admin_done(void *cls, struct MHD_Connection *c, void **req_cls,
-    enum MHD_RequestTerminationCode toe)
-{
-	free(*req_cls);
-	*req_cls = NULL;
-}
-
-static int
-admin_start(struct ltb_sat *g, char *err, size_t errlen)
-{
-	int fd;
-
-	if ((fd = ltb_listen(&g->addr, g->cfg.admin_port, &g->admin_port, err,
-	    errlen)) < 0)
-		return -1;
-	g->admin = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD |
-	    MHD_USE_AUTO, 0, NULL, NULL, on_admin_request, g,
-	    MHD_OPTION_LISTEN_SOCKET, fd,
-	    MHD_OPTION_CONNECTION_TIMEOUT, 30u,
-	    MHD_OPTION_NOTIFY_COMPLETED, on_admin_done, g,
-	    MHD_OPTION_END);
-	if (g->admin == NULL) {
-		snprintf(err, errlen, "cannot start the admin port %u",
-		    g->admin_port);
-		close(fd);
-		return -1;
-	}
-	return 0;
-}
-
-/* ---- the group --------------------------------------------------------- */
 
 struct ltb_sat *
 ltb_sat_start(const struct ltb_sat_config *c, char *err, size_t errlen)
 {
 	struct ltb_sat *g;
 
+	if (ltb_collector_nprotocols() > LTB_MAX_PROTOS) {
+		snprintf(err, errlen, "%zu protocols, at most %d: raise "
+		    "LTB_MAX_PROTOS", ltb_collector_nprotocols(),
+		    LTB_MAX_PROTOS);
+		return NULL;
+	}
 	if ((g = calloc(1, sizeof *g)) == NULL)
 		goto nomem;
 	g->cfg = *c;
@@ -849,21 +213,21 @@ ltb_sat_start(const struct ltb_sat_config *c, char *err, size_t errlen)
 	atomic_init(&g->up, 1);
 	if ((g->dups = ltb_dupset_new(c->dup_window)) == NULL)
 		goto nomem;
-	if ((g->sats = calloc(c->nports, sizeof *g->sats)) == NULL)
+	if ((g->ports = calloc(c->nports, sizeof *g->ports)) == NULL)
 		goto nomem;
-	g->nsats = c->nports;
+	g->nports = c->nports;
 	if (ltb_addr_parse(&g->addr, c->bind, err, errlen) < 0)
 		goto fail;
-	for (size_t i = 0; i < g->nsats; i++) {
-		g->sats[i].group = g;
-		g->sats[i].port = c->ports[i];
-		pthread_mutex_init(&g->sats[i].bw_lock, NULL);
+	for (size_t i = 0; i < g->nports; i++) {
+		g->ports[i].group = g;
+		g->ports[i].listener = &ltb_listener_http;
+		g->ports[i].port = c->ports[i];
+		pthread_mutex_init(&g->ports[i].bw_lock, NULL);
 	}
-	if (admin_start(g, err, errlen) < 0)
+	if (ltb_admin_start(g, err, errlen) < 0)
 		goto fail;
-	for (size_t i = 0; i < g->nsats; i++)
-		if (satellite_start(&g->sats[i], err, errlen) < 0)
-			goto fail;
+	if (ports_start(g, err, errlen) < 0)
+		goto fail;
 	g->cfg.bind = g->addr.text;
 	return g;
 nomem:
@@ -879,12 +243,12 @@ ltb_sat_stop(struct ltb_sat *g)
 	if (g == NULL)
 		return;
 	atomic_store(&g->up, 0);
-	satellites_stop(g);
-	if (g->admin != NULL)
-		MHD_stop_daemon(g->admin);
-	for (size_t i = 0; i < g->nsats; i++)
-		pthread_mutex_destroy(&g->sats[i].bw_lock);
-	free(g->sats);
+	if (g->ports != NULL)
+		ports_stop(g);
+	ltb_admin_stop(g);
+	for (size_t i = 0; i < g->nports; i++)
+		pthread_mutex_destroy(&g->ports[i].bw_lock);
+	free(g->ports);
 	ltb_dupset_free(g->dups);
 	pthread_mutex_destroy(&g->dup_lock);
 	pthread_mutex_destroy(&g->path_lock);
@@ -897,7 +261,7 @@ ltb_sat_down(struct ltb_sat *g)
 {
 	pthread_mutex_lock(&g->state_lock);
 	atomic_store(&g->up, 0);
-	satellites_stop(g);
+	ports_stop(g);
 	pthread_mutex_unlock(&g->state_lock);
 	return 0;
 }
@@ -905,16 +269,13 @@ ltb_sat_down(struct ltb_sat *g)
 int
 ltb_sat_up(struct ltb_sat *g, char *err, size_t errlen)
 {
-	int rc = 0;
+	int rc;
 
 	pthread_mutex_lock(&g->state_lock);
-	for (size_t i = 0; i < g->nsats && rc == 0; i++)
-		if (g->sats[i].daemon == NULL)
-			rc = satellite_start(&g->sats[i], err, errlen);
-	if (rc == 0)
+	if ((rc = ports_start(g, err, errlen)) == 0)
 		atomic_store(&g->up, 1);
 	else
-		satellites_stop(g);
+		ports_stop(g);
 	pthread_mutex_unlock(&g->state_lock);
 	return rc;
 }
@@ -932,9 +293,9 @@ ltb_sat_reset(struct ltb_sat *g)
 	pthread_mutex_lock(&g->dup_lock);
 	ltb_dupset_clear(g->dups);
 	pthread_mutex_lock(&g->path_lock);
-	for (size_t i = 0; i < g->nsats; i++) {
-		counts_zero(&g->sats[i].n);
-		memset(&g->sats[i].paths, 0, sizeof g->sats[i].paths);
+	for (size_t i = 0; i < g->nports; i++) {
+		counts_zero(&g->ports[i]);
+		memset(&g->ports[i].paths, 0, sizeof g->ports[i].paths);
 	}
 	memset(&g->paths, 0, sizeof g->paths);
 	pthread_mutex_unlock(&g->path_lock);
@@ -946,9 +307,38 @@ ltb_sat_spans_received(struct ltb_sat *g)
 {
 	uint64_t n = 0;
 
-	for (size_t i = 0; i < g->nsats; i++)
-		n += sat_spans(&g->sats[i]);
+	for (size_t i = 0; i < g->nports; i++)
+		for (size_t k = 0; k < ltb_collector_nprotocols(); k++)
+			n += atomic_load(&g->ports[i].pc[k].units);
 	return n;
+}
+
+/* ---- records --------------------------------------------------------------- */
+
+static const char *const transport_names[LTB_NTRANSPORTS] = {
+	"http", "udp", "unix_dgram", "tcp"
+};
+
+/* What the table serves, for the ready record and --help. */
+static cJSON *
+protocols_list(void)
+{
+	const struct ltb_collector_proto *p;
+	cJSON *a = cJSON_CreateArray(), *o;
+
+	for (size_t i = 0; a != NULL &&
+	    (p = ltb_collector_protocols[i]) != NULL; i++) {
+		if ((o = cJSON_CreateObject()) == NULL)
+			break;
+		cJSON_AddStringToObject(o, "name", p->name);
+		cJSON_AddStringToObject(o, "unit", p->unit);
+		cJSON_AddStringToObject(o, "transport",
+		    transport_names[p->transport]);
+		if (p->path != NULL)
+			cJSON_AddStringToObject(o, "path", p->path);
+		cJSON_AddItemToArray(a, o);
+	}
+	return a;
 }
 
 cJSON *
@@ -963,20 +353,21 @@ ltb_sat_ready_record(struct ltb_sat *g)
 	cJSON_AddNumberToObject(rec, "pid", (double)getpid());
 	cJSON_AddStringToObject(rec, "bind", g->addr.text);
 	ports = cJSON_AddArrayToObject(rec, "ports");
-	for (size_t i = 0; ports != NULL && i < g->nsats; i++)
+	for (size_t i = 0; ports != NULL && i < g->nports; i++)
 		cJSON_AddItemToArray(ports,
-		    cJSON_CreateNumber(g->sats[i].port));
+		    cJSON_CreateNumber(g->ports[i].port));
 	cJSON_AddNumberToObject(rec, "admin_port", g->admin_port);
 	cJSON_AddStringToObject(rec, "admin_url", url);
 	cJSON_AddStringToObject(rec, "mode",
 	    ltb_sat_mode_name(atomic_load(&g->mode)));
 	cJSON_AddStringToObject(rec, "validate",
 	    g->cfg.full_validate ? "full" : "walk");
+	cJSON_AddItemToObject(rec, "protocols", protocols_list());
 	return rec;
 }
 
 static void
-add_paths(cJSON *obj, struct ltb_sat *g, const struct path_table *t)
+add_paths(cJSON *obj, struct ltb_sat *g, const struct ltb_path_table *t)
 {
 	cJSON *o;
 
@@ -989,56 +380,135 @@ add_paths(cJSON *obj, struct ltb_sat *g, const struct path_table *t)
 	pthread_mutex_unlock(&g->path_lock);
 }
 
-/* The counts of one satellite, or the sum over all when sat is NULL: the
- * group's figures are the sums of its ports', as the original controller
- * summed its satellites. */
+/* One protocol's counts, summed over the ports (or one port). */
+struct sums {
+	uint64_t units, messages, bytes, dups, inv;
+	uint64_t invalid[LTB_MAX_INVALID], rejected[LTB_NREJECT];
+};
+
 static void
-add_counts(cJSON *obj, struct ltb_sat *g, const struct satellite *sat)
+sum_protocol(struct sums *s, struct ltb_sat *g, const struct ltb_port *only,
+    size_t k)
 {
-	const struct ltb_collector_proto *p = ltb_collector_protocols[0];
-	uint64_t spans = 0, reports = 0, bytes = 0, dups = 0, inv = 0;
-	uint64_t conns = 0, reqs = 0;
-	uint64_t invalid[MAX_INVALID] = { 0 }, rejected[NREJECT] = { 0 };
-	uint64_t nrejected = 0;
-	cJSON *o;
+	memset(s, 0, sizeof *s);
+	for (size_t i = 0; i < g->nports; i++) {
+		const struct ltb_proto_counts *n = &g->ports[i].pc[k];
 
-	for (size_t i = 0; i < g->nsats; i++) {
-		const struct counts *n = &g->sats[i].n;
-
-		if (sat != NULL && sat != &g->sats[i])
+		if (only != NULL && only != &g->ports[i])
 			continue;
-		spans += atomic_load(&n->spans);
-		reports += atomic_load(&n->reports);
-		bytes += atomic_load(&n->bytes);
-		dups += atomic_load(&n->duplicates);
-		inv += atomic_load(&n->invalid_spans);
-		conns += atomic_load(&n->connections);
-		reqs += atomic_load(&n->requests);
-		for (int k = 0; k < MAX_INVALID; k++)
-			invalid[k] += atomic_load(&n->invalid[k]);
-		for (int k = 0; k < NREJECT; k++)
-			rejected[k] += atomic_load(&n->rejected[k]);
+		s->units += atomic_load(&n->units);
+		s->messages += atomic_load(&n->messages);
+		s->bytes += atomic_load(&n->bytes);
+		s->dups += atomic_load(&n->duplicates);
+		s->inv += atomic_load(&n->invalid_units);
+		for (int r = 0; r < LTB_MAX_INVALID; r++)
+			s->invalid[r] += atomic_load(&n->invalid[r]);
+		for (int r = 0; r < LTB_NREJECT; r++)
+			s->rejected[r] += atomic_load(&n->rejected[r]);
 	}
-	for (int k = 0; k < NREJECT; k++)
-		nrejected += rejected[k];
-	cJSON_AddNumberToObject(obj, "spans_received", (double)spans);
-	cJSON_AddNumberToObject(obj, "reports", (double)reports);
-	cJSON_AddNumberToObject(obj, "bytes", (double)bytes);
-	cJSON_AddNumberToObject(obj, "invalid_spans", (double)inv);
-	cJSON_AddNumberToObject(obj, "duplicate_spans", (double)dups);
-	cJSON_AddNumberToObject(obj, "rejected_reports", (double)nrejected);
+}
+
+static void
+add_rejected(cJSON *obj, const uint64_t *rejected)
+{
+	cJSON *o = cJSON_AddObjectToObject(obj, "rejected");
+
+	for (int r = 0; o != NULL && r < LTB_NREJECT; r++)
+		cJSON_AddNumberToObject(o, ltb_reject_names[r],
+		    (double)rejected[r]);
+}
+
+/* Add n to obj[key], creating it: reasons of several protocols with one
+ * name are one figure at the top level. */
+static void
+add_to(cJSON *obj, const char *key, uint64_t n)
+{
+	cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+
+	if (v == NULL)
+		cJSON_AddNumberToObject(obj, key, (double)n);
+	else
+		cJSON_SetNumberValue(v, v->valuedouble + (double)n);
+}
+
+/* One protocol's own object: its figures in its unit and its reasons. */
+static cJSON *
+protocol_counts(const struct ltb_collector_proto *p, const struct sums *s)
+{
+	cJSON *o = cJSON_CreateObject(), *inv;
+	uint64_t nrej = 0;
+
+	if (o == NULL)
+		return NULL;
+	for (int r = 0; r < LTB_NREJECT; r++)
+		nrej += s->rejected[r];
+	cJSON_AddStringToObject(o, "unit", p->unit);
+	cJSON_AddNumberToObject(o, "received", (double)s->units);
+	cJSON_AddNumberToObject(o, "invalid", (double)s->inv);
+	cJSON_AddNumberToObject(o, "duplicates", (double)s->dups);
+	cJSON_AddNumberToObject(o, "messages", (double)s->messages);
+	cJSON_AddNumberToObject(o, "bytes", (double)s->bytes);
+	cJSON_AddNumberToObject(o, "rejected_messages", (double)nrej);
+	add_rejected(o, s->rejected);
+	inv = cJSON_AddObjectToObject(o, "invalid_by_reason");
+	for (unsigned r = 1; inv != NULL && r < p->ninvalid &&
+	    r < LTB_MAX_INVALID; r++)
+		cJSON_AddNumberToObject(inv, p->invalid_names[r],
+		    (double)s->invalid[r]);
+	return o;
+}
+
+/* The counts of one port, or the sum over all when port is NULL: the
+ * totals at the top (spans_received is every protocol's units), then
+ * each protocol's own under "protocols". */
+static void
+add_counts(cJSON *obj, struct ltb_sat *g, const struct ltb_port *port)
+{
+	const struct ltb_collector_proto *p;
+	struct sums s, t = { 0 };
+	uint64_t conns = 0, reqs = 0, nrej = 0;
+	cJSON *inv, *protos;
+
+	inv = cJSON_CreateObject();
+	protos = cJSON_CreateObject();
+	for (size_t k = 0; (p = ltb_collector_protocols[k]) != NULL; k++) {
+		sum_protocol(&s, g, port, k);
+		t.units += s.units;
+		t.messages += s.messages;
+		t.bytes += s.bytes;
+		t.dups += s.dups;
+		t.inv += s.inv;
+		for (int r = 0; r < LTB_NREJECT; r++)
+			t.rejected[r] += s.rejected[r];
+		for (unsigned r = 1; inv != NULL && r < p->ninvalid &&
+		    r < LTB_MAX_INVALID; r++)
+			add_to(inv, p->invalid_names[r], s.invalid[r]);
+		if (protos != NULL)
+			cJSON_AddItemToObject(protos, p->name,
+			    protocol_counts(p, &s));
+	}
+	for (size_t i = 0; i < g->nports; i++) {
+		if (port != NULL && port != &g->ports[i])
+			continue;
+		conns += atomic_load(&g->ports[i].connections);
+		reqs += atomic_load(&g->ports[i].requests);
+	}
+	for (int r = 0; r < LTB_NREJECT; r++)
+		nrej += t.rejected[r];
+	cJSON_AddNumberToObject(obj, "spans_received", (double)t.units);
+	cJSON_AddNumberToObject(obj, "reports", (double)t.messages);
+	cJSON_AddNumberToObject(obj, "bytes", (double)t.bytes);
+	cJSON_AddNumberToObject(obj, "invalid_spans", (double)t.inv);
+	cJSON_AddNumberToObject(obj, "duplicate_spans", (double)t.dups);
+	cJSON_AddNumberToObject(obj, "rejected_reports", (double)nrej);
 	cJSON_AddNumberToObject(obj, "connections", (double)conns);
 	cJSON_AddNumberToObject(obj, "requests", (double)reqs);
-	o = cJSON_AddObjectToObject(obj, "rejected");
-	for (int k = 0; o != NULL && k < NREJECT; k++)
-		cJSON_AddNumberToObject(o, reject_names[k],
-		    (double)rejected[k]);
-	o = cJSON_AddObjectToObject(obj, "invalid");
-	for (unsigned k = 1; o != NULL && k < p->ninvalid && k < MAX_INVALID;
-	    k++)
-		cJSON_AddNumberToObject(o, p->invalid_names[k],
-		    (double)invalid[k]);
-	add_paths(obj, g, sat != NULL ? &sat->paths : &g->paths);
+	add_rejected(obj, t.rejected);
+	if (inv != NULL)
+		cJSON_AddItemToObject(obj, "invalid", inv);
+	add_paths(obj, g, port != NULL ? &port->paths : &g->paths);
+	if (protos != NULL)
+		cJSON_AddItemToObject(obj, "protocols", protos);
 }
 
 cJSON *
@@ -1054,11 +524,11 @@ ltb_sat_stats_record(struct ltb_sat *g)
 	cJSON_AddBoolToObject(rec, "up", atomic_load(&g->up));
 	add_counts(rec, g, NULL);
 	ports = cJSON_AddArrayToObject(rec, "ports");
-	for (size_t i = 0; ports != NULL && i < g->nsats; i++) {
+	for (size_t i = 0; ports != NULL && i < g->nports; i++) {
 		if ((p = cJSON_CreateObject()) == NULL)
 			break;
-		cJSON_AddNumberToObject(p, "port", g->sats[i].port);
-		add_counts(p, g, &g->sats[i]);
+		cJSON_AddNumberToObject(p, "port", g->ports[i].port);
+		add_counts(p, g, &g->ports[i]);
 		cJSON_AddItemToArray(ports, p);
 	}
 	return rec;

@@ -2,12 +2,14 @@
  * ltb_satellite.h: a group of mock satellites (collectors) in one process.
  *
  * Each satellite listens on one port and receives what tracers report, in
- * any protocol of ltb_collector.h, counting spans, reports and bytes,
- * validating spans and spotting duplicates. So that silence can be
+ * every protocol of the table (ltb_collector.h), bodies plain, gzip or
+ * deflate, counting units (spans), reports and bytes per protocol,
+ * validating units and spotting duplicates. So that silence can be
  * explained, it also counts what was not a report: connections accepted,
  * HTTP requests, requests by unknown path (the first 16 paths by name, the
- * rest as unknown_paths_other) and rejected reports by reason. An admin port, which stays up
- * while the satellites are down, answers queries and drives the group:
+ * rest as unknown_paths_other) and rejected reports by reason. An admin
+ * port, which stays up while the satellites are down, answers queries and
+ * drives the group:
  * take it down (tracers then see connection refused) and bring it back,
  * change its mode, reset its counters.
  *

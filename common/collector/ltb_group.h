@@ -1,0 +1,167 @@
+/*
+ * ltb_group.h: the inside of a satellite group, shared by its files and
+ * by nothing else.
+ *
+ *   ltb_satellite.c   the group: ports, modes, counters, records
+ *   ltb_message.c     one message from a transport to a protocol: content
+ *                     decoding, limits, the mode's delay, counting
+ *   ltb_http.c        the HTTP listener (libmicrohttpd), one per port
+ *   ltb_admin.c       the admin API, on its own port
+ *
+ * A listener knows sockets and its transport's framing; it finds the
+ * protocol for a message and drives it through ltb_msg_*. It never counts
+ * units itself, and a protocol never sees a socket. A new transport is a
+ * new listener file and an entry in ltb_listeners.
+ */
+#ifndef LTB_GROUP_H
+#define LTB_GROUP_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "collector/ltb_collector.h"
+#include "collector/ltb_satellite.h"
+#include "core/ltb_net.h"
+
+#define LTB_MAX_PROTOS 8	/* entries of ltb_collector_protocols */
+#define LTB_MAX_INVALID 16	/* validation results of one protocol */
+#define LTB_MAX_PATHS 16	/* unknown paths kept by name, per table */
+#define LTB_PATH_KEEP 64	/* bytes of an unknown path kept */
+
+/* Why a message was refused; the keys of /stats "rejected". */
+enum ltb_reject {
+	LTB_REJECT_MALFORMED,
+	LTB_REJECT_TOO_LARGE,
+	LTB_REJECT_SLOW_FAIL,
+	LTB_REJECT_WRONG_METHOD,	/* not a POST to a protocol's path */
+	LTB_REJECT_MEDIA_TYPE,		/* a content type the protocol does not read */
+	LTB_REJECT_ENCODING,		/* a content encoding we do not decode */
+	LTB_NREJECT
+};
+extern const char *const ltb_reject_names[LTB_NREJECT];
+
+/* What one protocol received on one port. */
+struct ltb_proto_counts {
+	atomic_uint_fast64_t units, messages, bytes, duplicates, invalid_units;
+	atomic_uint_fast64_t invalid[LTB_MAX_INVALID];
+	atomic_uint_fast64_t rejected[LTB_NREJECT];
+};
+
+/* Requests to paths no protocol serves, by path: a tracer speaking a
+ * transport we do not serve shows up here. Bounded: the first
+ * LTB_MAX_PATHS paths by name, the rest only counted. Under the group's
+ * path_lock. */
+struct ltb_path_table {
+	struct {
+		char path[LTB_PATH_KEEP + 1];
+		uint64_t n;
+	} p[LTB_MAX_PATHS];
+	size_t npaths;
+	uint64_t other;
+	uint64_t total;
+};
+
+struct ltb_listener;
+
+/* One listening port of the group. */
+struct ltb_port {
+	struct ltb_sat *group;
+	const struct ltb_listener *listener;
+	uint16_t port;			/* as bound */
+	void *ls;			/* the listener's state; NULL while down */
+	struct ltb_proto_counts pc[LTB_MAX_PROTOS];
+	/* What tells "nothing reached us" from "something did, but no
+	 * message": connections accepted and requests begun. */
+	atomic_uint_fast64_t connections, requests;
+	struct ltb_path_table paths;	/* under group->path_lock */
+	pthread_mutex_t bw_lock;
+	uint64_t bw_next_ns;		/* when the link is free again */
+};
+
+/* A transport. start binds (or rebinds) port->port and serves it; stop
+ * closes it and every connection, and returns once no message of it is in
+ * flight. */
+struct ltb_listener {
+	const char *name;		/* "http" */
+	enum ltb_transport transport;
+	int (*start)(struct ltb_port *port, char *err, size_t errlen);
+	void (*stop)(struct ltb_port *port);
+};
+extern const struct ltb_listener ltb_listener_http;
+
+struct ltb_sat {
+	struct ltb_sat_config cfg;
+	struct ltb_addr addr;		/* where every port binds */
+	struct ltb_port *ports;
+	size_t nports;
+	void *admin;			/* ltb_admin.c's */
+	uint16_t admin_port;
+	atomic_int mode;
+	atomic_int up;
+	pthread_mutex_t state_lock;	/* serialises down/up/stop */
+	pthread_mutex_t dup_lock;
+	struct ltb_dupset *dups;
+	/* The group's own table, not a merge of the ports': which paths it
+	 * names stays fixed until a reset, so two snapshots subtract. */
+	pthread_mutex_t path_lock;
+	struct ltb_path_table paths;
+};
+
+/* Index of p in ltb_collector_protocols. */
+size_t ltb_proto_index(const struct ltb_collector_proto *p);
+
+/* Counting what is not a message. */
+void ltb_port_connection(struct ltb_port *port);
+void ltb_port_request(struct ltb_port *port);
+void ltb_port_unknown_path(struct ltb_port *port, const char *path);
+void ltb_port_reject(struct ltb_port *port, const struct ltb_collector_proto *p,
+    enum ltb_reject why);
+
+/* ---- one message (ltb_message.c) ---------------------------------------- */
+
+struct ltb_msg;
+
+/* What a listener knows of a message before its body. */
+struct ltb_msg_head {
+	const char *path;
+	const char *content_type;	/* as sent, parameters and all; NULL */
+	const char *encoding;		/* as sent; NULL for none */
+	uint64_t declared_len;		/* UINT64_MAX: not declared */
+};
+
+/* A reply status that means: close the connection without answering. */
+#define LTB_REPLY_DROP 1u
+
+/*
+ * Begin a message of protocol p on port. Returns it, or NULL when it is
+ * answered at once (too large by its declared length, a content type or
+ * encoding we cannot read, out of memory): then *reply holds the answer.
+ */
+struct ltb_msg *ltb_msg_begin(struct ltb_port *port,
+    const struct ltb_collector_proto *p, const struct ltb_msg_head *head,
+    struct ltb_reply *reply);
+/* A piece of the body. 0 to go on; -1 when the listener should hang up
+ * (the message failed and too much has come after it). */
+int ltb_msg_feed(struct ltb_msg *m, const uint8_t *p, size_t n);
+/* The body is complete: wait out the mode's delay and fill *reply with
+ * the answer (status LTB_REPLY_DROP: hang up instead). */
+void ltb_msg_end(struct ltb_msg *m, struct ltb_reply *reply);
+/* Release m; after end, or at any point if the connection went away. */
+void ltb_msg_free(struct ltb_msg *m);
+
+/* ---- HTTP answers (ltb_http.c), for the listener and the admin port ---- */
+
+struct MHD_Connection;
+/* Queue an answer; libmicrohttpd's MHD_YES or MHD_NO. */
+int ltb_http_answer(struct MHD_Connection *c, unsigned status,
+    const char *type, const void *body, size_t len);
+int ltb_http_answer_text(struct MHD_Connection *c, unsigned status,
+    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* ---- the admin port (ltb_admin.c) ---------------------------------------- */
+
+int ltb_admin_start(struct ltb_sat *g, char *err, size_t errlen);
+void ltb_admin_stop(struct ltb_sat *g);
+
+#endif

@@ -1,0 +1,258 @@
+/*
+ * ltb_http.c: the HTTP listener of a satellite port; see ltb_group.h.
+ *
+ * HTTP is libmicrohttpd's: one daemon per port, each connection on its
+ * own thread, so a mode's delay or a bandwidth wait holds back only its
+ * connection. The listening socket comes from ltb_net.h, so "down" can
+ * close it (MHD_stop_daemon) and "up" can bind the same port again.
+ *
+ * A request is routed by its path to the HTTP protocol that serves it and
+ * becomes one message (ltb_message.c), its Content-Type and
+ * Content-Encoding handed on as they came; everything else (unknown
+ * paths, wrong methods) is answered here and counted on the port.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <microhttpd.h>
+
+#include "collector/ltb_group.h"
+
+#define CONN_MEMORY (64 * 1024) /* MHD read buffer: big pieces, few calls */
+
+/* libmicrohttpd calls these once per connection accepted and once per
+ * request, as soon as its request line is read: before the access
+ * handler, whatever the request turns out to be. */
+static void
+on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+    enum MHD_ConnectionNotificationCode toe)
+{
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED)
+		ltb_port_connection(cls);
+}
+
+static void *
+on_request_line(void *cls, const char *uri, struct MHD_Connection *c)
+{
+	ltb_port_request(cls);
+	return NULL;		/* the access handler's first *req_cls */
+}
+
+/* ---- answers ------------------------------------------------------------- */
+
+int
+ltb_http_answer(struct MHD_Connection *c, unsigned status, const char *type,
+    const void *body, size_t len)
+{
+	struct MHD_Response *resp;
+	enum MHD_Result rc;
+
+	resp = MHD_create_response_from_buffer(len, (void *)body,
+	    MHD_RESPMEM_MUST_COPY);
+	if (resp == NULL)
+		return MHD_NO;
+	if (type != NULL)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+	rc = MHD_queue_response(c, status, resp);
+	MHD_destroy_response(resp);
+	return rc;
+}
+
+int
+ltb_http_answer_text(struct MHD_Connection *c, unsigned status,
+    const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, sizeof buf, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return MHD_NO;
+	if ((size_t)n >= sizeof buf)
+		n = sizeof buf - 1;
+	return ltb_http_answer(c, status, "text/plain", buf, (size_t)n);
+}
+
+static enum MHD_Result
+answer_reply(struct MHD_Connection *c, const struct ltb_reply *r)
+{
+	if (r->status == LTB_REPLY_DROP)
+		return MHD_NO;
+	return ltb_http_answer(c, r->status ? r->status : MHD_HTTP_OK,
+	    r->content_type, r->body, r->len);
+}
+
+/* ---- routing ------------------------------------------------------------- */
+
+static const struct ltb_collector_proto *
+proto_for(const char *path)
+{
+	const struct ltb_collector_proto *p;
+
+	for (size_t i = 0; (p = ltb_collector_protocols[i]) != NULL; i++)
+		if (p->transport == LTB_TRANSPORT_HTTP &&
+		    strcmp(path, p->path) == 0)
+			return p;
+	return NULL;
+}
+
+static uint64_t
+port_units(struct ltb_port *port)
+{
+	uint64_t n = 0;
+
+	for (size_t i = 0; i < ltb_collector_nprotocols(); i++)
+		n += atomic_load(&port->pc[i].units);
+	return n;
+}
+
+static uint64_t
+declared_length(struct MHD_Connection *c)
+{
+	const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+	    MHD_HTTP_HEADER_CONTENT_LENGTH);
+	unsigned long long v;
+	char *end;
+
+	if (cl == NULL)
+		return UINT64_MAX;
+	errno = 0;
+	v = strtoull(cl, &end, 10);
+	if (errno != 0 || end == cl || *end != '\0')
+		return UINT64_MAX;
+	return v;
+}
+
+static const char *
+header(struct MHD_Connection *c, const char *name)
+{
+	return MHD_lookup_connection_value(c, MHD_HEADER_KIND, name);
+}
+
+/* The first call for a request: route it, or answer at once. */
+static enum MHD_Result
+request_start(struct ltb_port *port, struct MHD_Connection *c,
+    const char *url, const char *method, void **req_cls)
+{
+	const struct ltb_collector_proto *p;
+	struct ltb_msg_head head;
+	struct ltb_reply reply;
+	struct ltb_msg *m;
+
+	if (strcmp(url, "/spans_received") == 0) {
+		if (strcmp(method, "GET") != 0)
+			return ltb_http_answer_text(c,
+			    MHD_HTTP_METHOD_NOT_ALLOWED, "use GET\n");
+		return ltb_http_answer_text(c, MHD_HTTP_OK, "%llu\n",
+		    (unsigned long long)port_units(port));
+	}
+	if ((p = proto_for(url)) == NULL) {
+		ltb_port_unknown_path(port, url);
+		return ltb_http_answer_text(c, MHD_HTTP_NOT_FOUND,
+		    "no such path: %s\n", url);
+	}
+	if (strcmp(method, "POST") != 0) {
+		ltb_port_reject(port, p, LTB_REJECT_WRONG_METHOD);
+		return ltb_http_answer_text(c, MHD_HTTP_METHOD_NOT_ALLOWED,
+		    "%s reports are POSTed\n", p->name);
+	}
+	head = (struct ltb_msg_head){
+		.path = url,
+		.content_type = header(c, MHD_HTTP_HEADER_CONTENT_TYPE),
+		.encoding = header(c, MHD_HTTP_HEADER_CONTENT_ENCODING),
+		.declared_len = declared_length(c),
+	};
+	if ((m = ltb_msg_begin(port, p, &head, &reply)) == NULL)
+		return answer_reply(c, &reply);
+	*req_cls = m;
+	return MHD_YES;
+}
+
+static enum MHD_Result
+on_request(void *cls, struct MHD_Connection *c, const char *url,
+    const char *method, const char *version, const char *data,
+    size_t *size, void **req_cls)
+{
+	struct ltb_port *port = cls;
+	struct ltb_msg *m = *req_cls;
+	struct ltb_reply reply;
+
+	if (m == NULL)
+		return request_start(port, c, url, method, req_cls);
+	/* Going down: drop the connection rather than finish the report. */
+	if (!atomic_load(&port->group->up))
+		return MHD_NO;
+	if (*size == 0) {
+		ltb_msg_end(m, &reply);
+		return answer_reply(c, &reply);
+	}
+	if (ltb_msg_feed(m, (const uint8_t *)data, *size) < 0)
+		return MHD_NO;
+	*size = 0;
+	return MHD_YES;
+}
+
+static void
+on_request_done(void *cls, struct MHD_Connection *c, void **req_cls,
+    enum MHD_RequestTerminationCode toe)
+{
+	ltb_msg_free(*req_cls);
+	*req_cls = NULL;
+}
+
+/* ---- the listener -------------------------------------------------------- */
+
+static int
+http_start(struct ltb_port *port, char *err, size_t errlen)
+{
+	struct ltb_sat *g = port->group;
+	struct MHD_Daemon *d;
+	uint16_t bound;
+	int fd;
+
+	if ((fd = ltb_listen(&g->addr, port->port, &bound, err, errlen)) < 0)
+		return -1;
+	port->port = bound;
+	d = MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION |
+	    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO,
+	    0, NULL, NULL, on_request, port,
+	    MHD_OPTION_LISTEN_SOCKET, fd,
+	    MHD_OPTION_CONNECTION_LIMIT, g->cfg.max_connections,
+	    MHD_OPTION_CONNECTION_TIMEOUT, g->cfg.idle_timeout,
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_MEMORY,
+	    MHD_OPTION_NOTIFY_COMPLETED, on_request_done, port,
+	    MHD_OPTION_NOTIFY_CONNECTION, on_connection, port,
+	    MHD_OPTION_URI_LOG_CALLBACK, on_request_line, port,
+	    MHD_OPTION_END);
+	if (d == NULL) {
+		snprintf(err, errlen, "cannot start satellite on port %u",
+		    bound);
+		close(fd);
+		return -1;
+	}
+	port->ls = d;
+	return 0;
+}
+
+static void
+http_stop(struct ltb_port *port)
+{
+	if (port->ls != NULL) {
+		MHD_stop_daemon(port->ls);
+		port->ls = NULL;
+	}
+}
+
+const struct ltb_listener ltb_listener_http = {
+	.name = "http",
+	.transport = LTB_TRANSPORT_HTTP,
+	.start = http_start,
+	.stop = http_stop,
+};
