@@ -35,8 +35,9 @@ ALL_CFLAGS += -fsanitize=$(SANITIZER) -fno-omit-frame-pointer -fno-sanitize-reco
 ALL_LDFLAGS += -fsanitize=$(SANITIZER)
 endif
 
-# A protocol's .proto lives beside its code; protoc-c output goes to gen/.
-PROTOS = $(wildcard common/*/proto/*.proto)
+# A protocol's .proto lives beside its code, at any depth under common/;
+# protoc-c output goes to gen/ (so .proto names are unique).
+PROTOS = $(shell find common -name '*.proto')
 GEN_C = $(patsubst %.proto,$(B)/gen/%.pb-c.c,$(notdir $(PROTOS)))
 GEN_H = $(GEN_C:.c=.h)
 # common/ is split by subsystem, a folder each (DESIGN.md).
