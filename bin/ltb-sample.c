@@ -203,6 +203,7 @@ struct sample {
 	struct ltb_ctlserver *ctl;
 	struct ltb_satgroup sats;
 	struct ltb_runner runner;
+	int live;			/* stderr is a tty: one line rewritten */
 	cJSON **plan;
 	size_t nplan, cap;
 	size_t runs, nfailed;		/* results written, failed ones */
@@ -320,6 +321,45 @@ setup_clients(struct sample *s)
 	}
 }
 
+/* Progress from the runner and the calibration (ctx: the sample): each
+ * sample rewrites one line, on a tty only; a client's output and the
+ * calibration's steps are passed on whole. */
+static void
+show_progress(const struct ltb_progress_event *ev, void *ctx)
+{
+	const struct sample *s = ctx;
+
+	switch (ev->what) {
+	case LTB_PROGRESS_SAMPLE:
+		if (s->live)
+			fprintf(stderr, "\r%s: %s %s %.0f sps: %.0f/%.0f s, "
+			    "cpu %.2f, rss %.1f MB   ", ltb_prog, ev->client,
+			    ev->u.sample.trace ? "traced" : "noop",
+			    ev->u.sample.target_sps, ev->u.sample.done_s,
+			    ev->u.sample.runtime_s, ev->u.sample.cpu,
+			    (double)ev->u.sample.rss / 1e6);
+		break;
+	case LTB_PROGRESS_CLIENT_OUTPUT:
+		if (ev->u.output.skipped > 0)
+			ltb_warn("%s: %llu bytes of the client's output not "
+			    "shown; its last %zu bytes:", ev->client,
+			    (unsigned long long)ev->u.output.skipped,
+			    ev->u.output.len);
+		fwrite(ev->u.output.text, 1, ev->u.output.len, stderr);
+		break;
+	case LTB_PROGRESS_CALIBRATE_RATE:
+		ltb_warn("calibrate %s: %.4g work/s; aiming at %.2f CPU",
+		    ev->client, ev->u.calibrate.work_per_second,
+		    ev->u.calibrate.target_cpu);
+		break;
+	case LTB_PROGRESS_CALIBRATE_RUN:
+		ltb_warn("calibrate %s: run %d: cpu %.3f (sleep %.4g ns/work)",
+		    ev->client, ev->u.calibrate.run, ev->u.calibrate.cpu,
+		    ev->u.calibrate.sleep_per_work_ns);
+		break;
+	}
+}
+
 static void
 report(struct sample *s, size_t i, const cJSON *res)
 {
@@ -333,7 +373,7 @@ report(struct sample *s, size_t i, const cJSON *res)
 		    recv->valuedouble, ltb_json_num(res, "spans_sent", 0),
 		    ltb_json_num(res, "dropped", 0));
 	fprintf(stderr, "%s%s: run %zu/%zu: %s %s %g sps %g s trial %.0f: "
-	    "cpu %.3f, %.2f s%s%s%s\n", s->runner.progress_live ? "\r" : "",
+	    "cpu %.3f, %.2f s%s%s%s\n", s->live ? "\r" : "",
 	    ltb_prog, i + 1, s->nplan, ltb_json_str(res, "client", "?"),
 	    ltb_json_bool(res, "trace", 0) ? "traced" : "noop",
 	    ltb_json_num(res, "target_sps", 0),
@@ -485,8 +525,9 @@ main(int argc, char **argv)
 	s.runner.down_at = s.o.down_at;
 	s.runner.up_at = s.o.up_at;
 	s.runner.fetch_timeout = s.o.fetch_timeout;
-	s.runner.progress_live = isatty(2);
-	s.runner.prog = ltb_prog;
+	s.live = isatty(2);
+	s.runner.progress.fn = show_progress;
+	s.runner.progress.ctx = &s;
 
 	if (s.o.plan == NULL && (rc = make_plan(&s, err, sizeof err)) < 0) {
 		if (s.runner.interrupted) {

@@ -168,6 +168,22 @@ stamp(struct ltb_calibration *c)
 	gethostname(c->host, sizeof c->host - 1);
 }
 
+/* A step of the calibration, as it stands in c, to the tool's progress
+ * callback. */
+static void
+say(struct ltb_runner *r, enum ltb_progress_what what,
+    const struct ltb_calibration *c, int run, double cpu)
+{
+	struct ltb_progress_event ev = { .what = what, .client = c->client };
+
+	ev.u.calibrate.run = run;
+	ev.u.calibrate.work_per_second = c->work_per_second;
+	ev.u.calibrate.target_cpu = c->target_cpu;
+	ev.u.calibrate.cpu = cpu;
+	ev.u.calibrate.sleep_per_work_ns = c->sleep_per_work_ns;
+	ltb_progress_say(&r->progress, &ev);
+}
+
 static int
 calibrate(struct ltb_runner *r, const struct ltb_calibrate_opts *o,
     struct ltb_calibration *out, char *err, size_t errlen);
@@ -202,8 +218,7 @@ calibrate(struct ltb_runner *r, const struct ltb_calibrate_opts *o,
 	if (work_rate(r, o, &out->work_per_second, &nz, err, errlen) < 0)
 		return -1;
 	out->sleep_per_work_ns = ratio / out->work_per_second * 1e9;
-	fprintf(stderr, "%s: calibrate %s: %.4g work/s; aiming at %.2f CPU\n",
-	    r->prog, out->client, out->work_per_second, target);
+	say(r, LTB_PROGRESS_CALIBRATE_RATE, out, 0, 0);
 	for (int i = 0; i < o->max_runs; i++) {
 		double slept, want;
 
@@ -215,9 +230,7 @@ calibrate(struct ltb_runner *r, const struct ltb_calibrate_opts *o,
 		cpu = cpu_s / clock_s;
 		out->achieved_cpu = cpu;
 		out->iterations = i + 1;
-		fprintf(stderr, "%s: calibrate %s: run %d: cpu %.3f "
-		    "(sleep %.4g ns/work)\n", r->prog, out->client, i + 1, cpu,
-		    out->sleep_per_work_ns);
+		say(r, LTB_PROGRESS_CALIBRATE_RUN, out, i + 1, cpu);
 		if (fabs(cpu - target) <= o->tolerance)
 			break;
 		/* Correct both rates from what was measured: the work rate

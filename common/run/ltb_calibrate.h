@@ -35,7 +35,7 @@ struct ltb_calibrate_opts {
 
 void ltb_calibrate_default(struct ltb_calibrate_opts *o);
 
-/* Calibrate; progress lines go through r->prog on stderr. 0 with out
+/* Calibrate; its steps, and its runs' samples, go to r->progress. 0 with out
  * filled; -1 with a message in err (the client cannot be calibrated, or a
  * system failure); LTB_CALIBRATE_INCONCLUSIVE with a message that gives
  * the noise figures when the machine was too busy to converge. */

@@ -83,7 +83,6 @@ ltb_runner_init(struct ltb_runner *r)
 	r->down_at = -1;
 	r->up_at = -1;
 	r->fetch_timeout = 10.0;
-	r->prog = "ltb";
 }
 
 static double
@@ -320,22 +319,25 @@ reap_group(struct run *x)
 	}
 }
 
+/* The figures so far, to the tool's progress callback. */
 static void
-progress(struct run *x, int final)
+progress(struct run *x)
 {
-	struct ltb_runner *r = x->r;
-	double t = ltb_now() - window_start(x);
-	double cpu = x->fetched && x->last_sample_t > x->t_fetch ?
+	struct ltb_progress_event ev = {
+		.what = LTB_PROGRESS_SAMPLE,
+		.client = x->client,
+	};
+
+	ev.u.sample.rec = x->rec;
+	ev.u.sample.trace = x->msg.trace;
+	ev.u.sample.target_sps = ltb_json_num(x->rec, "target_sps", 0);
+	ev.u.sample.done_s = ltb_now() - window_start(x);
+	ev.u.sample.runtime_s = ltb_json_num(x->rec, "runtime", 0);
+	ev.u.sample.cpu = x->fetched && x->last_sample_t > x->t_fetch ?
 	    (x->last_sample_cpu - x->startup_cpu) /
 	    (x->last_sample_t - x->t_fetch) : 0;
-
-	if (!r->progress_live || final)
-		return;
-	fprintf(stderr, "\r%s: %s %s %.0f sps: %.0f/%.0f s, cpu %.2f, "
-	    "rss %.1f MB   ", r->prog, x->client, x->msg.trace ? "traced" :
-	    "noop", ltb_json_num(x->rec, "target_sps", 0), t,
-	    ltb_json_num(x->rec, "runtime", 0), cpu,
-	    (double)x->memory_last / 1e6);
+	ev.u.sample.rss = x->memory_last;
+	ltb_progress_say(&x->r->progress, &ev);
 }
 
 /* Wait for the client to exit, sampling. 0 when it exited or the run
@@ -396,7 +398,7 @@ watch(struct run *x)
 		}
 		if (now >= x->next_sample) {
 			sample(x);
-			progress(x, 0);
+			progress(x);
 			x->next_sample += r->interval;
 			if (x->next_sample < now)
 				x->next_sample = now + r->interval;
@@ -444,11 +446,11 @@ settled_counts(struct run *x, struct ltb_satcounts *c, char *err,
 
 /*
  * The client's stdout, read bounded: its last {"type":"client",...} line
- * is its summary, and of the rest only the last TAIL_MAX bytes are passed
- * on to stderr (a chatty client must not flood a CI log or our memory);
- * what is left out is counted and said. A line longer than LINE_MAX is no
- * summary. A summary that does not parse, or claims what cannot be, fails
- * the run: its figures would be believed otherwise.
+ * is its summary, and of the rest only the last TAIL_MAX bytes go to the
+ * progress callback (a chatty client must not flood a CI log or our
+ * memory), with the count of what was left out. A line longer than
+ * LINE_MAX is no summary. A summary that does not parse, or claims what
+ * cannot be, fails the run: its figures would be believed otherwise.
  */
 #define LINE_MAX_ 65536
 #define TAIL_MAX 4096
@@ -538,11 +540,17 @@ client_summary(struct run *x)
 	}
 	if (o->len > 0 || o->overlong)
 		line_done(x, o);
-	if (o->skipped > 0)
-		fprintf(stderr, "%s: %s: %llu bytes of the client's output "
-		    "not shown; its last %zu bytes:\n", x->r->prog, x->client,
-		    (unsigned long long)o->skipped, o->tail_len);
-	fwrite(o->tail, 1, o->tail_len, stderr);
+	if (o->tail_len > 0 || o->skipped > 0) {
+		struct ltb_progress_event ev = {
+			.what = LTB_PROGRESS_CLIENT_OUTPUT,
+			.client = x->client,
+		};
+
+		ev.u.output.text = o->tail;
+		ev.u.output.len = o->tail_len;
+		ev.u.output.skipped = o->skipped;
+		ltb_progress_say(&x->r->progress, &ev);
+	}
 	summary = o->summary;
 	free(o);
 	return summary;
@@ -825,7 +833,6 @@ ltb_run(struct ltb_runner *r, const cJSON *rec, char *err, size_t errlen)
 	if (r->sats != NULL && x.down_done && !x.up_done &&
 	    ltb_satgroup_post(r->sats, "up", err, errlen) < 0)
 		goto out;
-	progress(&x, 1);
 	result = result_record(&x, summary, have_spans);
 	if (result == NULL)
 		snprintf(err, errlen, "out of memory");

@@ -24,6 +24,7 @@
 #include <cjson/cJSON.h>
 
 #include "run/ltb_control_server.h"
+#include "run/ltb_progress.h"
 #include "run/ltb_satellite_admin.h"
 
 struct ltb_runner {
@@ -33,12 +34,12 @@ struct ltb_runner {
 	int no_timeout;
 	double down_at, up_at;		/* s after start; < 0: never */
 	double fetch_timeout;		/* s to wait for the first fetch */
-	int progress_live;		/* rewrite a progress line on a tty */
-	const char *prog;		/* for progress lines */
+	struct ltb_progress progress;	/* samples and the client's output */
 	int interrupted;		/* out: the signal that stopped us */
 };
 
-/* Defaults: 1 s sampling, timeouts on, no satellite events, 10 s fetch. */
+/* Defaults: 1 s sampling, timeouts on, no satellite events, 10 s fetch,
+ * no progress. */
 void ltb_runner_init(struct ltb_runner *r);
 
 /*

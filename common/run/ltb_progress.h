@@ -1,0 +1,70 @@
+/*
+ * ltb_progress.h: what a run or a calibration has to say while it works.
+ *
+ * common/ never prints: the runner and the calibration hand each piece of
+ * progress, as figures, to a callback the tool owns, and the tool decides
+ * whether and how to show it (ltb-sample rewrites one line on a tty;
+ * ltb-control prints the calibration's steps). No callback, no progress.
+ */
+#ifndef LTB_PROGRESS_H
+#define LTB_PROGRESS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+
+enum ltb_progress_what {
+	LTB_PROGRESS_SAMPLE,		/* a run sampled its client */
+	LTB_PROGRESS_CLIENT_OUTPUT,	/* what a client printed besides its
+					 * summary, once it exited */
+	LTB_PROGRESS_CALIBRATE_RATE,	/* calibration measured the work rate */
+	LTB_PROGRESS_CALIBRATE_RUN,	/* one calibration run at the rate */
+};
+
+/* One piece of progress; everything in it is borrowed for the call. */
+struct ltb_progress_event {
+	enum ltb_progress_what what;
+	const char *client;		/* the client's name ("cmd" for a
+					 * command) */
+	union {
+		struct {		/* LTB_PROGRESS_SAMPLE */
+			const cJSON *rec;	/* the run's control record */
+			int trace;
+			double target_sps;
+			double done_s;		/* seconds of the window */
+			double runtime_s;	/* of the run's runtime */
+			double cpu;		/* the window's mean CPU */
+			uint64_t rss;		/* the tree's memory, bytes */
+		} sample;
+		struct {		/* LTB_PROGRESS_CLIENT_OUTPUT */
+			const char *text;	/* the last bytes (no NUL) */
+			size_t len;
+			uint64_t skipped;	/* bytes left out before them */
+		} output;
+		struct {		/* LTB_PROGRESS_CALIBRATE_* */
+			int run;		/* 1, 2, ...; 0 for the rate */
+			double work_per_second;
+			double target_cpu;
+			double cpu;		/* the run's CPU */
+			double sleep_per_work_ns;	/* what the run slept */
+		} calibrate;
+	} u;
+};
+
+/* The tool's callback and its context; fn NULL says nothing. */
+struct ltb_progress {
+	void (*fn)(const struct ltb_progress_event *ev, void *ctx);
+	void *ctx;
+};
+
+/* Hand ev to p's callback, if there is one. */
+static inline void
+ltb_progress_say(const struct ltb_progress *p,
+    const struct ltb_progress_event *ev)
+{
+	if (p->fn != NULL)
+		p->fn(ev, p->ctx);
+}
+
+#endif
