@@ -22,6 +22,7 @@
 
 #include "run/ltb_calibrate.h"
 #include "run/ltb_client_dir.h"
+#include "core/ltb_clock.h"
 #include "run/ltb_control_msg.h"
 #include "run/ltb_control_server.h"
 #include "core/ltb_jsonl.h"
@@ -529,7 +530,7 @@ cmd_serve(struct opts *o)
 	fprintf(stderr, "%s: serving at %s; start the client with "
 	    "LTB_CONTROL_URL=%s\n", ltb_prog, ltb_ctlserver_url(ctl),
 	    ltb_ctlserver_url(ctl));
-	end = ltb_now() + (o->timeout > 0 ? o->timeout : 60);
+	end = ltb_mono_s() + (o->timeout > 0 ? o->timeout : 60);
 	for (;;) {
 		struct timespec ts = { 0, 20000000 };
 
@@ -539,7 +540,7 @@ cmd_serve(struct opts *o)
 			rc = 130;
 			goto out;
 		}
-		if (ltb_now() > end) {
+		if (ltb_mono_s() > end) {
 			ltb_warn("no client fetched the control message from "
 			    "%s", ltb_ctlserver_url(ctl));
 			rc = LTB_EXIT_FAIL;

@@ -29,6 +29,14 @@ ltb_mono_ns(void)
 	return ltb_ns_of(&ts);
 }
 
+/* CLOCK_MONOTONIC, s: for the loops that reckon in seconds (runs,
+ * deadlines, polls). */
+static inline double
+ltb_mono_s(void)
+{
+	return (double)ltb_mono_ns() / 1e9;
+}
+
 /* CLOCK_REALTIME, ns since the epoch. */
 static inline uint64_t
 ltb_real_ns(void)

@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/ltb_clock.h"
 #include "core/ltb_proc.h"
 
 extern char **environ;
@@ -29,15 +30,6 @@ int
 ltb_proc_become_subreaper(void)
 {
 	return prctl(PR_SET_CHILD_SUBREAPER, 1UL, 0, 0, 0);
-}
-
-double
-ltb_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 /* environ with env's entries added, replacing those of the same name. The
@@ -440,15 +432,15 @@ int
 ltb_proc_stop_kept(pid_t keeper_pid, double timeout, int *status,
     struct rusage *ru, double *self_cpu)
 {
-	double end = ltb_now() + timeout;
+	double end = ltb_mono_s() + timeout;
 	int rc;
 
 	kill(keeper_pid, SIGTERM);
 	while ((rc = ltb_proc_reap_kept(keeper_pid, status, ru,
 	    self_cpu)) == 0) {
-		if (ltb_now() > end) {
+		if (ltb_mono_s() > end) {
 			kill(keeper_pid, SIGKILL);
-			end = ltb_now() + 3600;
+			end = ltb_mono_s() + 3600;
 		}
 		usleep(2000);
 	}

@@ -91,7 +91,4 @@ int ltb_proc_host_cpu(double *busy_s, double *steal_s);
 /* The 1-minute load average, or -1. */
 double ltb_proc_loadavg(void);
 
-/* Monotonic seconds. */
-double ltb_now(void);
-
 #endif

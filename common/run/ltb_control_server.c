@@ -13,9 +13,9 @@
 
 #include <microhttpd.h>
 
+#include "core/ltb_clock.h"
 #include "run/ltb_control_server.h"
 #include "core/ltb_net.h"
-#include "core/ltb_proc.h"
 
 struct ltb_ctlserver {
 	struct MHD_Daemon *daemon;
@@ -94,7 +94,7 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 		    "no control message yet\n");
 	}
 	if (s->fetches++ == 0) {
-		s->first = ltb_now();
+		s->first = ltb_mono_s();
 		peer_text(c, s->peer, sizeof s->peer);
 		if (s->hook != NULL)
 			s->hook(s->hook_arg, s->first);

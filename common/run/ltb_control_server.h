@@ -25,7 +25,7 @@ const char *ltb_ctlserver_url(const struct ltb_ctlserver *s);
 /*
  * The fetch hook: fn(arg, t) is called in the server's thread at the
  * first fetch of each message, before the answer is sent, with the
- * monotonic time (ltb_now) of the fetch, so the caller can take what the
+ * monotonic time (ltb_mono_s) of the fetch, so the caller can take what the
  * client has used up to the start of its measurement window (the client
  * waits for its answer meanwhile). fn runs under the server's lock: it
  * must be quick and must not call back into s. fn NULL: no hook. Once
@@ -39,7 +39,7 @@ void ltb_ctlserver_on_fetch(struct ltb_ctlserver *s, ltb_ctlserver_hook *fn,
 int ltb_ctlserver_set(struct ltb_ctlserver *s, const char *json);
 
 /* How many times the message was fetched since it was set; the monotonic
- * time (ltb_now) of the first fetch in *first, and the peer's address in
+ * time (ltb_mono_s) of the first fetch in *first, and the peer's address in
  * peer (may be NULL). */
 unsigned ltb_ctlserver_fetches(struct ltb_ctlserver *s, double *first,
     char *peer, size_t peerlen);

@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "run/ltb_client_dir.h"
+#include "core/ltb_clock.h"
 #include "run/ltb_control_msg.h"
 #include "core/ltb_jsonl.h"
 #include "core/ltb_proc.h"
@@ -125,7 +126,7 @@ add_event(struct run *x, const char *what)
 
 	if (e == NULL)
 		return;
-	cJSON_AddNumberToObject(e, "t", round((ltb_now() - window_start(x)) *
+	cJSON_AddNumberToObject(e, "t", round((ltb_mono_s() - window_start(x)) *
 	    1000) / 1000);
 	cJSON_AddStringToObject(e, "event", what);
 	cJSON_AddItemToArray(x->events, e);
@@ -208,7 +209,7 @@ check_fetch(struct run *x)
 	pthread_mutex_lock(&fetch_lock);
 	x->fetched = 1;
 	pthread_mutex_unlock(&fetch_lock);
-	now = ltb_now();
+	now = ltb_mono_s();
 	x->fetch_deadline = 0;
 	x->last_sample_t = x->t_fetch;
 	x->last_sample_cpu = x->startup_cpu;
@@ -224,7 +225,7 @@ static void
 sample(struct run *x)
 {
 	struct ltb_proc_sample s;
-	double now = ltb_now(), dt = now - x->last_sample_t;
+	double now = ltb_mono_s(), dt = now - x->last_sample_t;
 
 	if (ltb_proc_tree_sample(x->pid, &s) < 0 || s.nprocs == 0)
 		return;
@@ -247,7 +248,7 @@ static void
 drive_satellites(struct run *x)
 {
 	struct ltb_runner *r = x->r;
-	double t = ltb_now() - x->t_fetch;
+	double t = ltb_mono_s() - x->t_fetch;
 	char err[512];
 
 	if (r->sats == NULL || !x->fetched)
@@ -297,7 +298,7 @@ reap_group(struct run *x)
 
 	if (!x->reaped) {
 		if (x->t_end == 0)
-			x->t_end = ltb_now();
+			x->t_end = ltb_mono_s();
 		if (ltb_proc_stop_kept(x->pid, KEEPER_GRACE, &x->status,
 		    &x->ru, &x->keeper_cpu) == 0)
 			x->reaped = 1;
@@ -331,7 +332,7 @@ progress(struct run *x)
 	ev.u.sample.rec = x->rec;
 	ev.u.sample.trace = x->msg.trace;
 	ev.u.sample.target_sps = ltb_json_num(x->rec, "target_sps", 0);
-	ev.u.sample.done_s = ltb_now() - window_start(x);
+	ev.u.sample.done_s = ltb_mono_s() - window_start(x);
 	ev.u.sample.runtime_s = ltb_json_num(x->rec, "runtime", 0);
 	ev.u.sample.cpu = x->fetched && x->last_sample_t > x->t_fetch ?
 	    (x->last_sample_cpu - x->startup_cpu) /
@@ -358,13 +359,14 @@ watch(struct run *x)
 	x->next_sample = x->t0 + FETCH_POLL;
 	x->fetch_deadline = x->t0 + r->fetch_timeout;
 	for (;;) {
-		double now = ltb_now(), wake = next_wakeup(x), dt = wake - now;
+		double now = ltb_mono_s(), wake = next_wakeup(x);
+		double dt = wake - now;
 		struct timespec ts;
 		int sig;
 
 		if (ltb_proc_reap_kept(x->pid, &x->status, &x->ru,
 		    &x->keeper_cpu) == 1) {
-			x->t_end = ltb_now();
+			x->t_end = ltb_mono_s();
 			x->reaped = 1;
 			/* Exiting, even with status 0, without ever asking
 			 * what to do measured nothing. */
@@ -385,7 +387,7 @@ watch(struct run *x)
 			if (sig == SIGCHLD)
 				continue;
 		}
-		now = ltb_now();
+		now = ltb_mono_s();
 		if (!check_fetch(x)) {
 			if (now >= x->fetch_deadline) {
 				fail_run(x, "the client never fetched its "
@@ -417,7 +419,7 @@ watch(struct run *x)
 	}
 	/* Failed: stop it (the keeper kills its tree), and take what the
 	 * kernel says it used. */
-	x->t_end = ltb_now();
+	x->t_end = ltb_mono_s();
 	reap_group(x);
 	return 0;
 }
@@ -429,7 +431,7 @@ static int
 settled_counts(struct run *x, struct ltb_satcounts *c, char *err,
     size_t errlen)
 {
-	double end = ltb_now() + SETTLE_MAX;
+	double end = ltb_mono_s() + SETTLE_MAX;
 	uint64_t last = UINT64_MAX;
 	int stable = 0;
 
@@ -438,7 +440,7 @@ settled_counts(struct run *x, struct ltb_satcounts *c, char *err,
 			return -1;
 		stable = c->spans_received == last ? stable + 1 : 0;
 		last = c->spans_received;
-		if (stable >= SETTLE_STABLE || ltb_now() > end)
+		if (stable >= SETTLE_STABLE || ltb_mono_s() > end)
 			return 0;
 		usleep((useconds_t)(SETTLE_POLL * 1e6));
 	}
@@ -768,7 +770,7 @@ start_client(struct run *x, char *err, size_t errlen)
 	 * until the keeper's pid is known. */
 	ltb_ctlserver_on_fetch(r->ctl, on_fetch, x);
 	pthread_mutex_lock(&fetch_lock);
-	x->t0 = ltb_now();
+	x->t0 = ltb_mono_s();
 	x->pid = ltb_proc_spawn_kept(argv, env, x->out_fd, x->cmd_err,
 	    sizeof x->cmd_err);
 	if (x->pid < 0)
@@ -821,7 +823,7 @@ ltb_run(struct ltb_runner *r, const cJSON *rec, char *err, size_t errlen)
 		exit_error(&x);
 		summary = client_summary(&x);
 	} else {
-		x.t_end = x.t0 = ltb_now();
+		x.t_end = x.t0 = ltb_mono_s();
 	}
 	if (r->sats != NULL && x.msg.trace && x.pid > 0) {
 		if (settled_counts(&x, &x.got, err, errlen) < 0)

@@ -17,6 +17,7 @@
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
 
+#include "core/ltb_clock.h"
 #include "collector/ltb_collector.h"
 #include "core/ltb_proc.h"
 #include "run/ltb_satellite_admin.h"
@@ -571,12 +572,12 @@ ltb_satgroup_attach(struct ltb_satgroup *g, const char *admin_url,
 static int
 read_line(int fd, char *buf, size_t len, int timeout_ms)
 {
-	double end = ltb_now() + timeout_ms / 1e3;
+	double end = ltb_mono_s() + timeout_ms / 1e3;
 	size_t n = 0;
 
 	while (n < len - 1) {
 		struct pollfd p = { fd, POLLIN, 0 };
-		int left = (int)((end - ltb_now()) * 1e3);
+		int left = (int)((end - ltb_mono_s()) * 1e3);
 		ssize_t r;
 
 		if (left <= 0 || poll(&p, 1, left) <= 0)
@@ -652,12 +653,12 @@ void
 ltb_satgroup_stop(struct ltb_satgroup *g)
 {
 	if (g->pid > 0) {
-		double end = ltb_now() + 5;
+		double end = ltb_mono_s() + 5;
 		int status;
 
 		kill(g->pid, SIGTERM);
 		while (waitpid(g->pid, &status, WNOHANG) == 0) {
-			if (ltb_now() > end) {
+			if (ltb_mono_s() > end) {
 				kill(g->pid, SIGKILL);
 				waitpid(g->pid, &status, 0);
 				break;

@@ -32,9 +32,10 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
-#include <time.h>
 
 #include <curl/curl.h>
+
+#include "core/ltb_clock.h"
 
 #define PROG "loadgen"
 #define MAX_URLS 64
@@ -73,15 +74,6 @@ struct conn {
 	int last_error_logged;
 };
 
-static double
-now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static size_t
 discard(char *p, size_t size, size_t n, void *cls)
 {
@@ -106,7 +98,7 @@ next_request(struct load *l)
 	if (l->max_requests > 0 &&
 	    atomic_fetch_add(&l->issued, 1) >= l->max_requests)
 		return 0;
-	if (l->deadline > 0 && now() >= l->deadline)
+	if (l->deadline > 0 && ltb_mono_s() >= l->deadline)
 		return 0;
 	return 1;
 }
@@ -322,7 +314,7 @@ main(int argc, char **argv)
 	}
 
 	load.max_requests = (long long)requests;
-	t0 = now();
+	t0 = ltb_mono_s();
 	load.deadline = seconds > 0 ? t0 + seconds : 0;
 	for (i = 0; i < (int)connections; i++) {
 		int err;
@@ -349,7 +341,7 @@ main(int argc, char **argv)
 		total += conns[i].requests;
 		ok += conns[i].ok;
 	}
-	elapsed = now() - t0;
+	elapsed = ltb_mono_s() - t0;
 	getrusage(RUSAGE_SELF, &ru);
 	if (setup_failed || started != (int)connections)
 		goto out;

@@ -13,17 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
-static double
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
+#include "core/ltb_clock.h"
 
 static int
 cmp_double(const void *a, const void *b)
@@ -46,7 +38,7 @@ time_one(const char *satellite)
 
 	if (pipe(fd) < 0)
 		return -1;
-	t0 = now_ms();
+	t0 = (double)ltb_mono_ns() / 1e6;
 	if ((pid = fork()) < 0)
 		return -1;
 	if (pid == 0) {
@@ -62,7 +54,7 @@ time_one(const char *satellite)
 	    (n = read(fd[0], buf + len, sizeof buf - len)) > 0) {
 		len += (size_t)n;
 		if (memchr(buf, '\n', len) != NULL) {
-			t = now_ms() - t0;
+			t = (double)ltb_mono_ns() / 1e6 - t0;
 			break;
 		}
 	}
