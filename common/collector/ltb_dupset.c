@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "collector/ltb_dupset.h"
+#include "core/ltb_hash.h"
 
 struct ltb_dupset {
 	uint64_t *gen[2];	/* gen[cur] is filling, gen[!cur] is older */
@@ -18,13 +19,10 @@ struct ltb_dupset {
 uint64_t
 ltb_dupset_key(uint64_t trace_id, uint64_t span_id)
 {
-	/* splitmix64 finaliser over both ids; 0 is the empty slot, so it is
-	 * moved aside. */
-	uint64_t z = span_id ^ (trace_id * 0x9e3779b97f4a7c15ULL);
+	/* The mixer over both ids; 0 is the empty slot, so it is moved
+	 * aside. */
+	uint64_t z = ltb_mix64(span_id ^ (trace_id * LTB_GOLDEN64));
 
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	z ^= z >> 31;
 	return z ? z : 1;
 }
 

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/ltb_hash.h"
 #include "core/ltb_log.h"
 #include "collector/proto/ltb_lightstep_gen.h"
 #include "collector/proto/ltb_lightstep_walk.h"
@@ -62,16 +63,6 @@ bad:
 	ltb_warn("bad %s '%s': want a number up to %llu", opt, s, max);
 	usage();
 	return 0;
-}
-
-static uint64_t
-splitmix64(uint64_t *x)
-{
-	uint64_t z = (*x += 0x9e3779b97f4a7c15ull);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
 }
 
 /*
@@ -197,14 +188,14 @@ main(int argc, char **argv)
 		/* random bytes, drawn again until protobuf-c refuses them
 		 * (most draws are refused at once) */
 		rng = g.seed;
-		len = 64 + splitmix64(&rng) % 192;
+		len = 64 + ltb_splitmix64(&rng) % 192;
 		if ((body = malloc(len)) == NULL)
 			ltb_die(LTB_EXIT_SYS, "out of memory");
 		do {
 			size_t k;
 
 			for (k = 0; k < len; k++)
-				body[k] = (uint8_t)splitmix64(&rng);
+				body[k] = (uint8_t)ltb_splitmix64(&rng);
 		} while (ltb_ls_unpack_report(body, len, NULL, NULL,
 		    NULL) >= 0);
 	} else {

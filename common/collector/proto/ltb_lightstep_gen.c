@@ -9,8 +9,8 @@
  * as protobuf-c structs on the heap and packed by protobuf-c, so it is also
  * a fixture that the walk can be checked against.
  *
- * Every byte is a function of the options: ids come from splitmix64 seeded
- * with g->seed, and texts are picked by index.
+ * Every byte is a function of the options: ids come from SplitMix64
+ * (core/ltb_hash.h) seeded with g->seed, and texts are picked by index.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -19,6 +19,7 @@
 
 #include "lightstep_collector.pb-c.h"
 #include "collector/proto/ltb_lightstep_gen.h"
+#include "core/ltb_hash.h"
 
 typedef Lightstep__Collector__KeyValue Kv;
 typedef Lightstep__Collector__Log Log;
@@ -28,21 +29,11 @@ typedef Lightstep__Collector__Reference Ref;
 typedef Lightstep__Collector__Timestamp Ts;
 
 static uint64_t
-splitmix64(uint64_t *x)
-{
-	uint64_t z = (*x += 0x9e3779b97f4a7c15ull);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
-}
-
-static uint64_t
 nonzero(uint64_t *x)
 {
 	uint64_t v;
 
-	while ((v = splitmix64(x)) == 0)
+	while ((v = ltb_splitmix64(x)) == 0)
 		;
 	return v;
 }
@@ -177,7 +168,7 @@ ltb_lsgen_report(const struct ltb_lsgen *o, size_t *len)
 		Kv *lk = tk + nt, **lkp = tkp + nt;
 		Log *lg = logs + i * nl, **lgp = logp + i * nl;
 		Ts *lt = logts + i * nl;
-		uint64_t r = splitmix64(&rng);
+		uint64_t r = ltb_splitmix64(&rng);
 		int64_t sec = 1700000000 + (int64_t)i / 8;
 		int32_t ns = (int32_t)(r % 1000000000u);
 
