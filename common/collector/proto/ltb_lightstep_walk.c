@@ -7,24 +7,12 @@
  * it decodes only what validation needs and merely frame-checks the rest.
  *
  * It must accept exactly what protobuf-c 1.4.1's generated unpacker
- * accepts, because that unpacker is its oracle. The rules below were read
- * off protobuf-c's source and confirmed by probing the library (see
- * tests/unit/test_lsproto.c, tests/fuzz/fuzz_report.c):
+ * accepts, because that unpacker is its oracle. The wire rules (keys,
+ * varints, lengths, wire types) are those of ltb_pbwire.h, which this walk
+ * shares with OTLP's; confirmed for this schema by probing the library (see
+ * tests/unit/test_lightstep_walk.c, tests/fuzz/fuzz_report.c). Beyond them:
  *
- *  - a field key is a varint of at most 5 bytes; its first byte must have
- *    some bit of 0xf8 set (a one-byte key for field 0 is refused, but a
- *    longer one for field 0 is an unknown field); the field number is the
- *    key's value >> 3, cut to 32 bits; the wire type is the low 3 bits;
- *  - wire types 0, 1, 2 and 5 are accepted anywhere, known field or not;
- *    3, 4 (groups), 6 and 7 are refused;
- *  - a varint is at most 10 bytes, and the 10th byte is not checked for
- *    overflow; 32-bit and 64-bit fields need their 4 or 8 bytes;
- *  - a length is a varint of at most 5 bytes (non-minimal encodings are
- *    fine), at most INT_MAX, and must fit in what is left;
- *  - a known field with the wrong wire type is refused: varint scalars
- *    need 0, doubles 1, strings and messages 2; but a bool takes any of
- *    the four accepted wire types;
- *  - strings are not checked for UTF-8; enum values are not range checked;
+ *  - a bool (KeyValue.bool_value) takes any of the four accepted wire types;
  *  - a singular message given twice is merged, and the merge keeps the
  *    later occurrence's scalars even where they are absent (0): so a span's
  *    span_context ids, and a timestamp's seconds and nanos, are those of
@@ -47,6 +35,7 @@
 
 #include "lightstep_collector.pb-c.h"
 #include "collector/proto/ltb_lightstep_walk.h"
+#include "collector/proto/ltb_pbwire.h"
 
 static const char *const invalid_names[LTB_LS_NINVALID] = {
 	"valid", "no_context", "zero_trace_id", "zero_span_id",
@@ -62,221 +51,7 @@ ltb_ls_invalid_name(enum ltb_ls_invalid why)
 	return invalid_names[why];
 }
 
-/* Reasons a walk refuses a body; static, short. */
-static const char E_KEY[] = "bad field key";
-static const char E_WIRE[] = "wrong wire type for a known field";
-static const char E_WIRETYPE[] = "unsupported wire type";
-static const char E_VARINT[] = "bad varint";
-static const char E_LEN[] = "bad length prefix";
-static const char E_SHORT[] = "fixed-width field past end";
-
-/*
- * Primitive readers. Each takes the cursor and the end of the enclosing
- * message and returns the cursor past what it read with the value, or a
- * NULL cursor if malformed. Cursors travel by value, in registers: taking
- * their address would pin them to the stack in every walker. Nearly every
- * key and length in a report is one byte, so the walkers inline that case
- * and call these only for the rest.
- */
-struct cur {
-	const uint8_t *p;	/* NULL: malformed */
-	uint64_t v;		/* the value; the reason if p is NULL */
-};
-
-static const struct cur nocur = { NULL, 0 };
-
-/* A key at p < e: up to 5 bytes, field number cut to 32 bits. Returns
- * v = field << 3 | wire type. */
-static struct cur
-rd_key_slow(const uint8_t *p, const uint8_t *e)
-{
-	size_t max = (size_t)(e - p) < 5 ? (size_t)(e - p) : 5;
-	uint64_t v;
-	size_t i;
-
-	/* protobuf-c refuses a first key byte with no field-number bits */
-	if ((p[0] & 0xf8) == 0)
-		return nocur;
-	if (p[0] < 0x80)
-		return (struct cur){ p + 1, p[0] };
-	v = p[0] & 0x7f;
-	for (i = 1; i < max; i++) {
-		v |= (uint64_t)(p[i] & 0x7f) << (7 * i);
-		if (!(p[i] & 0x80))
-			return (struct cur){ p + i + 1,
-			    (uint64_t)(uint32_t)(v >> 3) << 3 | (p[0] & 7) };
-	}
-	return nocur;
-}
-
-static struct cur
-rd_varint_slow(const uint8_t *p, const uint8_t *e)
-{
-	size_t max = (size_t)(e - p) < 10 ? (size_t)(e - p) : 10;
-	uint64_t r = 0;
-	size_t i;
-
-	for (i = 0; i < max; i++) {
-		r |= (uint64_t)(p[i] & 0x7f) << (7 * i);
-		if (!(p[i] & 0x80))
-			return (struct cur){ p + i + 1, r };
-	}
-	return nocur;
-}
-
-/*
- * A varint inside [p, e); lim (>= e) is the end of readable memory. When 10
- * bytes can be read, even past e near the end of a small message, decode
- * unrolled with one bounds check and hold the result to e. Each byte is
- * added whole and its continuation bit taken off afterwards; bits past 64
- * fall off, as they do in protobuf-c.
- */
-static inline __attribute__((always_inline)) struct cur
-rd_varint(const uint8_t *p, const uint8_t *e, const uint8_t *lim)
-{
-	uint64_t r = 0, b;
-
-	if (lim - p < 10)
-		return rd_varint_slow(p, e);
-#define STEP(i) \
-	b = p[i]; \
-	r += b << (7 * (i)); \
-	if (b < 0x80) \
-		return p + (i) + 1 > e ? nocur : (struct cur){ p + (i) + 1, r }; \
-	r -= (uint64_t)0x80 << (7 * (i));
-	STEP(0) STEP(1) STEP(2) STEP(3) STEP(4)
-	STEP(5) STEP(6) STEP(7) STEP(8) STEP(9)
-#undef STEP
-	return nocur;
-}
-
-static inline __attribute__((always_inline)) const uint8_t *
-skip_varint(const uint8_t *p, const uint8_t *e)
-{
-	size_t max = (size_t)(e - p) < 10 ? (size_t)(e - p) : 10;
-	size_t i;
-
-	for (i = 0; i < max; i++)
-		if (!(p[i] & 0x80))
-			return p + i + 1;
-	return NULL;
-}
-
-/* A length prefix not in one byte, or not fitting: at most 5 bytes, at
- * most INT_MAX, and inside the message. */
-static struct cur
-rd_len_slow(const uint8_t *p, const uint8_t *e)
-{
-	size_t max = (size_t)(e - p) < 5 ? (size_t)(e - p) : 5;
-	uint64_t v = 0;
-	size_t i;
-
-	for (i = 0; i < max; i++) {
-		v |= (uint64_t)(p[i] & 0x7f) << (7 * i);
-		if (!(p[i] & 0x80)) {
-			if (v > INT_MAX || v > (uint64_t)(e - p - i - 1))
-				return nocur;
-			return (struct cur){ p + i + 1, v };
-		}
-	}
-	return nocur;
-}
-
-/* Skip the value of a field of wire type w; on failure v is the reason. */
-static struct cur
-skip(const uint8_t *p, const uint8_t *e, unsigned w)
-{
-	struct cur c;
-
-	switch (w) {
-	case 0:
-		if ((p = skip_varint(p, e)) == NULL)
-			return (struct cur){ NULL, (uintptr_t)E_VARINT };
-		return (struct cur){ p, 0 };
-	case 1:
-		if (e - p < 8)
-			return (struct cur){ NULL, (uintptr_t)E_SHORT };
-		return (struct cur){ p + 8, 0 };
-	case 2:
-		if (p < e && p[0] < 0x80 && (size_t)p[0] < (size_t)(e - p))
-			return (struct cur){ p + 1 + p[0], 0 };
-		c = rd_len_slow(p, e);
-		if (c.p == NULL)
-			return (struct cur){ NULL, (uintptr_t)E_LEN };
-		return (struct cur){ c.p + c.v, 0 };
-	case 5:
-		if (e - p < 4)
-			return (struct cur){ NULL, (uintptr_t)E_SHORT };
-		return (struct cur){ p + 4, 0 };
-	default:
-		return (struct cur){ NULL, (uintptr_t)E_WIRETYPE };
-	}
-}
-
-/*
- * The message walkers. Each walks [p, e), which is exactly one message, and
- * returns NULL or the reason it is malformed; those that decode varints
- * also get lim, the end of readable memory (see rd_varint).
- *
- * Each loop switches on the whole key, field << 3 | wire type, so a known
- * field with its right wire type is one case; OTHER(known) ends the switch:
- * a known field number with any other wire type is refused, anything else
- * is an unknown field and skipped. The macros return from the walker.
- */
-#define KEY() do { \
-	if ((uint8_t)(*p - 8) < 0x78) { \
-		k = *p++; \
-	} else { \
-		struct cur c_ = rd_key_slow(p, e); \
-		if (c_.p == NULL) \
-			return E_KEY; \
-		p = c_.p; \
-		k = c_.v; \
-	} \
-} while (0)
-#define LEN(n) do { \
-	if (p < e && *p < 0x80 && (size_t)*p < (size_t)(e - p)) { \
-		(n) = *p++; \
-	} else { \
-		struct cur c_ = rd_len_slow(p, e); \
-		if (c_.p == NULL) \
-			return E_LEN; \
-		p = c_.p; \
-		(n) = (size_t)c_.v; \
-	} \
-} while (0)
-#define VARINT(x) do { \
-	struct cur c_ = rd_varint(p, e, lim); \
-	if (c_.p == NULL) \
-		return E_VARINT; \
-	p = c_.p; \
-	(x) = c_.v; \
-} while (0)
-#define SKIPVARINT() do { \
-	if ((p = skip_varint(p, e)) == NULL) \
-		return E_VARINT; \
-} while (0)
-#define SKIPW(w) do { \
-	struct cur c_ = skip(p, e, (w)); \
-	if (c_.p == NULL) \
-		return (const char *)(uintptr_t)c_.v; \
-	p = c_.p; \
-} while (0)
-#define OTHER(known) \
-	default: \
-		if ((k >> 3) < 32 && ((known) >> (k >> 3) & 1)) \
-			return E_WIRE; \
-		SKIPW((unsigned)k & 7)
-#define SUB(call) do { \
-	const char *why_ = (call); \
-	if (why_ != NULL) \
-		return why_; \
-} while (0)
-#define F(n) (1u << (n))
-
-/* Keys: field << 3 | wire type. */
-enum { VAR = 0, I64 = 1, BYTES = 2, I32 = 5 };
-#define K(f, w) ((f) << 3 | (w))
+/* The wire primitives and walker macros are ltb_pbwire.h's. */
 
 /* Timestamp; *bad says whether it breaks the [0, 1e9) nanos, >= 0 seconds
  * rule. */
@@ -287,15 +62,15 @@ w_timestamp(const uint8_t *p, const uint8_t *e, const uint8_t *lim, int *bad)
 	int32_t ns;
 
 	while (p < e) {
-		KEY();
+		PB_KEY();
 		switch (k) {
-		case K(1, VAR):
-			VARINT(sec);
+		case PB_K(1, PB_VAR):
+			PB_VARINT(sec);
 			break;
-		case K(2, VAR):
-			VARINT(nanos);
+		case PB_K(2, PB_VAR):
+			PB_VARINT(nanos);
 			break;
-		OTHER(F(1) | F(2));
+		PB_OTHER(PB_F(1) | PB_F(2));
 		}
 	}
 	/* int32 nanos is the low 32 bits of the varint, as protobuf-c reads */
@@ -312,14 +87,14 @@ w_baggage(const uint8_t *p, const uint8_t *e)
 	size_t n;
 
 	while (p < e) {
-		KEY();
+		PB_KEY();
 		switch (k) {
-		case K(1, BYTES):
-		case K(2, BYTES):
-			LEN(n);
+		case PB_K(1, PB_BYTES):
+		case PB_K(2, PB_BYTES):
+			PB_LEN(n);
 			p += n;
 			break;
-		OTHER(F(1) | F(2));
+		PB_OTHER(PB_F(1) | PB_F(2));
 		}
 	}
 	return NULL;
@@ -334,20 +109,20 @@ w_context(const uint8_t *p, const uint8_t *e, const uint8_t *lim,
 
 	/* a later occurrence replaces even the ids it lacks (see top) */
 	while (p < e) {
-		KEY();
+		PB_KEY();
 		switch (k) {
-		case K(1, VAR):
-			VARINT(t);
+		case PB_K(1, PB_VAR):
+			PB_VARINT(t);
 			break;
-		case K(2, VAR):
-			VARINT(s);
+		case PB_K(2, PB_VAR):
+			PB_VARINT(s);
 			break;
-		case K(3, BYTES):
-			LEN(n);
-			SUB(w_baggage(p, p + n));
+		case PB_K(3, PB_BYTES):
+			PB_LEN(n);
+			PB_SUB(w_baggage(p, p + n));
 			p += n;
 			break;
-		OTHER(F(1) | F(2) | F(3));
+		PB_OTHER(PB_F(1) | PB_F(2) | PB_F(3));
 		}
 	}
 	*trace = t;
@@ -364,27 +139,27 @@ w_keyvalue(const uint8_t *p, const uint8_t *e, int *empty)
 	int haskey = 0;
 
 	while (p < e) {
-		KEY();
+		PB_KEY();
 		switch (k) {
-		case K(1, BYTES):
-			LEN(n);
+		case PB_K(1, PB_BYTES):
+			PB_LEN(n);
 			haskey = n && *p;	/* a C string: NUL ends it */
 			p += n;
 			break;
-		case K(2, BYTES):
-		case K(6, BYTES):
-			LEN(n);
+		case PB_K(2, PB_BYTES):
+		case PB_K(6, PB_BYTES):
+			PB_LEN(n);
 			p += n;
 			break;
-		case K(3, VAR):
-			SKIPVARINT();
+		case PB_K(3, PB_VAR):
+			PB_SKIPVARINT();
 			break;
-		case K(4, I64):
-			SKIPW(I64);
+		case PB_K(4, PB_I64):
+			PB_SKIPW(PB_I64);
 			break;
 		/* bool_value (5) takes any wire type protobuf-c scans, so it
 		 * is left to OTHER */
-		OTHER(F(1) | F(2) | F(3) | F(4) | F(6));
+		PB_OTHER(PB_F(1) | PB_F(2) | PB_F(3) | PB_F(4) | PB_F(6));
 		}
 	}
 	*empty = !haskey;
@@ -400,20 +175,20 @@ w_log(const uint8_t *p, const uint8_t *e, const uint8_t *lim, int *badts,
 	int bad = 0, emp = 0, x;
 
 	while (p < e) {
-		KEY();
+		PB_KEY();
 		switch (k) {
-		case K(1, BYTES):
-			LEN(n);
-			SUB(w_timestamp(p, p + n, lim, &bad));
+		case PB_K(1, PB_BYTES):
+			PB_LEN(n);
+			PB_SUB(w_timestamp(p, p + n, lim, &bad));
 			p += n;
 			break;
-		case K(2, BYTES):
-			LEN(n);
-			SUB(w_keyvalue(p, p + n, &x));
+		case PB_K(2, PB_BYTES):
+			PB_LEN(n);
+			PB_SUB(w_keyvalue(p, p + n, &x));
 			emp |= x;
 			p += n;
 			break;
-		OTHER(F(1) | F(2));
+		PB_OTHER(PB_F(1) | PB_F(2));
 		}
 	}
 	*badts = bad;
@@ -430,18 +205,18 @@ w_reference(const uint8_t *p, const uint8_t *e, const uint8_t *lim, int *bad)
 	int has = 0;
 
 	while (p < e) {
-		KEY();
+		PB_KEY();
 		switch (k) {
-		case K(1, VAR):
-			SKIPVARINT();
+		case PB_K(1, PB_VAR):
+			PB_SKIPVARINT();
 			break;
-		case K(2, BYTES):
-			LEN(n);
-			SUB(w_context(p, p + n, lim, &trace, &span));
+		case PB_K(2, PB_BYTES):
+			PB_LEN(n);
+			PB_SUB(w_context(p, p + n, lim, &trace, &span));
 			has = 1;
 			p += n;
 			break;
-		OTHER(F(1) | F(2));
+		PB_OTHER(PB_F(1) | PB_F(2));
 		}
 	}
 	*bad = !has || span == 0;
@@ -458,48 +233,49 @@ w_span(const uint8_t *p, const uint8_t *e, const uint8_t *lim,
 	int bad_ref = 0, empty = 0, x, y;
 
 	while (p < e) {
-		KEY();
+		PB_KEY();
 		switch (k) {
-		case K(1, BYTES):
-			LEN(n);
-			SUB(w_context(p, p + n, lim, &trace, &span));
+		case PB_K(1, PB_BYTES):
+			PB_LEN(n);
+			PB_SUB(w_context(p, p + n, lim, &trace, &span));
 			has_ctx = 1;
 			p += n;
 			break;
-		case K(2, BYTES):
-			LEN(n);
+		case PB_K(2, PB_BYTES):
+			PB_LEN(n);
 			hasop = n && *p;	/* a C string: NUL ends it */
 			p += n;
 			break;
-		case K(3, BYTES):
-			LEN(n);
-			SUB(w_reference(p, p + n, lim, &x));
+		case PB_K(3, PB_BYTES):
+			PB_LEN(n);
+			PB_SUB(w_reference(p, p + n, lim, &x));
 			bad_ref |= x;
 			p += n;
 			break;
-		case K(4, BYTES):
-			LEN(n);
-			SUB(w_timestamp(p, p + n, lim, &bad_start));
+		case PB_K(4, PB_BYTES):
+			PB_LEN(n);
+			PB_SUB(w_timestamp(p, p + n, lim, &bad_start));
 			has_start = 1;
 			p += n;
 			break;
-		case K(5, VAR):
-			SKIPVARINT();
+		case PB_K(5, PB_VAR):
+			PB_SKIPVARINT();
 			break;
-		case K(6, BYTES):
-			LEN(n);
-			SUB(w_keyvalue(p, p + n, &x));
+		case PB_K(6, PB_BYTES):
+			PB_LEN(n);
+			PB_SUB(w_keyvalue(p, p + n, &x));
 			empty |= x;
 			p += n;
 			break;
-		case K(7, BYTES):
-			LEN(n);
-			SUB(w_log(p, p + n, lim, &x, &y));
+		case PB_K(7, PB_BYTES):
+			PB_LEN(n);
+			PB_SUB(w_log(p, p + n, lim, &x, &y));
 			bad_log |= x;
 			empty |= y;
 			p += n;
 			break;
-		OTHER(F(1) | F(2) | F(3) | F(4) | F(5) | F(6) | F(7));
+		PB_OTHER(PB_F(1) | PB_F(2) | PB_F(3) | PB_F(4) | PB_F(5) |
+		    PB_F(6) | PB_F(7));
 		}
 	}
 	s->trace_id = trace;
@@ -533,17 +309,17 @@ w_reporter(const uint8_t *p, const uint8_t *e)
 	int x;
 
 	while (p < e) {
-		KEY();
+		PB_KEY();
 		switch (k) {
-		case K(1, VAR):
-			SKIPVARINT();
+		case PB_K(1, PB_VAR):
+			PB_SKIPVARINT();
 			break;
-		case K(4, BYTES):
-			LEN(n);
-			SUB(w_keyvalue(p, p + n, &x));
+		case PB_K(4, PB_BYTES):
+			PB_LEN(n);
+			PB_SUB(w_keyvalue(p, p + n, &x));
 			p += n;
 			break;
-		OTHER(F(1) | F(4));
+		PB_OTHER(PB_F(1) | PB_F(4));
 		}
 	}
 	return NULL;
@@ -556,13 +332,13 @@ w_auth(const uint8_t *p, const uint8_t *e)
 	size_t n;
 
 	while (p < e) {
-		KEY();
+		PB_KEY();
 		switch (k) {
-		case K(1, BYTES):
-			LEN(n);
+		case PB_K(1, PB_BYTES):
+			PB_LEN(n);
 			p += n;
 			break;
-		OTHER(F(1));
+		PB_OTHER(PB_F(1));
 		}
 	}
 	return NULL;
@@ -575,19 +351,19 @@ w_sample(const uint8_t *p, const uint8_t *e)
 	size_t n;
 
 	while (p < e) {
-		KEY();
+		PB_KEY();
 		switch (k) {
-		case K(1, BYTES):
-			LEN(n);
+		case PB_K(1, PB_BYTES):
+			PB_LEN(n);
 			p += n;
 			break;
-		case K(2, VAR):
-			SKIPVARINT();
+		case PB_K(2, PB_VAR):
+			PB_SKIPVARINT();
 			break;
-		case K(3, I64):
-			SKIPW(I64);
+		case PB_K(3, PB_I64):
+			PB_SKIPW(PB_I64);
 			break;
-		OTHER(F(1) | F(2) | F(3));
+		PB_OTHER(PB_F(1) | PB_F(2) | PB_F(3));
 		}
 	}
 	return NULL;
@@ -601,28 +377,28 @@ w_metrics(const uint8_t *p, const uint8_t *e, const uint8_t *lim)
 	int x, y;
 
 	while (p < e) {
-		KEY();
+		PB_KEY();
 		switch (k) {
-		case K(1, BYTES):
-			LEN(n);
-			SUB(w_timestamp(p, p + n, lim, &x));
+		case PB_K(1, PB_BYTES):
+			PB_LEN(n);
+			PB_SUB(w_timestamp(p, p + n, lim, &x));
 			p += n;
 			break;
-		case K(2, VAR):
-			SKIPVARINT();
+		case PB_K(2, PB_VAR):
+			PB_SKIPVARINT();
 			break;
-		case K(3, BYTES):
-			LEN(n);
-			SUB(w_log(p, p + n, lim, &x, &y));
+		case PB_K(3, PB_BYTES):
+			PB_LEN(n);
+			PB_SUB(w_log(p, p + n, lim, &x, &y));
 			p += n;
 			break;
-		case K(4, BYTES):
-		case K(5, BYTES):
-			LEN(n);
-			SUB(w_sample(p, p + n));
+		case PB_K(4, PB_BYTES):
+		case PB_K(5, PB_BYTES):
+			PB_LEN(n);
+			PB_SUB(w_sample(p, p + n));
 			p += n;
 			break;
-		OTHER(F(1) | F(2) | F(3) | F(4) | F(5));
+		PB_OTHER(PB_F(1) | PB_F(2) | PB_F(3) | PB_F(4) | PB_F(5));
 		}
 	}
 	return NULL;
@@ -643,7 +419,7 @@ w_top(uint32_t f, const uint8_t *p, size_t n, const uint8_t *lim,
 	case 2:
 		return w_auth(p, p + n);
 	case 3:
-		SUB(w_span(p, p + n, lim, &s));
+		PB_SUB(w_span(p, p + n, lim, &s));
 		*isspan = 1;
 		if (fn != NULL)
 			fn(ctx, &s);
@@ -673,34 +449,34 @@ ltb_ls_walk_report(const uint8_t *p, size_t len, ltb_ls_span_fn *fn,
 {
 	const uint8_t *e = p + len;
 	const char *r = NULL;
-	struct cur c;
+	struct ltb_pb_cur c;
 	long spans = 0;
 	uint32_t f;
 	unsigned w;
 	int isspan;
 
 	while (p < e) {
-		if ((c = rd_key_slow(p, e)).p == NULL) {
-			r = E_KEY;
+		if ((c = ltb_pb_key_slow(p, e)).p == NULL) {
+			r = LTB_PB_E_KEY;
 			goto fail;
 		}
 		p = c.p;
 		f = (uint32_t)(c.v >> 3);
 		w = c.v & 7;
 		if (top_known(f) && w != top_wire(f)) {
-			r = E_WIRE;
+			r = LTB_PB_E_WIRE;
 			goto fail;
 		}
 		if (w != 2 || !top_known(f)) {
-			if ((c = skip(p, e, w)).p == NULL) {
+			if ((c = ltb_pb_skip(p, e, w)).p == NULL) {
 				r = (const char *)(uintptr_t)c.v;
 				goto fail;
 			}
 			p = c.p;
 			continue;
 		}
-		if ((c = rd_len_slow(p, e)).p == NULL) {
-			r = E_LEN;
+		if ((c = ltb_pb_len_slow(p, e)).p == NULL) {
+			r = LTB_PB_E_LEN;
 			goto fail;
 		}
 		p = c.p;
@@ -888,7 +664,7 @@ ltb_ls_stream_feed(struct ltb_ls_stream *s, const uint8_t *p, size_t n,
 			if (s->shift == 0) {
 				if ((b & 0xf8) == 0)
 					return stream_fail(s, LTB_LS_MALFORMED,
-					    E_KEY);
+					    LTB_PB_E_KEY);
 				s->acc = 0;
 			}
 			s->acc |= (uint64_t)(b & 0x7f) << s->shift;
@@ -896,7 +672,7 @@ ltb_ls_stream_feed(struct ltb_ls_stream *s, const uint8_t *p, size_t n,
 			if (b & 0x80) {
 				if (s->shift == 35)
 					return stream_fail(s, LTB_LS_MALFORMED,
-					    E_KEY);
+					    LTB_PB_E_KEY);
 				break;
 			}
 			s->field = (uint32_t)(s->acc >> 3);
@@ -905,7 +681,7 @@ ltb_ls_stream_feed(struct ltb_ls_stream *s, const uint8_t *p, size_t n,
 			s->acc = 0;
 			if (top_known(s->field) &&
 			    s->wire != top_wire(s->field))
-				return stream_fail(s, LTB_LS_MALFORMED, E_WIRE);
+				return stream_fail(s, LTB_LS_MALFORMED, LTB_PB_E_WIRE);
 			switch (s->wire) {
 			case 0:
 				s->state = S_VARINT;
@@ -923,7 +699,7 @@ ltb_ls_stream_feed(struct ltb_ls_stream *s, const uint8_t *p, size_t n,
 				break;
 			default:
 				return stream_fail(s, LTB_LS_MALFORMED,
-				    E_WIRETYPE);
+				    LTB_PB_E_WIRETYPE);
 			}
 			break;
 		case S_VARINT:
@@ -934,7 +710,7 @@ ltb_ls_stream_feed(struct ltb_ls_stream *s, const uint8_t *p, size_t n,
 				s->state = S_KEY;
 			} else if (s->shift == 10) {
 				return stream_fail(s, LTB_LS_MALFORMED,
-				    E_VARINT);
+				    LTB_PB_E_VARINT);
 			}
 			break;
 		case S_LEN:
@@ -944,14 +720,14 @@ ltb_ls_stream_feed(struct ltb_ls_stream *s, const uint8_t *p, size_t n,
 			if (b & 0x80) {
 				if (s->shift == 35)
 					return stream_fail(s, LTB_LS_MALFORMED,
-					    E_LEN);
+					    LTB_PB_E_LEN);
 				break;
 			}
 			s->left = s->acc;
 			s->acc = 0;
 			s->shift = 0;
 			if (s->left > INT_MAX)
-				return stream_fail(s, LTB_LS_MALFORMED, E_LEN);
+				return stream_fail(s, LTB_LS_MALFORMED, LTB_PB_E_LEN);
 			if (!top_known(s->field)) {
 				s->state = s->left ? S_SKIP : S_KEY;
 				break;
