@@ -1,0 +1,141 @@
+/*
+ * ltb_otlp_walk.h: the OTLP trace export request (ExportTraceServiceRequest,
+ * see otlp_trace.proto), read the way a mock collector needs it.
+ *
+ * Three readers with one contract, each reporting the spans it finds in
+ * wire order with their ids and validation result:
+ *
+ *  - the walk (ltb_otlp_walk, ltb_otlp_stream_*): a validating walk of the
+ *    protobuf wire format that materialises nothing. It checks framing, wire
+ *    types and lengths of every known field at every depth, skips unknown
+ *    fields, and pulls out only what validation needs. Fed a body in pieces,
+ *    it counts each span as its last byte arrives, with memory bounded by
+ *    the largest span (or resource, or scope) that straddles two pieces: it
+ *    steps into ResourceSpans and ScopeSpans as they come, so a request of
+ *    any length is never held.
+ *
+ *  - the unpack (ltb_otlp_unpack): protobuf-c's generated unpacker, then
+ *    the same validation on the unpacked message. It is `ltb-satellite
+ *    --validate full` and the oracle the walk is tested and fuzzed
+ *    against: on every input both give the same verdict (malformed or not)
+ *    and, when well formed, the same spans with the same ids and the same
+ *    validation results, in the same order.
+ *
+ *  - the JSON reader (ltb_otlp_json): the OTLP JSON mapping (lowerCamelCase
+ *    keys, ids as hex strings, enums as integers, 64-bit integers as strings
+ *    or numbers, unknown keys ignored), parsed whole by cJSON.
+ *
+ * "Malformed" means the body cannot be read: the request is refused (400).
+ * "Invalid" means a readable span that is really wrong for a collector
+ * (enum ltb_otlp_invalid): it is received, counted and flagged, and the
+ * answer's partial_success says it was rejected.
+ */
+#ifndef LTB_OTLP_WALK_H
+#define LTB_OTLP_WALK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Why a readable span is invalid; the first problem found wins, checked in
+ * this order. */
+enum ltb_otlp_invalid {
+	LTB_OTLP_VALID = 0,
+	LTB_OTLP_BAD_TRACE_ID,		/* not 16 bytes, or all zero */
+	LTB_OTLP_BAD_SPAN_ID,		/* not 8 bytes, or all zero */
+	LTB_OTLP_BAD_PARENT_SPAN_ID,	/* neither empty nor 8 bytes */
+	LTB_OTLP_NO_NAME,		/* name empty or absent */
+	LTB_OTLP_END_BEFORE_START,	/* end_time_unix_nano < start */
+	LTB_OTLP_NINVALID
+};
+
+/* Short stable name of a reason ("bad_trace_id", ...), a JSON key. */
+const char *ltb_otlp_invalid_name(enum ltb_otlp_invalid why);
+
+/* What a reader reports of one span. The ids are their bytes read big
+ * endian (a trace id as two halves); an id of the wrong length is 0. */
+struct ltb_otlp_span {
+	uint64_t trace_hi, trace_lo;
+	uint64_t span_id;
+	enum ltb_otlp_invalid invalid;
+};
+
+/* Called once per span, in wire order. The span is borrowed for the call. */
+typedef void ltb_otlp_span_fn(void *ctx, const struct ltb_otlp_span *span);
+
+/* The duplicate-detection key of a span: its 16-byte trace id and 8-byte
+ * span id folded into 64 bits (see ltb_dupset_key). */
+uint64_t ltb_otlp_key(const struct ltb_otlp_span *span);
+
+/* Attribute values (AnyValue in an array or key-value list in an AnyValue)
+ * nest at most this deep. protobuf-c has no limit and recurses, so a small
+ * body of deep nesting would overflow its stack; every reader refuses it. */
+#define LTB_OTLP_MAX_NESTING 64
+
+/*
+ * Walk a whole request body of n bytes. Calls fn (may be NULL) for each
+ * span. Returns the number of spans, or -1 if the body is malformed, with
+ * *why (if why is not NULL) set to a short static reason. On -1, fn may
+ * already have been called for the spans before the malformed point.
+ */
+long ltb_otlp_walk(const uint8_t *p, size_t n, ltb_otlp_span_fn *fn,
+    void *ctx, const char **why);
+
+/* The same contract, by protobuf-c unpack + validation (after a walk that
+ * only looks for nesting deeper than LTB_OTLP_MAX_NESTING). fn is only
+ * called when the whole body unpacked. */
+long ltb_otlp_unpack(const uint8_t *p, size_t n, ltb_otlp_span_fn *fn,
+    void *ctx, const char **why);
+
+/* The same contract for an OTLP JSON body (need not be NUL-terminated).
+ * fn is only called when the whole body was read. */
+long ltb_otlp_json(const uint8_t *p, size_t n, ltb_otlp_span_fn *fn,
+    void *ctx, const char **why);
+
+/*
+ * Streaming walk. Feed a body in pieces of any size (down to one byte);
+ * spans are reported as soon as their last byte arrives.
+ *
+ *   struct ltb_otlp_stream s;
+ *   ltb_otlp_stream_init(&s, max_field);
+ *   while (data) if (ltb_otlp_stream_feed(&s, p, n, fn, ctx) < 0) ... s.why
+ *   if (ltb_otlp_stream_end(&s) < 0) ... s.why     (truncated body)
+ *   ltb_otlp_stream_free(&s);
+ *
+ * The request, its ResourceSpans and their ScopeSpans are stepped through
+ * key by key and never held. A Span, Resource or InstrumentationScope
+ * wholly inside one piece is walked in place; one that straddles pieces is
+ * gathered first, so max_field bounds it: a longer one fails with
+ * LTB_OTLP_TOO_LARGE as soon as its length is read, whether or not it
+ * straddles, so the verdict never depends on where the body was cut.
+ * Unknown fields are skipped without being held. ltb_otlp_stream_feed
+ * returns the number of spans this piece completed (>= 0) or a negative
+ * code, and s.why says why; after a failure the stream stays failed.
+ */
+enum { LTB_OTLP_MALFORMED = -1, LTB_OTLP_TOO_LARGE = -2 };
+
+struct ltb_otlp_stream {
+	/* private: the resumable state of the walk above the leaves */
+	int state;
+	uint64_t acc;		/* varint being read */
+	unsigned shift;
+	uint32_t field;		/* the current field's number */
+	unsigned wire;		/* and its wire type */
+	uint64_t left;		/* bytes of the current field still to come */
+	uint64_t pos;		/* bytes consumed */
+	unsigned depth;		/* 0 request, 1 ResourceSpans, 2 ScopeSpans */
+	uint64_t end[3];	/* where frames 1 and 2 end, in pos */
+	uint8_t *held;		/* a straddling leaf, being gathered */
+	size_t nheld, capheld, max_field;
+	int failed;
+	/* public, read-only */
+	uint64_t spans;		/* spans reported so far */
+	const char *why;	/* reason of the failure, static */
+};
+
+void ltb_otlp_stream_init(struct ltb_otlp_stream *s, size_t max_field);
+int ltb_otlp_stream_feed(struct ltb_otlp_stream *s, const uint8_t *p,
+    size_t n, ltb_otlp_span_fn *fn, void *ctx);
+int ltb_otlp_stream_end(struct ltb_otlp_stream *s);
+void ltb_otlp_stream_free(struct ltb_otlp_stream *s);
+
+#endif
