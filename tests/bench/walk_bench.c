@@ -1,12 +1,17 @@
 /*
  * walk_bench.c: what reading one span costs, walk versus protobuf-c unpack.
  *
- * Generates a 1000-span report (10 tags, 15 logs: ~940 bytes a span), reads
- * it repeatedly with ltb_ls_walk_report and with ltb_ls_unpack_report, and
- * prints the measured CPU nanoseconds per span as JSON lines:
+ * Generates a 1000-span LightStep report (10 tags, 15 logs: ~940 bytes a
+ * span), reads it repeatedly with ltb_ls_walk_report and with
+ * ltb_ls_unpack_report, then the same for a 1000-span OTLP request (10
+ * attributes, 15 events) with ltb_otlp_walk and ltb_otlp_unpack (what
+ * --validate full costs), and prints the measured CPU nanoseconds per span
+ * as JSON lines:
  *
  *   {"type":"bench","name":"walk_ns_per_span","value":...,"unit":"ns"}
  *   {"type":"bench","name":"unpack_ns_per_span","value":...,"unit":"ns"}
+ *   {"type":"bench","name":"otlp_walk_ns_per_span","value":...,"unit":"ns"}
+ *   {"type":"bench","name":"otlp_unpack_ns_per_span","value":...,"unit":"ns"}
  *
  * Each figure is the best of several timed rounds, so a noisy neighbour
  * inflates it less.
@@ -19,14 +24,46 @@
 #include "core/ltb_log.h"
 #include "collector/proto/ltb_lightstep_gen.h"
 #include "collector/proto/ltb_lightstep_walk.h"
+#include "collector/proto/ltb_otlp_gen.h"
+#include "collector/proto/ltb_otlp_walk.h"
 
-typedef long reader(const uint8_t *, size_t, ltb_ls_span_fn *, void *,
-    const char **);
+/* A reader of either protocol, counting valid spans into ctx. */
+typedef long reader(const uint8_t *, size_t, void *);
 
 static void
 count(void *ctx, const struct ltb_ls_span *s)
 {
 	*(unsigned long *)ctx += s->invalid == LTB_LS_VALID;
+}
+
+static void
+count_otlp(void *ctx, const struct ltb_otlp_span *s)
+{
+	*(unsigned long *)ctx += s->invalid == LTB_OTLP_VALID;
+}
+
+static long
+ls_walk(const uint8_t *p, size_t n, void *valid)
+{
+	return ltb_ls_walk_report(p, n, count, valid, NULL);
+}
+
+static long
+ls_unpack(const uint8_t *p, size_t n, void *valid)
+{
+	return ltb_ls_unpack_report(p, n, count, valid, NULL);
+}
+
+static long
+otlp_walk(const uint8_t *p, size_t n, void *valid)
+{
+	return ltb_otlp_walk(p, n, count_otlp, valid, NULL);
+}
+
+static long
+otlp_unpack(const uint8_t *p, size_t n, void *valid)
+{
+	return ltb_otlp_unpack(p, n, count_otlp, valid, NULL);
 }
 
 static double
@@ -51,7 +88,7 @@ measure(reader *rd, const uint8_t *p, size_t n, size_t spans)
 		double t0 = cpu_ns(), t;
 
 		for (i = 0; i < iters; i++)
-			if (rd(p, n, count, &valid, NULL) != (long)spans)
+			if (rd(p, n, &valid) != (long)spans)
 				ltb_die(LTB_EXIT_FAIL, "reader refused the report");
 		t = cpu_ns() - t0;
 		if (t > 1e8 / 4)
@@ -62,7 +99,7 @@ measure(reader *rd, const uint8_t *p, size_t n, size_t spans)
 		double t0 = cpu_ns(), t;
 
 		for (i = 0; i < iters; i++)
-			rd(p, n, count, &valid, NULL);
+			rd(p, n, &valid);
 		t = (cpu_ns() - t0) / ((double)iters * spans);
 		if (round == 0 || t < best)
 			best = t;
@@ -72,26 +109,38 @@ measure(reader *rd, const uint8_t *p, size_t n, size_t spans)
 	return best;
 }
 
+static void
+figure(const char *name, double ns, size_t span_bytes)
+{
+	printf("{\"type\":\"bench\",\"name\":\"%s\","
+	    "\"value\":%.1f,\"unit\":\"ns\",\"span_bytes\":%zu}\n", name, ns,
+	    span_bytes);
+}
+
 int
 main(void)
 {
 	struct ltb_lsgen g = LTB_LSGEN_DEFAULT;
+	struct ltb_otlpgen o = LTB_OTLPGEN_DEFAULT;
 	uint8_t *p;
 	size_t n;
-	double w, u;
 
 	ltb_prog = "walk_bench";
 	g.spans = 1000;
 	if ((p = ltb_lsgen_report(&g, &n)) == NULL)
 		ltb_die(LTB_EXIT_SYS, "cannot generate a report");
-	w = measure(ltb_ls_walk_report, p, n, g.spans);
-	u = measure(ltb_ls_unpack_report, p, n, g.spans);
-	printf("{\"type\":\"bench\",\"name\":\"walk_ns_per_span\","
-	    "\"value\":%.1f,\"unit\":\"ns\",\"span_bytes\":%zu}\n", w,
+	figure("walk_ns_per_span", measure(ls_walk, p, n, g.spans),
 	    n / g.spans);
-	printf("{\"type\":\"bench\",\"name\":\"unpack_ns_per_span\","
-	    "\"value\":%.1f,\"unit\":\"ns\",\"span_bytes\":%zu}\n", u,
+	figure("unpack_ns_per_span", measure(ls_unpack, p, n, g.spans),
 	    n / g.spans);
+	free(p);
+	o.spans = 1000;
+	if ((p = ltb_otlpgen_request(&o, &n)) == NULL)
+		ltb_die(LTB_EXIT_SYS, "cannot generate an OTLP request");
+	figure("otlp_walk_ns_per_span", measure(otlp_walk, p, n, o.spans),
+	    n / o.spans);
+	figure("otlp_unpack_ns_per_span", measure(otlp_unpack, p, n, o.spans),
+	    n / o.spans);
 	free(p);
 	if (fflush(stdout) || ferror(stdout))
 		ltb_die(LTB_EXIT_SYS, "cannot write stdout");
