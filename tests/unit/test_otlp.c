@@ -269,12 +269,12 @@ pb_unknowns(struct pb *m)
 	pb_raw(m, field0, sizeof field0);
 }
 
-static const uint8_t TRACE[16] = { 0x5b, 0x8e, 0xff, 0xf7, 0x98, 0x03, 0x81,
-	0x03, 0xd2, 0x69, 0xb6, 0x33, 0x81, 0x3f, 0xc6, 0x0c };
-static const uint8_t SPAN[8] = { 0xee, 0xe1, 0x9b, 0x7e, 0xc3, 0xc1, 0xb1,
-	0x74 };
-static const uint8_t PARENT[8] = { 0xee, 0xe1, 0x9b, 0x7e, 0xc3, 0xc1, 0xb1,
-	0x73 };
+static const uint8_t TRACE[16] = { 0x4b, 0xf9, 0x2f, 0x35, 0x77, 0xb3, 0x4d,
+	0xa6, 0xa3, 0xce, 0x92, 0x9d, 0x0e, 0x0e, 0x47, 0x36 };
+static const uint8_t SPAN[8] = { 0x00, 0xf0, 0x67, 0xaa, 0x0b, 0xa9, 0x02,
+	0xb7 };
+static const uint8_t PARENT[8] = { 0x53, 0x99, 0x5c, 0x3f, 0x42, 0xcd, 0x8a,
+	0xd8 };
 
 /* A string attribute. */
 static void
@@ -306,13 +306,13 @@ pb_span(struct pb *sp, int unknowns)
 	pb_str(sp, 3, "vendor=value");
 	pb_bytes(sp, 4, PARENT, 8);
 	pb_fixed32(sp, 16, 0x101);
-	pb_str(sp, 5, "I'm a server span");
+	pb_str(sp, 5, "POST /cart");
 	pb_uint(sp, 6, 2);
-	pb_fixed64(sp, 7, 1544712660000000000ull);
-	pb_fixed64(sp, 8, 1544712661000000000ull);
-	pb_attr(sp, 9, "my.span.attr", "some value", unknowns);
+	pb_fixed64(sp, 7, 1700000000000000000ull);
+	pb_fixed64(sp, 8, 1700000000250000000ull);
+	pb_attr(sp, 9, "http.request.method", "POST", unknowns);
 	pb_uint(sp, 10, 1);
-	pb_fixed64(&ev, 1, 1544712660500000000ull);
+	pb_fixed64(&ev, 1, 1700000000100000000ull);
 	pb_str(&ev, 2, "cache miss");
 	pb_attr(&ev, 3, "event.index", "0", unknowns);
 	pb_uint(&ev, 4, 0);
@@ -346,11 +346,11 @@ pb_request_of(struct pb *m, const struct pb *sp, int unknowns)
 	struct pb res = { .n = 0 }, sc = { .n = 0 }, ss = { .n = 0 };
 	struct pb rs = { .n = 0 };
 
-	pb_attr(&res, 1, "service.name", "my.service", unknowns);
+	pb_attr(&res, 1, "service.name", "checkout", unknowns);
 	pb_uint(&res, 2, 0);
-	pb_str(&sc, 1, "my.library");
-	pb_str(&sc, 2, "1.0.0");
-	pb_attr(&sc, 3, "my.scope.attribute", "some scope attribute",
+	pb_str(&sc, 1, "checkout.http");
+	pb_str(&sc, 2, "2.1.0");
+	pb_attr(&sc, 3, "scope.owner", "payments",
 	    unknowns);
 	pb_uint(&sc, 4, 0);
 	if (unknowns) {
@@ -1190,26 +1190,28 @@ json(const char *s, struct got *g)
 	    g != NULL ? collect : NULL, g, NULL);
 }
 
-/* opentelemetry-proto's examples/trace.json, as published. */
-static const char EXAMPLE[] =
+/* A request as an SDK's JSON exporter writes it: upper-case hex is fine. */
+static const char HAND[] =
     "{\"resourceSpans\":[{\"resource\":{\"attributes\":[{\"key\":"
-    "\"service.name\",\"value\":{\"stringValue\":\"my.service\"}}]},"
-    "\"scopeSpans\":[{\"scope\":{\"name\":\"my.library\",\"version\":"
-    "\"1.0.0\",\"attributes\":[{\"key\":\"my.scope.attribute\",\"value\":"
-    "{\"stringValue\":\"some scope attribute\"}}]},\"spans\":[{\"traceId\":"
-    "\"5B8EFFF798038103D269B633813FC60C\",\"spanId\":\"EEE19B7EC3C1B174\","
-    "\"parentSpanId\":\"EEE19B7EC3C1B173\",\"name\":\"I'm a server span\","
-    "\"startTimeUnixNano\":\"1544712660000000000\",\"endTimeUnixNano\":"
-    "\"1544712661000000000\",\"kind\":2,\"attributes\":[{\"key\":"
-    "\"my.span.attr\",\"value\":{\"stringValue\":\"some value\"}}]}]}]}]}";
+    "\"service.name\",\"value\":{\"stringValue\":\"checkout\"}}]},"
+    "\"scopeSpans\":[{\"scope\":{\"name\":\"checkout.http\",\"version\":"
+    "\"2.1.0\"},\"spans\":[{\"traceId\":"
+    "\"4BF92F3577B34DA6A3CE929D0E0E4736\",\"spanId\":\"00F067AA0BA902B7\","
+    "\"parentSpanId\":\"53995C3F42CD8AD8\",\"name\":\"POST /cart\","
+    "\"startTimeUnixNano\":\"1700000000000000000\",\"endTimeUnixNano\":"
+    "\"1700000000250000000\",\"kind\":2,\"attributes\":[{\"key\":"
+    "\"http.request.method\",\"value\":{\"stringValue\":\"POST\"}},"
+    "{\"key\":\"http.response.status_code\",\"value\":{\"intValue\":"
+    "\"200\"}}],\"events\":[{\"timeUnixNano\":\"1700000000100000000\","
+    "\"name\":\"cart loaded\"}],\"status\":{\"code\":1}}]}]}]}";
 
 static void
-test_json_reads_the_specification_example(void **state)
+test_json_reads_a_hand_written_request(void **state)
 {
 	struct got g = { 0 }, p = { 0 };
 	struct pb m;
 
-	assert_int_equal(json(EXAMPLE, &g), 1);
+	assert_int_equal(json(HAND, &g), 1);
 	assert_int_equal(g.s[0].trace_hi, be(TRACE));
 	assert_int_equal(g.s[0].trace_lo, be(TRACE + 8));
 	assert_int_equal(g.s[0].span_id, be(SPAN));
@@ -1258,8 +1260,8 @@ test_json_of_generated_requests_reads_as_protobuf(void **state)
 
 #define SPAN_JSON(fields) \
     "{\"resourceSpans\":[{\"scopeSpans\":[{\"spans\":[{" fields "}]}]}]}"
-#define IDS "\"traceId\":\"5b8efff798038103d269b633813fc60c\"," \
-    "\"spanId\":\"eee19b7ec3c1b174\""
+#define IDS "\"traceId\":\"4bf92f3577b34da6a3ce929d0e0e4736\"," \
+    "\"spanId\":\"00f067aa0ba902b7\""
 
 static enum ltb_otlp_invalid
 json_judge(const char *s)
@@ -1296,20 +1298,20 @@ test_json_validation_and_mapping_forms(void **state)
 	assert_int_equal(json_judge(SPAN_JSON(IDS ",\"name\":\"\"")),
 	    LTB_OTLP_NO_NAME);
 	assert_int_equal(json_judge(SPAN_JSON(IDS ",\"name\":\"n\","
-	    "\"parentSpanId\":\"eee1\"")), LTB_OTLP_BAD_PARENT_SPAN_ID);
+	    "\"parentSpanId\":\"5399\"")), LTB_OTLP_BAD_PARENT_SPAN_ID);
 	/* base64 ids (the plain proto3 mapping), odd or bad hex: bad ids */
 	assert_int_equal(json_judge(SPAN_JSON("\"traceId\":"
-	    "\"W47/95gDgQPSabYzgT/GDA==\",\"spanId\":\"eee19b7ec3c1b174\","
+	    "\"S/kvNXezTaajzpKdDg5HNg==\",\"spanId\":\"00f067aa0ba902b7\","
 	    "\"name\":\"n\"")), LTB_OTLP_BAD_TRACE_ID);
 	assert_int_equal(json_judge(SPAN_JSON("\"traceId\":"
-	    "\"5b8efff798038103d269b633813fc60\",\"spanId\":"
-	    "\"eee19b7ec3c1b174\",\"name\":\"n\"")), LTB_OTLP_BAD_TRACE_ID);
+	    "\"4bf92f3577b34da6a3ce929d0e0e473\",\"spanId\":"
+	    "\"00f067aa0ba902b7\",\"name\":\"n\"")), LTB_OTLP_BAD_TRACE_ID);
 	assert_int_equal(json_judge(SPAN_JSON("\"traceId\":"
 	    "\"00000000000000000000000000000000\",\"spanId\":"
-	    "\"eee19b7ec3c1b174\",\"name\":\"n\"")), LTB_OTLP_BAD_TRACE_ID);
+	    "\"00f067aa0ba902b7\",\"name\":\"n\"")), LTB_OTLP_BAD_TRACE_ID);
 	assert_int_equal(json_judge(SPAN_JSON("\"traceId\":"
-	    "\"5b8efff798038103d269b633813fc60c\",\"spanId\":"
-	    "\"eee19b7ec3c1b17g\",\"name\":\"n\"")), LTB_OTLP_BAD_SPAN_ID);
+	    "\"4bf92f3577b34da6a3ce929d0e0e4736\",\"spanId\":"
+	    "\"00f067aa0ba902bg\",\"name\":\"n\"")), LTB_OTLP_BAD_SPAN_ID);
 	/* the last of a repeated key wins, as the last field does */
 	assert_int_equal(json_judge(SPAN_JSON(IDS ",\"name\":\"\","
 	    "\"name\":\"n\"")), LTB_OTLP_VALID);
@@ -1652,7 +1654,7 @@ main(void)
 		cmocka_unit_test(test_stream_feed_returns_spans_completed),
 		cmocka_unit_test(test_invalid_names_are_stable),
 		cmocka_unit_test(test_random_mutations_agree),
-		cmocka_unit_test(test_json_reads_the_specification_example),
+		cmocka_unit_test(test_json_reads_a_hand_written_request),
 		cmocka_unit_test(
 		    test_json_of_generated_requests_reads_as_protobuf),
 		cmocka_unit_test(test_json_validation_and_mapping_forms),
