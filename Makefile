@@ -133,12 +133,18 @@ bench:
 	@$(MAKE) --no-print-directory all $(BENCH) >&2
 	@tests/bench/run
 
+# Each target's seeds: a protocol's in tests/fuzz/seeds/NAME/, all of them
+# for the target over every protocol; the records' at the top (libFuzzer
+# reads folders recursively, so fuzz_records sees the protocols' too).
+FUZZ_SEEDS_fuzz_report = tests/fuzz/seeds/lightstep
+FUZZ_SEEDS_fuzz_protocols = $(wildcard tests/fuzz/seeds/*/)
+FUZZ_SEEDS_fuzz_records = tests/fuzz/seeds
 fuzz: deps $(FUZZ)
-	@for f in $(FUZZ); do \
-		mkdir -p $(B)/fuzz/corpus-$${f##*/}; \
-		$$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
-			$(B)/fuzz/corpus-$${f##*/} tests/fuzz/seeds || exit 1; \
-	done
+	@set -e; $(foreach f,$(FUZZ), \
+		mkdir -p $(B)/fuzz/corpus-$(notdir $(f)); \
+		$(f) -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+			$(B)/fuzz/corpus-$(notdir $(f)) \
+			$(or $(FUZZ_SEEDS_$(notdir $(f))),tests/fuzz/seeds);)
 
 # The README's main job: from nothing, a short benchmark of the built-in
 # client with the four gates checked, the four graphs and the HTML report,
