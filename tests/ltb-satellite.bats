@@ -684,3 +684,247 @@ load test_helper
 	run sat_stat '[.spans_received, .rejected.unsupported_encoding, .protocols.lightstep.rejected.unsupported_encoding] | @tsv'
 	assert_output "$(printf '0\t1\t1')"
 }
+
+# ---- OTLP/HTTP traces ------------------------------------------------------
+#
+# POST /v1/traces, ExportTraceServiceRequest as application/x-protobuf
+# (bodies from mkotlp) or application/json (from mkotlp --json, or written
+# here by hand), answered in the request's own content type; protobuf
+# answers are read back by otlpdecode (protobuf-c).
+
+otlp_url() {
+	echo "http://127.0.0.1:${1:-$SAT_PORT}/v1/traces"
+}
+
+# post_otlp FILE TYPE [PORT] [CURL ARGS...]: POST an OTLP body as
+# Content-Type TYPE; prints "STATUS CONTENT-TYPE". The answer's body goes
+# to $TMP/answer.
+post_otlp() {
+	local file=$1 type=$2 port=${3:-$SAT_PORT}
+	shift 3 || shift $#
+	curl -sS -o "$TMP/answer" -w '%{http_code} %{content_type}' \
+		-H "Content-Type: $type" --data-binary "@$file" "$@" \
+		"$(otlp_url "$port")"
+}
+
+mkotlp_file() {
+	local name=$1
+	shift
+	mkotlp "$@" >"$TMP/$name"
+	echo "$TMP/$name"
+}
+
+PB=application/x-protobuf
+JSON=application/json
+
+# Two spans as an SDK's JSON exporter writes them (hex ids in either case,
+# times as strings, a kind, unknown keys), a root and its child.
+otlp_json_two_spans() {
+	cat >"$TMP/two.json" <<-'JSON'
+	{"resourceSpans":[{"resource":{"attributes":[
+	  {"key":"service.name","value":{"stringValue":"checkout"}}]},
+	 "scopeSpans":[{"scope":{"name":"checkout.http","version":"2.1.0"},
+	  "spans":[
+	   {"traceId":"4BF92F3577B34DA6A3CE929D0E0E4736","spanId":"53995C3F42CD8AD8",
+	    "name":"POST /cart","kind":2,
+	    "startTimeUnixNano":"1700000000000000000",
+	    "endTimeUnixNano":"1700000000250000000",
+	    "attributes":[{"key":"http.request.method","value":{"stringValue":"POST"}}],
+	    "someFutureField":{"x":1}},
+	   {"traceId":"4bf92f3577b34da6a3ce929d0e0e4736","spanId":"00f067aa0ba902b7",
+	    "parentSpanId":"53995c3f42cd8ad8","name":"SELECT carts","kind":3,
+	    "startTimeUnixNano":"1700000000010000000",
+	    "endTimeUnixNano":1700000000200000000,
+	    "events":[{"timeUnixNano":"1700000000100000000","name":"rows fetched"}]}
+	  ]}]}]}
+	JSON
+	echo "$TMP/two.json"
+}
+
+@test "OTLP: counts a protobuf export and answers an empty ExportTraceServiceResponse" {
+	start_satellite
+	body=$(mkotlp_file t.bin --spans 25)
+	run post_otlp "$body" "$PB"
+	assert_output "200 $PB"
+	run otlpdecode response "$TMP/answer"
+	assert_success
+	assert_output "partial_success unset"
+	run sat_stat '[.spans_received, .invalid_spans, .protocols.otlp.received,
+		.protocols.otlp.messages, .protocols.otlp.unit,
+		.protocols.lightstep.received] | @tsv'
+	assert_output "$(printf '25\t0\t25\t1\tspan\t0')"
+}
+
+@test "OTLP: reads hand-written JSON and answers {} in JSON" {
+	start_satellite
+	run post_otlp "$(otlp_json_two_spans)" "$JSON"
+	assert_output "200 $JSON"
+	run cat "$TMP/answer"
+	assert_output '{}'
+	# a charset parameter is still JSON
+	mkotlp --json --spans 3 --seed 5 >"$TMP/g.json"
+	run post_otlp "$TMP/g.json" "application/json; charset=utf-8"
+	assert_output "200 $JSON"
+	run sat_stat '[.spans_received, .invalid_spans, .protocols.otlp.messages] | @tsv'
+	assert_output "$(printf '5\t0\t2')"
+}
+
+@test "OTLP: flags invalid spans by reason and rejects them in partial_success" {
+	start_satellite
+	seed=1
+	for why in bad_trace_id bad_span_id bad_parent_span_id no_name end_before_start; do
+		seed=$((seed + 1))
+		body=$(mkotlp_file "$why.bin" --spans 3 --invalid "$why" --seed "$seed")
+		run post_otlp "$body" "$PB"
+		assert_output "200 $PB"
+		run otlpdecode response "$TMP/answer"
+		assert_line "rejected_spans 3"
+		assert_line --partial "$why 3"
+	done
+	run sat_stat '[.spans_received, .invalid_spans,
+		(.protocols.otlp.invalid_by_reason | .bad_trace_id, .bad_span_id,
+		 .bad_parent_span_id, .no_name, .end_before_start)] | @tsv'
+	assert_output "$(printf '15\t15\t3\t3\t3\t3\t3')"
+	# in JSON: partialSuccess, rejectedSpans as an int64 string
+	mkotlp --json --spans 2 --invalid no_name --seed 99 >"$TMP/bad.json"
+	run post_otlp "$TMP/bad.json" "$JSON"
+	assert_output "200 $JSON"
+	run jq -r '.partialSuccess | [.rejectedSpans, .errorMessage] | @tsv' "$TMP/answer"
+	assert_output --regexp $'^2\t.*no_name 2'
+}
+
+@test "OTLP: a body it cannot read is 400 with a google.rpc.Status in the request's type" {
+	start_satellite
+	garbage=$(mkotlp_file g.bin --malformed garbage)
+	run post_otlp "$garbage" "$PB"
+	assert_output "400 $PB"
+	run otlpdecode status "$TMP/answer"
+	assert_line "code 3"
+	assert_line --partial "message cannot read the ExportTraceServiceRequest"
+	truncated=$(mkotlp_file t.bin --spans 4 --malformed truncated)
+	run post_otlp "$truncated" "$PB"
+	assert_output "400 $PB"
+	run otlpdecode status "$TMP/answer"
+	assert_line --partial "truncated"
+	printf '{"resourceSpans": [' >"$TMP/cut.json"
+	run post_otlp "$TMP/cut.json" "$JSON"
+	assert_output "400 $JSON"
+	run jq -r '[.code, .message] | @tsv' "$TMP/answer"
+	assert_output $'3\tcannot read the ExportTraceServiceRequest: body is not JSON'
+	run sat_stat '[.rejected.malformed, .protocols.otlp.rejected.malformed, .protocols.otlp.messages] | @tsv'
+	assert_output "$(printf '3\t3\t0')"
+}
+
+@test "OTLP: a body over --max-body is 413, with a Status when streamed" {
+	start_satellite --max-body 16K
+	body=$(mkotlp_file big.bin --spans 100)
+	mkotlp --json --spans 100 >"$TMP/big.json"
+	# declared too large: the group answers before the protocol begins
+	run post_otlp "$body" "$PB"
+	assert_output --regexp '^413 '
+	# chunked: the limit trips in the body, and OTLP answers its Status
+	run post_otlp "$body" "$PB" "" -H 'Transfer-Encoding: chunked'
+	assert_output "413 $PB"
+	run otlpdecode status "$TMP/answer"
+	assert_line "code 8"
+	run post_otlp "$TMP/big.json" "$JSON" "" -H 'Transfer-Encoding: chunked'
+	assert_output "413 $JSON"
+	run jq -r .code "$TMP/answer"
+	assert_output 8
+	run sat_stat '[.rejected.too_large, .protocols.otlp.messages] | @tsv'
+	assert_output "$(printf '3\t0')"
+}
+
+@test "OTLP: gzip bodies are counted the same as plain ones" {
+	start_satellite
+	body=$(mkotlp_file t.bin --spans 40 --seed 3)
+	mkotlp --json --spans 40 --seed 4 >"$TMP/t.json"
+	gzip -c "$body" >"$TMP/t.bin.gz"
+	gzip -c "$TMP/t.json" >"$TMP/t.json.gz"
+	run post_otlp "$TMP/t.bin.gz" "$PB" "" -H 'Content-Encoding: gzip'
+	assert_output "200 $PB"
+	run otlpdecode response "$TMP/answer"
+	assert_output "partial_success unset"
+	run post_otlp "$TMP/t.json.gz" "$JSON" "" -H 'Content-Encoding: gzip'
+	assert_output "200 $JSON"
+	run sat_stat '[.spans_received, .invalid_spans, .duplicate_spans, .protocols.otlp.messages] | @tsv'
+	assert_output "$(printf '80\t0\t0\t2')"
+	# the same bodies plain: every span again, so all duplicates
+	post_otlp "$body" "$PB"
+	post_otlp "$TMP/t.json" "$JSON"
+	run sat_stat '[.spans_received, .duplicate_spans] | @tsv'
+	assert_output "$(printf '160\t80')"
+}
+
+@test "OTLP: a span sent as protobuf and again as JSON is a duplicate" {
+	start_satellite
+	body=$(mkotlp_file t.bin --spans 30 --seed 11)
+	otlpdecode request "$body" >"$TMP/t.json"
+	run post_otlp "$body" "$PB"
+	assert_output "200 $PB"
+	run post_otlp "$TMP/t.json" "$JSON" "${SAT_PORTS[1]}"
+	assert_output "200 $JSON"
+	run sat_stat '[.spans_received, .duplicate_spans, .invalid_spans] | @tsv'
+	assert_output "$(printf '60\t30\t0')"
+}
+
+@test "OTLP: --validate full counts the same as the walk" {
+	body=$(mkotlp_file t.bin --spans 300 --resources 2 --scopes 3)
+	bad=$(mkotlp_file bad.bin --spans 5 --invalid bad_parent_span_id --seed 7)
+	for how in walk full; do
+		start_satellite --validate "$how"
+		post_otlp "$body" "$PB"
+		post_otlp "$bad" "$PB"
+		run sat_stat '[.spans_received, .invalid_spans, .protocols.otlp.invalid_by_reason.bad_parent_span_id] | @tsv'
+		assert_output "$(printf '305\t5\t5')"
+		kill "$SAT_PID"
+		wait_gone "$SAT_PID" 5
+	done
+}
+
+@test "OTLP: a content type it does not read is 415, counted" {
+	start_satellite
+	body=$(mkotlp_file t.bin --spans 5)
+	run post_otlp "$body" application/octet-stream
+	assert_output --regexp '^415 '
+	run sat_stat '[.spans_received, .protocols.otlp.rejected.unsupported_media_type] | @tsv'
+	assert_output "$(printf '0\t1')"
+}
+
+@test "OTLP: slow_fail answers 400 with a Status and counts nothing" {
+	start_satellite --mode slow_fail
+	body=$(mkotlp_file t.bin --spans 10)
+	run post_otlp "$body" "$PB"
+	assert_output "400 $PB"
+	run otlpdecode status "$TMP/answer"
+	assert_line --partial "slow_fail"
+	run sat_stat '[.spans_received, .rejected.slow_fail] | @tsv'
+	assert_output "$(printf '0\t1')"
+}
+
+@test "OTLP: counts a streamed chunked export as its spans arrive, in bounded memory" {
+	# Concatenated requests are one request (resource_spans repeats): this
+	# streams 1,000 spans per piece into one long chunked request, and the
+	# walk steps into each ResourceSpans rather than holding it.
+	body=$(mkotlp_file t.bin --spans 1000)
+	start_satellite --bandwidth 0 --max-body 0
+	mkfifo "$TMP/pipe"
+	curl -sS -o "$TMP/answer" -w '%{http_code}' -X POST -T - \
+		-H "Content-Type: $PB" "$(otlp_url)" <"$TMP/pipe" >"$TMP/status" &
+	started $!
+	curl_pid=$!
+	exec 7>"$TMP/pipe"
+	for i in $(seq 10); do cat "$body" >&7; done
+	spans_at_least() { (($(curl -sS "$SAT_ADMIN/spans_received") >= $1)); }
+	wait_for 20 spans_at_least 9000
+	kill -0 "$curl_pid"
+	for i in $(seq 50); do cat "$body" >&7; done
+	exec 7>&-
+	wait "$curl_pid"
+	run cat "$TMP/status"
+	assert_output 200
+	run sat_stat '[.spans_received, .protocols.otlp.messages, .duplicate_spans] | @tsv'
+	assert_output "$(printf '60000\t1\t59000')"
+	# About 64 MB went through in one ResourceSpans after another.
+	(($(rss_peak "$SAT_PID") < 40000))
+}
