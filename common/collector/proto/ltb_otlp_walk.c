@@ -223,6 +223,46 @@ w_anyvalue(const uint8_t *p, const uint8_t *e, const uint8_t *lim,
 	return NULL;
 }
 
+/*
+ * The AnyValue most attributes are: one scalar member that fills it, with a
+ * one-byte key (and length). Read here without a call; anything else goes
+ * to w_anyvalue. Returns whether it did.
+ */
+static inline __attribute__((always_inline)) int
+simple_anyvalue(const uint8_t *p, size_t n, unsigned *which, int *carries)
+{
+	size_t i;
+
+	if (n < 2)
+		return 0;
+	switch (p[0]) {
+	case PB_K(1, PB_BYTES):		/* string_value */
+	case PB_K(7, PB_BYTES):		/* bytes_value */
+		if (p[1] >= 0x80 || (size_t)p[1] + 2 != n)
+			return 0;
+		*which = p[0] >> 3;
+		*carries = p[0] == PB_K(7, PB_BYTES) && p[1] > 0;
+		return 1;
+	case PB_K(2, PB_VAR):		/* bool_value */
+	case PB_K(3, PB_VAR):		/* int_value */
+		if (n > 11 || p[n - 1] >= 0x80)
+			return 0;
+		for (i = 1; i < n - 1; i++)
+			if (p[i] < 0x80)
+				return 0;
+		*which = p[0] >> 3;
+		*carries = 1;
+		return 1;
+	case PB_K(4, PB_I64):		/* double_value */
+		if (n != 9)
+			return 0;
+		*which = 4;
+		*carries = 1;
+		return 1;
+	}
+	return 0;
+}
+
 /* KeyValue whose value is at depth; models the merge of a value given
  * more than once (see the top of this file). */
 static const char *
@@ -243,8 +283,9 @@ w_keyvalue(const uint8_t *p, const uint8_t *e, const uint8_t *lim,
 			break;
 		case PB_K(2, PB_BYTES):
 			PB_LEN(n);
-			PB_SUB(w_anyvalue(p, p + n, lim, depth, &which,
-			    &carries));
+			if (!simple_anyvalue(p, n, &which, &carries))
+				PB_SUB(w_anyvalue(p, p + n, lim, depth, &which,
+				    &carries));
 			p += n;
 			if (seen && which == 0) {
 				if (acc == 0)
@@ -263,11 +304,32 @@ w_keyvalue(const uint8_t *p, const uint8_t *e, const uint8_t *lim,
 	return NULL;
 }
 
+/* The KeyValue most attributes are, n bytes at p: a key and one simple
+ * value, each with a one-byte key and length, filling it. Checked here
+ * without a call; anything else goes to w_keyvalue. */
+static inline __attribute__((always_inline)) int
+simple_keyvalue(const uint8_t *p, size_t n)
+{
+	size_t kl, vl;
+	unsigned which;
+	int carries;
+
+	if (n < 4 || p[0] != PB_K(1, PB_BYTES) || (kl = p[1]) >= 0x80 ||
+	    kl + 4 > n)
+		return 0;
+	p += 2 + kl;
+	n -= 2 + kl;
+	if (p[0] != PB_K(2, PB_BYTES) || (vl = p[1]) >= 0x80 || vl + 2 != n)
+		return 0;
+	return simple_anyvalue(p + 2, vl, &which, &carries);
+}
+
 /* The attributes of anything but an attribute value: a KeyValue at depth
  * 0. */
 #define ATTRIBUTE() do { \
 	PB_LEN(n); \
-	PB_SUB(w_keyvalue(p, p + n, lim, 0)); \
+	if (!simple_keyvalue(p, n)) \
+		PB_SUB(w_keyvalue(p, p + n, lim, 0)); \
 	p += n; \
 } while (0)
 
