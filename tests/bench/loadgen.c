@@ -1,20 +1,23 @@
 /*
  * loadgen.c: HTTP load generator for the satellite bench.
  *
- * Posts one pre-encoded body (a LightStep ReportRequest made by mkreport)
- * over and over, as fast as the server answers: C threads, each with its own
+ * Posts one pre-encoded body (a LightStep ReportRequest made by mkreport, an
+ * OTLP ExportTraceServiceRequest made by mkotlp) over and over, as fast as the server answers: C threads, each with its own
  * libcurl easy handle and so its own keep-alive connection, connections
  * spread round-robin over the URLs given. The body is read into memory once
  * and handed to libcurl by pointer. Stops by itself after --seconds (no new
  * request starts after the deadline) or --requests in all, whichever comes
  * first. Every answer must be 200; anything else, or a transport error,
- * counts as a failure.
+ * counts as a failure. --content-type says what the body is (default
+ * application/octet-stream); --gzip compresses it once, with zlib, before
+ * the load starts, and sends it with Content-Encoding: gzip.
  *
  * Prints one JSON line on stdout:
  *   {"type":"load","requests":R,"spans":S,"bytes":B,"seconds":T,
  *    "failures":F,"connections":C,"spans_per_report":N,"cpu_s":U}
  * requests counts every request made; spans and bytes only those answered
- * 200 (spans = N per such request, bytes = request body bytes); seconds is
+ * 200 (spans = N per such request, bytes = request body bytes as sent,
+ * compressed with --gzip); seconds is
  * the wall time from the first request to the end of the last one; cpu_s is
  * loadgen's own user+system CPU time, to tell whether it was the bottleneck.
  *
@@ -34,6 +37,7 @@
 #include <sys/socket.h>
 
 #include <curl/curl.h>
+#include <zlib.h>
 
 #include "core/ltb_clock.h"
 
@@ -46,9 +50,12 @@
 #define USAGE \
 	"usage: " PROG " --url URL[,URL...] --body FILE --spans-per-report N\n" \
 	"       --connections C (--seconds S | --requests R)\n" \
+"       [--content-type TYPE] [--gzip]\n" \
 	"\n" \
 	"  --url LIST            servers to POST to; connection i uses URL i mod n\n" \
-	"  --body FILE           request body, sent as application/octet-stream\n" \
+	"  --body FILE           request body\n" \
+"  --content-type TYPE   its Content-Type (application/octet-stream)\n" \
+"  --gzip                gzip the body once and send Content-Encoding: gzip\n" \
 	"  --spans-per-report N  spans in the body, for the span count\n" \
 	"  --connections C       keep-alive connections, one thread each (1)\n" \
 	"  --seconds S           start no request after S seconds\n" \
@@ -61,6 +68,8 @@
 struct load {
 	const char *body;
 	size_t body_len;
+	const char *content_type;
+	int gzip;
 	double deadline;		/* monotonic seconds; 0 for none */
 	long long max_requests;		/* 0 for none */
 	atomic_llong issued;		/* requests claimed so far */
@@ -113,10 +122,20 @@ run_conn(void *arg)
 
 	if ((e = curl_easy_init()) == NULL)
 		goto fail;
-	h = curl_slist_append(hdrs, "Content-Type: application/octet-stream");
-	if (h == NULL)
-		goto fail;
-	hdrs = h;
+	{
+		char ct[256];
+
+		snprintf(ct, sizeof ct, "Content-Type: %s", l->content_type);
+		if ((h = curl_slist_append(hdrs, ct)) == NULL)
+			goto fail;
+		hdrs = h;
+	}
+	if (l->gzip) {
+		h = curl_slist_append(hdrs, "Content-Encoding: gzip");
+		if (h == NULL)
+			goto fail;
+		hdrs = h;
+	}
 	/* An empty "Expect:" stops libcurl waiting for 100-continue. */
 	if ((h = curl_slist_append(hdrs, "Expect:")) == NULL)
 		goto fail;
@@ -200,6 +219,38 @@ fail:
 	return NULL;
 }
 
+/* Gzip n bytes at p (zlib, a gzip wrapper, default level) into a new
+ * buffer; NULL if out of memory. */
+static char *
+gzip_body(const char *p, size_t n, size_t *len)
+{
+	z_stream z;
+	uLong cap;
+	char *out;
+
+	memset(&z, 0, sizeof z);
+	if (deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 16 + MAX_WBITS,
+	    8, Z_DEFAULT_STRATEGY) != Z_OK)
+		return NULL;
+	cap = deflateBound(&z, (uLong)n) + 32;
+	if ((out = malloc(cap)) == NULL) {
+		deflateEnd(&z);
+		return NULL;
+	}
+	z.next_in = (Bytef *)p;
+	z.avail_in = (uInt)n;
+	z.next_out = (Bytef *)out;
+	z.avail_out = (uInt)cap;
+	if (deflate(&z, Z_FINISH) != Z_STREAM_END) {
+		deflateEnd(&z);
+		free(out);
+		return NULL;
+	}
+	*len = z.total_out;
+	deflateEnd(&z);
+	return out;
+}
+
 static int
 split_urls(char *s, const char **urls, int max)
 {
@@ -236,6 +287,8 @@ main(int argc, char **argv)
 		{ "connections", required_argument, NULL, 'c' },
 		{ "seconds", required_argument, NULL, 's' },
 		{ "requests", required_argument, NULL, 'r' },
+		{ "content-type", required_argument, NULL, 't' },
+		{ "gzip", no_argument, NULL, 'z' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -278,6 +331,14 @@ main(int argc, char **argv)
 				goto bad;
 			requests = v;
 			break;
+		case 't':
+			if (strlen(optarg) > 200 || strpbrk(optarg, "\r\n"))
+				goto bad;
+			load.content_type = optarg;
+			break;
+		case 'z':
+			load.gzip = 1;
+			break;
 		case 'h':
 			fputs(USAGE, stdout);
 			return 0;
@@ -301,6 +362,20 @@ main(int argc, char **argv)
 		fprintf(stderr, PROG ": cannot read body %s: %s\n", body_path,
 		    strerror(errno));
 		return 3;
+	}
+	if (load.content_type == NULL)
+		load.content_type = "application/octet-stream";
+	if (load.gzip) {
+		size_t zlen;
+		char *z = gzip_body(load.body, load.body_len, &zlen);
+
+		if (z == NULL) {
+			fprintf(stderr, PROG ": cannot gzip the body\n");
+			goto out;
+		}
+		free((void *)load.body);
+		load.body = z;
+		load.body_len = zlen;
 	}
 	if (curl_global_init(CURL_GLOBAL_ALL) != 0) {
 		fprintf(stderr, PROG ": cannot initialise libcurl\n");
