@@ -101,9 +101,12 @@ run(const struct ltb_collector_proto *p, const char *ctype, int fullv,
 			rc = p->feed(state, b + at, n - at < step ? n - at :
 			    step, &sink, &why);
 	} else {
+		/* the group never feeds an empty piece */
 		for (i = 0; rc == LTB_COLLECT_OK && i <= ncuts; i++) {
 			size_t to = i < ncuts ? cuts[i] : n;
 
+			if (to == at)
+				continue;
 			rc = p->feed(state, b + at, to - at, &sink, &why);
 			at = to;
 		}

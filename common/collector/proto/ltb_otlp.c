@@ -89,6 +89,8 @@ otlp_begin(void *state, const struct ltb_message *m)
 static int
 hold(struct otlp_state *s, const uint8_t *p, size_t n)
 {
+	if (n == 0)
+		return LTB_COLLECT_OK;
 	if (n > s->max - s->len)
 		return LTB_COLLECT_TOO_LARGE;
 	if (s->len + n > s->cap) {

@@ -717,7 +717,7 @@ int
 ltb_otlp_stream_feed(struct ltb_otlp_stream *s, const uint8_t *p, size_t n,
     ltb_otlp_span_fn *fn, void *ctx)
 {
-	const uint8_t *e = p + n;
+	const uint8_t *e;
 	const char *r;
 	uint64_t before = s->spans;
 	size_t k;
@@ -725,6 +725,9 @@ ltb_otlp_stream_feed(struct ltb_otlp_stream *s, const uint8_t *p, size_t n,
 
 	if (s->failed)
 		return s->failed;
+	if (n == 0)
+		return 0;	/* p may be NULL */
+	e = p + n;
 	while (p < e) {
 		switch (s->state) {
 		case S_KEY:
