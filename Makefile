@@ -134,11 +134,10 @@ bench:
 	@tests/bench/run
 
 # Each target's seeds: a protocol's in tests/fuzz/seeds/NAME/, all of them
-# for the target over every protocol; the records' at the top (libFuzzer
-# reads folders recursively, so fuzz_records sees the protocols' too).
+# for the target over every protocol; the records' in seeds/records/.
 FUZZ_SEEDS_fuzz_report = tests/fuzz/seeds/lightstep
-FUZZ_SEEDS_fuzz_protocols = $(wildcard tests/fuzz/seeds/*/)
-FUZZ_SEEDS_fuzz_records = tests/fuzz/seeds
+FUZZ_SEEDS_fuzz_protocols = $(filter-out tests/fuzz/seeds/records/,$(wildcard tests/fuzz/seeds/*/))
+FUZZ_SEEDS_fuzz_records = tests/fuzz/seeds/records
 fuzz: deps $(FUZZ)
 	@set -e; $(foreach f,$(FUZZ), \
 		mkdir -p $(B)/fuzz/corpus-$(notdir $(f)); \
