@@ -29,6 +29,7 @@ static const char usage[] =
 "                     [--bandwidth rate] [--validate walk|full]\n"
 "                     [--max-body size] [--max-connections n]\n"
 "                     [--idle-timeout seconds]\n"
+"                     [--tls [--cert file --key file] [--cert-out file]]\n"
 "\n"
 "Mock collectors for tracers, one per port, in one process.\n"
 "\n"
@@ -44,14 +45,29 @@ static const char usage[] =
 "      --max-body SIZE       largest request body (default 64M; 0: none)\n"
 "      --max-connections N   open connections per satellite (default 64)\n"
 "      --idle-timeout S      close idle connections after S s (default 30)\n"
+"      --tls                 serve HTTPS (TLS 1.2, mbedtls) instead of HTTP\n"
+"                            on every port: every protocol, the same paths\n"
+"      --cert FILE           the certificate (PEM, chain after it) and\n"
+"      --key FILE            its private key (PEM, unencrypted); without\n"
+"                            them, a self-signed ECDSA P-256 certificate\n"
+"                            is made at start, for DNS:localhost,\n"
+"                            IP:127.0.0.1, IP:::1 and the bind address,\n"
+"                            valid for a year (both imply --tls)\n"
+"      --cert-out FILE       write the certificate in PEM to FILE, for\n"
+"                            clients to verify it (curl --cacert FILE);\n"
+"                            the ready record names it (implies --tls)\n"
 "  -h, --help                this text\n"
 "\n"
 "Admin:   GET /spans_received, GET /stats, POST /reset, POST /down,\n"
 "         POST /up, POST /mode (body: the mode's name).\n"
-"stdout:  {\"type\":\"ready\",...} when listening, {\"type\":\"stats\",...}\n"
-"         on SIGTERM or SIGINT.\n"
+"stdout:  {\"type\":\"ready\",...} when listening (\"tls\": true or false;\n"
+"         \"cert\": the --cert-out file), {\"type\":\"stats\",...} on SIGTERM\n"
+"         or SIGINT. With --tls, /stats counts tls_handshake_failures:\n"
+"         connections that never completed a handshake (plain HTTP sent\n"
+"         to a TLS port, say).\n"
 "\n"
-"Exit: 0 stopped by a signal; 2 usage; 3 cannot bind or start.\n";
+"Exit: 0 stopped by a signal; 2 usage; 3 cannot bind or start, or cannot\n"
+"read the certificate or key, or write --cert-out.\n";
 
 /* The usage text, then the protocols as the table has them. */
 static void
@@ -84,7 +100,8 @@ bad_usage(const char *fmt, const char *arg, const char *why)
 static void
 parse_args(int argc, char **argv, struct ltb_sat_config *c)
 {
-	enum { O_BANDWIDTH = 256, O_VALIDATE, O_MAX_BODY, O_MAX_CONN, O_IDLE };
+	enum { O_BANDWIDTH = 256, O_VALIDATE, O_MAX_BODY, O_MAX_CONN, O_IDLE,
+	    O_TLS, O_CERT, O_KEY, O_CERT_OUT };
 	static const struct option longopts[] = {
 		{ "ports", required_argument, NULL, 'p' },
 		{ "bind", required_argument, NULL, 'b' },
@@ -95,6 +112,10 @@ parse_args(int argc, char **argv, struct ltb_sat_config *c)
 		{ "max-body", required_argument, NULL, O_MAX_BODY },
 		{ "max-connections", required_argument, NULL, O_MAX_CONN },
 		{ "idle-timeout", required_argument, NULL, O_IDLE },
+		{ "tls", no_argument, NULL, O_TLS },
+		{ "cert", required_argument, NULL, O_CERT },
+		{ "key", required_argument, NULL, O_KEY },
+		{ "cert-out", required_argument, NULL, O_CERT_OUT },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -157,6 +178,21 @@ parse_args(int argc, char **argv, struct ltb_sat_config *c)
 				    why);
 			c->idle_timeout = (unsigned)v;
 			break;
+		case O_TLS:
+			c->tls = 1;
+			break;
+		case O_CERT:
+			c->cert_file = optarg;
+			c->tls = 1;
+			break;
+		case O_KEY:
+			c->key_file = optarg;
+			c->tls = 1;
+			break;
+		case O_CERT_OUT:
+			c->cert_out = optarg;
+			c->tls = 1;
+			break;
 		case 'h':
 			print_usage(stdout);
 			exit(LTB_EXIT_OK);
@@ -167,6 +203,10 @@ parse_args(int argc, char **argv, struct ltb_sat_config *c)
 	}
 	if (optind < argc)
 		bad_usage("unexpected argument '%s'", argv[optind], NULL);
+	if ((c->cert_file == NULL) != (c->key_file == NULL))
+		bad_usage("%s", c->cert_file != NULL ? "--cert without --key" :
+		    "--key without --cert", "give both, or neither for a "
+		    "self-signed certificate");
 }
 
 static int

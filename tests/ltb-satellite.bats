@@ -928,3 +928,207 @@ otlp_json_two_spans() {
 	# About 64 MB went through in one ResourceSpans after another.
 	(($(rss_peak "$SAT_PID") < 40000))
 }
+
+# --- TLS (--tls) -------------------------------------------------------------
+
+# tls_url [PORT] [HOST]: the report endpoint of a satellite port over https.
+tls_url() {
+	echo "https://${2:-127.0.0.1}:${1:-$SAT_PORT}/api/v2/reports"
+}
+
+# post_tls FILE [PORT] [CURL ARGS...]: POST a report over https, checking
+# the certificate against the one the satellite wrote ($TMP/cert.pem)
+# unless CURL ARGS say otherwise; prints the HTTP status.
+post_tls() {
+	local file=$1 port=${2:-$SAT_PORT}
+	shift 2 || shift $#
+	curl -sS -o "$TMP/answer" -w '%{http_code}' --cacert "$TMP/cert.pem" \
+		-H 'Content-Type: application/octet-stream' \
+		--data-binary "@$file" "$@" "$(tls_url "$port")"
+}
+
+@test "--tls: curl verifying the --cert-out certificate reports over https, every span counted" {
+	start_satellite --tls --cert-out "$TMP/cert.pem"
+	run jq -r '[.tls, .cert] | @tsv' <<<"$SAT_READY"
+	assert_output "$(printf 'true\t%s' "$TMP/cert.pem")"
+	report=$(mkreport_file r.bin --spans 1000)
+	# By address and by name: both are in the certificate.
+	run post_tls "$report"
+	assert_output 200
+	run curl -sS -o /dev/null -w '%{http_code}' --cacert "$TMP/cert.pem" \
+		--data-binary "@$report" "$(tls_url "${SAT_PORTS[1]}" localhost)"
+	assert_output 200
+	# Without the certificate curl refuses it; with -k it does not check.
+	run curl -sS -o /dev/null "$(tls_url)"
+	assert_failure 60
+	run post_tls "$report" "" -k
+	assert_output 200
+	run sat_stat '[.spans_received, .reports, .invalid_spans, .duplicate_spans, .connections, .tls_handshake_failures] | @tsv'
+	assert_output "$(printf '3000\t3\t0\t2000\t4\t1')"
+}
+
+@test "--tls: many reports on one keep-alive connection, four senders at once, all counted" {
+	start_satellite --tls --cert-out "$TMP/cert.pem" --ports 0,0,0,0 --bandwidth 0
+	pids=()
+	for i in 0 1 2 3; do
+		mkreport --spans 1000 --seed $((i + 1)) >"$TMP/r$i.bin"
+		urls=()
+		for j in $(seq 25); do urls+=(-o /dev/null "$(tls_url "${SAT_PORTS[i]}")"); done
+		curl -sS --cacert "$TMP/cert.pem" -w '%{http_code} %{num_connects}\n' \
+			--data-binary "@$TMP/r$i.bin" "${urls[@]}" >"$TMP/status$i" &
+		pids+=($!)
+		started $!
+	done
+	for p in "${pids[@]}"; do wait "$p"; done
+	run sort "$TMP"/status*
+	assert_output "$(printf '200 0\n%.0s' $(seq 96); printf '200 1\n%.0s' 1 2 3 4)"
+	run sat_stat '[.spans_received, .reports, .rejected_reports, .connections, .tls_handshake_failures] | @tsv'
+	assert_output "$(printf '100000\t100\t0\t4\t0')"
+}
+
+@test "--tls: gzip bodies are inflated and counted over TLS too" {
+	start_satellite --tls --cert-out "$TMP/cert.pem"
+	report=$(mkreport_file r.bin --spans 1000)
+	gzip -c "$report" >"$TMP/r.gz"
+	run post_tls "$TMP/r.gz" "" -H 'Content-Encoding: gzip'
+	assert_output 200
+	run sat_stat '[.spans_received, .reports, .bytes, .rejected_reports] | @tsv'
+	assert_output "$(printf '1000\t1\t%s\t0' "$(wc -c <"$TMP/r.gz")")"
+}
+
+@test "--tls: down closes the port and its TLS connections; up serves TLS on the same port" {
+	start_satellite --tls --cert-out "$TMP/cert.pem"
+	report=$(mkreport_file r.bin --spans 10)
+	# A TLS connection held open, idle, across the down.
+	coproc TLSCONN { exec openssl s_client -quiet -no_ign_eof -CAfile "$TMP/cert.pem" \
+		-connect "127.0.0.1:$SAT_PORT" 2>"$TMP/s_client.err"; }
+	started "$TLSCONN_PID"
+	# Our own copies: bash closes the coprocess's when it ends.
+	exec 7<&"${TLSCONN[0]}" 8>&"${TLSCONN[1]}"
+	printf 'GET /spans_received HTTP/1.1\r\nHost: x\r\n\r\n' >&8
+	IFS= read -r -t 5 line <&7
+	[[ $line == "HTTP/1.1 200"* ]]
+	run curl -sS -X POST "$SAT_ADMIN/down"
+	run jq -r .up <<<"$output"
+	assert_output false
+	# The open connection is closed ...
+	run timeout 5 cat <&7
+	assert_success
+	exec 7<&- 8>&-
+	# ... and new ones are refused.
+	run post_tls "$report"
+	assert_output --partial "Failed to connect"
+	run curl -sS -X POST "$SAT_ADMIN/up"
+	run post_tls "$report"
+	assert_output 200
+	run sat_stat '[.spans_received, .tls_handshake_failures, .up] | @tsv'
+	assert_output "$(printf '10\t0\ttrue')"
+}
+
+@test "--tls: plain HTTP to a TLS port fails at the handshake, is counted, and the port still serves" {
+	start_satellite --tls --cert-out "$TMP/cert.pem"
+	report=$(mkreport_file r.bin --spans 5)
+	run timeout 10 curl -sS -o /dev/null -w '%{http_code}' -H 'Content-Type: application/octet-stream' \
+		--data-binary "@$report" "$(report_url)"
+	assert_failure
+	assert_output --regexp "reset|Empty reply|Recv failure"
+	run timeout 10 curl -sS -o /dev/null "http://127.0.0.1:${SAT_PORTS[1]}/spans_received"
+	assert_failure
+	run post_tls "$report"
+	assert_output 200
+	run sat_stat '[.spans_received, .requests, .connections, .tls_handshake_failures, (.ports | map(.tls_handshake_failures) | @csv)] | @tsv'
+	assert_output "$(printf '5\t1\t3\t2\t1,1')"
+	kill -0 "$SAT_PID"
+}
+
+@test "--tls: a connection that never finishes its handshake is closed after --idle-timeout" {
+	start_satellite --tls --idle-timeout 1
+	exec 7<>"/dev/tcp/127.0.0.1/$SAT_PORT"
+	run timeout 10 cat <&7
+	exec 7>&-
+	assert_success
+	run sat_stat '[.connections, .tls_handshake_failures] | @tsv'
+	assert_output "$(printf '1\t1')"
+}
+
+@test "--tls --cert --key serves a certificate made by openssl" {
+	command -v openssl >/dev/null || skip "openssl is not installed"
+	openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=localhost \
+		-addext subjectAltName=IP:127.0.0.1 \
+		-keyout "$TMP/key.pem" -out "$TMP/ca.pem" 2>/dev/null
+	start_satellite --tls --cert "$TMP/ca.pem" --key "$TMP/key.pem" --cert-out "$TMP/cert.pem"
+	# What it serves and what it wrote are the certificate it was given.
+	served=$(openssl s_client -connect "127.0.0.1:$SAT_PORT" </dev/null 2>/dev/null |
+		openssl x509 -noout -fingerprint -sha256)
+	run openssl x509 -in "$TMP/ca.pem" -noout -fingerprint -sha256
+	assert_output "$served"
+	run openssl x509 -in "$TMP/cert.pem" -noout -fingerprint -sha256
+	assert_output "$served"
+	report=$(mkreport_file r.bin --spans 20)
+	run post_tls "$report" "" --cacert "$TMP/ca.pem"
+	assert_output 200
+	run sat_stat .spans_received
+	assert_output 20
+}
+
+@test "--tls: a bad key or certificate file exits 3 naming it and saying why" {
+	command -v openssl >/dev/null || skip "openssl is not installed"
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+		-subj /CN=localhost -keyout "$TMP/key.pem" -out "$TMP/cert.pem" 2>/dev/null
+	openssl genpkey -algorithm ec -pkeyopt ec_paramgen_curve:P-256 -out "$TMP/other.pem" 2>/dev/null
+	echo "not a key" >"$TMP/bad.pem"
+	run ltb-satellite --ports 0 --admin-port 0 --cert "$TMP/cert.pem" --key "$TMP/bad.pem"
+	assert_failure 3
+	assert_output "ltb-satellite: cannot read key $TMP/bad.pem: PK - Invalid key tag or value"
+	run ltb-satellite --ports 0 --admin-port 0 --cert "$TMP/bad.pem" --key "$TMP/key.pem"
+	assert_failure 3
+	assert_output --regexp "^ltb-satellite: cannot read certificate $TMP/bad.pem: X509 - "
+	run ltb-satellite --ports 0 --admin-port 0 --cert "$TMP/cert.pem" --key "$TMP/nope.pem"
+	assert_failure 3
+	assert_output "ltb-satellite: cannot read key $TMP/nope.pem: No such file or directory"
+	run ltb-satellite --ports 0 --admin-port 0 --cert "$TMP/cert.pem" --key "$TMP/other.pem"
+	assert_failure 3
+	assert_output "ltb-satellite: key $TMP/other.pem is not the key of certificate $TMP/cert.pem"
+	run ltb-satellite --ports 0 --admin-port 0 --tls --cert-out "$TMP/no/such/dir/c.pem"
+	assert_failure 3
+	assert_output --partial "cannot write certificate $TMP/no/such/dir/c.pem: No such file or directory"
+}
+
+@test "--cert without --key is a usage error" {
+	run ltb-satellite --cert "$TMP/cert.pem"
+	assert_failure 2
+	assert_line "ltb-satellite: --cert without --key: give both, or neither for a self-signed certificate"
+}
+
+@test "without --tls the ready record says so and /stats counts no handshakes" {
+	start_satellite
+	run jq -r '[.tls, has("cert")] | @tsv' <<<"$SAT_READY"
+	assert_output "$(printf 'false\tfalse')"
+	run sat_stat 'has("tls_handshake_failures")'
+	assert_output false
+}
+
+@test "--tls --bind ::1: the certificate names ::1" {
+	[[ -e /proc/net/if_inet6 ]] || skip "no IPv6 on this machine"
+	start_satellite --tls --bind ::1 --cert-out "$TMP/cert.pem"
+	run curl -sS -g --cacert "$TMP/cert.pem" "https://[::1]:$SAT_PORT/spans_received"
+	assert_output 0
+}
+
+@test "--tls: SIGTERM with TLS connections open prints the stats and exits 0 at once" {
+	start_satellite --tls --cert-out "$TMP/cert.pem"
+	report=$(mkreport_file r.bin --spans 3)
+	post_tls "$report" >/dev/null
+	exec 7<>"/dev/tcp/127.0.0.1/$SAT_PORT"
+	coproc TLSCONN { exec openssl s_client -quiet -no_ign_eof -CAfile "$TMP/cert.pem" \
+		-connect "127.0.0.1:$SAT_PORT" 2>/dev/null; }
+	started "$TLSCONN_PID"
+	sleep 0.3
+	kill -TERM "$SAT_PID"
+	wait_gone "$SAT_PID" 3
+	run wait "$SAT_PID"
+	assert_success
+	exec 7>&-
+	run jq -r 'select(.type == "stats") | [.spans_received, .tls_handshake_failures] | @tsv' "$SAT_OUT"
+	assert_output "$(printf '3\t0')"
+}

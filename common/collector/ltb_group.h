@@ -6,6 +6,8 @@
  *   ltb_message.c     one message from a transport to a protocol: content
  *                     decoding, limits, the mode's delay, counting
  *   ltb_http.c        the HTTP listener (libmicrohttpd), one per port
+ *   ltb_tls.c         the HTTPS listener: TLS (mbedtls) in front of the
+ *                     HTTP listener's daemon
  *   ltb_admin.c       the admin API, on its own port
  *
  * A listener knows sockets and its transport's framing; it finds the
@@ -63,6 +65,7 @@ struct ltb_path_table {
 };
 
 struct ltb_listener;
+struct ltb_tls;
 
 /* One listening port of the group. */
 struct ltb_port {
@@ -74,6 +77,7 @@ struct ltb_port {
 	/* What tells "nothing reached us" from "something did, but no
 	 * message": connections accepted and requests begun. */
 	atomic_uint_fast64_t connections, requests;
+	atomic_uint_fast64_t tls_handshake_failures;
 	struct ltb_path_table paths;	/* under group->path_lock */
 	pthread_mutex_t bw_lock;
 	uint64_t bw_next_ns;		/* when the link is free again */
@@ -89,6 +93,7 @@ struct ltb_listener {
 	void (*stop)(struct ltb_port *port);
 };
 extern const struct ltb_listener ltb_listener_http;
+extern const struct ltb_listener ltb_listener_tls;
 
 struct ltb_sat {
 	struct ltb_sat_config cfg;
@@ -96,6 +101,7 @@ struct ltb_sat {
 	struct ltb_port *ports;
 	size_t nports;
 	void *admin;			/* ltb_admin.c's */
+	struct ltb_tls *tls;		/* ltb_tls.c's; NULL without --tls */
 	uint16_t admin_port;
 	atomic_int mode;
 	atomic_int up;
@@ -114,6 +120,7 @@ size_t ltb_proto_index(const struct ltb_collector_proto *p);
 /* Counting what is not a message. */
 void ltb_port_connection(struct ltb_port *port);
 void ltb_port_request(struct ltb_port *port);
+void ltb_port_handshake_failure(struct ltb_port *port);
 void ltb_port_unknown_path(struct ltb_port *port, const char *path);
 void ltb_port_reject(struct ltb_port *port, const struct ltb_collector_proto *p,
     enum ltb_reject why);
@@ -153,11 +160,31 @@ void ltb_msg_free(struct ltb_msg *m);
 /* ---- HTTP answers (ltb_http.c), for the listener and the admin port ---- */
 
 struct MHD_Connection;
+struct MHD_Daemon;
 /* Queue an answer; libmicrohttpd's MHD_YES or MHD_NO. */
 int ltb_http_answer(struct MHD_Connection *c, unsigned status,
     const char *type, const void *body, size_t len);
 int ltb_http_answer_text(struct MHD_Connection *c, unsigned status,
     const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* Start an HTTP daemon for port serving the protocols: on the listening
+ * socket fd (the daemon's once started), or with fd -1 on none, for
+ * connections the caller adds with MHD_add_connection and counts itself.
+ * NULL with a message in err. */
+struct MHD_Daemon *ltb_http_daemon(struct ltb_port *port, int fd, char *err,
+    size_t errlen);
+
+/* ---- TLS (ltb_tls.c) ------------------------------------------------------ */
+
+/* The group's certificate, key and TLS configuration, shared by its ports:
+ * the files c names (cert_file, key_file), or a self-signed certificate
+ * for a made now; written in PEM to c->cert_out when set. NULL with a
+ * message in err naming the file and mbedtls's reason. */
+struct ltb_tls *ltb_tls_new(const struct ltb_sat_config *c,
+    const struct ltb_addr *a, char *err, size_t errlen);
+void ltb_tls_free(struct ltb_tls *t);
+/* Where the certificate was written; NULL if nowhere (or t is NULL). */
+const char *ltb_tls_cert_out(const struct ltb_tls *t);
 
 /* ---- the admin port (ltb_admin.c) ---------------------------------------- */
 

@@ -4,7 +4,9 @@
  * HTTP is libmicrohttpd's: one daemon per port, each connection on its
  * own thread, so a mode's delay or a bandwidth wait holds back only its
  * connection. The listening socket comes from ltb_net.h, so "down" can
- * close it (MHD_stop_daemon) and "up" can bind the same port again.
+ * close it (MHD_stop_daemon) and "up" can bind the same port again. The
+ * TLS listener (ltb_tls.c) runs the same daemon without a listening
+ * socket and hands it each connection decrypted.
  *
  * A request is routed by its path to the HTTP protocol that serves it and
  * becomes one message (ltb_message.c), its Content-Type and
@@ -209,35 +211,50 @@ on_request_done(void *cls, struct MHD_Connection *c, void **req_cls,
 
 /* ---- the listener -------------------------------------------------------- */
 
+struct MHD_Daemon *
+ltb_http_daemon(struct ltb_port *port, int fd, char *err, size_t errlen)
+{
+	struct ltb_sat *g = port->group;
+	unsigned flags = MHD_USE_THREAD_PER_CONNECTION |
+	    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO;
+	struct MHD_Daemon *d;
+
+	/* Without a listening socket the caller adds the connections, and
+	 * counts them: what it accepted, not what it handed on. */
+	if (fd < 0)
+		flags |= MHD_USE_NO_LISTEN_SOCKET;
+	/* The listening socket comes last, so that without one the list
+	 * ends there: libmicrohttpd refuses MHD_OPTION_LISTEN_SOCKET -1. */
+	d = MHD_start_daemon(flags,
+	    0, NULL, NULL, on_request, port,
+	    MHD_OPTION_CONNECTION_LIMIT, g->cfg.max_connections,
+	    MHD_OPTION_CONNECTION_TIMEOUT, g->cfg.idle_timeout,
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_MEMORY,
+	    MHD_OPTION_NOTIFY_COMPLETED, on_request_done, port,
+	    MHD_OPTION_NOTIFY_CONNECTION, fd >= 0 ? on_connection : NULL, port,
+	    MHD_OPTION_URI_LOG_CALLBACK, on_request_line, port,
+	    fd >= 0 ? MHD_OPTION_LISTEN_SOCKET : MHD_OPTION_END, fd,
+	    MHD_OPTION_END);
+	if (d == NULL)
+		snprintf(err, errlen, "cannot start satellite on port %u",
+		    port->port);
+	return d;
+}
+
 static int
 http_start(struct ltb_port *port, char *err, size_t errlen)
 {
 	struct ltb_sat *g = port->group;
-	struct MHD_Daemon *d;
 	uint16_t bound;
 	int fd;
 
 	if ((fd = ltb_listen(&g->addr, port->port, &bound, err, errlen)) < 0)
 		return -1;
 	port->port = bound;
-	d = MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION |
-	    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO,
-	    0, NULL, NULL, on_request, port,
-	    MHD_OPTION_LISTEN_SOCKET, fd,
-	    MHD_OPTION_CONNECTION_LIMIT, g->cfg.max_connections,
-	    MHD_OPTION_CONNECTION_TIMEOUT, g->cfg.idle_timeout,
-	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_MEMORY,
-	    MHD_OPTION_NOTIFY_COMPLETED, on_request_done, port,
-	    MHD_OPTION_NOTIFY_CONNECTION, on_connection, port,
-	    MHD_OPTION_URI_LOG_CALLBACK, on_request_line, port,
-	    MHD_OPTION_END);
-	if (d == NULL) {
-		snprintf(err, errlen, "cannot start satellite on port %u",
-		    bound);
+	if ((port->ls = ltb_http_daemon(port, fd, err, errlen)) == NULL) {
 		close(fd);
 		return -1;
 	}
-	port->ls = d;
 	return 0;
 }
 

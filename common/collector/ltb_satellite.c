@@ -3,8 +3,8 @@
  * its files share the work, ltb_group.h.
  *
  * The group owns the ports, the mode, the duplicate set and every
- * counter; listeners (ltb_http.c, one per transport) own sockets;
- * protocols (proto/, one file each) own the bytes of a message. The
+ * counter; listeners (ltb_http.c, ltb_tls.c, one per transport) own
+ * sockets; protocols (proto/, one file each) own the bytes of a message. The
  * figures of /stats are sums of per-port, per-protocol atomic counters,
  * summed again at the top level, as the original controller summed its
  * satellites.
@@ -132,6 +132,13 @@ ltb_port_request(struct ltb_port *port)
 }
 
 void
+ltb_port_handshake_failure(struct ltb_port *port)
+{
+	atomic_fetch_add_explicit(&port->tls_handshake_failures, 1,
+	    memory_order_relaxed);
+}
+
+void
 ltb_port_unknown_path(struct ltb_port *port, const char *url)
 {
 	struct ltb_sat *g = port->group;
@@ -170,6 +177,7 @@ counts_zero(struct ltb_port *port)
 	}
 	atomic_store(&port->connections, 0);
 	atomic_store(&port->requests, 0);
+	atomic_store(&port->tls_handshake_failures, 0);
 }
 
 /* ---- the group ----------------------------------------------------------- */
@@ -215,20 +223,27 @@ ltb_sat_start(const struct ltb_sat_config *c, char *err, size_t errlen)
 		goto nomem;
 	if ((g->ports = calloc(c->nports, sizeof *g->ports)) == NULL)
 		goto nomem;
-	g->nports = c->nports;
+	/* nports once the address parsed: stop must not walk ports that
+	 * are not set up. */
 	if (ltb_addr_parse(&g->addr, c->bind, err, errlen) < 0)
 		goto fail;
+	g->nports = c->nports;
 	for (size_t i = 0; i < g->nports; i++) {
 		g->ports[i].group = g;
-		g->ports[i].listener = &ltb_listener_http;
+		g->ports[i].listener = c->tls ? &ltb_listener_tls :
+		    &ltb_listener_http;
 		g->ports[i].port = c->ports[i];
 		pthread_mutex_init(&g->ports[i].bw_lock, NULL);
 	}
+	if (c->tls && (g->tls = ltb_tls_new(c, &g->addr, err, errlen)) == NULL)
+		goto fail;
 	if (ltb_admin_start(g, err, errlen) < 0)
 		goto fail;
 	if (ports_start(g, err, errlen) < 0)
 		goto fail;
 	g->cfg.bind = g->addr.text;
+	/* Read and written: nothing borrowed is kept. */
+	g->cfg.cert_file = g->cfg.key_file = g->cfg.cert_out = NULL;
 	return g;
 nomem:
 	snprintf(err, errlen, "out of memory");
@@ -246,6 +261,7 @@ ltb_sat_stop(struct ltb_sat *g)
 	if (g->ports != NULL)
 		ports_stop(g);
 	ltb_admin_stop(g);
+	ltb_tls_free(g->tls);
 	for (size_t i = 0; i < g->nports; i++)
 		pthread_mutex_destroy(&g->ports[i].bw_lock);
 	free(g->ports);
@@ -362,6 +378,9 @@ ltb_sat_ready_record(struct ltb_sat *g)
 	    ltb_sat_mode_name(atomic_load(&g->mode)));
 	cJSON_AddStringToObject(rec, "validate",
 	    g->cfg.full_validate ? "full" : "walk");
+	cJSON_AddBoolToObject(rec, "tls", g->cfg.tls);
+	if (ltb_tls_cert_out(g->tls) != NULL)
+		cJSON_AddStringToObject(rec, "cert", ltb_tls_cert_out(g->tls));
 	cJSON_AddItemToObject(rec, "protocols", protocols_list());
 	return rec;
 }
@@ -466,7 +485,7 @@ add_counts(cJSON *obj, struct ltb_sat *g, const struct ltb_port *port)
 {
 	const struct ltb_collector_proto *p;
 	struct sums s, t = { 0 };
-	uint64_t conns = 0, reqs = 0, nrej = 0;
+	uint64_t conns = 0, reqs = 0, nrej = 0, hsfail = 0;
 	cJSON *inv, *protos;
 
 	inv = cJSON_CreateObject();
@@ -492,6 +511,7 @@ add_counts(cJSON *obj, struct ltb_sat *g, const struct ltb_port *port)
 			continue;
 		conns += atomic_load(&g->ports[i].connections);
 		reqs += atomic_load(&g->ports[i].requests);
+		hsfail += atomic_load(&g->ports[i].tls_handshake_failures);
 	}
 	for (int r = 0; r < LTB_NREJECT; r++)
 		nrej += t.rejected[r];
@@ -503,6 +523,9 @@ add_counts(cJSON *obj, struct ltb_sat *g, const struct ltb_port *port)
 	cJSON_AddNumberToObject(obj, "rejected_reports", (double)nrej);
 	cJSON_AddNumberToObject(obj, "connections", (double)conns);
 	cJSON_AddNumberToObject(obj, "requests", (double)reqs);
+	if (g->cfg.tls)
+		cJSON_AddNumberToObject(obj, "tls_handshake_failures",
+		    (double)hsfail);
 	add_rejected(obj, t.rejected);
 	if (inv != NULL)
 		cJSON_AddItemToObject(obj, "invalid", inv);

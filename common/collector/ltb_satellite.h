@@ -18,6 +18,10 @@
  * 0.05 us, slow_succeed 1 us, slow_fail 0.01 us), and slow_fail then
  * answers 400 without counting anything. Each connection has its own
  * thread, so a delay or a bandwidth wait holds back only its connection.
+ *
+ * With tls set, every port speaks HTTPS instead (TLS 1.2, mbedtls), with
+ * the certificate and key named or, by default, a self-signed certificate
+ * made at start for the bind address, localhost and 127.0.0.1.
  */
 #ifndef LTB_SATELLITE_H
 #define LTB_SATELLITE_H
@@ -53,6 +57,10 @@ struct ltb_sat_config {
 	unsigned max_connections;	/* per satellite */
 	unsigned idle_timeout;		/* seconds, 0: none */
 	size_t dup_window;		/* spans remembered for duplicates */
+	int tls;			/* every port serves HTTPS, not HTTP */
+	const char *cert_file;		/* PEM; NULL: a self-signed one, made */
+	const char *key_file;		/* PEM, with cert_file */
+	const char *cert_out;		/* write the certificate here; NULL */
 };
 
 /* Fill c with the defaults (127.0.0.1, 8360-8367, admin 8359, typical,
