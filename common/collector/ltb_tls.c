@@ -53,7 +53,7 @@
 #include "collector/ltb_group.h"
 #include "core/ltb_clock.h"
 
-#define PUMP_BUF MBEDTLS_SSL_MAX_CONTENT_LEN	/* one TLS record */
+#define RECORD MBEDTLS_SSL_MAX_CONTENT_LEN	/* a TLS record's data, at most */
 #define CERT_DAYS 365
 
 struct ltb_tls {
@@ -87,7 +87,8 @@ struct tls_conn {
 	mbedtls_ssl_context ssl;
 	size_t in_off, in_len;		/* decrypted, for the daemon */
 	size_t out_off, out_len;	/* the daemon's, to encrypt */
-	unsigned char in[PUMP_BUF], out[PUMP_BUF];
+	int peer_done;			/* 1: the peer's end seen; 2: passed on */
+	unsigned char in[4 * RECORD], out[RECORD];
 };
 
 /* "what: mbedtls's reason" into err. */
@@ -322,11 +323,39 @@ fail:
 	return -1;
 }
 
+/*
+ * Sign once before any connection does. mbedtls keeps the table of its
+ * fastest ECDSA multiplication in the key's group, made by the first
+ * signature and unlocked: two first handshakes at once would race to
+ * store it, and one could free the table the other is reading.
+ */
+static int
+key_warm(struct ltb_tls *t, char *err, size_t errlen)
+{
+	unsigned char hash[32] = { 0 }, sig[MBEDTLS_PK_SIGNATURE_MAX_SIZE];
+	size_t n;
+	int rc;
+
+	if ((rc = mbedtls_pk_sign(&t->key, MBEDTLS_MD_SHA256, hash,
+	    sizeof hash, sig, &n, mbedtls_ctr_drbg_random, &t->drbg)) != 0) {
+		tls_error(err, errlen, rc, "cannot sign with the key");
+		return -1;
+	}
+	return 0;
+}
+
 static int
 conf_make(struct ltb_tls *t, char *err, size_t errlen)
 {
 	/* HTTP/1.1 only: the daemon speaks nothing else. */
 	static const char *alpn[] = { "http/1.1", NULL };
+	/* mbedtls's own order starts at P-521, several times the cost of
+	 * X25519 for each handshake. */
+	static const mbedtls_ecp_group_id curves[] = {
+		MBEDTLS_ECP_DP_CURVE25519, MBEDTLS_ECP_DP_SECP256R1,
+		MBEDTLS_ECP_DP_SECP384R1, MBEDTLS_ECP_DP_SECP521R1,
+		MBEDTLS_ECP_DP_NONE
+	};
 	int rc;
 
 	if ((rc = mbedtls_ssl_config_defaults(&t->conf, MBEDTLS_SSL_IS_SERVER,
@@ -336,6 +365,7 @@ conf_make(struct ltb_tls *t, char *err, size_t errlen)
 		tls_error(err, errlen, rc, "cannot configure TLS");
 		return -1;
 	}
+	mbedtls_ssl_conf_curves(&t->conf, curves);
 	mbedtls_ssl_conf_rng(&t->conf, mbedtls_ctr_drbg_random, &t->drbg);
 	mbedtls_ssl_conf_min_version(&t->conf, MBEDTLS_SSL_MAJOR_VERSION_3,
 	    MBEDTLS_SSL_MINOR_VERSION_3);	/* TLS 1.2 */
@@ -370,7 +400,7 @@ ltb_tls_new(const struct ltb_sat_config *c, const struct ltb_addr *a,
 	if ((c->cert_file != NULL ? load_files(t, c, err, errlen) :
 	    self_signed(t, a, err, errlen)) < 0)
 		goto fail;
-	if (conf_make(t, err, errlen) < 0)
+	if (key_warm(t, err, errlen) < 0 || conf_make(t, err, errlen) < 0)
 		goto fail;
 	if (c->cert_out != NULL) {
 		if (cert_write(t, c->cert_out, err, errlen) < 0)
@@ -512,84 +542,114 @@ conn_hand_on(struct tls_conn *c)
 }
 
 /*
- * Move bytes both ways until one side is done: what TLS decrypts goes to
- * the daemon, what the daemon writes goes out encrypted. Each pass does
- * what it can without blocking; when nothing moved, it waits for what
- * would let it move. The peer's close is passed on as a half close, so a
- * last answer still goes out; the daemon's close ends the connection.
+ * Peer to daemon: decrypt what has arrived, as many records as fit, and
+ * pass it on in one send, so the daemon wakes once for several records
+ * rather than once for each. The peer's end (close_notify or EOF) goes on
+ * as a half close once everything before it has. 1 if something moved, 0
+ * if not (*ev, *spev: what to wait for), -1 when the connection is over.
  */
+static int
+from_peer(struct tls_conn *c, short *ev, short *spev)
+{
+	int moved = 0, rc;
+	ssize_t n;
+
+	while (!c->peer_done && c->in_len < sizeof c->in) {
+		rc = mbedtls_ssl_read(&c->ssl, c->in + c->in_len,
+		    sizeof c->in - c->in_len);
+		if (rc > 0) {
+			c->in_len += (size_t)rc;
+			moved = 1;
+		} else if (rc == MBEDTLS_ERR_SSL_WANT_READ) {
+			*ev |= POLLIN;
+			break;
+		} else if (rc == MBEDTLS_ERR_SSL_WANT_WRITE) {
+			*ev |= POLLOUT;
+			break;
+		} else if (rc == 0 || rc == MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY) {
+			c->peer_done = 1;
+			moved = 1;
+		} else {
+			return -1;
+		}
+	}
+	if (c->in_off < c->in_len) {
+		n = send(c->sp, c->in + c->in_off, c->in_len - c->in_off,
+		    MSG_NOSIGNAL);
+		if (n > 0) {
+			c->in_off += (size_t)n;
+			moved = 1;
+		} else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+			*spev |= POLLOUT;
+		} else {
+			return -1;	/* the daemon hung up */
+		}
+		if (c->in_off == c->in_len)
+			c->in_off = c->in_len = 0;
+	}
+	if (c->peer_done == 1 && c->in_len == 0) {
+		shutdown(c->sp, SHUT_WR);
+		c->peer_done = 2;
+		moved = 1;
+	}
+	return moved;
+}
+
+/* Daemon to peer: what it wrote goes out encrypted. Returns as
+ * from_peer does; the daemon's close ends the connection. */
+static int
+to_peer(struct tls_conn *c, short *ev, short *spev)
+{
+	int moved = 0, rc;
+	ssize_t n;
+
+	if (c->out_off == c->out_len) {
+		n = recv(c->sp, c->out, sizeof c->out, 0);
+		if (n > 0) {
+			c->out_off = 0;
+			c->out_len = (size_t)n;
+			moved = 1;
+		} else if (n == 0) {
+			/* Say so, once, and go. */
+			mbedtls_ssl_close_notify(&c->ssl);
+			return -1;
+		} else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+			*spev |= POLLIN;
+		} else {
+			return -1;
+		}
+	}
+	if (c->out_off < c->out_len) {
+		rc = mbedtls_ssl_write(&c->ssl, c->out + c->out_off,
+		    c->out_len - c->out_off);
+		if (rc > 0) {
+			c->out_off += (size_t)rc;
+			moved = 1;
+		} else if (rc == MBEDTLS_ERR_SSL_WANT_WRITE) {
+			*ev |= POLLOUT;
+		} else if (rc == MBEDTLS_ERR_SSL_WANT_READ) {
+			*ev |= POLLIN;
+		} else {
+			return -1;
+		}
+	}
+	return moved;
+}
+
+/* Move bytes both ways until one side is done. Each pass does what it
+ * can without blocking; when nothing moved, it waits for what would let
+ * it move. */
 static void
 conn_pump(struct tls_conn *c)
 {
-	int peer_done = 0;
-
 	for (;;) {
 		short ev = 0, spev = 0;
-		int moved = 0, rc;
-		ssize_t n;
+		int in, out;
 
-		if (!peer_done && c->in_off == c->in_len) {
-			rc = mbedtls_ssl_read(&c->ssl, c->in, sizeof c->in);
-			if (rc > 0) {
-				c->in_off = 0;
-				c->in_len = (size_t)rc;
-				moved = 1;
-			} else if (rc == MBEDTLS_ERR_SSL_WANT_READ) {
-				ev |= POLLIN;
-			} else if (rc == MBEDTLS_ERR_SSL_WANT_WRITE) {
-				ev |= POLLOUT;
-			} else if (rc == 0 ||
-			    rc == MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY) {
-				peer_done = 1;
-				shutdown(c->sp, SHUT_WR);
-				moved = 1;
-			} else {
-				return;
-			}
-		}
-		if (c->in_off < c->in_len) {
-			n = send(c->sp, c->in + c->in_off, c->in_len - c->in_off,
-			    MSG_NOSIGNAL);
-			if (n > 0) {
-				c->in_off += (size_t)n;
-				moved = 1;
-			} else if (errno == EAGAIN || errno == EWOULDBLOCK) {
-				spev |= POLLOUT;
-			} else {
-				return;		/* the daemon hung up */
-			}
-		}
-		if (c->out_off == c->out_len) {
-			n = recv(c->sp, c->out, sizeof c->out, 0);
-			if (n > 0) {
-				c->out_off = 0;
-				c->out_len = (size_t)n;
-				moved = 1;
-			} else if (n == 0) {
-				/* The daemon closed: say so, once, and go. */
-				mbedtls_ssl_close_notify(&c->ssl);
-				return;
-			} else if (errno == EAGAIN || errno == EWOULDBLOCK) {
-				spev |= POLLIN;
-			} else {
-				return;
-			}
-		}
-		if (c->out_off < c->out_len) {
-			rc = mbedtls_ssl_write(&c->ssl, c->out + c->out_off,
-			    c->out_len - c->out_off);
-			if (rc > 0) {
-				c->out_off += (size_t)rc;
-				moved = 1;
-			} else if (rc == MBEDTLS_ERR_SSL_WANT_WRITE) {
-				ev |= POLLOUT;
-			} else if (rc == MBEDTLS_ERR_SSL_WANT_READ) {
-				ev |= POLLIN;
-			} else {
-				return;
-			}
-		}
-		if (!moved && conn_wait(c, ev, spev, -1) != 0)
+		if ((in = from_peer(c, &ev, &spev)) < 0 ||
+		    (out = to_peer(c, &ev, &spev)) < 0)
+			return;
+		if (!in && !out && conn_wait(c, ev, spev, -1) != 0)
 			return;
 	}
 }
@@ -665,6 +725,7 @@ conn_start(struct tls_port *tp, int fd, const struct sockaddr_storage *peer,
 	c->peer = *peer;
 	c->peerlen = peerlen;
 	c->in_off = c->in_len = c->out_off = c->out_len = 0;
+	c->peer_done = 0;
 	mbedtls_ssl_init(&c->ssl);
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);

@@ -11,15 +11,22 @@
  * counts as a failure. --content-type says what the body is (default
  * application/octet-stream); --gzip compresses it once, with zlib, before
  * the load starts, and sends it with Content-Encoding: gzip.
+ * https URLs work too (libcurl's TLS), checked against --cacert or not at
+ * all (--insecure); --fresh makes every request on a new connection, so the
+ * cost of connecting (and of a TLS handshake) shows.
  *
  * Prints one JSON line on stdout:
  *   {"type":"load","requests":R,"spans":S,"bytes":B,"seconds":T,
- *    "failures":F,"connections":C,"spans_per_report":N,"cpu_s":U}
+ *    "failures":F,"connections":C,"spans_per_report":N,"cpu_s":U,
+ *    "connects":K,"connect_us":T,"handshake_us":H}
  * requests counts every request made; spans and bytes only those answered
  * 200 (spans = N per such request, bytes = request body bytes as sent,
  * compressed with --gzip); seconds is
  * the wall time from the first request to the end of the last one; cpu_s is
  * loadgen's own user+system CPU time, to tell whether it was the bottleneck.
+ * connects counts the connections made; connect_us is the mean time of a TCP
+ * connect and handshake_us the mean time of a TLS handshake after it (0 for
+ * http), as libcurl measured them, over the requests that connected.
  *
  * Exit codes: 0 all requests answered 200; 1 some failed; 2 usage;
  * 3 system failure (cannot read the body, cannot start libcurl or threads).
@@ -60,6 +67,10 @@
 	"  --connections C       keep-alive connections, one thread each (1)\n" \
 	"  --seconds S           start no request after S seconds\n" \
 	"  --requests R          make R requests in all\n" \
+	"  --fresh               a new connection for every request, with a\n" \
+	"                        full TLS handshake (--resume: a resumed one)\n" \
+	"  --cacert FILE         verify https servers against FILE\n" \
+	"  --insecure            do not verify https servers\n" \
 	"  -h, --help            this text\n" \
 	"\n" \
 	"Prints one {\"type\":\"load\",...} line. Exit codes: 0 ok, 1 some\n" \
@@ -71,6 +82,8 @@ struct load {
 	const char *content_type;
 	int gzip;
 	double deadline;		/* monotonic seconds; 0 for none */
+	int fresh, resume, insecure;
+	const char *cacert;
 	long long max_requests;		/* 0 for none */
 	atomic_llong issued;		/* requests claimed so far */
 };
@@ -80,6 +93,8 @@ struct conn {
 	const char *url;
 	pthread_t thread;
 	long long requests, ok;
+	long long connects;
+	curl_off_t connect_us, handshake_us;	/* sums over connects */
 	int last_error_logged;
 };
 
@@ -110,6 +125,24 @@ next_request(struct load *l)
 	if (l->deadline > 0 && ltb_mono_s() >= l->deadline)
 		return 0;
 	return 1;
+}
+
+/* What connecting cost this request, if it connected. */
+static void
+count_connect(struct conn *c, CURL *e)
+{
+	curl_off_t tcp = 0, app = 0;
+	long n = 0;
+
+	curl_easy_getinfo(e, CURLINFO_NUM_CONNECTS, &n);
+	if (n <= 0)
+		return;
+	curl_easy_getinfo(e, CURLINFO_CONNECT_TIME_T, &tcp);
+	curl_easy_getinfo(e, CURLINFO_APPCONNECT_TIME_T, &app);
+	c->connects++;
+	c->connect_us += tcp;
+	if (app > tcp)
+		c->handshake_us += app - tcp;
 }
 
 static void *
@@ -153,14 +186,30 @@ run_conn(void *arg)
 	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(e, CURLOPT_TIMEOUT, 60L);
 	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT, 10L);
+	if (l->fresh) {
+		curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
+		curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
+		/* A resumed session skips most of the handshake: only when
+		 * asked. */
+		curl_easy_setopt(e, CURLOPT_SSL_SESSIONID_CACHE,
+		    (long)l->resume);
+	}
+	if (l->cacert != NULL)
+		curl_easy_setopt(e, CURLOPT_CAINFO, l->cacert);
+	if (l->insecure) {
+		curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
+		curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
+	}
 
 	while (next_request(l)) {
 		CURLcode rc = curl_easy_perform(e);
 		long status = 0;
 
 		c->requests++;
-		if (rc == CURLE_OK)
+		if (rc == CURLE_OK) {
 			curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
+			count_connect(c, e);
+		}
 		if (status == 200) {
 			c->ok++;
 			continue;
@@ -289,6 +338,10 @@ main(int argc, char **argv)
 		{ "requests", required_argument, NULL, 'r' },
 		{ "content-type", required_argument, NULL, 't' },
 		{ "gzip", no_argument, NULL, 'z' },
+		{ "fresh", no_argument, NULL, 'f' },
+		{ "resume", no_argument, NULL, 'R' },
+		{ "cacert", required_argument, NULL, 'C' },
+		{ "insecure", no_argument, NULL, 'k' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -299,7 +352,8 @@ main(int argc, char **argv)
 	struct rusage ru;
 	double spans_per_report = -1, connections = 1, seconds = 0;
 	double requests = 0, t0, elapsed, v;
-	long long total = 0, ok = 0;
+	long long total = 0, ok = 0, connects = 0;
+	curl_off_t connect_us = 0, handshake_us = 0;
 	int nurls = 0, i, started = 0, setup_failed = 0, c, li = 0, rc = 3;
 
 	while ((c = getopt_long(argc, argv, "h", opts, &li)) != -1) {
@@ -338,6 +392,18 @@ main(int argc, char **argv)
 			break;
 		case 'z':
 			load.gzip = 1;
+			break;
+		case 'f':
+			load.fresh = 1;
+			break;
+		case 'R':
+			load.resume = 1;
+			break;
+		case 'C':
+			load.cacert = optarg;
+			break;
+		case 'k':
+			load.insecure = 1;
 			break;
 		case 'h':
 			fputs(USAGE, stdout);
@@ -415,6 +481,9 @@ main(int argc, char **argv)
 			setup_failed = 1;
 		total += conns[i].requests;
 		ok += conns[i].ok;
+		connects += conns[i].connects;
+		connect_us += conns[i].connect_us;
+		handshake_us += conns[i].handshake_us;
 	}
 	elapsed = ltb_mono_s() - t0;
 	getrusage(RUSAGE_SELF, &ru);
@@ -423,12 +492,15 @@ main(int argc, char **argv)
 
 	printf("{\"type\":\"load\",\"requests\":%lld,\"spans\":%lld,"
 	    "\"bytes\":%lld,\"seconds\":%.6f,\"failures\":%lld,"
-	    "\"connections\":%d,\"spans_per_report\":%ld,\"cpu_s\":%.3f}\n",
+	    "\"connections\":%d,\"spans_per_report\":%ld,\"cpu_s\":%.3f,"
+	    "\"connects\":%lld,\"connect_us\":%.1f,\"handshake_us\":%.1f}\n",
 	    total, ok * (long long)spans_per_report,
 	    ok * (long long)load.body_len, elapsed, total - ok,
 	    (int)connections, (long)spans_per_report,
 	    (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
-	    (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6);
+	    (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6,
+	    connects, connects ? (double)connect_us / (double)connects : 0.0,
+	    connects ? (double)handshake_us / (double)connects : 0.0);
 	if (fflush(stdout) != 0 || ferror(stdout)) {
 		fprintf(stderr, PROG ": cannot write stdout\n");
 		goto out;
