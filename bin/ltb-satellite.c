@@ -47,6 +47,7 @@ static const char usage[] =
 "      --idle-timeout S      close idle connections after S s (default 30)\n"
 "      --tls                 serve HTTPS (TLS 1.2, mbedtls) instead of HTTP\n"
 "                            on every port: every protocol, the same paths\n"
+"                            (the admin port stays plain HTTP)\n"
 "      --cert FILE           the certificate (PEM, chain after it) and\n"
 "      --key FILE            its private key (PEM, unencrypted); without\n"
 "                            them, a self-signed ECDSA P-256 certificate\n"

@@ -1051,6 +1051,32 @@ post_tls() {
 	assert_output "$(printf '1\t1')"
 }
 
+@test "--tls: connections beyond --max-connections are closed; idle ones after --idle-timeout" {
+	start_satellite --tls --cert-out "$TMP/cert.pem" --max-connections 2 --idle-timeout 3
+	s_client() {
+		openssl s_client -quiet -no_ign_eof -CAfile "$TMP/cert.pem" \
+			-connect "127.0.0.1:$SAT_PORT" 2>/dev/null
+	}
+	coproc ONE { s_client; }
+	started "$ONE_PID"
+	exec 7<&"${ONE[0]}" 8>&"${ONE[1]}"
+	coproc TWO { s_client; }
+	started "$TWO_PID"
+	exec 9<&"${TWO[0]}"
+	connections_at_least() { (($(sat_stat .connections) >= $1)); }
+	wait_for 5 connections_at_least 2
+	# The third is closed before its handshake.
+	run timeout 5 openssl s_client -connect "127.0.0.1:$SAT_PORT" </dev/null
+	assert_failure
+	# The first is still open, then, idle, closed.
+	run -142 read -r -t 0.2 <&7
+	run timeout 10 cat <&7
+	assert_success
+	exec 7<&- 8>&- 9<&-
+	run sat_stat '[.connections, .tls_handshake_failures] | @tsv'
+	assert_output "$(printf '2\t0')"
+}
+
 @test "--tls --cert --key serves a certificate made by openssl" {
 	command -v openssl >/dev/null || skip "openssl is not installed"
 	openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=localhost \
