@@ -967,6 +967,28 @@ post_tls() {
 	assert_output "$(printf '3000\t3\t0\t2000\t4\t1')"
 }
 
+@test "--tls: every HTTP protocol is served over TLS: OTLP protobuf, gzip and JSON too" {
+	start_satellite --tls --cert-out "$TMP/cert.pem"
+	body=$(mkotlp_file t.bin --spans 40)
+	gzip -c "$body" >"$TMP/t.gz"
+	otlps() {
+		curl -sS -o "$TMP/answer" -w '%{http_code} %{content_type}' --cacert "$TMP/cert.pem" \
+			"$@" "https://127.0.0.1:$SAT_PORT/v1/traces"
+	}
+	run otlps -H "Content-Type: $PB" --data-binary "@$body"
+	assert_output "200 $PB"
+	run otlps -H "Content-Type: $PB" -H 'Content-Encoding: gzip' --data-binary "@$TMP/t.gz"
+	assert_output "200 $PB"
+	run otlps -H "Content-Type: $JSON" --data-binary "@$(otlp_json_two_spans)"
+	assert_output "200 $JSON"
+	report=$(mkreport_file r.bin --spans 7)
+	run post_tls "$report"
+	assert_output 200
+	run sat_stat '[.spans_received, .protocols.otlp.received, .protocols.otlp.messages,
+		.protocols.lightstep.received, .invalid_spans] | @tsv'
+	assert_output "$(printf '89\t82\t3\t7\t0')"
+}
+
 @test "--tls: many reports on one keep-alive connection, four senders at once, all counted" {
 	start_satellite --tls --cert-out "$TMP/cert.pem" --ports 0,0,0,0 --bandwidth 0
 	pids=()
