@@ -729,13 +729,16 @@ test_threads_share_a_tracer(void **unused)
 /* --- over HTTP ----------------------------------------------------------- */
 
 static struct ltb_tracer *
-http_tracer(const uint16_t *ports, size_t nports, unsigned timeout_ms)
+http_tracer_speaking(const uint16_t *ports, size_t nports,
+    unsigned timeout_ms, enum ltb_tracer_protocol protocol, int tls)
 {
 	struct ltb_tracer_config c;
 	struct ltb_tracer *t;
 	char err[256] = "";
 
 	ltb_tracer_config_default(&c);
+	c.protocol = protocol;
+	c.tls = tls;
 	c.ports = ports;
 	c.nports = nports;
 	c.reporting_period_ms = 60000;
@@ -744,6 +747,41 @@ http_tracer(const uint16_t *ports, size_t nports, unsigned timeout_ms)
 	if (t == NULL)
 		fail_msg("ltb_tracer_new: %s", err);
 	return t;
+}
+
+static struct ltb_tracer *
+http_tracer(const uint16_t *ports, size_t nports, unsigned timeout_ms)
+{
+	return http_tracer_speaking(ports, nports, timeout_ms,
+	    LTB_TRACER_LIGHTSTEP, 0);
+}
+
+/* A satellite group on two ephemeral ports, in this process. */
+static struct ltb_sat *
+start_sat(uint16_t ports[2])
+{
+	struct ltb_sat_config sc;
+	struct ltb_sat *sat;
+	cJSON *ready, *p;
+	size_t n = 0;
+	char err[256] = "";
+
+	ltb_sat_config_default(&sc);
+	sc.ports[0] = sc.ports[1] = 0;
+	sc.nports = 2;
+	sc.admin_port = 0;
+	sc.bandwidth = 0;
+	if ((sat = ltb_sat_start(&sc, err, sizeof err)) == NULL)
+		fail_msg("ltb_sat_start: %s", err);
+	ready = ltb_sat_ready_record(sat);
+	assert_non_null(ready);
+	cJSON_ArrayForEach(p, cJSON_GetObjectItemCaseSensitive(ready,
+	    "ports"))
+		if (n < 2)
+			ports[n++] = (uint16_t)p->valuedouble;
+	cJSON_Delete(ready);
+	assert_int_equal(n, 2);
+	return sat;
 }
 
 static double
@@ -764,31 +802,14 @@ stat_of(struct ltb_sat *sat, const char *key)
 static void
 test_a_real_satellite_receives_exactly_the_spans(void **unused)
 {
-	struct ltb_sat_config sc;
 	struct ltb_tracer_stats st;
 	struct ltb_sat *sat;
 	struct ltb_tracer *t;
-	cJSON *ready, *p;
 	uint16_t ports[2];
-	size_t n = 0;
 	char err[256] = "";
 	int i, r;
 
-	ltb_sat_config_default(&sc);
-	sc.ports[0] = sc.ports[1] = 0;
-	sc.nports = 2;
-	sc.admin_port = 0;
-	sc.bandwidth = 0;
-	if ((sat = ltb_sat_start(&sc, err, sizeof err)) == NULL)
-		fail_msg("ltb_sat_start: %s", err);
-	ready = ltb_sat_ready_record(sat);
-	assert_non_null(ready);
-	cJSON_ArrayForEach(p, cJSON_GetObjectItemCaseSensitive(ready,
-	    "ports"))
-		ports[n++] = (uint16_t)p->valuedouble;
-	cJSON_Delete(ready);
-	assert_int_equal(n, 2);
-
+	sat = start_sat(ports);
 	t = http_tracer(ports, 2, 2000);
 	/* three reports, so both ports (and a kept-alive connection) serve */
 	for (r = 0; r < 3; r++) {
@@ -832,6 +853,44 @@ test_a_real_satellite_receives_exactly_the_spans(void **unused)
 	ltb_sat_stop(sat);
 }
 
+static void
+test_a_real_satellite_receives_exactly_the_otlp_spans(void **unused)
+{
+	struct ltb_tracer_stats st;
+	struct ltb_sat *sat;
+	struct ltb_tracer *t;
+	struct ltb_span *s[3];
+	uint16_t ports[2];
+	int i, j, r;
+
+	sat = start_sat(ports);
+	t = http_tracer_speaking(ports, 2, 2000, LTB_TRACER_OTLP, 0);
+	/* three reports of chains of three, tagged and logged */
+	for (r = 0; r < 3; r++) {
+		for (i = 0; i < 100; i++) {
+			for (j = 0; j < 3; j++) {
+				s[j] = ltb_span_start(t, "op",
+				    j ? ltb_span_context(s[j - 1]) : NULL);
+				ltb_span_set_tag(s[j], "k", "v");
+				ltb_span_log(s[j], "event", "e");
+			}
+			for (j = 3; j-- > 0;)
+				ltb_span_finish(s[j]);
+		}
+		assert_int_equal(ltb_tracer_flush(t, 5000), 0);
+	}
+	ltb_tracer_stats(t, &st);
+	if (st.reports_failed > 0)
+		fail_msg("%s", st.last_error);
+	assert_int_equal(st.reports_ok, 3);
+	assert_int_equal(st.spans_reported, 900);
+	assert_int_equal(ltb_sat_spans_received(sat), 900);
+	assert_int_equal((uint64_t)stat_of(sat, "invalid_spans"), 0);
+	assert_int_equal((uint64_t)stat_of(sat, "duplicate_spans"), 0);
+	ltb_tracer_free(t);
+	ltb_sat_stop(sat);
+}
+
 /* A loopback port nothing listens on: bound, then closed. */
 static uint16_t
 closed_port(void)
@@ -871,6 +930,30 @@ test_a_closed_port_drops_the_spans(void **unused)
 }
 
 static void
+test_a_closed_port_drops_otlp_over_https(void **unused)
+{
+	struct ltb_tracer_stats st;
+	struct ltb_tracer *t;
+	uint16_t port = closed_port();
+	char url[64];
+	int i;
+
+	t = http_tracer_speaking(&port, 1, 2000, LTB_TRACER_OTLP, 1);
+	for (i = 0; i < 30; i++)
+		ltb_span_finish(ltb_span_start(t, "op", NULL));
+	assert_int_equal(ltb_tracer_flush(t, 5000), 0);
+	ltb_tracer_stats(t, &st);
+	assert_int_equal(st.reports_failed, 1);
+	assert_int_equal(st.spans_dropped, 30);
+	snprintf(url, sizeof url, "POST https://127.0.0.1:%u/v1/traces: ",
+	    (unsigned)port);
+	if (strncmp(st.last_error, url, strlen(url)) != 0)
+		fail_msg("last error: %s", st.last_error);
+	assert_stats_add_up(t);
+	ltb_tracer_free(t);
+}
+
+static void
 test_new_refuses_no_ports(void **unused)
 {
 	struct ltb_tracer_config c;
@@ -898,7 +981,10 @@ main(void)
 		cmocka_unit_test(test_threads_share_a_tracer),
 		cmocka_unit_test(
 		    test_a_real_satellite_receives_exactly_the_spans),
+		cmocka_unit_test(
+		    test_a_real_satellite_receives_exactly_the_otlp_spans),
 		cmocka_unit_test(test_a_closed_port_drops_the_spans),
+		cmocka_unit_test(test_a_closed_port_drops_otlp_over_https),
 		cmocka_unit_test(test_new_refuses_no_ports),
 	};
 
