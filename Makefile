@@ -40,10 +40,15 @@ endif
 PROTOS = $(shell find common -name '*.proto')
 GEN_C = $(patsubst %.proto,$(B)/gen/%.pb-c.c,$(notdir $(PROTOS)))
 GEN_H = $(GEN_C:.c=.h)
-# common/ is split by subsystem, a folder each (DESIGN.md).
-LIB_SRC = $(wildcard common/*/*.c common/*/*/*.c)
-LIB_OBJ = $(patsubst common/%.c,$(B)/obj/common/%.o,$(LIB_SRC)) \
-	$(patsubst $(B)/gen/%.c,$(B)/obj/gen/%.o,$(GEN_C))
+GEN_OBJ = $(patsubst $(B)/gen/%.c,$(B)/obj/gen/%.o,$(GEN_C))
+# common/ is split by subsystem, a folder each (DESIGN.md). The reference
+# tracer (common/client/) is a library of its own, with the protobuf-c code
+# it packs with: the C clients, its unit test and its benchmark link it;
+# the tools' library does not hold it.
+CLIENT_SRC = $(wildcard common/client/*.c)
+CLIENT_LIB = $(B)/libltbclient.a
+LIB_SRC = $(filter-out $(CLIENT_SRC),$(wildcard common/*/*.c common/*/*/*.c))
+LIB_OBJ = $(patsubst common/%.c,$(B)/obj/common/%.o,$(LIB_SRC)) $(GEN_OBJ)
 LIB = $(B)/libltb.a
 
 TOOLS = $(patsubst bin/%.c,$(B)/bin/%,$(wildcard bin/ltb-*.c))
@@ -87,30 +92,35 @@ $(LIB): $(LIB_OBJ) | deps
 	@rm -f $@
 	ar rcs $@ $^
 
+$(CLIENT_LIB): $(patsubst common/%.c,$(B)/obj/common/%.o,$(CLIENT_SRC)) \
+    $(GEN_OBJ) | deps
+	@rm -f $@
+	ar rcs $@ $^
+
 $(B)/bin/%: bin/%.c $(LIB) | deps
 	@mkdir -p $(@D)
 	@mkdir -p $(B)/dep
 	$(CC) $(ALL_CFLAGS) $(DEPFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIB) $(LIBS)
 
 .SECONDEXPANSION:
-$(B)/clients/%/client: $$(wildcard clients/%/*.c) $(LIB) | deps
+$(B)/clients/%/client: $$(wildcard clients/%/*.c) $(CLIENT_LIB) $(LIB) | deps
 	@mkdir -p $(@D) $(B)/dep
-	$(CC) $(ALL_CFLAGS) $(DEPFLAGS) $(ALL_LDFLAGS) -o $@ $(filter %.c,$^) $(LIB) $(LIBS)
+	$(CC) $(ALL_CFLAGS) $(DEPFLAGS) $(ALL_LDFLAGS) -o $@ $(filter %.c,$^) $(CLIENT_LIB) $(LIB) $(LIBS)
 
-$(B)/tests/%: tests/unit/%.c $(LIB) | deps
+$(B)/tests/%: tests/unit/%.c $(CLIENT_LIB) $(LIB) | deps
 	@mkdir -p $(@D)
 	@mkdir -p $(B)/dep
-	$(CC) $(ALL_CFLAGS) $(DEPFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIB) $(LIBS) -lcmocka
+	$(CC) $(ALL_CFLAGS) $(DEPFLAGS) $(ALL_LDFLAGS) -o $@ $< $(CLIENT_LIB) $(LIB) $(LIBS) -lcmocka
 
 $(B)/tests/tools/%: tests/tools/%.c $(LIB) | deps
 	@mkdir -p $(@D)
 	@mkdir -p $(B)/dep
 	$(CC) $(ALL_CFLAGS) $(DEPFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIB) $(LIBS)
 
-$(B)/tests/bench/%: tests/bench/%.c $(LIB) | deps
+$(B)/tests/bench/%: tests/bench/%.c $(CLIENT_LIB) $(LIB) | deps
 	@mkdir -p $(@D)
 	@mkdir -p $(B)/dep
-	$(CC) $(ALL_CFLAGS) $(DEPFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIB) $(LIBS)
+	$(CC) $(ALL_CFLAGS) $(DEPFLAGS) $(ALL_LDFLAGS) -o $@ $< $(CLIENT_LIB) $(LIB) $(LIBS)
 
 # Fuzz targets link the library sources directly, built with clang's
 # fuzzer and sanitizers, into their own tree so they never mix with $(LIB).

@@ -54,7 +54,8 @@ static const char usage[] =
 "           to fetch it; print a \"fetched\" record. The message is the\n"
 "           first control record of --plan, or built from --trace,\n"
 "           --repeat N, --work N, --sleep NS, --sleep-interval NS,\n"
-"           --satellite-ports LIST (default: the defaults of ltb_control).\n"
+"           --satellite-ports LIST, --protocol NAME, --tls, --tls-ca FILE\n"
+"           (default: the defaults of ltb_control).\n"
 "\n"
 "  --target-cpu X        the NoOp client's CPU to calibrate to (0.7)\n"
 "  --control-port PORT   where clients fetch the message (default 8024;\n"
@@ -199,7 +200,7 @@ parse_args(int argc, char **argv, struct opts *o)
 		{ NULL, 0, NULL, 0 }
 	};
 	char err[512];
-	int ch, trace_seen = 0;
+	int ch, trace_seen = 0, wire_seen = 0;
 
 	if (argc < 2)
 		bad_usage("name a command: calibrate, plan or serve");
@@ -274,6 +275,9 @@ parse_args(int argc, char **argv, struct opts *o)
 plan_flag:
 			if (ch == LTB_OPT_TRACE)
 				trace_seen = 1;
+			if (ch == LTB_OPT_PROTOCOL || ch == LTB_OPT_TLS ||
+			    ch == LTB_OPT_TLS_CA)
+				wire_seen = 1;
 			if (ltb_plan_flag(&o->p, ch, optarg, argv, argc,
 			    &optind, err, sizeof err) < 0)
 				bad_usage(err);
@@ -288,6 +292,14 @@ plan_flag:
 		if (trace_seen) {
 			o->msg_flags = 1;
 			o->msg.trace = o->p.trace != LTB_TRACE_OFF;
+		}
+		/* how the client reports: a message flag for serve too */
+		if (wire_seen) {
+			o->msg_flags = 1;
+			o->msg.protocol = o->p.protocol;
+			o->msg.tls = o->p.tls;
+			memcpy(o->msg.tls_ca_file, o->p.tls_ca_file,
+			    sizeof o->msg.tls_ca_file);
 		}
 		if (o->plan != NULL && o->msg_flags)
 			bad_usage("serve: --plan or message flags, not both");

@@ -7,6 +7,11 @@
  * reads the satellites' counts before and after, and writes one result
  * record. Without --satellites it starts its own ltb-satellite group and
  * stops it at the end. See common/run/ltb_run.h.
+ *
+ * TLS belongs to the satellites: one group serves every run, so when it
+ * speaks TLS (--tls or --tls-ca, a plan record with Tls, or an https://
+ * --satellites URL) the group we start is started with --tls, and every
+ * run's client is told Tls.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -43,7 +48,10 @@ static const char usage[] =
 "                            (default: kill it after twice the runtime,\n"
 "                            and at least runtime + 5 s)\n"
 "      --satellites URL      admin URL of a running ltb-satellite group\n"
-"                            (default: start one on free ports)\n"
+"                            (default: start one on free ports, with\n"
+"                            --tls when runs report over TLS); https://\n"
+"                            says its ports speak TLS (its admin API is\n"
+"                            still asked over http)\n"
 "      --satellite-down-at S take the satellites down S s into each run\n"
 "      --satellite-up-at S   and bring them back at S s\n"
 "      --control-port PORT   where clients fetch their control message\n"
@@ -262,6 +270,39 @@ read_plan(struct sample *s)
 		    "run", strcmp(s->o.plan, "-") == 0 ? "stdin" : s->o.plan);
 }
 
+/*
+ * Whether the satellites speak TLS: asked for by a flag or by any record
+ * of the plan, or said by an https:// --satellites URL, which then names
+ * the admin API by its plain http:// URL in admin_url.
+ */
+static int
+satellites_tls(struct sample *s, char *admin_url, size_t len)
+{
+	const char *url = s->o.satellites;
+	int tls = s->o.p.tls;
+
+	for (size_t i = 0; i < s->nplan; i++)
+		tls |= ltb_json_bool(s->plan[i], "Tls", 0);
+	if (url != NULL && strncmp(url, "https://", 8) == 0) {
+		snprintf(admin_url, len, "http://%s", url + 8);
+		return 1;
+	}
+	if (url != NULL)
+		snprintf(admin_url, len, "%s", url);
+	return tls;
+}
+
+/* Every run's client speaks what the satellites speak. */
+static void
+tell_tls(struct sample *s, int tls)
+{
+	for (size_t i = 0; i < s->nplan; i++) {
+		cJSON_DeleteItemFromObjectCaseSensitive(s->plan[i], "Tls");
+		if (cJSON_AddBoolToObject(s->plan[i], "Tls", tls) == NULL)
+			ltb_die(LTB_EXIT_SYS, "out of memory");
+	}
+}
+
 /* The plan from flags, calibrating the client first if need be. */
 static int
 make_plan(struct sample *s, char *err, size_t errlen)
@@ -472,9 +513,10 @@ int
 main(int argc, char **argv)
 {
 	static struct sample s;
-	char err[1024], satellite[1024], why[1100];
+	static char *const tls_args[] = { "--tls", NULL };
+	char err[1024], satellite[1024], why[1100], admin_url[1024];
 	sigset_t mask;
-	int rc;
+	int rc, tls;
 
 	ltb_prog = "ltb-sample";
 	ltb_plan_default(&s.o.p);
@@ -503,13 +545,14 @@ main(int argc, char **argv)
 	if (s.ctl == NULL)
 		ltb_die(LTB_EXIT_SYS, "%s (--control-port 0 picks a free "
 		    "port)", err);
+	tls = satellites_tls(&s, admin_url, sizeof admin_url);
+	s.o.p.tls = tls;
 	if (s.o.satellites != NULL)
-		rc = ltb_satgroup_attach(&s.sats, s.o.satellites, err,
-		    sizeof err);
+		rc = ltb_satgroup_attach(&s.sats, admin_url, err, sizeof err);
 	else {
 		ltb_sibling_tool("ltb-satellite", satellite, sizeof satellite);
-		rc = ltb_satgroup_spawn(&s.sats, satellite, 8, NULL, err,
-		    sizeof err);
+		rc = ltb_satgroup_spawn(&s.sats, satellite, 8,
+		    tls ? tls_args : NULL, err, sizeof err);
 	}
 	if (rc < 0) {
 		ltb_warn("%s", err);
@@ -546,6 +589,7 @@ main(int argc, char **argv)
 		return rc == LTB_CALIBRATE_INCONCLUSIVE ?
 		    LTB_EXIT_INCONCLUSIVE : LTB_EXIT_FAIL;
 	}
+	tell_tls(&s, tls);
 	setup_clients(&s);
 	rc = run_plan(&s);
 	cleanup(&s);

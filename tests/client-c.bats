@@ -30,6 +30,51 @@ field() {
 	jq -r ".$1" <<<"$output"
 }
 
+# capture [CERT KEY]: a collector that answers every POST 200 and keeps
+# it: the bodies, one after the other, in $TMP/report.bin, and
+# "PATH CONTENT-TYPE" a line in $TMP/requests. Over TLS with CERT and KEY.
+# Its port becomes SAT_PORTS.
+capture() {
+	command -v python3 >/dev/null || skip "no python3 for the capturing server"
+	python3 -c '
+import http.server, ssl, sys
+class H(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        open(sys.argv[1], "ab").write(body)
+        with open(sys.argv[2], "a") as f:
+            print(self.path, self.headers["Content-Type"], file=f)
+        self.send_response(200); self.send_header("Content-Length", "0")
+        self.end_headers()
+    def log_message(self, *a): pass
+s = http.server.HTTPServer(("127.0.0.1", 0), H)
+if len(sys.argv) > 3:
+    c = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    c.load_cert_chain(sys.argv[3], sys.argv[4])
+    s.socket = c.wrap_socket(s.socket, server_side=True)
+print(s.server_address[1], flush=True)
+s.serve_forever()' "$TMP/report.bin" "$TMP/requests" "$@" >"$TMP/port" &
+	started $!
+	wait_for 10 test -s "$TMP/port"
+	SAT_PORTS=("$(cat "$TMP/port")")
+}
+
+# certificate NAME: a self-signed certificate for 127.0.0.1, its own CA,
+# in $TMP/NAME.crt with its key in $TMP/NAME.key.
+certificate() {
+	openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj "/CN=$1" \
+		-addext subjectAltName=IP:127.0.0.1 -keyout "$TMP/$1.key" \
+		-out "$TMP/$1.crt" 2>/dev/null
+}
+
+# otlp_spans FILE: how many spans the OTLP bodies in FILE hold.
+otlp_spans() {
+	protoc-c --decode=ltb.otlp.ExportTraceServiceRequest \
+		-I "$LTB_ROOT/common/collector/proto" otlp_trace.proto <"$1" |
+		grep -c '^    spans {'
+}
+
 @test "without Trace it makes Repeat spans and sends nothing" {
 	start_satellite
 	control '{"Trace": false, "Repeat": 120, "Work": 100}'
@@ -58,23 +103,8 @@ field() {
 }
 
 @test "spans nest in chains of 6, the last one shorter" {
-	command -v python3 >/dev/null || skip "no python3 for the capturing server"
 	# a collector that keeps the report body, so lsdecode can read it
-	python3 -c '
-import http.server, sys
-class H(http.server.BaseHTTPRequestHandler):
-    def do_POST(self):
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        open(sys.argv[1], "ab").write(body)
-        self.send_response(200); self.send_header("Content-Length", "0")
-        self.end_headers()
-    def log_message(self, *a): pass
-s = http.server.HTTPServer(("127.0.0.1", 0), H)
-print(s.server_address[1], flush=True)
-s.serve_forever()' "$TMP/report.bin" >"$TMP/port" &
-	started $!
-	wait_for 10 test -s "$TMP/port"
-	SAT_PORTS=("$(cat "$TMP/port")")
+	capture
 	control '{"Trace": true, "Repeat": 13, "ReportingPeriodMs": 60000}'
 	run --separate-stderr client
 	assert_success
@@ -194,4 +224,88 @@ s.serve_forever()' "$TMP/report.bin" >"$TMP/port" &
 	LTB_BUILD=no-such-build run -127 --separate-stderr "$TMP/tree/clients/c/run"
 	assert_failure 127
 	[ "$stderr" = "clients/c/run: the C client is not built: run make" ]
+}
+
+@test "with Protocol otlp every one of 1000 spans reaches the satellite once" {
+	start_satellite
+	control '{"Trace": true, "Repeat": 1000, "Work": 100, "ReportingPeriodMs": 50, "Protocol": "otlp"}'
+	run --separate-stderr client
+	[ -z "$stderr" ] || echo "$stderr" >&3
+	assert_success
+	[ "$(field spans_sent)" = 1000 ]
+	[ "$(field dropped)" = 0 ]
+	[ "$(field reports_failed)" = 0 ]
+	[ "$(sat_stat .spans_received)" = 1000 ]
+	[ "$(sat_stat .invalid_spans)" = 0 ]
+	[ "$(sat_stat .duplicate_spans)" = 0 ]
+	[ "$stderr" = "" ]
+}
+
+@test "with Protocol otlp it POSTs protobuf to /v1/traces" {
+	capture
+	control '{"Trace": true, "Repeat": 13, "ReportingPeriodMs": 60000, "Protocol": "otlp"}'
+	run --separate-stderr client
+	assert_success
+	[ "$(field dropped)" = 0 ]
+	run cat "$TMP/requests"
+	assert_output "/v1/traces application/x-protobuf"
+	[ "$(otlp_spans "$TMP/report.bin")" = 13 ]
+}
+
+@test "an unknown Protocol is exit 2 naming the known ones" {
+	printf '{"Trace": true, "Repeat": 10, "Protocol": "zipkin"}' >"$TMP/bad.json"
+	LTB_CONTROL_URL=file://$TMP/bad.json run --separate-stderr client
+	assert_failure 2
+	assert_output ""
+	[ "$stderr" = "ltb-client-c: bad control message from file://$TMP/bad.json: Protocol: unknown protocol 'zipkin' (known: lightstep, otlp)" ]
+	printf '{"Tls": "yes"}' >"$TMP/bad.json"
+	LTB_CONTROL_URL=file://$TMP/bad.json run --separate-stderr client
+	assert_failure 2
+	[[ $stderr == *"Tls: not true or false" ]]
+}
+
+@test "with Tls it reports over https without verifying the certificate" {
+	certificate sat
+	capture "$TMP/sat.crt" "$TMP/sat.key"
+	for protocol in lightstep otlp; do
+		: >"$TMP/report.bin"
+		control '{"Trace": true, "Repeat": 13, "ReportingPeriodMs": 60000, "Tls": true, "TlsCaFile": null, "Protocol": "'$protocol'"}'
+		run --separate-stderr client
+		assert_success
+		[ "$(field dropped)" = 0 ]
+		[ "$(field reports_ok)" = 1 ]
+		[ "$stderr" = "" ]
+	done
+	run cat "$TMP/requests"
+	assert_output "$(printf '%s\n' '/api/v2/reports application/octet-stream' \
+		'/v1/traces application/x-protobuf')"
+	[ "$(otlp_spans "$TMP/report.bin")" = 13 ]
+}
+
+@test "with TlsCaFile it verifies the certificate: another CA's fails, its own passes" {
+	certificate sat
+	certificate other
+	capture "$TMP/sat.crt" "$TMP/sat.key"
+	control '{"Trace": true, "Repeat": 13, "ReportingPeriodMs": 60000, "Tls": true, "TlsCaFile": "'"$TMP/other.crt"'"}'
+	run --separate-stderr client
+	assert_success
+	[ "$(field dropped)" = 13 ]
+	[ "$(field reports_failed)" = 1 ]
+	[[ $stderr == *"POST https://127.0.0.1:${SAT_PORTS[0]}/api/v2/reports: "*certificate* ]]
+	control '{"Trace": true, "Repeat": 13, "ReportingPeriodMs": 60000, "Tls": true, "TlsCaFile": "'"$TMP/sat.crt"'"}'
+	run --separate-stderr client
+	assert_success
+	[ "$(field dropped)" = 0 ]
+	[ "$(field reports_ok)" = 1 ]
+}
+
+@test "with Tls against a plain satellite every report fails, naming https" {
+	start_satellite
+	control '{"Trace": true, "Repeat": 60, "ReportingPeriodMs": 60000, "Tls": true}'
+	run --separate-stderr client
+	assert_success
+	[ "$(field dropped)" = 60 ]
+	[ "$(field reports_failed)" = 1 ]
+	[[ $stderr == *"the last: POST https://127.0.0.1:"*"/api/v2/reports: "* ]]
+	[ "$(sat_stat .spans_received)" = 0 ]
 }

@@ -402,3 +402,54 @@ SH
 	[[ $stderr == *"bytes of the client's output not shown; its last 4096 bytes:"* ]]
 	[[ $stderr == *"last-line"* ]]
 }
+
+@test "--protocol otlp: the C client's every span sent is received" {
+	run --separate-stderr ltb-sample --client c --protocol otlp --trace --sps 200 \
+		--runtime 3 --control-port 0
+	assert_success
+	run jq -r '[.spans_sent, .spans_received, .spans_invalid, .dropped, .error] | @tsv' <<<"$(results)"
+	assert_output "$(printf '600\t600\t0\t0\t')"
+}
+
+@test "--protocol, --tls and --tls-ca flow into the control records; an unknown protocol is exit 2" {
+	run ltb-control plan --client c --sps 100 --runtime 1 --protocol otlp
+	assert_success
+	run jq -r '[.Protocol, .Tls, .TlsCaFile] | @tsv' <<<"$output"
+	assert_output "$(printf 'otlp\tfalse\t')"
+	touch "$TMP/ca.pem"
+	cd "$TMP"
+	run ltb-control plan --client c --sps 100 --runtime 1 --tls-ca ca.pem
+	assert_success
+	run jq -r '[.Protocol, .Tls, .TlsCaFile] | @tsv' <<<"$output"
+	assert_output "$(printf 'lightstep\ttrue\t%s' "$TMP/ca.pem")"
+	run ltb-control plan --client c --sps 100 --runtime 1 --tls
+	jq -e '.Tls == true and .TlsCaFile == null' <<<"$output"
+	run ltb-control plan --client c --tls-ca "$TMP/no-such.pem"
+	assert_failure 2
+	assert_line --partial "bad --tls-ca '$TMP/no-such.pem'"
+	for tool in "ltb-control plan" ltb-sample; do
+		run $tool --client c --protocol zipkin --control-port 0
+		assert_failure 2
+		assert_line "${tool%% *}: bad --protocol: unknown protocol 'zipkin' (known: lightstep, otlp)"
+	done
+}
+
+@test "an https:// --satellites URL tells the clients Tls, and asks the admin API over http" {
+	# A plain satellite: the client's TLS handshake is what it sees.
+	start_satellite
+	run --separate-stderr ltb-sample --client c --trace --sps 100 --runtime 1 \
+		--satellites "https://${SAT_ADMIN#http://}" --control-port 0
+	assert_failure 1
+	run jq -r '[.spans_sent, .spans_received, .error] | @tsv' <<<"$(results)"
+	assert_output --partial "$(printf '100\t0\t')"
+	assert_output --partial "is the client speaking TLS"
+}
+
+@test "--tls: the C client reports over TLS to a satellite started with --tls" {
+	ltb-satellite --help | grep -q -- '--tls' || skip "ltb-satellite has no --tls yet"
+	run --separate-stderr ltb-sample --client c --tls --trace --sps 200 --runtime 3 \
+		--control-port 0
+	assert_success
+	run jq -r '[.spans_sent, .spans_received, .spans_invalid, .dropped, .error] | @tsv' <<<"$(results)"
+	assert_output "$(printf '600\t600\t0\t0\t')"
+}

@@ -11,7 +11,9 @@
  * whenever the debt exceeds SleepInterval the client sleeps SleepInterval
  * ns and pays that much back. With Trace the spans go through ltb_tracer
  * to the satellites; without, through its NoOp tracer, the same calls, so
- * the two runs differ by tracing alone.
+ * the two runs differ by tracing alone. The tracer speaks the message's
+ * Protocol (LightStep or OTLP), over https when Tls, verifying the
+ * satellites' certificate only when TlsCaFile names a CA.
  *
  * stdout: one JSON line at the end,
  *   {"type":"client","v":1,"client":"c","trace":B,"spans_sent":N,
@@ -265,6 +267,10 @@ make_tracer(const struct ltb_control *c)
 	tc.reporting_period_ms = c->reporting_period_ms;
 	tc.max_buffered_spans = c->max_buffered_spans;
 	tc.component_name = "ltb-client-c";
+	tc.protocol = c->protocol == LTB_CONTROL_OTLP ? LTB_TRACER_OTLP :
+	    LTB_TRACER_LIGHTSTEP;
+	tc.tls = c->tls;
+	tc.ca_file = c->tls_ca_file[0] != '\0' ? c->tls_ca_file : NULL;
 	if ((t = ltb_tracer_new(&tc, err, sizeof err)) == NULL)
 		ltb_die(LTB_EXIT_SYS, "cannot start the tracer: %s", err);
 	return t;

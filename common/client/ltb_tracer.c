@@ -1,6 +1,6 @@
 /*
- * ltb_tracer.c: a reporting tracer for the LightStep collector protocol;
- * see ltb_tracer.h for the contract.
+ * ltb_tracer.c: a reporting tracer for the LightStep collector protocol
+ * and OTLP/HTTP; see ltb_tracer.h for the contract.
  *
  * Where the time goes, and why it is arranged so:
  *
@@ -16,6 +16,8 @@
  *    the spare one in O(1), and gives a batch back by splicing one list.
  *  - The reporter packs with protobuf-c from structs it lays out in arrays
  *    of its own that only grow, so a steady state packs without malloc.
+ *    It frames the outer messages itself and lets protobuf-c pack one span
+ *    at a time (see encode_lightstep and encode_otlp).
  *  - Each satellite port has its own curl easy handle, so its connection
  *    is kept alive between reports; ports are taken in turn.
  */
@@ -30,7 +32,10 @@
 #include <curl/curl.h>
 
 #include "lightstep_collector.pb-c.h"
+#include "otlp_trace.pb-c.h"
 #include "client/ltb_tracer.h"
+#include "core/ltb_clock.h"
+#include "core/ltb_hash.h"
 
 typedef Lightstep__Collector__KeyValue Kv;
 typedef Lightstep__Collector__Log Log;
@@ -38,6 +43,10 @@ typedef Lightstep__Collector__Span Span;
 typedef Lightstep__Collector__SpanContext Ctx;
 typedef Lightstep__Collector__Reference Ref;
 typedef Lightstep__Collector__Timestamp Ts;
+typedef Ltb__Otlp__Span Ospan;
+typedef Ltb__Otlp__KeyValue Okv;
+typedef Ltb__Otlp__AnyValue Oany;
+typedef Ltb__Otlp__Span__Event Oevent;
 
 #define STRBLK 512		/* bytes of a span's first string block */
 #define FIRST_BUF 1024		/* buffer slots allocated at first */
@@ -47,7 +56,7 @@ struct tag {
 };
 
 struct log {
-	int64_t ns;
+	uint64_t ns;
 	const char *key, *value;
 };
 
@@ -64,7 +73,7 @@ struct ltb_span {
 	struct ltb_span_context ctx;
 	uint64_t parent;		/* parent span id; 0: a root */
 	const char *op;
-	int64_t start_ns, finish_ns;	/* CLOCK_REALTIME */
+	uint64_t start_ns, finish_ns;	/* CLOCK_REALTIME */
 	struct tag *tags;
 	struct log *logs;
 	uint32_t ntags, captags, nlogs, caplogs;
@@ -92,16 +101,47 @@ struct elog {
 	Kv kv, *kvp;
 };
 
+/* The same for OTLP: a string attribute, an event, a span's ids. */
+struct oattr {
+	Okv kv;
+	Oany v;
+};
+
+struct oevent {
+	Oevent ev;
+	struct oattr a;
+	Okv *ap;
+};
+
+struct ospan {
+	Ospan sp;
+	uint8_t ids[32];		/* trace id, span id, parent span id */
+};
+
 struct encoder {
+	enum ltb_tracer_protocol protocol;
+	uint8_t *out;			/* the report is out[start..len) */
+	size_t start, len, capout;
+	char *token, *component;
+
+	/* LightStep */
 	struct espan sp;		/* one span at a time */
 	Kv *tags, **tagp;
 	struct elog *logs;
 	Log **logp;
-	uint8_t *out;			/* the report */
-	size_t len;
-	size_t captags, captagp, caplogs, caplogp, capout;
+	size_t captags, captagp, caplogs, caplogp;
 	uint64_t reporter_id;
-	char *token, *component;
+
+	/* OTLP */
+	struct ospan osp;		/* one span at a time */
+	struct oattr *oattrs;
+	Okv **oattrp;
+	struct oevent *oevents;
+	Oevent **oeventp;
+	size_t capoattrs, capoattrp, capoevents, capoeventp;
+	uint64_t trace_hi;		/* the high half of every trace id */
+	uint8_t *resource, *scope;	/* framed as fields, packed once */
+	size_t nresource, nscope;
 };
 
 struct ltb_tracer {
@@ -139,7 +179,7 @@ struct ltb_tracer {
 
 /* --- ids and clocks ------------------------------------------------------ */
 
-/* splitmix64 per thread, seeded from the kernel on first use, so threads
+/* SplitMix64 per thread, seeded from the kernel on first use, so threads
  * make ids without sharing state. */
 static _Thread_local uint64_t rng_state;
 static _Thread_local int rng_seeded;
@@ -147,24 +187,14 @@ static _Thread_local int rng_seeded;
 static uint64_t
 rng_next(void)
 {
-	uint64_t z;
-
 	if (!rng_seeded) {
 		if (getrandom(&rng_state, sizeof rng_state, GRND_NONBLOCK) !=
-		    (ssize_t)sizeof rng_state) {
-			struct timespec ts;
-
-			clock_gettime(CLOCK_MONOTONIC, &ts);
-			rng_state = (uint64_t)ts.tv_nsec ^
-			    ((uint64_t)ts.tv_sec << 32) ^
+		    (ssize_t)sizeof rng_state)
+			rng_state = ltb_mono_ns() ^
 			    (uint64_t)(uintptr_t)&rng_state;
-		}
 		rng_seeded = 1;
 	}
-	z = (rng_state += 0x9e3779b97f4a7c15ull);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
+	return ltb_splitmix64(&rng_state);
 }
 
 /* Zero means "no id" in the protocol. */
@@ -178,32 +208,16 @@ random_id(void)
 	return v;
 }
 
-static int64_t
-now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-static void
+/* A deadline ms from now on the monotonic clock, for condition waits
+ * (their clock, see tracer_alloc); its time in ns. */
+static uint64_t
 deadline_after(struct timespec *ts, unsigned ms)
 {
-	clock_gettime(CLOCK_MONOTONIC, ts);
-	ts->tv_sec += ms / 1000;
-	ts->tv_nsec += (long)(ms % 1000) * 1000000;
-	if (ts->tv_nsec >= 1000000000) {
-		ts->tv_sec++;
-		ts->tv_nsec -= 1000000000;
-	}
-}
+	uint64_t ns = ltb_mono_ns() + (uint64_t)ms * 1000000u;
 
-static int
-ts_before(const struct timespec *a, const struct timespec *b)
-{
-	return a->tv_sec < b->tv_sec ||
-	    (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
+	ts->tv_sec = (time_t)(ns / 1000000000u);
+	ts->tv_nsec = (long)(ns % 1000000000u);
+	return ns;
 }
 
 /* Make room for need elements in *p; capacity only grows. */
@@ -261,7 +275,7 @@ ltb_span_start(struct ltb_tracer *t, const char *operation,
 		s->parent = 0;
 	}
 	s->ctx.span_id = random_id();
-	s->start_ns = now_ns();
+	s->start_ns = ltb_real_ns();
 	return s;
 }
 
@@ -309,7 +323,7 @@ ltb_span_log(struct ltb_span *s, const char *key, const char *value)
 		s->caplogs = (uint32_t)cap;
 	}
 	l = &s->logs[s->nlogs++];
-	l->ns = now_ns();
+	l->ns = ltb_real_ns();
 	l->key = key;
 	l->value = value;
 }
@@ -362,12 +376,12 @@ void
 ltb_span_finish(struct ltb_span *s)
 {
 	struct ltb_tracer *t;
-	int64_t now;
+	uint64_t now;
 
 	if (s->inert)
 		return;
 	t = s->t;
-	now = now_ns();
+	now = ltb_real_ns();
 	s->finish_ns = now > s->start_ns ? now : s->start_ns;
 	pthread_mutex_lock(&t->mu);
 	t->st.spans_finished++;
@@ -386,13 +400,13 @@ ltb_span_finish(struct ltb_span *s)
 /* --- encoding ------------------------------------------------------------ */
 
 static void
-set_ts(Ts *ts, int64_t ns)
+set_ts(Ts *ts, uint64_t ns)
 {
 	static const Ts init = LIGHTSTEP__COLLECTOR__TIMESTAMP__INIT;
 
 	*ts = init;
-	ts->seconds = ns / 1000000000;
-	ts->nanos = (int32_t)(ns % 1000000000);
+	ts->seconds = (int64_t)(ns / 1000000000u);
+	ts->nanos = (int32_t)(ns % 1000000000u);
 }
 
 static size_t
@@ -405,6 +419,18 @@ put_varint(uint8_t *p, uint64_t v)
 		v >>= 7;
 	}
 	p[n++] = (uint8_t)v;
+	return n;
+}
+
+static size_t
+varint_len(uint64_t v)
+{
+	size_t n = 1;
+
+	while (v >= 0x80) {
+		v >>= 7;
+		n++;
+	}
 	return n;
 }
 
@@ -435,7 +461,7 @@ put_message(struct encoder *e, unsigned field, const ProtobufCMessage *m)
 	return 0;
 }
 
-/* The protobuf-c structs of one span, in e's scratch space. */
+/* The protobuf-c structs of one LightStep span, in e's scratch space. */
 static int
 span_structs(struct encoder *e, const struct ltb_span *s)
 {
@@ -472,7 +498,7 @@ span_structs(struct encoder *e, const struct ltb_span *s)
 	}
 	set_ts(&es->start, s->start_ns);
 	es->sp.start_timestamp = &es->start;
-	es->sp.duration_micros = (uint64_t)(s->finish_ns - s->start_ns) / 1000;
+	es->sp.duration_micros = (s->finish_ns - s->start_ns) / 1000;
 
 	es->sp.n_tags = s->ntags;
 	es->sp.tags = e->tagp;
@@ -518,7 +544,7 @@ span_structs(struct encoder *e, const struct ltb_span *s)
  * that miss the cache, where one span's structs stay in it.
  */
 static int
-encode(struct encoder *e, struct ltb_span *const *batch, size_t n)
+encode_lightstep(struct encoder *e, struct ltb_span *const *batch, size_t n)
 {
 	static const Kv kv_init = LIGHTSTEP__COLLECTOR__KEY_VALUE__INIT;
 	Lightstep__Collector__Reporter rep =
@@ -544,7 +570,7 @@ encode(struct encoder *e, struct ltb_span *const *batch, size_t n)
 	rep.tags = reptagp;
 	auth.access_token = e->token;
 
-	e->len = 0;
+	e->start = e->len = 0;
 	if (put_message(e, 1, &rep.base) < 0 ||
 	    put_message(e, 2, &auth.base) < 0)
 		return -1;
@@ -553,6 +579,196 @@ encode(struct encoder *e, struct ltb_span *const *batch, size_t n)
 		    put_message(e, 3, &e->sp.sp.base) < 0)
 			return -1;
 	return 0;
+}
+
+static void
+put_be64(uint8_t *p, uint64_t v)
+{
+	int i;
+
+	for (i = 7; i >= 0; i--, v >>= 8)
+		p[i] = (uint8_t)v;
+}
+
+static void
+otlp_attr(struct oattr *a, const char *key, const char *value)
+{
+	static const Okv kv_init = LTB__OTLP__KEY_VALUE__INIT;
+	static const Oany any_init = LTB__OTLP__ANY_VALUE__INIT;
+
+	a->kv = kv_init;
+	a->v = any_init;
+	a->kv.key = (char *)key;
+	a->v.value_case = LTB__OTLP__ANY_VALUE__VALUE_STRING_VALUE;
+	a->v.string_value = (char *)value;
+	a->kv.value = &a->v;
+}
+
+/* The protobuf-c structs of one OTLP span, in e's scratch space. */
+static int
+otlp_span_structs(struct encoder *e, const struct ltb_span *s)
+{
+	static const Ospan span_init = LTB__OTLP__SPAN__INIT;
+	static const Oevent event_init = LTB__OTLP__SPAN__EVENT__INIT;
+	struct ospan *os = &e->osp;
+	size_t j;
+
+	if (reserve(&e->oattrs, &e->capoattrs, s->ntags,
+	    sizeof *e->oattrs) < 0 ||
+	    reserve(&e->oattrp, &e->capoattrp, s->ntags,
+	    sizeof *e->oattrp) < 0 ||
+	    reserve(&e->oevents, &e->capoevents, s->nlogs,
+	    sizeof *e->oevents) < 0 ||
+	    reserve(&e->oeventp, &e->capoeventp, s->nlogs,
+	    sizeof *e->oeventp) < 0)
+		return -1;
+	os->sp = span_init;
+	put_be64(os->ids, e->trace_hi);
+	put_be64(os->ids + 8, s->ctx.trace_id);
+	put_be64(os->ids + 16, s->ctx.span_id);
+	os->sp.trace_id.data = os->ids;
+	os->sp.trace_id.len = 16;
+	os->sp.span_id.data = os->ids + 16;
+	os->sp.span_id.len = 8;
+	if (s->parent != 0) {
+		put_be64(os->ids + 24, s->parent);
+		os->sp.parent_span_id.data = os->ids + 24;
+		os->sp.parent_span_id.len = 8;
+	}
+	os->sp.name = (char *)s->op;
+	os->sp.kind = LTB__OTLP__SPAN__SPAN_KIND__SPAN_KIND_INTERNAL;
+	os->sp.start_time_unix_nano = s->start_ns;
+	os->sp.end_time_unix_nano = s->finish_ns;
+
+	os->sp.n_attributes = s->ntags;
+	os->sp.attributes = e->oattrp;
+	for (j = 0; j < s->ntags; j++) {
+		otlp_attr(&e->oattrs[j], s->tags[j].key, s->tags[j].value);
+		e->oattrp[j] = &e->oattrs[j].kv;
+	}
+	os->sp.n_events = s->nlogs;
+	os->sp.events = e->oeventp;
+	for (j = 0; j < s->nlogs; j++) {
+		struct oevent *ev = &e->oevents[j];
+
+		ev->ev = event_init;
+		ev->ev.time_unix_nano = s->logs[j].ns;
+		ev->ev.name = "log";
+		otlp_attr(&ev->a, s->logs[j].key, s->logs[j].value);
+		ev->ap = &ev->a.kv;
+		ev->ev.n_attributes = 1;
+		ev->ev.attributes = &ev->ap;
+		e->oeventp[j] = &ev->ev;
+	}
+	return 0;
+}
+
+/* Message m framed as field number field, in a new buffer; NULL when out
+ * of memory. */
+static uint8_t *
+framed(unsigned field, const ProtobufCMessage *m, size_t *len)
+{
+	size_t size = protobuf_c_message_get_packed_size(m), n = 0;
+	uint8_t *p = malloc(1 + 10 + size);
+
+	if (p == NULL)
+		return NULL;
+	p[n++] = (uint8_t)(field << 3 | 2);
+	n += put_varint(p + n, size);
+	n += protobuf_c_message_pack(m, p + n);
+	*len = n;
+	return p;
+}
+
+/* What every OTLP report says before its spans: the resource (the
+ * service, named component) and the instrumentation scope, packed once. */
+static int
+otlp_setup(struct encoder *e)
+{
+	Ltb__Otlp__Resource res = LTB__OTLP__RESOURCE__INIT;
+	Ltb__Otlp__InstrumentationScope scope =
+	    LTB__OTLP__INSTRUMENTATION_SCOPE__INIT;
+	struct oattr a[3];
+	Okv *ap[3];
+	size_t i;
+
+	otlp_attr(&a[0], "service.name", e->component);
+	otlp_attr(&a[1], "telemetry.sdk.name", "ltb-tracer-c");
+	otlp_attr(&a[2], "telemetry.sdk.version", "1");
+	for (i = 0; i < 3; i++)
+		ap[i] = &a[i].kv;
+	res.n_attributes = 3;
+	res.attributes = ap;
+	scope.name = "ltb-tracer-c";
+	scope.version = "1";
+	if ((e->resource = framed(1, &res.base, &e->nresource)) == NULL ||
+	    (e->scope = framed(1, &scope.base, &e->nscope)) == NULL)
+		return -1;
+	/* Zero would mean "no trace"; the low half is never zero anyway. */
+	e->trace_hi = random_id();
+	return 0;
+}
+
+/* Write bytes, or a varint, or a field's tag, to end just before *at. */
+static void
+put_before(uint8_t *out, size_t *at, const uint8_t *p, size_t n)
+{
+	*at -= n;
+	memcpy(out + *at, p, n);
+}
+
+static void
+varint_before(uint8_t *out, size_t *at, uint64_t v)
+{
+	*at -= varint_len(v);
+	put_varint(out + *at, v);
+}
+
+/*
+ * Pack n spans into e->out as an ExportTraceServiceRequest of one
+ * ResourceSpans holding one ScopeSpans; the report is out[start..len).
+ * Returns 0, or -1 when out of memory.
+ *
+ * As for LightStep, protobuf-c packs one span at a time. The spans go
+ * first, after room kept for what encloses them; once their length is
+ * known the enclosing fields are written backwards into that room, ending
+ * where the spans begin, so nothing is sized twice or moved. The bytes
+ * are those protobuf-c packs for the whole request.
+ */
+static int
+encode_otlp(struct encoder *e, struct ltb_span *const *batch, size_t n)
+{
+	size_t head = e->nresource + e->nscope + 2 * (1 + 10);
+	size_t i, at, scope_spans, resource_spans;
+
+	e->start = e->len = 0;
+	if (room(e, head) < 0)
+		return -1;
+	e->len = head;
+	for (i = 0; i < n; i++)
+		if (otlp_span_structs(e, batch[i]) < 0 ||
+		    put_message(e, 2, &e->osp.sp.base) < 0)
+			return -1;
+	scope_spans = e->nscope + (e->len - head);
+	resource_spans = e->nresource + 1 + varint_len(scope_spans) +
+	    scope_spans;
+	at = head;
+	put_before(e->out, &at, e->scope, e->nscope);
+	varint_before(e->out, &at, scope_spans);
+	e->out[--at] = 2 << 3 | 2;	/* ResourceSpans.scope_spans */
+	put_before(e->out, &at, e->resource, e->nresource);
+	varint_before(e->out, &at, resource_spans);
+	e->out[--at] = 1 << 3 | 2;	/* the request's resource_spans */
+	e->start = at;
+	return 0;
+}
+
+static int
+encode(struct encoder *e, struct ltb_span *const *batch, size_t n)
+{
+	if (e->protocol == LTB_TRACER_OTLP)
+		return encode_otlp(e, batch, n);
+	return encode_lightstep(e, batch, n);
 }
 
 /* --- sending ------------------------------------------------------------- */
@@ -587,13 +803,53 @@ http_post(struct ltb_tracer *t, const uint8_t *body, size_t len, char *err,
 	return 0;
 }
 
+/* The request headers of the protocol. */
+static int
+http_headers(struct ltb_tracer *t)
+{
+	char hdr[256];
+
+	/* "Expect:" stops curl from waiting for 100-continue on big bodies */
+	if ((t->headers = curl_slist_append(NULL, "Expect:")) == NULL)
+		return -1;
+	if (t->enc.protocol == LTB_TRACER_OTLP)
+		return curl_slist_append(t->headers,
+		    "Content-Type: application/x-protobuf") == NULL ? -1 : 0;
+	snprintf(hdr, sizeof hdr, "Lightstep-Access-Token: %s",
+	    t->enc.token);
+	if (curl_slist_append(t->headers,
+	    "Content-Type: application/octet-stream") == NULL ||
+	    curl_slist_append(t->headers, hdr) == NULL)
+		return -1;
+	return 0;
+}
+
+/*
+ * TLS: with a CA file the satellites' certificate is verified against it,
+ * name included; without, not at all, as fits satellites that make their
+ * own certificate when they start.
+ */
+static void
+http_tls(CURL *h, const struct ltb_tracer_config *c)
+{
+	if (c->ca_file != NULL && c->ca_file[0] != '\0') {
+		curl_easy_setopt(h, CURLOPT_CAINFO, c->ca_file);
+		curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
+		curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
+	} else {
+		curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
+		curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
+	}
+}
+
 /* One handle per port, set up once so each report only names its body. */
 static int
 http_setup(struct ltb_tracer *t, const struct ltb_tracer_config *c,
     char *err, size_t errlen)
 {
-	char hdr[256];
-	const char *lb, *rb;
+	const char *lb, *rb, *scheme = c->tls ? "https" : "http";
+	const char *path = c->protocol == LTB_TRACER_OTLP ? "/v1/traces" :
+	    "/api/v2/reports";
 	size_t i;
 
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
@@ -601,13 +857,7 @@ http_setup(struct ltb_tracer *t, const struct ltb_tracer_config *c,
 		return -1;
 	}
 	t->curl_ready = 1;
-	snprintf(hdr, sizeof hdr, "Lightstep-Access-Token: %s",
-	    t->enc.token);
-	/* "Expect:" stops curl from waiting for 100-continue on big bodies */
-	if ((t->headers = curl_slist_append(NULL,
-	    "Content-Type: application/octet-stream")) == NULL ||
-	    curl_slist_append(t->headers, hdr) == NULL ||
-	    curl_slist_append(t->headers, "Expect:") == NULL)
+	if (http_headers(t) < 0)
 		goto nomem;
 	if ((t->ports = calloc(c->nports, sizeof *t->ports)) == NULL)
 		goto nomem;
@@ -618,9 +868,9 @@ http_setup(struct ltb_tracer *t, const struct ltb_tracer_config *c,
 		struct port *p = &t->ports[i];
 		CURL *h;
 
-		if ((size_t)snprintf(p->url, sizeof p->url,
-		    "http://%s%s%s:%u/api/v2/reports", lb, c->host, rb,
-		    (unsigned)c->ports[i]) >= sizeof p->url) {
+		if ((size_t)snprintf(p->url, sizeof p->url, "%s://%s%s%s:%u%s",
+		    scheme, lb, c->host, rb, (unsigned)c->ports[i], path) >=
+		    sizeof p->url) {
 			snprintf(err, errlen, "satellite host too long: %s",
 			    c->host);
 			return -1;
@@ -640,6 +890,8 @@ http_setup(struct ltb_tracer *t, const struct ltb_tracer_config *c,
 		/* the satellite is where we were told, never via a proxy */
 		curl_easy_setopt(h, CURLOPT_PROXY, "");
 		curl_easy_setopt(h, CURLOPT_USERAGENT, "ltb-tracer-c/1");
+		if (c->tls)
+			http_tls(h, c);
 	}
 	return 0;
 nomem:
@@ -660,11 +912,11 @@ report(struct ltb_tracer *t, struct ltb_span *const *batch, size_t n,
 		    n);
 		return -1;
 	}
-	*len = t->enc.len;
+	*len = t->enc.len - t->enc.start;
 	if (t->transport != NULL)
-		return t->transport(t->transport_ctx, t->enc.out, *len, err,
-		    errlen);
-	return http_post(t, t->enc.out, *len, err, errlen);
+		return t->transport(t->transport_ctx,
+		    t->enc.out + t->enc.start, *len, err, errlen);
+	return http_post(t, t->enc.out + t->enc.start, *len, err, errlen);
 }
 
 /* A report's worth of records goes back to the pool; string blocks past
@@ -694,13 +946,13 @@ static void *
 reporter(void *arg)
 {
 	struct ltb_tracer *t = arg;
-	struct timespec next, now;
-	uint64_t seen;
+	struct timespec next;
+	uint64_t seen, next_ns;
 	char err[sizeof t->st.last_error];
 
 	/* from 0, not from t->flushes: a flush may come before we run */
 	seen = 0;
-	deadline_after(&next, t->period_ms);
+	next_ns = deadline_after(&next, t->period_ms);
 	pthread_mutex_lock(&t->mu);
 	for (;;) {
 		struct ltb_span **batch, *first, *last;
@@ -714,9 +966,8 @@ reporter(void *arg)
 		if (t->stopping)
 			break;
 		seen = t->flushes;
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		if (!ts_before(&now, &next))
-			deadline_after(&next, t->period_ms);
+		if (ltb_mono_ns() >= next_ns)
+			next_ns = deadline_after(&next, t->period_ms);
 		if (t->nbuf == 0)
 			continue;
 
@@ -830,17 +1081,25 @@ ltb_tracer_new(const struct ltb_tracer_config *c, char *err, size_t errlen)
 		snprintf(err, errlen, "no satellite host");
 		return NULL;
 	}
+	if (c->protocol != LTB_TRACER_LIGHTSTEP &&
+	    c->protocol != LTB_TRACER_OTLP) {
+		snprintf(err, errlen, "unknown protocol %d", (int)c->protocol);
+		return NULL;
+	}
 	if ((t = tracer_alloc()) == NULL)
 		goto nomem;
 	t->max = c->max_buffered_spans;
 	t->period_ms = c->reporting_period_ms ? c->reporting_period_ms : 1;
 	t->transport = c->transport;
 	t->transport_ctx = c->transport_ctx;
+	t->enc.protocol = c->protocol;
 	t->enc.reporter_id = random_id();
 	if ((t->enc.token = strdup(c->access_token ? c->access_token :
 	    "ltb")) == NULL ||
 	    (t->enc.component = strdup(c->component_name ?
 	    c->component_name : "ltb")) == NULL)
+		goto nomem;
+	if (t->enc.protocol == LTB_TRACER_OTLP && otlp_setup(&t->enc) < 0)
 		goto nomem;
 	if (t->transport == NULL && http_setup(t, c, err, errlen) < 0)
 		goto fail;
@@ -989,6 +1248,12 @@ ltb_tracer_free(struct ltb_tracer *t)
 	free(t->enc.tagp);
 	free(t->enc.logs);
 	free(t->enc.logp);
+	free(t->enc.oattrs);
+	free(t->enc.oattrp);
+	free(t->enc.oevents);
+	free(t->enc.oeventp);
+	free(t->enc.resource);
+	free(t->enc.scope);
 	free(t->enc.out);
 	free(t->enc.token);
 	free(t->enc.component);

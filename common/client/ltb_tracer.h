@@ -1,6 +1,7 @@
 /*
  * ltb_tracer.h: a small reporting tracer that speaks the LightStep
- * collector protocol, the tracer of the built-in C client.
+ * collector protocol or OTLP/HTTP, over http or https: the tracer of the
+ * built-in C client, in its own library (libltbclient.a).
  *
  * It is built the way production tracers are, so that what ltb measures
  * with it is a credible cost of tracing:
@@ -13,13 +14,20 @@
  *    dropped and counted: the instrumented thread never waits for the
  *    reporter.
  *  - a reporter thread wakes every reporting period, swaps the buffer for
- *    an empty one, packs the spans into a lightstep.collector.ReportRequest
- *    with protobuf-c (structs laid out in arrays it reuses, so packing
- *    does not allocate either), and POSTs it to
- *    http://HOST:PORT/api/v2/reports with libcurl, one kept-alive handle
- *    per satellite port, taking the ports in turn. A report that fails
- *    (connection refused, timeout, a status other than 200) is not retried:
- *    its spans are dropped and counted, as real tracers do.
+ *    an empty one, packs the spans with protobuf-c (structs laid out in
+ *    arrays it reuses, so packing does not allocate either) into a
+ *    lightstep.collector.ReportRequest POSTed to
+ *    http://HOST:PORT/api/v2/reports, or into an OTLP
+ *    ExportTraceServiceRequest POSTed to http://HOST:PORT/v1/traces as
+ *    application/x-protobuf, with libcurl, one kept-alive handle per
+ *    satellite port, taking the ports in turn; https:// with tls. A
+ *    report that fails (connection refused, timeout, a status other than
+ *    200) is not retried: its spans are dropped and counted, as real
+ *    tracers do.
+ *  - in OTLP a span's 16-byte trace id is a random high half, drawn once
+ *    per tracer, then the 64-bit trace id of its context; tags are string
+ *    attributes, and each log an event named "log" holding one string
+ *    attribute.
  *  - a NoOp tracer answers the same calls and records nothing, so a
  *    program's cost with and without tracing differs only by tracing.
  *
@@ -49,6 +57,12 @@
 typedef int ltb_tracer_transport_fn(void *ctx, const uint8_t *body,
     size_t len, char *err, size_t errlen);
 
+/* What reports speak. */
+enum ltb_tracer_protocol {
+	LTB_TRACER_LIGHTSTEP,		/* ReportRequest, /api/v2/reports */
+	LTB_TRACER_OTLP			/* ExportTraceServiceRequest, /v1/traces */
+};
+
 struct ltb_tracer_config {
 	const char *host;		/* satellite host ("127.0.0.1", "::1") */
 	const uint16_t *ports;		/* satellite ports, used in turn */
@@ -57,13 +71,19 @@ struct ltb_tracer_config {
 	size_t max_buffered_spans;	/* finished spans waiting; 0 drops all */
 	unsigned timeout_ms;		/* bound on each POST, connect included */
 	const char *access_token;	/* Auth.access_token and header */
-	const char *component_name;	/* reporter tag lightstep.component_name */
+	const char *component_name;	/* reporter tag lightstep.component_name,
+					 * OTLP resource service.name */
+	enum ltb_tracer_protocol protocol;
+	int tls;			/* https: TLS to the satellites */
+	const char *ca_file;		/* with tls: verify the satellites'
+					 * certificate with this CA; NULL: do
+					 * not verify it */
 	ltb_tracer_transport_fn *transport;	/* NULL: HTTP to the ports */
 	void *transport_ctx;
 };
 
 /* The defaults: 127.0.0.1, no ports, every 200 ms, 10000 spans, 2 s per
- * POST, token "ltb", component "ltb", HTTP. */
+ * POST, token "ltb", component "ltb", LightStep over plain HTTP. */
 void ltb_tracer_config_default(struct ltb_tracer_config *c);
 
 struct ltb_tracer;

@@ -7,6 +7,30 @@
 
 #include "run/ltb_control_msg.h"
 
+const char *const ltb_control_protocol_names[LTB_CONTROL_NPROTOCOLS] = {
+	[LTB_CONTROL_LIGHTSTEP] = "lightstep",
+	[LTB_CONTROL_OTLP] = "otlp",
+};
+
+int
+ltb_control_protocol(const char *name, char *err, size_t errlen)
+{
+	size_t n = 0;
+	int i;
+
+	for (i = 0; i < LTB_CONTROL_NPROTOCOLS; i++)
+		if (strcmp(name, ltb_control_protocol_names[i]) == 0)
+			return i;
+	n = (size_t)snprintf(err, errlen, "unknown protocol '%.64s' (known:",
+	    name);
+	for (i = 0; i < LTB_CONTROL_NPROTOCOLS && n < errlen; i++)
+		n += (size_t)snprintf(err + n, errlen - n, "%s %s",
+		    i ? "," : "", ltb_control_protocol_names[i]);
+	if (n < errlen)
+		snprintf(err + n, errlen - n, ")");
+	return -1;
+}
+
 void
 ltb_control_default(struct ltb_control *c)
 {
@@ -82,6 +106,51 @@ bad:
 	return -1;
 }
 
+static int
+get_protocol(const cJSON *obj, struct ltb_control *c, char *err,
+    size_t errlen)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, "Protocol");
+	char why[256];
+	int p;
+
+	if (v == NULL)
+		return 0;
+	if (!cJSON_IsString(v)) {
+		snprintf(err, errlen, "Protocol: not a string");
+		return -1;
+	}
+	if ((p = ltb_control_protocol(v->valuestring, why, sizeof why)) < 0) {
+		snprintf(err, errlen, "Protocol: %s", why);
+		return -1;
+	}
+	c->protocol = p;
+	return 0;
+}
+
+/* TlsCaFile: a file name, or null for none. */
+static int
+get_ca_file(const cJSON *obj, struct ltb_control *c, char *err,
+    size_t errlen)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, "TlsCaFile");
+
+	if (v == NULL)
+		return 0;
+	if (cJSON_IsNull(v)) {
+		c->tls_ca_file[0] = '\0';
+		return 0;
+	}
+	if (!cJSON_IsString(v) || v->valuestring[0] == '\0' ||
+	    strlen(v->valuestring) >= sizeof c->tls_ca_file) {
+		snprintf(err, errlen, "TlsCaFile: not a file name (shorter "
+		    "than %zu bytes) or null", sizeof c->tls_ca_file);
+		return -1;
+	}
+	snprintf(c->tls_ca_file, sizeof c->tls_ca_file, "%s", v->valuestring);
+	return 0;
+}
+
 int
 ltb_control_from_json(struct ltb_control *c, const cJSON *obj, char *err,
     size_t errlen)
@@ -101,7 +170,10 @@ ltb_control_from_json(struct ltb_control *c, const cJSON *obj, char *err,
 	    &c->sleep_interval_ns, err, errlen) < 0 ||
 	    get_uint(obj, "Work", UINT64_MAX / 2, &c->work, err, errlen) < 0 ||
 	    get_uint(obj, "Repeat", UINT64_MAX / 2, &c->repeat, err,
-	    errlen) < 0 || get_ports(obj, c, err, errlen) < 0)
+	    errlen) < 0 || get_ports(obj, c, err, errlen) < 0 ||
+	    get_protocol(obj, c, err, errlen) < 0 ||
+	    get_bool(obj, "Tls", &c->tls, err, errlen) < 0 ||
+	    get_ca_file(obj, c, err, errlen) < 0)
 		return -1;
 	v = c->num_tags;
 	if (get_uint(obj, "NumTags", 1000, &v, err, errlen) < 0)
@@ -172,7 +244,14 @@ ltb_control_to_json(const struct ltb_control *c, cJSON *obj)
 	if (cJSON_AddNumberToObject(obj, "ReportingPeriodMs",
 	    c->reporting_period_ms) == NULL ||
 	    cJSON_AddNumberToObject(obj, "MaxBufferedSpans",
-	    c->max_buffered_spans) == NULL)
+	    c->max_buffered_spans) == NULL ||
+	    cJSON_AddStringToObject(obj, "Protocol",
+	    ltb_control_protocol_names[c->protocol]) == NULL ||
+	    cJSON_AddBoolToObject(obj, "Tls", c->tls) == NULL)
+		return -1;
+	if (c->tls_ca_file[0] != '\0' ?
+	    cJSON_AddStringToObject(obj, "TlsCaFile", c->tls_ca_file) == NULL :
+	    cJSON_AddNullToObject(obj, "TlsCaFile") == NULL)
 		return -1;
 	return 0;
 }

@@ -6,7 +6,12 @@
  * Repeat spans; inside each, Work floating-point multiplications; add
  * Sleep ns of sleep debt per span and sleep SleepInterval ns whenever the
  * debt exceeds it; flush at the end unless NoFlush; a NoOp tracer when
- * Trace is false. The rest configure a production-like tracer.
+ * Trace is false. The rest configure a production-like tracer: how many
+ * tags and logs a span carries, where and how often it reports, and how:
+ * Protocol (what it speaks: "lightstep", the default, or "otlp"), Tls
+ * (https instead of http) and TlsCaFile (the CA file a client verifies
+ * the satellites' certificate with; null: it does not verify, as fits
+ * satellites that make their own certificate at start).
  */
 #ifndef LTB_CONTROL_MSG_H
 #define LTB_CONTROL_MSG_H
@@ -19,6 +24,21 @@
 #define LTB_CONTROL_URL_DEFAULT "http://127.0.0.1:8024/control"
 #define LTB_CONTROL_MAX_PORTS 64
 #define LTB_SPANS_PER_CHAIN 6	/* client, server, db spans nest in 6s */
+#define LTB_CONTROL_PATH_MAX 1024	/* TlsCaFile, bytes with the NUL */
+
+/* Protocol: what a tracer reports with. */
+enum {
+	LTB_CONTROL_LIGHTSTEP,		/* "lightstep": POST /api/v2/reports */
+	LTB_CONTROL_OTLP,		/* "otlp": POST /v1/traces, protobuf */
+	LTB_CONTROL_NPROTOCOLS
+};
+
+/* Their names, by value. */
+extern const char *const ltb_control_protocol_names[LTB_CONTROL_NPROTOCOLS];
+
+/* The protocol called name, or -1 if none is: then err says so, naming
+ * the known ones ("unknown protocol 'zipkin' (known: lightstep, otlp)"). */
+int ltb_control_protocol(const char *name, char *err, size_t errlen);
 
 struct ltb_control {
 	int trace;			/* Trace */
@@ -34,10 +54,14 @@ struct ltb_control {
 	size_t nports;
 	unsigned reporting_period_ms;	/* ReportingPeriodMs */
 	unsigned max_buffered_spans;	/* MaxBufferedSpans */
+	int protocol;			/* Protocol, LTB_CONTROL_* */
+	int tls;			/* Tls */
+	char tls_ca_file[LTB_CONTROL_PATH_MAX];	/* TlsCaFile; "": null */
 };
 
 /* The defaults: NoOp, no work, 10 tags, 15 logs, 127.0.0.1:8360-8367,
- * report every 200 ms, buffer 10000 spans, SleepInterval 100 ms. */
+ * report every 200 ms, buffer 10000 spans, SleepInterval 100 ms,
+ * LightStep over plain HTTP. */
 void ltb_control_default(struct ltb_control *c);
 
 /*

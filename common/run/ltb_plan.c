@@ -2,6 +2,7 @@
  * ltb_plan.c: calibration records, their cache, and plans; see ltb_plan.h.
  */
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -195,6 +196,30 @@ ltb_plan_default(struct ltb_plan_opts *o)
 	o->num_logs = 15;
 	o->reporting_period_ms = 200;
 	o->max_buffered_spans = 10000;
+	o->protocol = LTB_CONTROL_LIGHTSTEP;
+}
+
+/* --tls-ca: a file clients can read, named so that they find it from
+ * wherever they run. */
+static int
+take_ca_file(struct ltb_plan_opts *o, const char *arg, char *err,
+    size_t errlen)
+{
+	char path[PATH_MAX];
+
+	if (access(arg, R_OK) < 0 || realpath(arg, path) == NULL) {
+		snprintf(err, errlen, "bad --tls-ca '%s': %s", arg,
+		    strerror(errno));
+		return -1;
+	}
+	if (strlen(path) >= sizeof o->tls_ca_file) {
+		snprintf(err, errlen, "bad --tls-ca '%s': path longer than "
+		    "%zu bytes", arg, sizeof o->tls_ca_file - 1);
+		return -1;
+	}
+	snprintf(o->tls_ca_file, sizeof o->tls_ca_file, "%s", path);
+	o->tls = 1;
+	return 0;
 }
 
 static cJSON *
@@ -218,6 +243,9 @@ control_record(const struct ltb_plan_opts *o, const struct ltb_calibration *c,
 	m.num_logs = o->num_logs;
 	m.reporting_period_ms = o->reporting_period_ms;
 	m.max_buffered_spans = o->max_buffered_spans;
+	m.protocol = o->protocol;
+	m.tls = o->tls;
+	snprintf(m.tls_ca_file, sizeof m.tls_ca_file, "%s", o->tls_ca_file);
 	if (o->client_cmd != NULL)
 		cJSON_AddStringToObject(rec, "client_cmd", o->client_cmd);
 	cJSON_AddStringToObject(rec, "client", o->client ? o->client : "cmd");
@@ -388,6 +416,22 @@ ltb_plan_flag(struct ltb_plan_opts *o, int code, const char *arg,
 	case LTB_OPT_NO_FLUSH:
 		o->no_flush = 1;
 		return 0;
+	case LTB_OPT_PROTOCOL: {
+		char why[256];
+		int p = ltb_control_protocol(arg, why, sizeof why);
+
+		if (p < 0) {
+			snprintf(err, errlen, "bad --protocol: %s", why);
+			return -1;
+		}
+		o->protocol = p;
+		return 0;
+	}
+	case LTB_OPT_TLS:
+		o->tls = 1;
+		return 0;
+	case LTB_OPT_TLS_CA:
+		return take_ca_file(o, arg, err, errlen);
 	}
 	snprintf(err, errlen, "unknown plan flag");
 	return -1;

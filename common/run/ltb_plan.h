@@ -15,6 +15,8 @@
 
 #include <cjson/cJSON.h>
 
+#include "run/ltb_control_msg.h"
+
 struct ltb_calibration {
 	char client[128];
 	double target_cpu;
@@ -66,10 +68,13 @@ struct ltb_plan_opts {
 	unsigned num_tags, num_logs;
 	unsigned reporting_period_ms, max_buffered_spans;
 	int no_flush;
+	int protocol;			/* LTB_CONTROL_LIGHTSTEP, ... */
+	int tls;
+	char tls_ca_file[LTB_CONTROL_PATH_MAX];	/* absolute, or "" */
 };
 
 /* Defaults: 500 sps, 10 s, 1 trial, traced, 10 tags, 15 logs, 200 ms,
- * 10000 spans, one shard. */
+ * 10000 spans, one shard, LightStep over plain HTTP. */
 void ltb_plan_default(struct ltb_plan_opts *o);
 
 /*
@@ -97,7 +102,8 @@ enum {
 	LTB_OPT_CLIENT = 1000, LTB_OPT_CLIENT_CMD, LTB_OPT_SPS,
 	LTB_OPT_RUNTIME, LTB_OPT_TRIALS, LTB_OPT_TRACE, LTB_OPT_LABEL,
 	LTB_OPT_SHARD, LTB_OPT_NUM_TAGS, LTB_OPT_NUM_LOGS,
-	LTB_OPT_REPORTING_PERIOD, LTB_OPT_MAX_BUFFERED, LTB_OPT_NO_FLUSH
+	LTB_OPT_REPORTING_PERIOD, LTB_OPT_MAX_BUFFERED, LTB_OPT_NO_FLUSH,
+	LTB_OPT_PROTOCOL, LTB_OPT_TLS, LTB_OPT_TLS_CA
 };
 
 #define LTB_PLAN_LONGOPTS \
@@ -114,7 +120,10 @@ enum {
 	{ "reporting-period", required_argument, NULL, \
 	    LTB_OPT_REPORTING_PERIOD }, \
 	{ "max-buffered", required_argument, NULL, LTB_OPT_MAX_BUFFERED }, \
-	{ "no-flush", no_argument, NULL, LTB_OPT_NO_FLUSH }
+	{ "no-flush", no_argument, NULL, LTB_OPT_NO_FLUSH }, \
+	{ "protocol", required_argument, NULL, LTB_OPT_PROTOCOL }, \
+	{ "tls", no_argument, NULL, LTB_OPT_TLS }, \
+	{ "tls-ca", required_argument, NULL, LTB_OPT_TLS_CA }
 
 /* The usage lines of those flags. */
 #define LTB_PLAN_USAGE \
@@ -132,7 +141,12 @@ enum {
 "      --num-tags N, --num-logs N        per span (default 10, 15)\n" \
 "      --reporting-period MS, --max-buffered N  tracer settings\n" \
 "                           (default 200 ms, 10000 spans)\n" \
-"      --no-flush           clients do not flush at the end\n"
+"      --no-flush           clients do not flush at the end\n" \
+"      --protocol NAME      what tracers report with: lightstep (default)\n" \
+"                           or otlp (OTLP/HTTP protobuf, POST /v1/traces)\n" \
+"      --tls                tracers report over https, not verifying the\n" \
+"                           satellites' certificate\n" \
+"      --tls-ca FILE        over https, verifying it with the CA in FILE\n"
 
 int ltb_plan_flag(struct ltb_plan_opts *o, int code, const char *arg,
     char **argv, int argc, int *next, char *err, size_t errlen);

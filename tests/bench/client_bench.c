@@ -14,6 +14,11 @@
  *                             libcurl to a satellite group started in this
  *                             process (whose own threads are not counted)
  *   total_ns_per_span         the two together: what tracing a span costs
+ *   encode_ns_per_span        the reporter's CPU per span when it sends
+ *                             nothing: encoding a LightStep report alone
+ *   otlp_encode_ns_per_span   the same for an OTLP ExportTraceServiceRequest,
+ *                             in the same trials, beside LightStep's; both
+ *                             with the bytes a span takes in a report
  *   pack_ns_per_span          protobuf-c get_packed_size + pack alone of an
  *                             equivalent report, for comparison
  *
@@ -188,26 +193,30 @@ traced_trial(const uint16_t *ports, size_t nports, struct ltb_sat *sat,
 	ltb_tracer_free(t);
 }
 
+/* Sends nothing; counts the bytes it was given. */
 static int
 discard(void *ctx, const uint8_t *body, size_t len, char *err, size_t errlen)
 {
+	*(size_t *)ctx += len;
 	return 0;
 }
 
 /* The reporter's CPU per span with a transport that sends nothing: what
- * encoding alone costs it. */
+ * encoding alone costs it, in protocol; the bytes a span took in *bytes. */
 static double
-encode_trial(size_t n)
+encode_trial(size_t n, enum ltb_tracer_protocol protocol, double *bytes)
 {
 	struct ltb_tracer_config c;
 	struct ltb_tracer *t;
 	clockid_t rc;
 	double r0, r;
-	size_t done, k;
+	size_t done, k, sent = 0;
 	char err[256];
 
 	ltb_tracer_config_default(&c);
+	c.protocol = protocol;
 	c.transport = discard;
+	c.transport_ctx = &sent;
 	c.reporting_period_ms = 200;
 	c.max_buffered_spans = ROUND;
 	if ((t = ltb_tracer_new(&c, err, sizeof err)) == NULL ||
@@ -222,6 +231,7 @@ encode_trial(size_t n)
 	}
 	r = clock_ns(rc) - r0;
 	ltb_tracer_free(t);
+	*bytes = (double)sent / (double)n;
 	return r / (double)n;
 }
 
@@ -270,9 +280,9 @@ main(int argc, char **argv)
 	struct ltb_sat *sat;
 	struct ltb_tracer *noop;
 	double noop_ns[MAX_TRIALS], inst_ns[MAX_TRIALS], rep_ns[MAX_TRIALS];
-	double tot_ns[MAX_TRIALS], enc_ns[MAX_TRIALS];
+	double tot_ns[MAX_TRIALS], enc_ns[MAX_TRIALS], otlp_ns[MAX_TRIALS];
 	double noop_m, inst_m, rep_m, tot_m, inst_b, rep_b, tot_b, enc_m, enc_b;
-	double pack;
+	double otlp_m, otlp_b, ls_bytes = 0, otlp_bytes = 0, pack;
 	uint16_t ports[4];
 	size_t nports, n = 60000;
 	int trials = 5, i;
@@ -307,10 +317,13 @@ main(int argc, char **argv)
 		inst_ns[i] = inst / (double)n - noop_ns[i];
 		rep_ns[i] = rep / (double)n;
 		tot_ns[i] = inst_ns[i] + rep_ns[i];
-		enc_ns[i] = encode_trial(n);
+		/* the two encoders one after the other: the same machine */
+		enc_ns[i] = encode_trial(n, LTB_TRACER_LIGHTSTEP, &ls_bytes);
+		otlp_ns[i] = encode_trial(n, LTB_TRACER_OTLP, &otlp_bytes);
 		fprintf(stderr, "client_bench: trial %d: noop %.0f ns, "
-		    "instrumented +%.0f ns, reporter %.0f ns a span\n", i + 1,
-		    noop_ns[i], inst_ns[i], rep_ns[i]);
+		    "instrumented +%.0f ns, reporter %.0f ns a span; encoding "
+		    "%.0f ns LightStep, %.0f ns OTLP\n", i + 1, noop_ns[i],
+		    inst_ns[i], rep_ns[i], enc_ns[i], otlp_ns[i]);
 	}
 	pack = pack_ns_per_span();
 	ltb_tracer_free(noop);
@@ -325,6 +338,8 @@ main(int argc, char **argv)
 	tot_m = median(tot_ns, trials);
 	enc_b = minimum(enc_ns, trials);
 	enc_m = median(enc_ns, trials);
+	otlp_b = minimum(otlp_ns, trials);
+	otlp_m = median(otlp_ns, trials);
 
 	printf("{\"type\":\"bench\",\"bench\":\"client_c\","
 	    "\"name\":\"instrumented_ns_per_span\",\"value\":%.0f,"
@@ -343,7 +358,13 @@ main(int argc, char **argv)
 	    tot_m, tot_b, tot_m < 5000 ? "true" : "false");
 	printf("{\"type\":\"bench\",\"bench\":\"client_c\","
 	    "\"name\":\"encode_ns_per_span\",\"value\":%.0f,\"best\":%.0f,"
-	    "\"unit\":\"ns\"}\n", enc_m, enc_b);
+	    "\"unit\":\"ns\",\"protocol\":\"lightstep\","
+	    "\"bytes_per_span\":%.0f}\n", enc_m, enc_b, ls_bytes);
+	printf("{\"type\":\"bench\",\"bench\":\"client_c\","
+	    "\"name\":\"otlp_encode_ns_per_span\",\"value\":%.0f,"
+	    "\"best\":%.0f,\"unit\":\"ns\",\"protocol\":\"otlp\","
+	    "\"bytes_per_span\":%.0f,\"vs_lightstep\":%.2f}\n", otlp_m, otlp_b,
+	    otlp_bytes, enc_m > 0 ? otlp_m / enc_m : 0);
 	printf("{\"type\":\"bench\",\"bench\":\"client_c\","
 	    "\"name\":\"pack_ns_per_span\",\"value\":%.0f,\"unit\":\"ns\","
 	    "\"tags\":%d,\"logs\":%d}\n", pack, NTAGS, NLOGS);

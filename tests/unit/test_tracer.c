@@ -3,7 +3,8 @@
  *
  * What it encodes is checked against the two readers of ltb_lightstep_walk.h (the
  * satellite's walk and protobuf-c's unpack) and, for references, tags and
- * logs, against protobuf-c's unpacked message. Its accounting is checked
+ * logs, against protobuf-c's unpacked message; its OTLP reports against
+ * protobuf-c's unpacked ExportTraceServiceRequest, span by span. Its accounting is checked
  * through a transport that records what it is given: drops when the buffer
  * is full, on failed reports, and at stop. Its HTTP path is checked
  * against a real satellite group started in this process on ephemeral
@@ -27,6 +28,7 @@
 #include <unistd.h>
 
 #include "lightstep_collector.pb-c.h"
+#include "otlp_trace.pb-c.h"
 #include "collector/proto/ltb_lightstep_walk.h"
 #include "collector/ltb_satellite.h"
 #include "client/ltb_tracer.h"
@@ -104,13 +106,15 @@ sink_transport(void *ctx, const uint8_t *body, size_t len, char *err,
 }
 
 static struct ltb_tracer *
-sink_tracer(struct sink *k, size_t max, unsigned period_ms)
+sink_tracer_speaking(struct sink *k, size_t max, unsigned period_ms,
+    enum ltb_tracer_protocol protocol)
 {
 	struct ltb_tracer_config c;
 	struct ltb_tracer *t;
 	char err[256] = "";
 
 	ltb_tracer_config_default(&c);
+	c.protocol = protocol;
 	c.transport = sink_transport;
 	c.transport_ctx = k;
 	c.max_buffered_spans = max;
@@ -119,6 +123,12 @@ sink_tracer(struct sink *k, size_t max, unsigned period_ms)
 	if (t == NULL)
 		fail_msg("ltb_tracer_new: %s", err);
 	return t;
+}
+
+static struct ltb_tracer *
+sink_tracer(struct sink *k, size_t max, unsigned period_ms)
+{
+	return sink_tracer_speaking(k, max, period_ms, LTB_TRACER_LIGHTSTEP);
 }
 
 /* Spans the readers of ltb_lightstep_walk.h saw. */
@@ -292,6 +302,196 @@ test_strdup_copies_belong_to_the_span(void **unused)
 	assert_string_equal(req->spans[0]->tags[0]->string_value, "short");
 	assert_int_equal(strlen(req->spans[0]->tags[1]->string_value), 599);
 	lightstep__collector__report_request__free_unpacked(req, NULL);
+	ltb_tracer_free(t);
+	sink_free(&k);
+}
+
+/* --- OTLP ---------------------------------------------------------------- */
+
+static uint64_t
+be64(const uint8_t *p)
+{
+	uint64_t v = 0;
+	int i;
+
+	for (i = 0; i < 8; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
+/* The string attribute key of kv's list, or NULL. */
+static const char *
+attr(Ltb__Otlp__KeyValue **kv, size_t n, const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(kv[i]->key, key) == 0) {
+			assert_non_null(kv[i]->value);
+			assert_int_equal(kv[i]->value->value_case,
+			    LTB__OTLP__ANY_VALUE__VALUE_STRING_VALUE);
+			return kv[i]->value->string_value;
+		}
+	return NULL;
+}
+
+static void
+test_otlp_report_unpacks_span_by_span(void **unused)
+{
+	static const char *const ops[6] = { "client/request", "server/handle",
+		"auth/verify", "cache/lookup", "db/query", "db/read" };
+	struct ltb_span_context ctx[18], parent[18];
+	struct ltb_span *s[6];
+	struct sink k;
+	struct ltb_tracer *t;
+	Ltb__Otlp__ExportTraceServiceRequest *req;
+	Ltb__Otlp__ResourceSpans *rs;
+	Ltb__Otlp__ScopeSpans *ss;
+	uint8_t *again;
+	uint64_t hi = 0;
+	size_t i, j, c, n = 0;
+
+	sink_init(&k);
+	t = sink_tracer_speaking(&k, 1000, 60000, LTB_TRACER_OTLP);
+	for (c = 0; c < 3; c++) {
+		for (i = 0; i < 6; i++) {
+			s[i] = ltb_span_start(t, ops[i],
+			    i ? ltb_span_context(s[i - 1]) : NULL);
+			for (j = 0; j < 3; j++)
+				ltb_span_set_tag(s[i], tag_keys[j],
+				    tag_values[j]);
+			for (j = 0; j < i; j++)
+				ltb_span_log(s[i], "event", "cache miss");
+		}
+		for (i = 6; i-- > 0;) {
+			ctx[n] = *ltb_span_context(s[i]);
+			parent[n] = i ? *ltb_span_context(s[i - 1]) :
+			    (struct ltb_span_context){ 0, 0 };
+			n++;
+			ltb_span_finish(s[i]);
+		}
+	}
+	assert_int_equal(ltb_tracer_flush(t, 5000), 0);
+	assert_int_equal(sink_count(&k), 1);
+
+	req = ltb__otlp__export_trace_service_request__unpack(NULL, k.len[0],
+	    k.body[0]);
+	assert_non_null(req);
+	assert_int_equal(req->n_resource_spans, 1);
+	rs = req->resource_spans[0];
+	assert_non_null(rs->resource);
+	assert_string_equal(attr(rs->resource->attributes,
+	    rs->resource->n_attributes, "service.name"), "ltb");
+	assert_int_equal(rs->n_scope_spans, 1);
+	ss = rs->scope_spans[0];
+	assert_non_null(ss->scope);
+	assert_string_equal(ss->scope->name, "ltb-tracer-c");
+	assert_int_equal(ss->n_spans, 18);
+	/* framed by the tracer, the bytes are protobuf-c's own */
+	assert_int_equal(
+	    ltb__otlp__export_trace_service_request__get_packed_size(req),
+	    k.len[0]);
+	again = malloc(k.len[0]);
+	assert_non_null(again);
+	ltb__otlp__export_trace_service_request__pack(req, again);
+	assert_memory_equal(again, k.body[0], k.len[0]);
+	free(again);
+
+	for (i = 0; i < 18; i++) {
+		Ltb__Otlp__Span *sp = ss->spans[i];
+		size_t depth = 5 - i % 6;
+
+		/* 16-byte trace ids: the context's id low, one high half */
+		assert_int_equal(sp->trace_id.len, 16);
+		assert_int_equal(be64(sp->trace_id.data + 8), ctx[i].trace_id);
+		if (i == 0)
+			hi = be64(sp->trace_id.data);
+		assert_int_not_equal(hi, 0);
+		assert_int_equal(be64(sp->trace_id.data), hi);
+		assert_int_equal(sp->span_id.len, 8);
+		assert_int_equal(be64(sp->span_id.data), ctx[i].span_id);
+		assert_int_not_equal(ctx[i].span_id, 0);
+		if (depth == 0) {
+			assert_int_equal(sp->parent_span_id.len, 0);
+		} else {
+			assert_int_equal(sp->parent_span_id.len, 8);
+			assert_int_equal(be64(sp->parent_span_id.data),
+			    parent[i].span_id);
+			assert_int_equal(parent[i].trace_id, ctx[i].trace_id);
+		}
+		assert_string_equal(sp->name, ops[depth]);
+		assert_int_equal(sp->kind,
+		    LTB__OTLP__SPAN__SPAN_KIND__SPAN_KIND_INTERNAL);
+		assert_true(sp->start_time_unix_nano > 1600000000ull *
+		    1000000000ull);
+		assert_true(sp->start_time_unix_nano <= sp->end_time_unix_nano);
+		assert_int_equal(sp->n_attributes, 3);
+		for (j = 0; j < 3; j++)
+			assert_string_equal(attr(sp->attributes,
+			    sp->n_attributes, tag_keys[j]), tag_values[j]);
+		assert_int_equal(sp->n_events, depth);
+		for (j = 0; j < sp->n_events; j++) {
+			Ltb__Otlp__Span__Event *ev = sp->events[j];
+
+			assert_string_equal(ev->name, "log");
+			assert_int_equal(ev->n_attributes, 1);
+			assert_string_equal(attr(ev->attributes,
+			    ev->n_attributes, "event"), "cache miss");
+			assert_true(ev->time_unix_nano >=
+			    sp->start_time_unix_nano);
+			assert_true(ev->time_unix_nano <=
+			    sp->end_time_unix_nano);
+		}
+	}
+	ltb__otlp__export_trace_service_request__free_unpacked(req, NULL);
+	assert_stats_add_up(t);
+	ltb_tracer_free(t);
+	sink_free(&k);
+}
+
+/* Reports after the first reuse the encoder's arrays: a smaller batch
+ * after a bigger one carries only its own spans, whole. */
+static void
+test_otlp_reports_stay_whole_when_reused(void **unused)
+{
+	Ltb__Otlp__ExportTraceServiceRequest *req;
+	struct sink k;
+	struct ltb_tracer *t;
+	struct ltb_span *s;
+	size_t r, i, want[3] = { 40, 7, 1 };
+
+	sink_init(&k);
+	t = sink_tracer_speaking(&k, 1000, 60000, LTB_TRACER_OTLP);
+	for (r = 0; r < 3; r++) {
+		for (i = 0; i < want[r]; i++) {
+			s = ltb_span_start(t, r == 1 ? "second" : "op", NULL);
+			if (r != 2)
+				ltb_span_set_tag(s, "k", "v");
+			ltb_span_log(s, "event", "e");
+			ltb_span_finish(s);
+		}
+		assert_int_equal(ltb_tracer_flush(t, 5000), 0);
+	}
+	assert_int_equal(sink_count(&k), 3);
+	for (r = 0; r < 3; r++) {
+		req = ltb__otlp__export_trace_service_request__unpack(NULL,
+		    k.len[r], k.body[r]);
+		assert_non_null(req);
+		assert_int_equal(req->resource_spans[0]->scope_spans[0]->n_spans,
+		    want[r]);
+		for (i = 0; i < want[r]; i++) {
+			Ltb__Otlp__Span *sp =
+			    req->resource_spans[0]->scope_spans[0]->spans[i];
+
+			assert_string_equal(sp->name, r == 1 ? "second" : "op");
+			assert_int_equal(sp->n_attributes, r == 2 ? 0 : 1);
+			assert_int_equal(sp->n_events, 1);
+			assert_int_equal(sp->parent_span_id.len, 0);
+		}
+		ltb__otlp__export_trace_service_request__free_unpacked(req,
+		    NULL);
+	}
+	assert_stats_add_up(t);
 	ltb_tracer_free(t);
 	sink_free(&k);
 }
@@ -529,13 +729,16 @@ test_threads_share_a_tracer(void **unused)
 /* --- over HTTP ----------------------------------------------------------- */
 
 static struct ltb_tracer *
-http_tracer(const uint16_t *ports, size_t nports, unsigned timeout_ms)
+http_tracer_speaking(const uint16_t *ports, size_t nports,
+    unsigned timeout_ms, enum ltb_tracer_protocol protocol, int tls)
 {
 	struct ltb_tracer_config c;
 	struct ltb_tracer *t;
 	char err[256] = "";
 
 	ltb_tracer_config_default(&c);
+	c.protocol = protocol;
+	c.tls = tls;
 	c.ports = ports;
 	c.nports = nports;
 	c.reporting_period_ms = 60000;
@@ -544,6 +747,41 @@ http_tracer(const uint16_t *ports, size_t nports, unsigned timeout_ms)
 	if (t == NULL)
 		fail_msg("ltb_tracer_new: %s", err);
 	return t;
+}
+
+static struct ltb_tracer *
+http_tracer(const uint16_t *ports, size_t nports, unsigned timeout_ms)
+{
+	return http_tracer_speaking(ports, nports, timeout_ms,
+	    LTB_TRACER_LIGHTSTEP, 0);
+}
+
+/* A satellite group on two ephemeral ports, in this process. */
+static struct ltb_sat *
+start_sat(uint16_t ports[2])
+{
+	struct ltb_sat_config sc;
+	struct ltb_sat *sat;
+	cJSON *ready, *p;
+	size_t n = 0;
+	char err[256] = "";
+
+	ltb_sat_config_default(&sc);
+	sc.ports[0] = sc.ports[1] = 0;
+	sc.nports = 2;
+	sc.admin_port = 0;
+	sc.bandwidth = 0;
+	if ((sat = ltb_sat_start(&sc, err, sizeof err)) == NULL)
+		fail_msg("ltb_sat_start: %s", err);
+	ready = ltb_sat_ready_record(sat);
+	assert_non_null(ready);
+	cJSON_ArrayForEach(p, cJSON_GetObjectItemCaseSensitive(ready,
+	    "ports"))
+		if (n < 2)
+			ports[n++] = (uint16_t)p->valuedouble;
+	cJSON_Delete(ready);
+	assert_int_equal(n, 2);
+	return sat;
 }
 
 static double
@@ -564,31 +802,14 @@ stat_of(struct ltb_sat *sat, const char *key)
 static void
 test_a_real_satellite_receives_exactly_the_spans(void **unused)
 {
-	struct ltb_sat_config sc;
 	struct ltb_tracer_stats st;
 	struct ltb_sat *sat;
 	struct ltb_tracer *t;
-	cJSON *ready, *p;
 	uint16_t ports[2];
-	size_t n = 0;
 	char err[256] = "";
 	int i, r;
 
-	ltb_sat_config_default(&sc);
-	sc.ports[0] = sc.ports[1] = 0;
-	sc.nports = 2;
-	sc.admin_port = 0;
-	sc.bandwidth = 0;
-	if ((sat = ltb_sat_start(&sc, err, sizeof err)) == NULL)
-		fail_msg("ltb_sat_start: %s", err);
-	ready = ltb_sat_ready_record(sat);
-	assert_non_null(ready);
-	cJSON_ArrayForEach(p, cJSON_GetObjectItemCaseSensitive(ready,
-	    "ports"))
-		ports[n++] = (uint16_t)p->valuedouble;
-	cJSON_Delete(ready);
-	assert_int_equal(n, 2);
-
+	sat = start_sat(ports);
 	t = http_tracer(ports, 2, 2000);
 	/* three reports, so both ports (and a kept-alive connection) serve */
 	for (r = 0; r < 3; r++) {
@@ -632,6 +853,44 @@ test_a_real_satellite_receives_exactly_the_spans(void **unused)
 	ltb_sat_stop(sat);
 }
 
+static void
+test_a_real_satellite_receives_exactly_the_otlp_spans(void **unused)
+{
+	struct ltb_tracer_stats st;
+	struct ltb_sat *sat;
+	struct ltb_tracer *t;
+	struct ltb_span *s[3];
+	uint16_t ports[2];
+	int i, j, r;
+
+	sat = start_sat(ports);
+	t = http_tracer_speaking(ports, 2, 2000, LTB_TRACER_OTLP, 0);
+	/* three reports of chains of three, tagged and logged */
+	for (r = 0; r < 3; r++) {
+		for (i = 0; i < 100; i++) {
+			for (j = 0; j < 3; j++) {
+				s[j] = ltb_span_start(t, "op",
+				    j ? ltb_span_context(s[j - 1]) : NULL);
+				ltb_span_set_tag(s[j], "k", "v");
+				ltb_span_log(s[j], "event", "e");
+			}
+			for (j = 3; j-- > 0;)
+				ltb_span_finish(s[j]);
+		}
+		assert_int_equal(ltb_tracer_flush(t, 5000), 0);
+	}
+	ltb_tracer_stats(t, &st);
+	if (st.reports_failed > 0)
+		fail_msg("%s", st.last_error);
+	assert_int_equal(st.reports_ok, 3);
+	assert_int_equal(st.spans_reported, 900);
+	assert_int_equal(ltb_sat_spans_received(sat), 900);
+	assert_int_equal((uint64_t)stat_of(sat, "invalid_spans"), 0);
+	assert_int_equal((uint64_t)stat_of(sat, "duplicate_spans"), 0);
+	ltb_tracer_free(t);
+	ltb_sat_stop(sat);
+}
+
 /* A loopback port nothing listens on: bound, then closed. */
 static uint16_t
 closed_port(void)
@@ -671,6 +930,30 @@ test_a_closed_port_drops_the_spans(void **unused)
 }
 
 static void
+test_a_closed_port_drops_otlp_over_https(void **unused)
+{
+	struct ltb_tracer_stats st;
+	struct ltb_tracer *t;
+	uint16_t port = closed_port();
+	char url[64];
+	int i;
+
+	t = http_tracer_speaking(&port, 1, 2000, LTB_TRACER_OTLP, 1);
+	for (i = 0; i < 30; i++)
+		ltb_span_finish(ltb_span_start(t, "op", NULL));
+	assert_int_equal(ltb_tracer_flush(t, 5000), 0);
+	ltb_tracer_stats(t, &st);
+	assert_int_equal(st.reports_failed, 1);
+	assert_int_equal(st.spans_dropped, 30);
+	snprintf(url, sizeof url, "POST https://127.0.0.1:%u/v1/traces: ",
+	    (unsigned)port);
+	if (strncmp(st.last_error, url, strlen(url)) != 0)
+		fail_msg("last error: %s", st.last_error);
+	assert_stats_add_up(t);
+	ltb_tracer_free(t);
+}
+
+static void
 test_new_refuses_no_ports(void **unused)
 {
 	struct ltb_tracer_config c;
@@ -687,6 +970,8 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_report_round_trips_through_both_readers),
 		cmocka_unit_test(test_strdup_copies_belong_to_the_span),
+		cmocka_unit_test(test_otlp_report_unpacks_span_by_span),
+		cmocka_unit_test(test_otlp_reports_stay_whole_when_reused),
 		cmocka_unit_test(test_a_full_buffer_drops_and_counts),
 		cmocka_unit_test(test_a_failed_report_drops_its_spans),
 		cmocka_unit_test(test_stop_drops_what_is_unflushed),
@@ -696,7 +981,10 @@ main(void)
 		cmocka_unit_test(test_threads_share_a_tracer),
 		cmocka_unit_test(
 		    test_a_real_satellite_receives_exactly_the_spans),
+		cmocka_unit_test(
+		    test_a_real_satellite_receives_exactly_the_otlp_spans),
 		cmocka_unit_test(test_a_closed_port_drops_the_spans),
+		cmocka_unit_test(test_a_closed_port_drops_otlp_over_https),
 		cmocka_unit_test(test_new_refuses_no_ports),
 	};
 
