@@ -14,6 +14,11 @@
  *                             libcurl to a satellite group started in this
  *                             process (whose own threads are not counted)
  *   total_ns_per_span         the two together: what tracing a span costs
+ *   tls_reporter_ns_per_span  the reporter's CPU per span reporting over
+ *                             TLS (libcurl's) to a satellite group started
+ *                             with tls, verifying its certificate, in the
+ *                             same trials as the plain one, and the
+ *                             difference: what TLS adds to a span
  *   encode_ns_per_span        the reporter's CPU per span when it sends
  *                             nothing: encoding a LightStep report alone
  *   otlp_encode_ns_per_span   the same for an OTLP ExportTraceServiceRequest,
@@ -33,6 +38,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "lightstep_collector.pb-c.h"
 #include "core/ltb_log.h"
@@ -151,7 +157,7 @@ sat_ports(struct ltb_sat *sat, uint16_t *ports, size_t max)
  */
 static void
 traced_trial(const uint16_t *ports, size_t nports, struct ltb_sat *sat,
-    size_t n, double *inst, double *rep)
+    const char *ca_file, size_t n, double *inst, double *rep)
 {
 	struct ltb_tracer_config c;
 	struct ltb_tracer_stats st;
@@ -167,6 +173,8 @@ traced_trial(const uint16_t *ports, size_t nports, struct ltb_sat *sat,
 	c.nports = nports;
 	c.reporting_period_ms = 200;
 	c.max_buffered_spans = ROUND;
+	c.tls = ca_file != NULL;
+	c.ca_file = ca_file;
 	if ((t = ltb_tracer_new(&c, err, sizeof err)) == NULL)
 		ltb_die(LTB_EXIT_SYS, "cannot start the tracer: %s", err);
 	if (ltb_tracer_reporter_clock(t, &rc) < 0)
@@ -277,16 +285,17 @@ int
 main(int argc, char **argv)
 {
 	struct ltb_sat_config sc;
-	struct ltb_sat *sat;
+	struct ltb_sat *sat, *tsat;
 	struct ltb_tracer *noop;
 	double noop_ns[MAX_TRIALS], inst_ns[MAX_TRIALS], rep_ns[MAX_TRIALS];
 	double tot_ns[MAX_TRIALS], enc_ns[MAX_TRIALS], otlp_ns[MAX_TRIALS];
+	double tls_ns[MAX_TRIALS], tls_m, tls_b;
 	double noop_m, inst_m, rep_m, tot_m, inst_b, rep_b, tot_b, enc_m, enc_b;
 	double otlp_m, otlp_b, ls_bytes = 0, otlp_bytes = 0, pack;
-	uint16_t ports[4];
-	size_t nports, n = 60000;
+	uint16_t ports[4], tports[4];
+	size_t nports, ntports, n = 60000;
 	int trials = 5, i;
-	char err[256];
+	char err[256], cert[64];
 
 	ltb_prog = "client_bench";
 	if (argc > 1 && (n = strtoul(argv[1], NULL, 10)) < 6)
@@ -303,17 +312,30 @@ main(int argc, char **argv)
 	if ((sat = ltb_sat_start(&sc, err, sizeof err)) == NULL)
 		ltb_die(LTB_EXIT_SYS, "cannot start a satellite: %s", err);
 	nports = sat_ports(sat, ports, 4);
+	/* The same over TLS, its certificate written for the tracer to
+	 * verify. */
+	snprintf(cert, sizeof cert, "/tmp/client_bench.%ld.pem", (long)getpid());
+	sc.tls = 1;
+	sc.cert_out = cert;
+	if ((tsat = ltb_sat_start(&sc, err, sizeof err)) == NULL)
+		ltb_die(LTB_EXIT_SYS, "cannot start a TLS satellite: %s", err);
+	ntports = sat_ports(tsat, tports, 4);
 	if ((noop = ltb_tracer_noop()) == NULL)
 		ltb_die(LTB_EXIT_SYS, "out of memory");
 
 	/* a warm-up of each, so page faults and pools are not measured */
 	spans(noop, n / 4);
-	traced_trial(ports, nports, sat, ROUND, &inst_ns[0], &rep_ns[0]);
+	traced_trial(ports, nports, sat, NULL, ROUND, &inst_ns[0], &rep_ns[0]);
+	traced_trial(tports, ntports, tsat, cert, ROUND, &inst_ns[0],
+	    &rep_ns[0]);
 	for (i = 0; i < trials; i++) {
 		double inst, rep;
 
 		noop_ns[i] = spans(noop, n) / (double)n;
-		traced_trial(ports, nports, sat, n, &inst, &rep);
+		/* TLS beside plain: the same spans, one after the other */
+		traced_trial(tports, ntports, tsat, cert, n, &inst, &rep);
+		tls_ns[i] = rep / (double)n;
+		traced_trial(ports, nports, sat, NULL, n, &inst, &rep);
 		inst_ns[i] = inst / (double)n - noop_ns[i];
 		rep_ns[i] = rep / (double)n;
 		tot_ns[i] = inst_ns[i] + rep_ns[i];
@@ -321,13 +343,16 @@ main(int argc, char **argv)
 		enc_ns[i] = encode_trial(n, LTB_TRACER_LIGHTSTEP, &ls_bytes);
 		otlp_ns[i] = encode_trial(n, LTB_TRACER_OTLP, &otlp_bytes);
 		fprintf(stderr, "client_bench: trial %d: noop %.0f ns, "
-		    "instrumented +%.0f ns, reporter %.0f ns a span; encoding "
-		    "%.0f ns LightStep, %.0f ns OTLP\n", i + 1, noop_ns[i],
-		    inst_ns[i], rep_ns[i], enc_ns[i], otlp_ns[i]);
+		    "instrumented +%.0f ns, reporter %.0f ns a span (TLS %.0f); "
+		    "encoding %.0f ns LightStep, %.0f ns OTLP\n", i + 1,
+		    noop_ns[i], inst_ns[i], rep_ns[i], tls_ns[i], enc_ns[i],
+		    otlp_ns[i]);
 	}
 	pack = pack_ns_per_span();
 	ltb_tracer_free(noop);
 	ltb_sat_stop(sat);
+	ltb_sat_stop(tsat);
+	unlink(cert);
 	/* best first: median sorts the arrays */
 	inst_b = minimum(inst_ns, trials);
 	rep_b = minimum(rep_ns, trials);
@@ -340,6 +365,8 @@ main(int argc, char **argv)
 	enc_m = median(enc_ns, trials);
 	otlp_b = minimum(otlp_ns, trials);
 	otlp_m = median(otlp_ns, trials);
+	tls_b = minimum(tls_ns, trials);
+	tls_m = median(tls_ns, trials);
 
 	printf("{\"type\":\"bench\",\"bench\":\"client_c\","
 	    "\"name\":\"instrumented_ns_per_span\",\"value\":%.0f,"
@@ -356,6 +383,12 @@ main(int argc, char **argv)
 	    "\"name\":\"total_ns_per_span\",\"value\":%.0f,\"best\":%.0f,"
 	    "\"unit\":\"ns\",\"target_ns\":5000,\"meets\":%s}\n",
 	    tot_m, tot_b, tot_m < 5000 ? "true" : "false");
+	printf("{\"type\":\"bench\",\"bench\":\"client_c\","
+	    "\"name\":\"tls_reporter_ns_per_span\",\"value\":%.0f,"
+	    "\"best\":%.0f,\"unit\":\"ns\",\"plain_ns\":%.0f,"
+	    "\"tls_cost_ns\":%.0f,\"vs_plain\":%.2f,"
+	    "\"spans_per_report\":%d}\n", tls_m, tls_b, rep_m, tls_m - rep_m,
+	    rep_m > 0 ? tls_m / rep_m : 0, ROUND);
 	printf("{\"type\":\"bench\",\"bench\":\"client_c\","
 	    "\"name\":\"encode_ns_per_span\",\"value\":%.0f,\"best\":%.0f,"
 	    "\"unit\":\"ns\",\"protocol\":\"lightstep\","
