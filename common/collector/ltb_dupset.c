@@ -63,38 +63,59 @@ ltb_dupset_free(struct ltb_dupset *d)
 	free(d);
 }
 
-static int
-table_has(const uint64_t *t, size_t mask, uint64_t key)
+/* A slot holds a key without its top bit, which marks a key seen only
+ * in refused messages; 0 is the empty slot. */
+#define REFUSED_BIT (1ULL << 63)
+
+static uint64_t
+key_base(uint64_t key)
 {
-	for (size_t i = key & mask;; i = (i + 1) & mask) {
-		if (t[i] == key)
-			return 1;
+	key &= ~REFUSED_BIT;
+	return key ? key : 1;
+}
+
+/* The slot holding base, or NULL. */
+static uint64_t *
+table_find(uint64_t *t, size_t mask, uint64_t base)
+{
+	for (size_t i = base & mask;; i = (i + 1) & mask) {
+		if ((t[i] & ~REFUSED_BIT) == base)
+			return &t[i];
 		if (t[i] == 0)
-			return 0;
+			return NULL;
 	}
 }
 
-int
-ltb_dupset_add(struct ltb_dupset *d, uint64_t key)
+enum ltb_dup_seen
+ltb_dupset_note(struct ltb_dupset *d, uint64_t key, int refused)
 {
-	uint64_t *t;
+	uint64_t base = key_base(key), *slot, *t;
 	size_t i;
 
-	if (key == 0)
-		key = 1;
-	if (table_has(d->gen[!d->cur], d->mask, key))
-		return 1;
+	if ((slot = table_find(d->gen[!d->cur], d->mask, base)) != NULL ||
+	    (slot = table_find(d->gen[d->cur], d->mask, base)) != NULL) {
+		if (!(*slot & REFUSED_BIT))
+			return LTB_DUP_TAKEN;
+		if (!refused)
+			*slot = base;
+		return LTB_DUP_REFUSED;
+	}
 	t = d->gen[d->cur];
-	for (i = key & d->mask; t[i] != 0; i = (i + 1) & d->mask)
-		if (t[i] == key)
-			return 1;
-	t[i] = key;
+	for (i = base & d->mask; t[i] != 0; i = (i + 1) & d->mask)
+		;
+	t[i] = refused ? base | REFUSED_BIT : base;
 	if (++d->used == d->limit) {
 		d->cur = !d->cur;
 		memset(d->gen[d->cur], 0, (d->mask + 1) * sizeof(uint64_t));
 		d->used = 0;
 	}
-	return 0;
+	return LTB_DUP_NEW;
+}
+
+int
+ltb_dupset_add(struct ltb_dupset *d, uint64_t key)
+{
+	return ltb_dupset_note(d, key, 0) != LTB_DUP_NEW;
 }
 
 void

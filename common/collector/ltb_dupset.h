@@ -28,6 +28,22 @@ void ltb_dupset_free(struct ltb_dupset *d);
 /* Insert key; returns 1 if it was already there (a duplicate), else 0. */
 int ltb_dupset_add(struct ltb_dupset *d, uint64_t key);
 
+/*
+ * What a key was before ltb_dupset_note. A collector told to refuse
+ * messages (a script's 429) still sees their spans; a retry that gets
+ * through is then a duplicate, and this tells it apart from a span that
+ * had already been taken.
+ */
+enum ltb_dup_seen {
+	LTB_DUP_NEW,		/* not seen */
+	LTB_DUP_TAKEN,		/* seen in an accepted message */
+	LTB_DUP_REFUSED		/* seen, but only in refused messages */
+};
+/* Insert key, from a refused message or not: a key once accepted stays
+ * so. Keys differing only in their top bit are one key here. */
+enum ltb_dup_seen ltb_dupset_note(struct ltb_dupset *d, uint64_t key,
+    int refused);
+
 /* Forget everything. */
 void ltb_dupset_clear(struct ltb_dupset *d);
 

@@ -95,6 +95,33 @@ keys_are_splitmix_of_the_ids(void **unused)
 	    0xf5370cdb1c6139edull);
 }
 
+static void
+tells_a_retry_after_a_refusal_from_a_duplicate(void **unused)
+{
+	const size_t window = 256;
+	struct ltb_dupset *d = ltb_dupset_new(window);
+
+	assert_non_null(d);
+	assert_int_equal(ltb_dupset_note(d, 7, 1), LTB_DUP_NEW);
+	/* Refused again, still only refused. */
+	assert_int_equal(ltb_dupset_note(d, 7, 1), LTB_DUP_REFUSED);
+	/* The retry that gets through says so once; after it, taken. */
+	assert_int_equal(ltb_dupset_note(d, 7, 0), LTB_DUP_REFUSED);
+	assert_int_equal(ltb_dupset_note(d, 7, 0), LTB_DUP_TAKEN);
+	assert_int_equal(ltb_dupset_note(d, 7, 1), LTB_DUP_TAKEN);
+	/* Taken first: a refused copy later changes nothing. */
+	assert_int_equal(ltb_dupset_note(d, 8, 0), LTB_DUP_NEW);
+	assert_int_equal(ltb_dupset_note(d, 8, 1), LTB_DUP_TAKEN);
+	assert_int_equal(ltb_dupset_add(d, 8), 1);
+	/* The mark survives a generation's rotation: 9 is in the older. */
+	assert_int_equal(ltb_dupset_note(d, 9, 1), LTB_DUP_NEW);
+	for (uint64_t i = 1; i <= window; i++)
+		ltb_dupset_add(d, ltb_dupset_key(3, i));
+	assert_int_equal(ltb_dupset_note(d, 9, 0), LTB_DUP_REFUSED);
+	assert_int_equal(ltb_dupset_note(d, 9, 0), LTB_DUP_TAKEN);
+	ltb_dupset_free(d);
+}
+
 int
 main(void)
 {
@@ -105,6 +132,7 @@ main(void)
 		cmocka_unit_test(clear_forgets_everything),
 		cmocka_unit_test(keys_tell_traces_apart),
 		cmocka_unit_test(keys_are_splitmix_of_the_ids),
+		cmocka_unit_test(tells_a_retry_after_a_refusal_from_a_duplicate),
 	};
 
 	return cmocka_run_group_tests_name("dupset", tests, NULL, NULL);
