@@ -5,6 +5,12 @@
  * One single-threaded libmicrohttpd daemon: admin requests are few and
  * short, and it stays up while the satellites are down, so a controller
  * can always ask what arrived and bring them back.
+ *
+ * POST /script takes a JSON list of steps (ltb_script.h), refused whole
+ * with 400 and the reason when any of it is wrong; GET /script shows the
+ * one playing. /reset zeroes the steps' counts but keeps the script and
+ * its clock, as it keeps the mode: both say how to answer, not what
+ * arrived.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -15,6 +21,9 @@
 #include <microhttpd.h>
 
 #include "collector/ltb_group.h"
+#include "collector/ltb_script.h"
+
+#define ADMIN_BODY_MAX (16 * 1024)	/* a script of 64 wordy steps fits */
 
 static enum MHD_Result
 admin_json(struct MHD_Connection *c, unsigned status, cJSON *obj)
@@ -41,7 +50,7 @@ admin_count(struct MHD_Connection *c, uint64_t n)
 }
 
 struct admin_req {
-	char body[128];
+	char body[ADMIN_BODY_MAX];
 	size_t len;
 	int too_long;
 };
@@ -80,6 +89,30 @@ admin_mode(struct ltb_sat *g, struct MHD_Connection *c, struct admin_req *a)
 }
 
 static enum MHD_Result
+admin_script(struct ltb_sat *g, struct MHD_Connection *c,
+    struct admin_req *a)
+{
+	struct ltb_script *sc;
+	char err[512];
+	enum MHD_Result rc;
+
+	if (a->too_long)
+		return ltb_http_answer_text(c, MHD_HTTP_CONTENT_TOO_LARGE,
+		    "bad script: over %d bytes\n", ADMIN_BODY_MAX - 1);
+	if ((sc = malloc(sizeof *sc)) == NULL)
+		return MHD_NO;
+	if (ltb_script_parse(sc, a->body, a->len, err, sizeof err) < 0) {
+		rc = ltb_http_answer_text(c, MHD_HTTP_BAD_REQUEST,
+		    "bad script: %s\n", err);
+	} else {
+		ltb_sat_set_script(g, sc);
+		rc = admin_json(c, MHD_HTTP_OK, ltb_sat_script_json(g));
+	}
+	free(sc);
+	return rc;
+}
+
+static enum MHD_Result
 admin_route(struct ltb_sat *g, struct MHD_Connection *c, const char *url,
     const char *method, struct admin_req *a)
 {
@@ -109,13 +142,19 @@ admin_route(struct ltb_sat *g, struct MHD_Connection *c, const char *url,
 	}
 	if (strcmp(url, "/mode") == 0 && post)
 		return admin_mode(g, c, a);
+	if (strcmp(url, "/script") == 0 && post)
+		return admin_script(g, c, a);
+	if (strcmp(url, "/script") == 0 && get)
+		return admin_json(c, MHD_HTTP_OK, ltb_sat_script_json(g));
 	if (strcmp(url, "/spans_received") == 0 || strcmp(url, "/stats") == 0 ||
 	    strcmp(url, "/reset") == 0 || strcmp(url, "/down") == 0 ||
-	    strcmp(url, "/up") == 0 || strcmp(url, "/mode") == 0)
+	    strcmp(url, "/up") == 0 || strcmp(url, "/mode") == 0 ||
+	    strcmp(url, "/script") == 0)
 		return ltb_http_answer_text(c, MHD_HTTP_METHOD_NOT_ALLOWED,
 		    "wrong method %s for %s\n", method, url);
 	return ltb_http_answer_text(c, MHD_HTTP_NOT_FOUND, "no such path: %s "
-	    "(try /stats, /spans_received, /reset, /down, /up, /mode)\n", url);
+	    "(try /stats, /spans_received, /reset, /down, /up, /mode, "
+	    "/script)\n", url);
 }
 
 static enum MHD_Result

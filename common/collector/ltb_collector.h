@@ -65,6 +65,9 @@ struct ltb_reply {
 	const char *content_type;	/* static */
 	uint8_t body[1024];
 	size_t len;
+	char retry_after[72];		/* HTTP Retry-After, "" for none; the
+					 * group's (a script's), never a
+					 * protocol's */
 };
 
 /* Return codes of begin, feed and end. */

@@ -9,6 +9,7 @@
  *   ltb_tls.c         the HTTPS listener: TLS (mbedtls) in front of the
  *                     HTTP listener's daemon
  *   ltb_admin.c       the admin API, on its own port
+ *   ltb_script.c      parsing a script of answers over time
  *
  * A listener knows sockets and its transport's framing; it finds the
  * protocol for a message and drives it through ltb_msg_*. It never counts
@@ -24,6 +25,7 @@
 
 #include "collector/ltb_collector.h"
 #include "collector/ltb_satellite.h"
+#include "collector/ltb_script.h"
 #include "core/ltb_net.h"
 
 #define LTB_MAX_PROTOS 8	/* entries of ltb_collector_protocols */
@@ -39,13 +41,20 @@ enum ltb_reject {
 	LTB_REJECT_WRONG_METHOD,	/* not a POST to a protocol's path */
 	LTB_REJECT_MEDIA_TYPE,		/* a content type the protocol does not read */
 	LTB_REJECT_ENCODING,		/* a content encoding we do not decode */
+	LTB_REJECT_SCRIPTED,		/* a script's error status or hang-up */
 	LTB_NREJECT
 };
 extern const char *const ltb_reject_names[LTB_NREJECT];
 
-/* What one protocol received on one port. */
+/* What one protocol received on one port. Units of refused messages (a
+ * script's error or hang-up) are received like any: refused counts them
+ * again, every copy; refused_new those the group had never seen, valid
+ * ones; retried the valid units accepted that until then had only been
+ * refused, once each. refused_new - retried is what was sent, refused and
+ * never got through. */
 struct ltb_proto_counts {
 	atomic_uint_fast64_t units, messages, bytes, duplicates, invalid_units;
+	atomic_uint_fast64_t refused, refused_new, retried;
 	atomic_uint_fast64_t invalid[LTB_MAX_INVALID];
 	atomic_uint_fast64_t rejected[LTB_NREJECT];
 };
@@ -112,6 +121,17 @@ struct ltb_sat {
 	 * names stays fixed until a reset, so two snapshots subtract. */
 	pthread_mutex_t path_lock;
 	struct ltb_path_table paths;
+	/* The script and what each of its steps answered, under
+	 * script_lock; scripted (steps > 0) is read without it, so a group
+	 * without a script never takes the lock. gen changes at each post:
+	 * a message begun under an old script is not counted in the new. */
+	pthread_mutex_t script_lock;
+	atomic_int scripted;
+	struct ltb_script script;
+	uint64_t script_t0_ns;		/* when posted, monotonic */
+	uint64_t script_gen;
+	uint64_t step_answered[LTB_SCRIPT_MAX_STEPS];
+	uint64_t step_units[LTB_SCRIPT_MAX_STEPS];
 };
 
 /* Index of p in ltb_collector_protocols. */
@@ -124,6 +144,14 @@ void ltb_port_handshake_failure(struct ltb_port *port);
 void ltb_port_unknown_path(struct ltb_port *port, const char *path);
 void ltb_port_reject(struct ltb_port *port, const struct ltb_collector_proto *p,
     enum ltb_reject why);
+
+/* The step of the script active now, copied into *st with the script's
+ * generation in *gen: its index, or -1 when none is. */
+int ltb_sat_script_step(struct ltb_sat *g, struct ltb_script_step *st,
+    uint64_t *gen);
+/* Step index of generation gen answered a message of units units. */
+void ltb_sat_script_answered(struct ltb_sat *g, uint64_t gen, int index,
+    uint64_t units);
 
 /* ---- one message (ltb_message.c) ---------------------------------------- */
 

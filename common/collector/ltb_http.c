@@ -46,9 +46,10 @@ on_request_line(void *cls, const char *uri, struct MHD_Connection *c)
 
 /* ---- answers ------------------------------------------------------------- */
 
-int
-ltb_http_answer(struct MHD_Connection *c, unsigned status, const char *type,
-    const void *body, size_t len)
+/* An answer, with a Retry-After header when retry_after is not NULL. */
+static int
+answer(struct MHD_Connection *c, unsigned status, const char *type,
+    const void *body, size_t len, const char *retry_after)
 {
 	struct MHD_Response *resp;
 	enum MHD_Result rc;
@@ -59,9 +60,19 @@ ltb_http_answer(struct MHD_Connection *c, unsigned status, const char *type,
 		return MHD_NO;
 	if (type != NULL)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+	if (retry_after != NULL)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER,
+		    retry_after);
 	rc = MHD_queue_response(c, status, resp);
 	MHD_destroy_response(resp);
 	return rc;
+}
+
+int
+ltb_http_answer(struct MHD_Connection *c, unsigned status, const char *type,
+    const void *body, size_t len)
+{
+	return answer(c, status, type, body, len, NULL);
 }
 
 int
@@ -85,10 +96,13 @@ ltb_http_answer_text(struct MHD_Connection *c, unsigned status,
 static enum MHD_Result
 answer_reply(struct MHD_Connection *c, const struct ltb_reply *r)
 {
+	/* Hang up without a word: the connection closes, the client sees
+	 * an empty reply. */
 	if (r->status == LTB_REPLY_DROP)
 		return MHD_NO;
-	return ltb_http_answer(c, r->status ? r->status : MHD_HTTP_OK,
-	    r->content_type, r->body, r->len);
+	return answer(c, r->status ? r->status : MHD_HTTP_OK,
+	    r->content_type, r->body, r->len,
+	    r->retry_after[0] != '\0' ? r->retry_after : NULL);
 }
 
 /* ---- routing ------------------------------------------------------------- */

@@ -9,7 +9,13 @@
  * to what comes out, so a small bomb cannot grow past it), the bandwidth
  * cap books the wire bytes, units found are counted per protocol and
  * checked for duplicates in batches, and the answer waits out the mode's
- * per-unit delay.
+ * per-unit delay. When a script (ltb_script.h) is playing, the step in
+ * force when the message begins decides its answer at the end instead of
+ * the mode: an error status with the protocol's own body and a
+ * Retry-After, a hang-up, a late answer, or a 200 that claims units
+ * rejected. Knowing it from the start, the units of a message to be
+ * refused are marked so in the duplicate set as they arrive: a retry
+ * that gets through later is a duplicate and is counted retried.
  *
  * Counting is exact under concurrency: each piece's units are added to
  * the port's atomic counters in one go; keys go through the duplicate set
@@ -32,6 +38,7 @@
 #define DISCARD_MAX (1u << 20)	/* body read past a failure before we hang up */
 #define INFLATE_CHUNK (64u * 1024)
 #define MEDIA_KEEP 128		/* bytes of a content type we look at */
+#define DELAY_SLICE_NS 50000000u /* a script's delay looks up this often */
 
 /* Per-unit delay of each mode, in picoseconds, as the original: 0.05 us,
  * 1 us, 0.01 us. */
@@ -44,6 +51,10 @@ struct ltb_msg {
 	const struct ltb_collector_proto *proto;
 	struct ltb_proto_counts *pc;	/* port->pc[the protocol's index] */
 	int mode;
+	int step;			/* the script's step deciding, or -1 */
+	uint64_t step_gen;
+	struct ltb_script_step st;	/* a copy of it */
+	int refused;			/* it refuses: an error or a hang-up */
 	uint64_t start_ns;		/* monotonic */
 	uint64_t max_body;		/* decoded bytes allowed, 0: any */
 	int rc;				/* LTB_COLLECT_OK while fine */
@@ -59,6 +70,7 @@ struct ltb_msg {
 	uint64_t p_units, p_invalid_units;
 	uint64_t p_invalid[LTB_MAX_INVALID];
 	uint64_t keys[KEY_BATCH];
+	uint8_t kbad[KEY_BATCH];	/* the key's unit is invalid */
 	size_t nkeys;
 	_Alignas(max_align_t) unsigned char state[];
 };
@@ -72,17 +84,35 @@ msg_commit(struct ltb_msg *m)
 {
 	struct ltb_sat *g = m->port->group;
 	struct ltb_proto_counts *n = m->pc;
-	uint64_t dups = 0;
+	uint64_t dups = 0, fresh = 0, retried = 0;
+	enum ltb_dup_seen seen;
 
 	if (m->nkeys > 0) {
 		pthread_mutex_lock(&g->dup_lock);
-		for (size_t i = 0; i < m->nkeys; i++)
-			dups += (uint64_t)ltb_dupset_add(g->dups, m->keys[i]);
+		for (size_t i = 0; i < m->nkeys; i++) {
+			seen = ltb_dupset_note(g->dups, m->keys[i], m->refused);
+			dups += seen != LTB_DUP_NEW;
+			/* What was sent, refused and not yet through: valid
+			 * units only, as invalid ones are never intact. */
+			if (m->kbad[i])
+				continue;
+			fresh += m->refused && seen == LTB_DUP_NEW;
+			retried += !m->refused && seen == LTB_DUP_REFUSED;
+		}
 		pthread_mutex_unlock(&g->dup_lock);
 		m->nkeys = 0;
 	}
 	if (dups)
 		atomic_fetch_add_explicit(&n->duplicates, dups,
+		    memory_order_relaxed);
+	if (fresh)
+		atomic_fetch_add_explicit(&n->refused_new, fresh,
+		    memory_order_relaxed);
+	if (retried)
+		atomic_fetch_add_explicit(&n->retried, retried,
+		    memory_order_relaxed);
+	if (m->refused && m->p_units)
+		atomic_fetch_add_explicit(&n->refused, m->p_units,
 		    memory_order_relaxed);
 	if (m->p_invalid_units) {
 		for (unsigned i = 1; i < LTB_MAX_INVALID; i++)
@@ -113,6 +143,7 @@ msg_unit(void *ctx, uint64_t key, unsigned invalid)
 	if (m->mode == LTB_MODE_SLOW_FAIL)
 		return;
 	m->p_units++;
+	m->kbad[m->nkeys] = invalid > 0;
 	if (invalid > 0 && invalid < LTB_MAX_INVALID) {
 		m->p_invalid[invalid]++;
 		m->p_invalid_units++;
@@ -274,6 +305,11 @@ ltb_msg_begin(struct ltb_port *port, const struct ltb_collector_proto *p,
 	m->proto = p;
 	m->pc = &port->pc[ltb_proto_index(p)];
 	m->mode = atomic_load(&g->mode);
+	/* A step in force replaces the mode for this message. */
+	if ((m->step = ltb_sat_script_step(g, &m->st, &m->step_gen)) >= 0) {
+		m->mode = LTB_MODE_TYPICAL;
+		m->refused = ltb_script_step_refuses(&m->st);
+	}
 	m->start_ns = ltb_mono_ns();
 	m->max_body = g->cfg.max_body;
 	m->coding = coding;
@@ -283,6 +319,7 @@ ltb_msg_begin(struct ltb_port *port, const struct ltb_collector_proto *p,
 		.start_real_ns = ltb_real_ns(),
 		.max_field = g->cfg.max_body ? g->cfg.max_body : HELD_CAP,
 		.full = g->cfg.full_validate,
+		.claim_rejected = m->step >= 0 ? m->st.partial_success : 0,
 	};
 	if (coding != CODING_IDENTITY && inflate_open(m) < 0) {
 		free(m);
@@ -420,12 +457,73 @@ ltb_msg_feed(struct ltb_msg *m, const uint8_t *p, size_t n)
 	return 0;
 }
 
+/* Wait until when_ns, in slices, unless the group goes down: a long
+ * scripted delay must not hold up /down or a stop. 0 once waited, -1 if
+ * the group went down meanwhile. */
+static int
+wait_while_up(struct ltb_sat *g, uint64_t when_ns)
+{
+	uint64_t now;
+
+	while ((now = ltb_mono_ns()) < when_ns) {
+		if (!atomic_load(&g->up))
+			return -1;
+		ltb_sleep_until_ns(when_ns - now > DELAY_SLICE_NS ?
+		    now + DELAY_SLICE_NS : when_ns);
+	}
+	return atomic_load(&g->up) ? 0 : -1;
+}
+
+/* The answer of the script's step to a message read whole; reply holds
+ * the protocol's success answer. */
+static void
+script_answer(struct ltb_msg *m, struct ltb_reply *reply, uint64_t read_ns)
+{
+	const struct ltb_script_step *st = &m->st;
+	struct ltb_sat *g = m->port->group;
+	char what[96];
+
+	if (st->delay_ms &&
+	    wait_while_up(g, read_ns + st->delay_ms * 1000000u) < 0) {
+		reply->status = LTB_REPLY_DROP;		/* going down */
+		return;
+	}
+	ltb_sat_script_answered(g, m->step_gen, m->step, m->units);
+	if (st->drop) {
+		ltb_port_reject(m->port, m->proto, LTB_REJECT_SCRIPTED);
+		memset(reply, 0, sizeof *reply);
+		reply->status = LTB_REPLY_DROP;
+		return;
+	}
+	if (st->status) {
+		ltb_port_reject(m->port, m->proto, LTB_REJECT_SCRIPTED);
+		memset(reply, 0, sizeof *reply);
+		reply->status = st->status;
+		ltb_script_step_describe(st, what, sizeof what);
+		if (m->proto->refuse != NULL)
+			m->proto->refuse(m->state, LTB_COLLECT_OK,
+			    "scripted answer", reply);
+		if (reply->content_type == NULL)
+			reply_text(reply, st->status, "satellite script, step "
+			    "%d: %s\n", m->step, what);
+		reply->status = st->status;
+		snprintf(reply->retry_after, sizeof reply->retry_after, "%s",
+		    st->retry_after);
+		return;
+	}
+	/* A delay or a partial success (the protocol built it, told at
+	 * begin): the message is taken. */
+	atomic_fetch_add_explicit(&m->pc->messages, 1, memory_order_relaxed);
+	if (reply->status == 0)
+		reply->status = 200;
+}
+
 void
 ltb_msg_end(struct ltb_msg *m, struct ltb_reply *reply)
 {
 	struct ltb_span_sink sink;
 	const char *why = "";
-	uint64_t delay_ns;
+	uint64_t delay_ns, read_ns;
 	int rc;
 
 	memset(reply, 0, sizeof *reply);
@@ -445,8 +543,13 @@ ltb_msg_end(struct ltb_msg *m, struct ltb_reply *reply)
 	}
 	/* The mode's delay counts from when the message began: the time
 	 * spent reading it is part of the answer's latency. */
+	read_ns = ltb_mono_ns();
 	delay_ns = m->units * mode_delay_ps[m->mode] / 1000;
 	ltb_sleep_until_ns(m->start_ns + delay_ns);
+	if (m->step >= 0) {
+		script_answer(m, reply, read_ns);
+		return;
+	}
 	if (m->mode == LTB_MODE_SLOW_FAIL) {
 		ltb_port_reject(m->port, m->proto, LTB_REJECT_SLOW_FAIL);
 		memset(reply, 0, sizeof *reply);

@@ -10,6 +10,7 @@
  * satellites.
  */
 #include <errno.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -20,11 +21,12 @@
 
 #include "collector/ltb_dupset.h"
 #include "collector/ltb_group.h"
+#include "core/ltb_clock.h"
 #include "core/ltb_jsonl.h"
 
 const char *const ltb_reject_names[LTB_NREJECT] = {
 	"malformed", "too_large", "slow_fail", "wrong_method",
-	"unsupported_media_type", "unsupported_encoding"
+	"unsupported_media_type", "unsupported_encoding", "scripted"
 };
 
 static const char *const mode_names[LTB_NMODES] = {
@@ -170,6 +172,9 @@ counts_zero(struct ltb_port *port)
 		atomic_store(&n->bytes, 0);
 		atomic_store(&n->duplicates, 0);
 		atomic_store(&n->invalid_units, 0);
+		atomic_store(&n->refused, 0);
+		atomic_store(&n->refused_new, 0);
+		atomic_store(&n->retried, 0);
 		for (int i = 0; i < LTB_MAX_INVALID; i++)
 			atomic_store(&n->invalid[i], 0);
 		for (int i = 0; i < LTB_NREJECT; i++)
@@ -217,6 +222,8 @@ ltb_sat_start(const struct ltb_sat_config *c, char *err, size_t errlen)
 	pthread_mutex_init(&g->state_lock, NULL);
 	pthread_mutex_init(&g->dup_lock, NULL);
 	pthread_mutex_init(&g->path_lock, NULL);
+	pthread_mutex_init(&g->script_lock, NULL);
+	atomic_init(&g->scripted, 0);
 	atomic_init(&g->mode, c->mode);
 	atomic_init(&g->up, 1);
 	if ((g->dups = ltb_dupset_new(c->dup_window)) == NULL)
@@ -268,6 +275,7 @@ ltb_sat_stop(struct ltb_sat *g)
 	ltb_dupset_free(g->dups);
 	pthread_mutex_destroy(&g->dup_lock);
 	pthread_mutex_destroy(&g->path_lock);
+	pthread_mutex_destroy(&g->script_lock);
 	pthread_mutex_destroy(&g->state_lock);
 	free(g);
 }
@@ -316,6 +324,94 @@ ltb_sat_reset(struct ltb_sat *g)
 	memset(&g->paths, 0, sizeof g->paths);
 	pthread_mutex_unlock(&g->path_lock);
 	pthread_mutex_unlock(&g->dup_lock);
+	pthread_mutex_lock(&g->script_lock);
+	memset(g->step_answered, 0, sizeof g->step_answered);
+	memset(g->step_units, 0, sizeof g->step_units);
+	pthread_mutex_unlock(&g->script_lock);
+}
+
+/* ---- the script ------------------------------------------------------------ */
+
+void
+ltb_sat_set_script(struct ltb_sat *g, const struct ltb_script *sc)
+{
+	pthread_mutex_lock(&g->script_lock);
+	g->script = *sc;
+	g->script_t0_ns = ltb_mono_ns();
+	g->script_gen++;
+	memset(g->step_answered, 0, sizeof g->step_answered);
+	memset(g->step_units, 0, sizeof g->step_units);
+	atomic_store(&g->scripted, sc->n > 0);
+	pthread_mutex_unlock(&g->script_lock);
+}
+
+/* Seconds since the script was posted; under script_lock. */
+static double
+script_elapsed(const struct ltb_sat *g)
+{
+	return (double)(ltb_mono_ns() - g->script_t0_ns) / 1e9;
+}
+
+int
+ltb_sat_script_step(struct ltb_sat *g, struct ltb_script_step *st,
+    uint64_t *gen)
+{
+	int i;
+
+	if (!atomic_load_explicit(&g->scripted, memory_order_relaxed))
+		return -1;
+	pthread_mutex_lock(&g->script_lock);
+	if ((i = ltb_script_active(&g->script, script_elapsed(g))) >= 0) {
+		*st = g->script.step[i];
+		*gen = g->script_gen;
+	}
+	pthread_mutex_unlock(&g->script_lock);
+	return i;
+}
+
+void
+ltb_sat_script_answered(struct ltb_sat *g, uint64_t gen, int index,
+    uint64_t units)
+{
+	pthread_mutex_lock(&g->script_lock);
+	if (gen == g->script_gen && index >= 0 &&
+	    (size_t)index < g->script.n) {
+		g->step_answered[index]++;
+		g->step_units[index] += units;
+	}
+	pthread_mutex_unlock(&g->script_lock);
+}
+
+cJSON *
+ltb_sat_script_json(struct ltb_sat *g)
+{
+	cJSON *o = cJSON_CreateObject(), *steps, *st;
+	int active;
+
+	if (o == NULL)
+		return NULL;
+	pthread_mutex_lock(&g->script_lock);
+	steps = cJSON_AddArrayToObject(o, "steps");
+	for (size_t i = 0; steps != NULL && i < g->script.n; i++) {
+		if ((st = ltb_script_step_json(&g->script.step[i])) == NULL)
+			break;
+		cJSON_AddNumberToObject(st, "answered",
+		    (double)g->step_answered[i]);
+		cJSON_AddNumberToObject(st, "units", (double)g->step_units[i]);
+		cJSON_AddItemToArray(steps, st);
+	}
+	active = ltb_script_active(&g->script, script_elapsed(g));
+	if (active >= 0)
+		cJSON_AddNumberToObject(o, "active", active);
+	else
+		cJSON_AddNullToObject(o, "active");
+	if (g->script.n > 0)
+		cJSON_AddNumberToObject(o, "elapsed_s",
+		    round(script_elapsed(g) * 1000) / 1000);
+	else
+		cJSON_AddNullToObject(o, "elapsed_s");
+	pthread_mutex_unlock(&g->script_lock);
+	return o;
 }
 
 uint64_t
@@ -402,6 +498,7 @@ add_paths(cJSON *obj, struct ltb_sat *g, const struct ltb_path_table *t)
 /* One protocol's counts, summed over the ports (or one port). */
 struct sums {
 	uint64_t units, messages, bytes, dups, inv;
+	uint64_t refused, refused_new, retried;
 	uint64_t invalid[LTB_MAX_INVALID], rejected[LTB_NREJECT];
 };
 
@@ -420,6 +517,9 @@ sum_protocol(struct sums *s, struct ltb_sat *g, const struct ltb_port *only,
 		s->bytes += atomic_load(&n->bytes);
 		s->dups += atomic_load(&n->duplicates);
 		s->inv += atomic_load(&n->invalid_units);
+		s->refused += atomic_load(&n->refused);
+		s->refused_new += atomic_load(&n->refused_new);
+		s->retried += atomic_load(&n->retried);
 		for (int r = 0; r < LTB_MAX_INVALID; r++)
 			s->invalid[r] += atomic_load(&n->invalid[r]);
 		for (int r = 0; r < LTB_NREJECT; r++)
@@ -465,6 +565,9 @@ protocol_counts(const struct ltb_collector_proto *p, const struct sums *s)
 	cJSON_AddNumberToObject(o, "received", (double)s->units);
 	cJSON_AddNumberToObject(o, "invalid", (double)s->inv);
 	cJSON_AddNumberToObject(o, "duplicates", (double)s->dups);
+	cJSON_AddNumberToObject(o, "refused", (double)s->refused);
+	cJSON_AddNumberToObject(o, "refused_new", (double)s->refused_new);
+	cJSON_AddNumberToObject(o, "retried", (double)s->retried);
 	cJSON_AddNumberToObject(o, "messages", (double)s->messages);
 	cJSON_AddNumberToObject(o, "bytes", (double)s->bytes);
 	cJSON_AddNumberToObject(o, "rejected_messages", (double)nrej);
@@ -497,6 +600,9 @@ add_counts(cJSON *obj, struct ltb_sat *g, const struct ltb_port *port)
 		t.bytes += s.bytes;
 		t.dups += s.dups;
 		t.inv += s.inv;
+		t.refused += s.refused;
+		t.refused_new += s.refused_new;
+		t.retried += s.retried;
 		for (int r = 0; r < LTB_NREJECT; r++)
 			t.rejected[r] += s.rejected[r];
 		for (unsigned r = 1; inv != NULL && r < p->ninvalid &&
@@ -520,6 +626,10 @@ add_counts(cJSON *obj, struct ltb_sat *g, const struct ltb_port *port)
 	cJSON_AddNumberToObject(obj, "bytes", (double)t.bytes);
 	cJSON_AddNumberToObject(obj, "invalid_spans", (double)t.inv);
 	cJSON_AddNumberToObject(obj, "duplicate_spans", (double)t.dups);
+	cJSON_AddNumberToObject(obj, "refused_spans", (double)t.refused);
+	cJSON_AddNumberToObject(obj, "refused_new_spans",
+	    (double)t.refused_new);
+	cJSON_AddNumberToObject(obj, "retried_spans", (double)t.retried);
 	cJSON_AddNumberToObject(obj, "rejected_reports", (double)nrej);
 	cJSON_AddNumberToObject(obj, "connections", (double)conns);
 	cJSON_AddNumberToObject(obj, "requests", (double)reqs);
@@ -546,6 +656,7 @@ ltb_sat_stats_record(struct ltb_sat *g)
 	    ltb_sat_mode_name(atomic_load(&g->mode)));
 	cJSON_AddBoolToObject(rec, "up", atomic_load(&g->up));
 	add_counts(rec, g, NULL);
+	cJSON_AddItemToObject(rec, "script", ltb_sat_script_json(g));
 	ports = cJSON_AddArrayToObject(rec, "ports");
 	for (size_t i = 0; ports != NULL && i < g->nports; i++) {
 		if ((p = cJSON_CreateObject()) == NULL)

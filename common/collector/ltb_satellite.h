@@ -11,7 +11,9 @@
  * port, which stays up while the satellites are down, answers queries and
  * drives the group:
  * take it down (tracers then see connection refused) and bring it back,
- * change its mode, reset its counters.
+ * change its mode, reset its counters, and play a script of answers over
+ * time (ltb_script.h: 429 with Retry-After, 503, hang-ups, delays,
+ * partial successes), each step counted.
  *
  * Modes keep the original mock satellites' meaning: every report is
  * answered no sooner than a per-span delay after it started (typical
@@ -22,6 +24,14 @@
  * With tls set, every port speaks HTTPS instead (TLS 1.2, mbedtls), with
  * the certificate and key named or, by default, a self-signed certificate
  * made at start for the bind address, localhost and 127.0.0.1.
+ *
+ * A script's step decides the answer of every message that begins in it
+ * and that its protocol reads whole (one it cannot read is answered as
+ * always), in place of the mode: an error status in the protocol's own
+ * form, with Retry-After when the step gives one; a hang-up; a late
+ * answer; a 200 claiming units rejected. Units of a refused message did
+ * arrive, so they are received (spans_received) as well as refused; a
+ * retry that gets through is then a duplicate, and counted retried.
  */
 #ifndef LTB_SATELLITE_H
 #define LTB_SATELLITE_H
@@ -87,8 +97,19 @@ int ltb_sat_down(struct ltb_sat *s);
 /* Bring them back on the same ports. 0, or -1 with a message in err. */
 int ltb_sat_up(struct ltb_sat *s, char *err, size_t errlen);
 void ltb_sat_set_mode(struct ltb_sat *s, int mode);
-/* Zero every counter and forget seen span ids. */
+/* Zero every counter, the script's steps' too, and forget seen span
+ * ids. The mode and the script stay, the script on its own clock. */
 void ltb_sat_reset(struct ltb_sat *s);
+
+struct ltb_script;
+/* Play sc (borrowed, copied) from now: its times count from this call,
+ * and the old script's counts go. An empty script (no step) clears. */
+void ltb_sat_set_script(struct ltb_sat *s, const struct ltb_script *sc);
+/* The script as /script and /stats show it, a new object: {"steps": [the
+ * steps, each with "answered" (messages) and "units" (in them)],
+ * "active": the index of the step in force or null, "elapsed_s": since
+ * it was posted or null}. NULL on allocation failure. */
+cJSON *ltb_sat_script_json(struct ltb_sat *s);
 
 /* Spans received by all satellites, duplicates included. */
 uint64_t ltb_sat_spans_received(struct ltb_sat *s);
