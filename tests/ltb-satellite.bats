@@ -1180,3 +1180,215 @@ post_tls() {
 	run jq -r 'select(.type == "stats") | [.spans_received, .tls_handshake_failures] | @tsv' "$SAT_OUT"
 	assert_output "$(printf '3\t0')"
 }
+
+# --- scripted answers --------------------------------------------------------
+
+# post_script JSON: POST /script; prints the HTTP status, the answer in
+# $TMP/script.answer.
+post_script() {
+	curl -sS -o "$TMP/script.answer" -w '%{http_code}' -X POST \
+		--data-binary "$1" "$SAT_ADMIN/script"
+}
+
+# post_headers FILE: POST a report; prints the status line and headers,
+# the body in $TMP/answer.
+post_headers() {
+	curl -sS -D - -o "$TMP/answer" -H 'Content-Type: application/octet-stream' \
+		--data-binary "@$1" "$(report_url)" | tr -d '\r'
+}
+
+@test "a scripted 429 carries Retry-After; its spans are received and counted refused" {
+	report=$(mkreport_file r.bin --spans 10)
+	start_satellite
+	run post_script '[{"at_s": 0, "for_s": 60, "status": 429, "retry_after": "2"}]'
+	assert_output 200
+	run jq -c '[.active, .steps[0].status, .steps[0].retry_after]' "$TMP/script.answer"
+	assert_output '[0,429,"2"]'
+	run post_headers "$report"
+	assert_line --regexp '^HTTP/1.1 429 '
+	assert_line 'Retry-After: 2'
+	run cat "$TMP/answer"
+	assert_output --partial "step 0: 429 Retry-After 2"
+	run sat_stat '[.spans_received, .refused_spans, .refused_new_spans, .reports, .rejected_reports, .rejected.scripted, .protocols.lightstep.refused] | @tsv'
+	assert_output "$(printf '10\t10\t10\t0\t1\t1\t10')"
+	run sat_stat '.script | [.active, .steps[0].answered, .steps[0].units] | @tsv'
+	assert_output "$(printf '0\t1\t10')"
+}
+
+@test "503 with and without Retry-After, 502, 504 and 400 answer their status" {
+	report=$(mkreport_file r.bin --spans 3)
+	start_satellite
+	for s in 503 502 504 400 500; do
+		run post_script "[{\"at_s\": 0, \"for_s\": 60, \"status\": $s}]"
+		assert_output 200
+		run post_headers "$report"
+		assert_line --regexp "^HTTP/1.1 $s "
+		refute_line --partial 'Retry-After'
+	done
+	run post_script '[{"at_s": 0, "for_s": 60, "status": 503, "retry_after": "Wed, 21 Oct 2026 07:28:00 GMT"}]'
+	run post_headers "$report"
+	assert_line --regexp '^HTTP/1.1 503 '
+	assert_line 'Retry-After: Wed, 21 Oct 2026 07:28:00 GMT'
+	run sat_stat '[.rejected.scripted, .refused_spans, .spans_received] | @tsv'
+	assert_output "$(printf '6\t18\t18')"
+}
+
+@test "drop hangs up without an answer: curl sees an empty reply" {
+	report=$(mkreport_file r.bin --spans 4)
+	start_satellite
+	post_script '[{"at_s": 0, "for_s": 60, "drop": true}]'
+	run curl -sS -o /dev/null --data-binary "@$report" "$(report_url)"
+	assert_failure 52
+	assert_output --partial "Empty reply from server"
+	run sat_stat '[.spans_received, .refused_spans, .reports, .rejected.scripted, .script.steps[0].answered] | @tsv'
+	assert_output "$(printf '4\t4\t0\t1\t1')"
+}
+
+@test "delay_ms answers late, and the report is taken" {
+	report=$(mkreport_file r.bin --spans 5)
+	start_satellite
+	post_script '[{"at_s": 0, "for_s": 60, "delay_ms": 400}]'
+	run curl -sS -o /dev/null -w '%{http_code} %{time_total}' --data-binary "@$report" "$(report_url)"
+	read -r code secs <<<"$output"
+	assert_equal "$code" 200
+	awk -v s="$secs" 'BEGIN { exit !(s >= 0.4 && s < 5) }'
+	run sat_stat '[.reports, .spans_received, .refused_spans, .rejected.scripted, .script.steps[0].answered] | @tsv'
+	assert_output "$(printf '1\t5\t0\t0\t1')"
+}
+
+@test "a 503 after a delay is late too" {
+	report=$(mkreport_file r.bin --spans 5)
+	start_satellite
+	post_script '[{"at_s": 0, "for_s": 60, "status": 503, "delay_ms": 300}]'
+	run curl -sS -o /dev/null -w '%{http_code} %{time_total}' --data-binary "@$report" "$(report_url)"
+	read -r code secs <<<"$output"
+	assert_equal "$code" 503
+	awk -v s="$secs" 'BEGIN { exit !(s >= 0.3 && s < 5) }'
+}
+
+@test "partial_success is a plain 200 for LightStep, which cannot say it" {
+	report=$(mkreport_file r.bin --spans 5)
+	start_satellite
+	post_script '[{"at_s": 0, "for_s": 60, "partial_success": 3}]'
+	run post_report "$report"
+	assert_output 200
+	run sat_stat '[.reports, .spans_received, .refused_spans, .script.steps[0].answered, .script.steps[0].units] | @tsv'
+	assert_output "$(printf '1\t5\t0\t1\t5')"
+}
+
+@test "a long scripted delay does not hold up /down: the waiting report is hung up on" {
+	report=$(mkreport_file r.bin --spans 5)
+	start_satellite
+	post_script '[{"at_s": 0, "for_s": 600, "delay_ms": 60000}]'
+	curl -sS -o /dev/null --data-binary "@$report" "$(report_url)" 2>"$TMP/curl.err" &
+	pid=$!
+	started $pid
+	wait_for 10 test "$(sat_stat .spans_received)" = 5
+	start=$SECONDS
+	run curl -sS -o /dev/null -w '%{http_code}' -X POST "$SAT_ADMIN/down"
+	assert_output 200
+	((SECONDS - start < 5))
+	run wait "$pid"
+	assert_failure 52
+}
+
+@test "steps count from the post, and outside them the mode answers" {
+	report=$(mkreport_file r.bin --spans 2)
+	start_satellite
+	post_script '[{"at_s": 1, "for_s": 2, "status": 503}]'
+	run post_report "$report"
+	assert_output 200
+	active_is() { [[ $(curl -sS "$SAT_ADMIN/script" | jq -c .active) == "$1" ]]; }
+	wait_for 10 active_is 0
+	run post_report "$report"
+	assert_output 503
+	wait_for 10 active_is null
+	run curl -sS "$SAT_ADMIN/script"
+	jq -e '.elapsed_s >= 3' <<<"$output"
+	run post_report "$report"
+	assert_output 200
+	run sat_stat '[.reports, .rejected.scripted, .script.steps[0].answered] | @tsv'
+	assert_output "$(printf '2\t1\t1')"
+}
+
+@test "a retry that gets through after a refusal is a duplicate, counted retried once" {
+	report=$(mkreport_file r.bin --spans 10)
+	start_satellite
+	post_script '[{"at_s": 0, "for_s": 60, "status": 429, "retry_after": "1"}]'
+	run post_report "$report"
+	assert_output 429
+	run post_report "$report"
+	assert_output 429
+	post_script '[]'
+	run post_report "$report"
+	assert_output 200
+	run post_report "$report"
+	assert_output 200
+	# 40 arrived: the first 10 new, 30 again; of those 10 were refused
+	# again, and 10 got through for the first time.
+	run sat_stat '[.spans_received, .duplicate_spans, .refused_spans, .refused_new_spans, .retried_spans] | @tsv'
+	assert_output "$(printf '40\t30\t20\t10\t10')"
+}
+
+@test "a bad script is 400 naming the step and the field, and the one playing stays" {
+	start_satellite
+	run post_script '[{"at_s": 0, "for_s": 60, "status": 503}]'
+	assert_output 200
+	bad=(
+		'[{"at_s": 0, "for_s": 1, "stauts": 429}]|steps[0] has an unknown key "stauts"'
+		'[{"at_s": 0, "for_s": 1, "status": 503}, {"at_s": "5", "for_s": 1, "drop": true}]|steps[1].at_s is "5": a number of seconds'
+		'[{"at_s": -2, "for_s": 1, "status": 503}]|steps[0].at_s is -2: a time from 0 s on'
+		'[{"at_s": 0, "for_s": 10, "status": 503}, {"at_s": 5, "for_s": 1, "drop": true}]|steps[1].at_s is 5: it starts before steps[0] ends (at 10 s)'
+		'[{"at_s": 0, "for_s": 1, "status": 418}]|steps[0].status is 418: use 400, 429, 500, 502, 503 or 504'
+		'[{"at_s": 0, "for_s": 1, "drop": "yes"}]|steps[0].drop is "yes"'
+		'{"at_s": 0}|a script is a JSON list of steps'
+		'[{"at_s": 0,|not JSON'
+	)
+	for b in "${bad[@]}"; do
+		run post_script "${b%%|*}"
+		assert_output 400
+		run cat "$TMP/script.answer"
+		assert_output --partial "bad script: ${b#*|}"
+	done
+	run curl -sS "$SAT_ADMIN/script"
+	run jq -c '[.steps[0].status, .active, (.steps | length)]' <<<"$output"
+	assert_output '[503,0,1]'
+}
+
+@test "a script too long for the admin port is 413" {
+	start_satellite
+	head -c 20000 /dev/zero | tr '\0' ' ' >"$TMP/big.json"
+	run curl -sS -o /dev/null -w '%{http_code}' -X POST --data-binary "@$TMP/big.json" "$SAT_ADMIN/script"
+	assert_output 413
+}
+
+@test "[] clears the script; /reset zeroes its counts but keeps it playing" {
+	report=$(mkreport_file r.bin --spans 3)
+	start_satellite
+	post_script '[{"at_s": 0, "for_s": 60, "status": 503}]'
+	run post_report "$report"
+	assert_output 503
+	run curl -sS -X POST "$SAT_ADMIN/reset"
+	run sat_stat '.script | [.active, .steps[0].status, .steps[0].answered] | @tsv'
+	assert_output "$(printf '0\t503\t0')"
+	run post_report "$report"
+	assert_output 503
+	run sat_stat '.script.steps[0].answered'
+	assert_output 1
+	run post_script '[]'
+	assert_output 200
+	run jq -c . "$TMP/script.answer"
+	assert_output '{"steps":[],"active":null,"elapsed_s":null}'
+	run post_report "$report"
+	assert_output 200
+	run curl -sS -o /dev/null -w '%{http_code}' -X DELETE "$SAT_ADMIN/script"
+	assert_output 405
+}
+
+@test "--help says how scripts go and that /reset keeps them" {
+	run ltb-satellite --help
+	assert_success
+	assert_line --partial 'POST /script, GET /script'
+	assert_line --partial 'POST /reset'
+	assert_output --partial 'keeps the script and its clock'
+}
