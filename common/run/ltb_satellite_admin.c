@@ -44,10 +44,10 @@ on_data(char *data, size_t size, size_t n, void *cls)
 	return size * n;
 }
 
-/* One admin request; the answer's body (NUL-terminated) in *body, owned
- * by the caller. */
+/* One admin request, POSTing post (NULL for a GET); the answer's body
+ * (NUL-terminated) in *body, owned by the caller. */
 static int
-admin(struct ltb_satgroup *g, const char *method, const char *path,
+admin(struct ltb_satgroup *g, const char *post, const char *path,
     char **body, char *err, size_t errlen)
 {
 	struct buf b = { NULL, 0 };
@@ -66,8 +66,8 @@ admin(struct ltb_satgroup *g, const char *method, const char *path,
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
 	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 10000L);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	if (strcmp(method, "POST") == 0)
-		curl_easy_setopt(c, CURLOPT_POSTFIELDS, "");
+	if (post != NULL)
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, post);
 	rc = curl_easy_perform(c);
 	if (rc == CURLE_OK)
 		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
@@ -76,7 +76,13 @@ admin(struct ltb_satgroup *g, const char *method, const char *path,
 		if (rc != CURLE_OK)
 			snprintf(err, errlen, "cannot reach satellite admin "
 			    "%s: %s", url, curl_easy_strerror(rc));
-		else
+		else if (b.len > 0) {
+			/* The satellite says why, in a line of text. */
+			while (b.len > 0 && b.p[b.len - 1] == '\n')
+				b.p[--b.len] = '\0';
+			snprintf(err, errlen, "satellite admin %s answered "
+			    "%ld: %.300s", url, status, b.p);
+		} else
 			snprintf(err, errlen, "satellite admin %s answered %ld",
 			    url, status);
 		free(b.p);
@@ -93,7 +99,19 @@ ltb_satgroup_post(struct ltb_satgroup *g, const char *what, char *err,
 	char path[32], *body;
 
 	snprintf(path, sizeof path, "/%s", what);
-	if (admin(g, "POST", path, &body, err, errlen) < 0)
+	if (admin(g, "", path, &body, err, errlen) < 0)
+		return -1;
+	free(body);
+	return 0;
+}
+
+int
+ltb_satgroup_script(struct ltb_satgroup *g, const char *json, char *err,
+    size_t errlen)
+{
+	char *body;
+
+	if (admin(g, json, "/script", &body, err, errlen) < 0)
 		return -1;
 	free(body);
 	return 0;
@@ -205,6 +223,19 @@ ltb_satcounts_parse(struct ltb_satcounts *c, const char *json, char *err,
 		{ "unknown_path_requests", offsetof(struct ltb_satcounts,
 		    unknown_path_requests) },
 	};
+	/* Counts an older satellite does not have: 0 then. */
+	static const struct {
+		const char *key;
+		size_t off;
+	} newer[] = {
+		{ "refused_spans", offsetof(struct ltb_satcounts,
+		    spans_refused) },
+		{ "refused_new_spans", offsetof(struct ltb_satcounts,
+		    spans_refused_new) },
+		{ "retried_spans", offsetof(struct ltb_satcounts,
+		    spans_retried) },
+	};
+	const cJSON *v;
 	const cJSON *type, *other;
 	cJSON *rec;
 	uint64_t n;
@@ -223,6 +254,14 @@ ltb_satcounts_parse(struct ltb_satcounts *c, const char *json, char *err,
 		    counts[i].off)) < 0) {
 			snprintf(err, errlen, "stats record: no count %s "
 			    "(an older ltb-satellite?)", counts[i].key);
+			goto fail;
+		}
+	for (size_t i = 0; i < sizeof newer / sizeof newer[0]; i++)
+		if ((v = cJSON_GetObjectItemCaseSensitive(rec,
+		    newer[i].key)) != NULL && count_of(v, (uint64_t *)((char *)c +
+		    newer[i].off)) < 0) {
+			snprintf(err, errlen, "stats record: %s is not a count",
+			    newer[i].key);
 			goto fail;
 		}
 	if (parse_map(&c->invalid_by_reason, rec, "invalid", err, errlen) < 0 ||
@@ -254,7 +293,7 @@ ltb_satgroup_counts(struct ltb_satgroup *g, struct ltb_satcounts *c,
 	char *body, why[256];
 	int rc;
 
-	if (admin(g, "GET", "/stats", &body, err, errlen) < 0)
+	if (admin(g, NULL, "/stats", &body, err, errlen) < 0)
 		return -1;
 	if ((rc = ltb_satcounts_parse(c, body, why, sizeof why)) < 0)
 		snprintf(err, errlen, "satellite admin %s/stats: %s",
@@ -294,6 +333,10 @@ ltb_satcounts_diff(struct ltb_satcounts *d, const struct ltb_satcounts *after,
 	r.spans_invalid = since(after->spans_invalid, before->spans_invalid);
 	r.spans_duplicate = since(after->spans_duplicate,
 	    before->spans_duplicate);
+	r.spans_refused = since(after->spans_refused, before->spans_refused);
+	r.spans_refused_new = since(after->spans_refused_new,
+	    before->spans_refused_new);
+	r.spans_retried = since(after->spans_retried, before->spans_retried);
 	r.reports = since(after->reports, before->reports);
 	r.reports_rejected = since(after->reports_rejected,
 	    before->reports_rejected);
@@ -312,9 +355,17 @@ ltb_satcounts_diff(struct ltb_satcounts *d, const struct ltb_satcounts *after,
 }
 
 uint64_t
+ltb_satcounts_refused_only(const struct ltb_satcounts *d)
+{
+	return d->spans_refused_new > d->spans_retried ?
+	    d->spans_refused_new - d->spans_retried : 0;
+}
+
+uint64_t
 ltb_satcounts_intact(const struct ltb_satcounts *d)
 {
-	uint64_t broken = d->spans_invalid + d->spans_duplicate;
+	uint64_t broken = d->spans_invalid + d->spans_duplicate +
+	    ltb_satcounts_refused_only(d);
 
 	return d->spans_received > broken ? d->spans_received - broken : 0;
 }
@@ -414,6 +465,8 @@ reject_hint(const char *why)
 		return "satellites in slow_fail mode";
 	if (strcmp(why, "wrong_method") == 0)
 		return "not POSTed";
+	if (strcmp(why, "scripted") == 0)
+		return "the satellites' script said so";
 	return NULL;
 }
 
@@ -502,6 +555,14 @@ ltb_satcounts_diagnose(const struct ltb_satcounts *d,
 		if (d->spans_duplicate > 0)
 			put_n(&l, d->spans_duplicate, "duplicate",
 			    "duplicates");
+		if (ltb_satcounts_refused_only(d) > 0) {
+			put(&l, "%s", d->spans_invalid > 0 ||
+			    d->spans_duplicate > 0 ? ", " : "");
+			put_n(&l, ltb_satcounts_refused_only(d), "refused by "
+			    "the satellites' script and never sent again",
+			    "refused by the satellites' script and never sent "
+			    "again");
+		}
 		sep = "; ";
 	} else if (d->reports > 0) {
 		put(&l, "%s", sep);
@@ -551,7 +612,7 @@ ltb_satgroup_attach(struct ltb_satgroup *g, const char *admin_url,
 	n = strlen(g->admin_url);
 	if (n > 0 && g->admin_url[n - 1] == '/')
 		g->admin_url[n - 1] = '\0';
-	if (admin(g, "GET", "/stats", &body, err, errlen) < 0)
+	if (admin(g, NULL, "/stats", &body, err, errlen) < 0)
 		return -1;
 	rec = cJSON_Parse(body);
 	free(body);

@@ -1,7 +1,8 @@
 /*
  * ltb_satellite_admin.h: driving a satellite group from outside, through its
  * admin port: counting what it received (and what it saw that was not a
- * report, to say why nothing arrived), taking it down and up. Also
+ * report, to say why nothing arrived), taking it down and up, playing a
+ * script of answers (ltb_script.h). Also
  * starting a group of our own (an ltb-satellite child) when the user named
  * none, and stopping it again.
  */
@@ -64,6 +65,12 @@ struct ltb_satcounts {
 	uint64_t spans_received;	/* everything, broken and twice too */
 	uint64_t spans_invalid;		/* /stats invalid_spans */
 	uint64_t spans_duplicate;	/* /stats duplicate_spans */
+	/* A script's refusals: spans of refused messages, every copy; those
+	 * seen for the first time; and those that got through later, on a
+	 * retry. 0 from a satellite without scripts. */
+	uint64_t spans_refused;		/* /stats refused_spans */
+	uint64_t spans_refused_new;	/* /stats refused_new_spans */
+	uint64_t spans_retried;		/* /stats retried_spans */
 	uint64_t reports;		/* reports answered 200 */
 	uint64_t reports_rejected;	/* /stats rejected_reports */
 	uint64_t bytes;
@@ -93,8 +100,14 @@ int ltb_satgroup_counts(struct ltb_satgroup *g, struct ltb_satcounts *c,
 void ltb_satcounts_diff(struct ltb_satcounts *d,
     const struct ltb_satcounts *after, const struct ltb_satcounts *before);
 
-/* Spans that arrived intact and once: received - duplicate - invalid, 0
- * at least (a span can be both). */
+/* Spans that arrived only in messages a script refused, and never got
+ * through: refused_new - retried. The client was told no; it dropped
+ * them, or still meant to retry when the run ended. */
+uint64_t ltb_satcounts_refused_only(const struct ltb_satcounts *d);
+
+/* Spans that arrived intact, once and taken: received - duplicate -
+ * invalid - refused only, 0 at least (a span can be both). Every span
+ * sent is one of these, or dropped: refused only, or never arrived. */
 uint64_t ltb_satcounts_intact(const struct ltb_satcounts *d);
 
 /* Add m to obj under key as {"name": n, ...} (plus "other" when not 0).
@@ -120,6 +133,10 @@ int ltb_satcounts_diagnose(const struct ltb_satcounts *d,
 
 /* POST /down, /up or /reset. */
 int ltb_satgroup_post(struct ltb_satgroup *g, const char *what, char *err,
+    size_t errlen);
+/* POST /script with json (a list of steps; "[]" clears). A refusal says
+ * the satellite's reason in err. */
+int ltb_satgroup_script(struct ltb_satgroup *g, const char *json, char *err,
     size_t errlen);
 
 /* Stop our child (SIGTERM, then SIGKILL after 5 s) and reap it; nothing

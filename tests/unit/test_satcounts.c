@@ -261,6 +261,53 @@ intact_is_never_negative(void **unused)
 }
 
 static void
+refused_counts_are_read_and_zero_from_an_older_satellite(void **unused)
+{
+	struct ltb_satcounts c = parsed(captured);
+	char json[sizeof captured + 128], err[256];
+
+	assert_int_equal(c.spans_refused, 0);
+	assert_int_equal(c.spans_refused_new, 0);
+	assert_int_equal(c.spans_retried, 0);
+	snprintf(json, sizeof json, "%.*s,\"refused_spans\":30,"
+	    "\"refused_new_spans\":10,\"retried_spans\":4}",
+	    (int)(sizeof captured - 2), captured);
+	c = parsed(json);
+	assert_int_equal(c.spans_refused, 30);
+	assert_int_equal(c.spans_refused_new, 10);
+	assert_int_equal(c.spans_retried, 4);
+	snprintf(json, sizeof json, "%.*s,\"retried_spans\":-1}",
+	    (int)(sizeof captured - 2), captured);
+	assert_int_equal(ltb_satcounts_parse(&c, json, err, sizeof err), -1);
+	assert_non_null(strstr(err, "retried_spans is not a count"));
+}
+
+/* 100 spans sent; a 429 refused 40 of them; a retry got 30 through, 10
+ * given up. 140 arrived: 100 new, 40 again (the 30 retried, 10 refused
+ * twice). Intact: the 60 never refused and the 30 retried. */
+static void
+intact_leaves_out_what_was_refused_and_never_got_through(void **unused)
+{
+	struct ltb_satcounts before = parsed(zeros), after = before, d;
+
+	after.spans_received = 140;
+	after.spans_duplicate = 40;
+	after.spans_refused = 50;
+	after.spans_refused_new = 40;
+	after.spans_retried = 30;
+	ltb_satcounts_diff(&d, &after, &before);
+	assert_int_equal(d.spans_refused, 50);
+	assert_int_equal(d.spans_refused_new, 40);
+	assert_int_equal(d.spans_retried, 30);
+	assert_int_equal(ltb_satcounts_refused_only(&d), 10);
+	assert_int_equal(ltb_satcounts_intact(&d), 90);
+	/* More retried than refused in a window (refused before it began):
+	 * none is counted refused only. */
+	d.spans_retried = 50;
+	assert_int_equal(ltb_satcounts_refused_only(&d), 0);
+}
+
+static void
 map_json_writes_every_name(void **unused)
 {
 	struct ltb_satcounts c = parsed(captured);
@@ -576,6 +623,10 @@ main(void)
 		cmocka_unit_test(diff_is_after_minus_before_name_by_name),
 		cmocka_unit_test(diff_after_a_reset_is_what_came_since),
 		cmocka_unit_test(intact_is_never_negative),
+		cmocka_unit_test(
+		    refused_counts_are_read_and_zero_from_an_older_satellite),
+		cmocka_unit_test(
+		    intact_leaves_out_what_was_refused_and_never_got_through),
 		cmocka_unit_test(map_json_writes_every_name),
 		cmocka_unit_test(where_names_host_and_ports),
 		cmocka_unit_test(diagnoses_no_connection),
