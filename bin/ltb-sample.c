@@ -23,6 +23,7 @@
 
 #include <curl/curl.h>
 
+#include "collector/ltb_script.h"
 #include "run/ltb_calibrate.h"
 #include "run/ltb_client_dir.h"
 #include "run/ltb_control_server.h"
@@ -54,6 +55,10 @@ static const char usage[] =
 "                            still asked over http)\n"
 "      --satellite-down-at S take the satellites down S s into each run\n"
 "      --satellite-up-at S   and bring them back at S s\n"
+"      --satellite-script FILE  play FILE's script of answers (see\n"
+"                            ltb-satellite --help: 429 with Retry-After,\n"
+"                            5xx, hang-ups, delays) in each run, its times\n"
+"                            from the fetch; each step is an event\n"
 "      --control-port PORT   where clients fetch their control message\n"
 "                            (default 8024; 0 for any free port)\n"
 "      --fetch-timeout S     fail a client that has not fetched its control\n"
@@ -64,6 +69,12 @@ static const char usage[] =
 "\n"
 "Plan flags (without --plan; see ltb-control plan):\n"
 LTB_PLAN_USAGE
+"\n"
+"A traced run's result says where every span went (\"accounting\"): sent =\n"
+"intact + dropped, dropped being spans the satellites refused by script\n"
+"and never got again (dropped_refused) and spans that never arrived.\n"
+"Spans of a refused report did arrive: they are received, and a retry's\n"
+"copies are duplicates (spans_retried once through), never new spans.\n"
 "\n"
 "Exit: 0 every run succeeded; 1 a run failed (client crashed, hung, never\n"
 "fetched its message: its result carries \"error\"); 2 usage or bad plan;\n"
@@ -80,6 +91,9 @@ struct opts {
 	int no_timeout;
 	const char *satellites;
 	uint16_t control_port;
+	const char *script_path;	/* --satellite-script */
+	struct ltb_script script;
+	char *script_json;
 };
 
 static void
@@ -108,7 +122,7 @@ static void
 parse_args(int argc, char **argv, struct opts *o)
 {
 	enum { O_NO_TIMEOUT = 256, O_SATELLITES, O_DOWN, O_UP, O_CTL_PORT,
-	    O_FETCH, O_TARGET, O_CAL_RUNTIME };
+	    O_FETCH, O_TARGET, O_CAL_RUNTIME, O_SCRIPT };
 	static const struct option longopts[] = {
 		{ "plan", required_argument, NULL, 'p' },
 		{ "interval", required_argument, NULL, 'i' },
@@ -116,6 +130,7 @@ parse_args(int argc, char **argv, struct opts *o)
 		{ "satellites", required_argument, NULL, O_SATELLITES },
 		{ "satellite-down-at", required_argument, NULL, O_DOWN },
 		{ "satellite-up-at", required_argument, NULL, O_UP },
+		{ "satellite-script", required_argument, NULL, O_SCRIPT },
 		{ "control-port", required_argument, NULL, O_CTL_PORT },
 		{ "fetch-timeout", required_argument, NULL, O_FETCH },
 		{ "target-cpu", required_argument, NULL, O_TARGET },
@@ -151,6 +166,9 @@ parse_args(int argc, char **argv, struct opts *o)
 			break;
 		case O_UP:
 			o->up_at = seconds_arg("--satellite-up-at", optarg);
+			break;
+		case O_SCRIPT:
+			o->script_path = optarg;
 			break;
 		case O_CTL_PORT:
 			if (ltb_parse_uint(optarg, 0, 65535, &v, &why) < 0) {
@@ -203,6 +221,11 @@ parse_args(int argc, char **argv, struct opts *o)
 	if (o->up_at >= 0 && (o->down_at < 0 || o->up_at <= o->down_at))
 		bad_usage("--satellite-up-at needs an earlier "
 		    "--satellite-down-at");
+	/* A script that would be refused is refused now, before any run. */
+	if (o->script_path != NULL &&
+	    ltb_script_load(&o->script, o->script_path, &o->script_json, err,
+	    sizeof err) < 0)
+		ltb_die(LTB_EXIT_USAGE, "--satellite-script: %s", err);
 }
 
 /* Everything the tool holds, for one cleanup path. */
@@ -430,6 +453,7 @@ cleanup(struct sample *s)
 	for (size_t i = 0; i < s->nplan; i++)
 		cJSON_Delete(s->plan[i]);
 	free(s->plan);
+	free(s->o.script_json);
 	ltb_satgroup_stop(&s->sats);
 	ltb_ctlserver_stop(s->ctl);
 }
@@ -567,6 +591,10 @@ main(int argc, char **argv)
 	s.runner.no_timeout = s.o.no_timeout;
 	s.runner.down_at = s.o.down_at;
 	s.runner.up_at = s.o.up_at;
+	if (s.o.script_json != NULL) {
+		s.runner.script = &s.o.script;
+		s.runner.script_json = s.o.script_json;
+	}
 	s.runner.fetch_timeout = s.o.fetch_timeout;
 	s.live = isatty(2);
 	s.runner.progress.fn = show_progress;

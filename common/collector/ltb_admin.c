@@ -23,7 +23,7 @@
 #include "collector/ltb_group.h"
 #include "collector/ltb_script.h"
 
-#define ADMIN_BODY_MAX (16 * 1024)	/* a script of 64 wordy steps fits */
+#define ADMIN_BODY_MAX (LTB_SCRIPT_MAX_BYTES + 1)	/* a script fits */
 
 static enum MHD_Result
 admin_json(struct MHD_Connection *c, unsigned status, cJSON *obj)

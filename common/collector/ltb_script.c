@@ -6,6 +6,7 @@
  * its index and the field, because the person reading it wrote the
  * script by hand and is about to start a benchmark with it.
  */
+#include <errno.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -300,6 +301,47 @@ ltb_script_parse(struct ltb_script *s, const char *json, size_t len,
 	rc = ltb_script_from_json(s, list, err, errlen);
 	cJSON_Delete(list);
 	return rc;
+}
+
+int
+ltb_script_load(struct ltb_script *s, const char *path, char **json,
+    char *err, size_t errlen)
+{
+	char why[512], *text = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	*json = NULL;
+	memset(s, 0, sizeof *s);
+	if ((f = fopen(path, "r")) == NULL)
+		return say(err, errlen, "cannot read %s: %s", path,
+		    strerror(errno));
+	if ((text = malloc(LTB_SCRIPT_MAX_BYTES + 2)) == NULL) {
+		fclose(f);
+		return say(err, errlen, "out of memory");
+	}
+	len = fread(text, 1, LTB_SCRIPT_MAX_BYTES + 1, f);
+	if (ferror(f)) {
+		say(err, errlen, "cannot read %s: %s", path, strerror(errno));
+		goto fail;
+	}
+	if (len > LTB_SCRIPT_MAX_BYTES) {
+		say(err, errlen, "%s: over %d bytes, more than a satellite "
+		    "takes", path, LTB_SCRIPT_MAX_BYTES);
+		goto fail;
+	}
+	text[len] = '\0';
+	if (ltb_script_parse(s, text, len, why, sizeof why) < 0) {
+		say(err, errlen, "%s: %s", path, why);
+		goto fail;
+	}
+	fclose(f);
+	*json = text;
+	return 0;
+fail:
+	fclose(f);
+	free(text);
+	return -1;
 }
 
 int

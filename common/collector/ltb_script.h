@@ -35,6 +35,7 @@
 #define LTB_SCRIPT_MAX_S 604800.0	/* a week: times within it */
 #define LTB_SCRIPT_MAX_DELAY_MS 60000	/* a minute */
 #define LTB_SCRIPT_RETRY_AFTER_LEN 64	/* bytes of a Retry-After value */
+#define LTB_SCRIPT_MAX_BYTES 16383	/* of a script's JSON text */
 
 struct ltb_script_step {
 	double at_s, for_s;		/* from the post; for_s > 0 */
@@ -56,6 +57,11 @@ struct ltb_script {
  * 418: use 400, 429, 500, 502, 503 or 504". "[]" is the empty script.
  */
 int ltb_script_parse(struct ltb_script *s, const char *json, size_t len,
+    char *err, size_t errlen);
+/* The same from a file, whose text is kept in *json (NUL-terminated, the
+ * caller frees it) for posting as it is. 0, or -1 with a message in err
+ * naming the file: "s.json: steps[0].at_s is -1: a time from 0 s on". */
+int ltb_script_load(struct ltb_script *s, const char *path, char **json,
     char *err, size_t errlen);
 /* The same from a parsed list (borrowed). */
 int ltb_script_from_json(struct ltb_script *s, const cJSON *list, char *err,

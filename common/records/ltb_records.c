@@ -75,9 +75,15 @@ static const struct field result_fields[] = {
 	{ "spans_invalid", F_COUNT, NUL, NULL, NULL },
 	{ "invalid_by_reason", F_COUNTS, NUL, NULL, NULL },
 	{ "reports_rejected", F_COUNT, NUL, NULL, NULL },
+	/* a satellite script's refusals, and the retries that got through */
+	{ "spans_refused", F_COUNT, NUL, NULL, NULL },
+	{ "spans_retried", F_COUNT, NUL, NULL, NULL },
+	{ "spans_intact", F_COUNT, NUL, NULL, NULL },
 	/* may be negative: more arrived intact than the client says it sent */
 	{ "dropped", F_NUM, REQ | NUL, NULL, NULL },
+	{ "dropped_refused", F_COUNT, NUL, NULL, NULL },
 	{ "tracer_dropped", F_COUNT, NUL, NULL, NULL },
+	{ "accounting", F_STR, NUL | NONEMPTY, NULL, NULL },
 	{ "program_time", F_NUM, REQ | NONNEG, NULL, NULL },
 	{ "clock_time", F_NUM, REQ | NONNEG, NULL, NULL },
 	{ "cpu_usage", F_NUM, REQ | NONNEG, NULL, NULL },

@@ -194,12 +194,15 @@ ltb_calibrate(struct ltb_runner *r, const struct ltb_calibrate_opts *o,
 {
 	/* Calibration runs are NoOp and undisturbed: no satellite events. */
 	double down = r->down_at, up = r->up_at;
+	const struct ltb_script *script = r->script;
 	int rc;
 
 	r->down_at = r->up_at = -1;
+	r->script = NULL;
 	rc = calibrate(r, o, out, err, errlen);
 	r->down_at = down;
 	r->up_at = up;
+	r->script = script;
 	return rc;
 }
 

@@ -67,6 +67,9 @@ struct run {
 	cJSON *cpu_list, *memory_list, *events;
 	uint64_t memory_max, memory_last;
 	int down_done, up_done;
+	int script_posted;		/* 1 posted, -1 refused */
+	double t_script;		/* when the satellites took it */
+	size_t script_next;		/* the next step to record */
 	int status;			/* from wait4 */
 	struct rusage ru;
 	const char *error;		/* why the run failed, or NULL */
@@ -130,6 +133,47 @@ add_event(struct run *x, const char *what)
 	    1000) / 1000);
 	cJSON_AddStringToObject(e, "event", what);
 	cJSON_AddItemToArray(x->events, e);
+}
+
+/* A script's step i as an event, at its start: {"t": ..., "event":
+ * "script_step", "step": i, "for_s": ..., "answer": "429 Retry-After 2"}.
+ * The graphs draw it as a stretch of time. */
+static void
+step_event(struct run *x, size_t i)
+{
+	const struct ltb_script_step *st = &x->r->script->step[i];
+	cJSON *e = cJSON_CreateObject();
+	char what[96];
+
+	if (e == NULL)
+		return;
+	ltb_script_step_describe(st, what, sizeof what);
+	cJSON_AddNumberToObject(e, "t", round((x->t_script + st->at_s -
+	    window_start(x)) * 1000) / 1000);
+	cJSON_AddStringToObject(e, "event", "script_step");
+	cJSON_AddNumberToObject(e, "step", (double)i);
+	cJSON_AddNumberToObject(e, "for_s", st->for_s);
+	cJSON_AddStringToObject(e, "answer", what);
+	cJSON_AddItemToArray(x->events, e);
+}
+
+/* Post the script as the window opens; its clock starts on the
+ * satellites when they take it, between our asking and their answer. */
+static void
+post_script(struct run *x)
+{
+	struct ltb_runner *r = x->r;
+	double t = ltb_mono_s();
+	char err[512];
+
+	if (ltb_satgroup_script(r->sats, r->script_json, err,
+	    sizeof err) < 0) {
+		x->script_posted = -1;
+		fail_run(x, "cannot give the satellites their script: %s", err);
+		return;
+	}
+	x->script_posted = 1;
+	x->t_script = (t + ltb_mono_s()) / 2;
 }
 
 /* The argv that starts the client: clients/NAME/run or sh -c CMD. */
@@ -267,6 +311,12 @@ drive_satellites(struct run *x)
 		else
 			add_event(x, "satellite_up");
 	}
+	if (r->script != NULL && x->script_posted == 0)
+		post_script(x);
+	while (x->script_posted == 1 && x->script_next < r->script->n &&
+	    ltb_mono_s() >= x->t_script +
+	    r->script->step[x->script_next].at_s)
+		step_event(x, x->script_next++);
 }
 
 static double
@@ -285,6 +335,9 @@ next_wakeup(struct run *x)
 		t = x->t_fetch + r->down_at;
 	if (!x->up_done && r->up_at >= 0 && x->t_fetch + r->up_at < t)
 		t = x->t_fetch + r->up_at;
+	if (x->script_posted == 1 && x->script_next < r->script->n &&
+	    x->t_script + r->script->step[x->script_next].at_s < t)
+		t = x->t_script + r->script->step[x->script_next].at_s;
 	return t;
 }
 
@@ -645,13 +698,62 @@ add_span_counts(struct run *x, cJSON *rec, double sent)
 	    &d->invalid_by_reason);
 	cJSON_AddNumberToObject(rec, "reports_rejected",
 	    (double)d->reports_rejected);
+	cJSON_AddNumberToObject(rec, "spans_refused",
+	    (double)d->spans_refused);
+	cJSON_AddNumberToObject(rec, "spans_retried",
+	    (double)d->spans_retried);
+	cJSON_AddNumberToObject(rec, "spans_intact",
+	    (double)ltb_satcounts_intact(d));
 	cJSON_AddNumberToObject(rec, "dropped",
 	    sent - (double)ltb_satcounts_intact(d));
+	cJSON_AddNumberToObject(rec, "dropped_refused",
+	    (double)ltb_satcounts_refused_only(d));
 	/* A traced run that reached no satellite measured no tracer: say
 	 * what the satellites did see. */
 	if (d->spans_received == 0 && sent > 0 &&
 	    ltb_satcounts_diagnose(d, x->r->sats, why, sizeof why))
 		fail_run(x, "%s", why);
+}
+
+/*
+ * Where every span went, in one line a person can check: each span sent
+ * arrived intact and once (taken, perhaps on a retry after a refusal), or
+ * is dropped: it arrived only in refused messages, or never arrived. A
+ * duplicate is a second copy of a span, never a second span. When the
+ * client counts its own drops, the two counts are set side by side, and
+ * a difference is said rather than hidden.
+ */
+static void
+add_accounting(struct run *x, cJSON *rec, double sent, double tracer)
+{
+	const struct ltb_satcounts *d = &x->got;
+	double intact = (double)ltb_satcounts_intact(d);
+	double refused = (double)ltb_satcounts_refused_only(d);
+	double dropped = sent - intact, never = dropped - refused;
+	char line[512];
+	int n;
+
+	n = snprintf(line, sizeof line, "%.0f sent = %.0f intact + %.0f "
+	    "dropped (%.0f refused by the satellites and never through, %.0f "
+	    "never arrived)", sent, intact, dropped, refused, never);
+	if (d->spans_retried > 0 && n > 0 && (size_t)n < sizeof line)
+		n += snprintf(line + n, sizeof line - (size_t)n, "; %llu of the "
+		    "intact through on a retry after a refusal",
+		    (unsigned long long)d->spans_retried);
+	if (d->spans_duplicate > 0 && n > 0 && (size_t)n < sizeof line)
+		n += snprintf(line + n, sizeof line - (size_t)n, "; %llu "
+		    "duplicate copies, not counted as spans",
+		    (unsigned long long)d->spans_duplicate);
+	if (d->spans_invalid > 0 && n > 0 && (size_t)n < sizeof line)
+		n += snprintf(line + n, sizeof line - (size_t)n, "; %llu "
+		    "invalid, counted dropped",
+		    (unsigned long long)d->spans_invalid);
+	if (!isnan(tracer) && n > 0 && (size_t)n < sizeof line)
+		snprintf(line + n, sizeof line - (size_t)n, tracer == dropped ?
+		    "; the client counted the same %.0f dropped" :
+		    "; the client counted %.0f dropped, %.0f apart from the "
+		    "satellites' count", tracer, fabs(tracer - dropped));
+	cJSON_AddStringToObject(rec, "accounting", line);
 }
 
 static cJSON *
@@ -715,6 +817,10 @@ result_record(struct run *x, cJSON *summary, int have_spans)
 	if (!isnan(claimed))
 		cJSON_AddNumberToObject(rec, "tracer_dropped",
 		    ltb_json_num(summary, "dropped", 0));
+	if (x->msg.trace && have_spans)
+		add_accounting(x, rec, sent, isnan(claimed) ||
+		    cJSON_GetObjectItemCaseSensitive(summary, "dropped") ==
+		    NULL ? NAN : ltb_json_num(summary, "dropped", 0));
 	/* What tells a reader the machine was busy with something else. */
 	noise = cJSON_AddObjectToObject(rec, "noise");
 	if (noise != NULL && ltb_proc_host_cpu(&busy, &steal) == 0) {
@@ -815,6 +921,9 @@ ltb_run(struct ltb_runner *r, const cJSON *rec, char *err, size_t errlen)
 	if (x.pid > 0) {
 		if (watch(&x) < 0) {
 			reap_group(&x);
+			if (x.script_posted == 1)
+				ltb_satgroup_script(r->sats, "[]", why,
+				    sizeof why);
 			snprintf(err, errlen, "interrupted by %s",
 			    strsignal(r->interrupted));
 			goto out;
@@ -822,6 +931,10 @@ ltb_run(struct ltb_runner *r, const cJSON *rec, char *err, size_t errlen)
 		reap_group(&x);
 		exit_error(&x);
 		summary = client_summary(&x);
+		/* The client is gone: what comes now is not its run's. */
+		if (x.script_posted == 1 && ltb_satgroup_script(r->sats, "[]",
+		    err, errlen) < 0)
+			goto out;
 	} else {
 		x.t_end = x.t0 = ltb_mono_s();
 	}

@@ -7,7 +7,8 @@
  * fetch of its message to its exit (what came before is its start-up,
  * reported apart): samples the CPU and memory of its whole tree every
  * interval, drives the satellites' admin API at the times asked (counted
- * from the fetch), and when the client exits (or times out, or never
+ * from the fetch; a script of answers is posted at the fetch and its
+ * steps recorded as events as they start), and when the client exits (or times out, or never
  * fetches its message) takes exact totals from the kernel and the
  * satellites' counts, and builds the result.
  *
@@ -23,6 +24,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "collector/ltb_script.h"
 #include "run/ltb_control_server.h"
 #include "run/ltb_progress.h"
 #include "run/ltb_satellite_admin.h"
@@ -33,6 +35,11 @@ struct ltb_runner {
 	double interval;		/* sampling period, s */
 	int no_timeout;
 	double down_at, up_at;		/* s after start; < 0: never */
+	/* A script for the satellites (borrowed; NULL: none), as parsed and
+	 * as its JSON text, posted to them at each fetch and cleared when
+	 * the client exits. */
+	const struct ltb_script *script;
+	const char *script_json;
 	double fetch_timeout;		/* s to wait for the first fetch */
 	struct ltb_progress progress;	/* samples and the client's output */
 	int interrupted;		/* out: the signal that stopped us */
