@@ -27,6 +27,7 @@ teardown() {
 	assert_success
 	assert_line --partial "usage: ltb-sample --plan FILE|-"
 	assert_line --partial "--satellite-down-at S"
+	assert_line --partial "--satellite-script FILE"
 }
 
 @test "no client named is a usage error" {
@@ -118,6 +119,44 @@ teardown() {
 	jq -e '.dropped > 0 and .spans_received > 0 and .spans_received + .dropped == 600' <<<"$(results)"
 	run jq -r '.events[] | "\(.event) \(.t | floor)"' <<<"$(results)"
 	assert_output "$(printf 'satellite_down 1\nsatellite_up 2')"
+}
+
+@test "a scripted 429 with Retry-After shows as an event, and every span is accounted for" {
+	start_satellite --ports 0,0,0
+	echo '[{"at_s": 1, "for_s": 1, "status": 429, "retry_after": "1"}]' >"$TMP/script.json"
+	run --separate-stderr ltb-sample --client c --trace --sps 200 --runtime 3 \
+		--satellites "$SAT_ADMIN" --satellite-script "$TMP/script.json" --control-port 0
+	assert_success
+	res=$(results)
+	run jq -r '.events[] | "\(.event) \(.t | floor) \(.step) \(.for_s) \(.answer)"' <<<"$res"
+	assert_output "script_step 1 0 1 429 Retry-After 1"
+	# The C tracer does not retry: what the 429 refused arrived, is
+	# received, and is dropped, by the satellites' count and the client's.
+	jq -e '.spans_refused > 0 and .dropped_refused == .spans_refused and
+		.dropped == .dropped_refused and .tracer_dropped == .dropped and
+		.spans_intact + .dropped == .spans_sent and
+		.spans_received == .spans_sent and .spans_duplicate == 0 and
+		.spans_retried == 0 and .spans_sent == 600' <<<"$res"
+	run jq -r .accounting <<<"$res"
+	assert_output --regexp '^600 sent = [0-9]+ intact \+ [0-9]+ dropped \([0-9]+ refused by the satellites and never through, 0 never arrived\); the client counted the same [0-9]+ dropped$'
+	# The satellites counted the step, and were left without a script.
+	run sat_stat '[.rejected.scripted > 0, .script.steps == []] | @tsv'
+	assert_output "$(printf 'true\ttrue')"
+}
+
+@test "a bad --satellite-script is exit 2 naming the file, step and field, before any run" {
+	echo '[{"at_s": 1, "for_s": 2, "status": 429}, {"at_s": 2, "for_s": 1, "drop": true}]' >"$TMP/overlap.json"
+	run ltb-sample --client c --trace --sps 100 --runtime 1 --control-port 0 \
+		--satellite-script "$TMP/overlap.json"
+	assert_failure 2
+	assert_output "ltb-sample: --satellite-script: $TMP/overlap.json: steps[1].at_s is 2: it starts before steps[0] ends (at 3 s); steps go in time order and do not overlap"
+	echo '[{"at_s": 1, "for_s": 2, "staus": 429}]' >"$TMP/typo.json"
+	run ltb-sample --client c --sps 100 --control-port 0 --satellite-script "$TMP/typo.json"
+	assert_failure 2
+	assert_output --partial "$TMP/typo.json: steps[0] has an unknown key \"staus\""
+	run ltb-sample --client c --sps 100 --control-port 0 --satellite-script "$TMP/none.json"
+	assert_failure 2
+	assert_output --partial "cannot read $TMP/none.json"
 }
 
 @test "a satellite group named with --satellites is used and left running" {
