@@ -57,6 +57,26 @@ is_svg() {
 	grep -q '>time (s)<' "$TMP/d.svg"
 }
 
+@test "disconnect draws a scripted run as a fifth panel, its steps shaded and labelled" {
+	run ltb-plot disconnect -o "$TMP/d.svg" "$FX/disconnect.jsonl" "$FX/scripted.jsonl"
+	assert_success
+	is_svg "$TMP/d.svg"
+	grep -q '>Satellites down then up (at 3 s, 8 s)<' "$TMP/d.svg"
+	grep -q '>Scripted answers (429 Retry-After 1 at 1.04 s, drop at 2.54 s)<' "$TMP/d.svg"
+	grep -q '>429 Retry-After 1<' "$TMP/d.svg"
+	grep -q '>drop<' "$TMP/d.svg"
+	grep -q '>scripted answers<' "$TMP/d.svg"
+	# Without a scripted run, the four panels stay as they were.
+	run ltb-plot disconnect --script -o "$TMP/d4.svg" "$FX/disconnect.jsonl"
+	assert_output --partial 'set multiplot layout 2,2'
+	refute_output --partial 'Scripted answers'
+	# A scripted run alone is enough to draw.
+	run ltb-plot disconnect --script -o "$TMP/s.svg" "$FX/scripted.jsonl"
+	assert_success
+	assert_output --partial 'set multiplot layout 3,2'
+	assert_output --partial "set object 1 rect from 1.036, graph 0 to 2.036, graph 1"
+}
+
 @test "memory SVG has a line per rate" {
 	run ltb-plot memory -o "$TMP/m.SVG" "$FX/memory.jsonl"
 	assert_success

@@ -175,7 +175,8 @@ static int
 events(struct reading *rd, struct ltb_plot_run *r)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(rd->rec, "events");
-	const cJSON *e, *t, *what;
+	const cJSON *e, *t, *what, *for_s, *answer;
+	struct ltb_plot_event *ev;
 
 	if (v == NULL || cJSON_IsNull(v))
 		return 0;
@@ -192,13 +193,25 @@ events(struct reading *rd, struct ltb_plot_run *r)
 		if (!cJSON_IsNumber(t) || !isfinite(t->valuedouble) ||
 		    !cJSON_IsString(what))
 			return bad(rd, "events", "a malformed event in");
-		/* Events this reader does not know mark nothing. */
-		if (strcmp(what->valuestring, "satellite_down") != 0 &&
+		ev = &r->events[r->nevents];
+		if (strcmp(what->valuestring, "script_step") == 0) {
+			for_s = cJSON_GetObjectItemCaseSensitive(e, "for_s");
+			answer = cJSON_GetObjectItemCaseSensitive(e, "answer");
+			if (!cJSON_IsNumber(for_s) ||
+			    !isfinite(for_s->valuedouble) ||
+			    for_s->valuedouble <= 0 ||
+			    (answer != NULL && !cJSON_IsString(answer)))
+				return bad(rd, "events", "a malformed "
+				    "script_step in");
+			ev->script = 1;
+			ev->for_s = for_s->valuedouble;
+			snprintf(ev->answer, sizeof ev->answer, "%s",
+			    answer != NULL ? answer->valuestring : "");
+		} else if (strcmp(what->valuestring, "satellite_down") != 0 &&
 		    strcmp(what->valuestring, "satellite_up") != 0)
-			continue;
-		r->events[r->nevents].t = t->valuedouble;
-		r->events[r->nevents].up =
-		    strcmp(what->valuestring, "satellite_up") == 0;
+			continue;	/* events this reader does not know */
+		ev->t = t->valuedouble;
+		ev->up = strcmp(what->valuestring, "satellite_up") == 0;
 		r->nevents++;
 	}
 	return 0;
@@ -673,7 +686,7 @@ ltb_plot_disconnect_pick(const struct ltb_plot_data *d, const char *client,
     const struct ltb_plot_run *pick[LTB_PLOT_DISC_N])
 {
 	const struct ltb_plot_run *r;
-	int kind, found = 0, down, up;
+	int kind, found = 0, down, up, script;
 	size_t i, e;
 
 	for (kind = 0; kind < LTB_PLOT_DISC_N; kind++)
@@ -682,14 +695,18 @@ ltb_plot_disconnect_pick(const struct ltb_plot_data *d, const char *client,
 		r = &d->runs[i];
 		if (!usable(r, client) || r->nmemory == 0)
 			continue;
-		for (down = up = 0, e = 0; e < r->nevents; e++) {
-			if (r->events[e].up)
+		for (down = up = script = 0, e = 0; e < r->nevents; e++) {
+			if (r->events[e].script)
+				script++;
+			else if (r->events[e].up)
 				up++;
 			else
 				down++;
 		}
 		if (!r->trace)
 			kind = LTB_PLOT_DISC_NOOP;
+		else if (script > 0)
+			kind = LTB_PLOT_DISC_SCRIPT;
 		else if (down == 0 && up == 0)
 			kind = LTB_PLOT_DISC_TRACED;
 		else if (down > 0 && up == 0)

@@ -45,10 +45,15 @@ const char *ltb_plot_graph_name(enum ltb_plot_graph g);
 /* The graph named s; -1 when there is none. */
 int ltb_plot_graph_parse(const char *s);
 
-/* A satellite event of a run: seconds into the run, down or back up. */
+/* A satellite event of a run: seconds into the run, down or back up, or
+ * a step of their script starting (ltb-sample --satellite-script), which
+ * lasts for_s and answers as answer says ("429 Retry-After 2"). */
 struct ltb_plot_event {
 	double t;
 	int up;		/* 0: satellite_down, 1: satellite_up */
+	int script;	/* a script_step (up is 0) */
+	double for_s;
+	char answer[48];
 };
 
 /*
@@ -195,6 +200,7 @@ enum {
 	LTB_PLOT_DISC_TRACED,	/* traced, no satellite event */
 	LTB_PLOT_DISC_DOWN,	/* traced, satellites taken down only */
 	LTB_PLOT_DISC_DOWNUP,	/* traced, down and then back up */
+	LTB_PLOT_DISC_SCRIPT,	/* traced, with a script of answers */
 	LTB_PLOT_DISC_N
 };
 

@@ -23,6 +23,7 @@
 #define C_DROPPED "#d62728"
 #define C_DOWN "#e00000"
 #define C_UP "#00a000"
+#define C_SCRIPT "#e0a000"
 
 /* Rates spanning more than this ratio get a logarithmic x axis. */
 #define LOG_RATIO 30.0
@@ -428,38 +429,85 @@ script_memory(FILE *f, const struct ltb_plot_data *d, const char *client,
 }
 
 static const char *const panel_names[LTB_PLOT_DISC_N] = {
-	"NoOp", "Traced", "Satellites down", "Satellites down then up"
+	"NoOp", "Traced", "Satellites down", "Satellites down then up",
+	"Scripted answers"
 };
 
-/* "Traced: c", "Satellites down then up (at 30 s, 120 s)". */
+/* "Traced: c", "Satellites down then up (at 30 s, 120 s)", "Scripted
+ * answers (429 Retry-After 2 at 5 s, drop at 20 s)". */
 static void
 panel_title(char *t, size_t len, int kind, const struct ltb_plot_run *r,
     const char *client)
 {
-	size_t used, e;
+	size_t used, e, n = 0;
+	const struct ltb_plot_event *ev;
 
 	if (kind == LTB_PLOT_DISC_TRACED) {
 		snprintf(t, len, "Traced: %s", client);
 		return;
 	}
 	used = (size_t)snprintf(t, len, "%s", panel_names[kind]);
-	for (e = 0; r != NULL && e < r->nevents && used < len; e++)
-		used += (size_t)snprintf(t + used, len - used, "%s%.3g s",
-		    e ? ", " : " (at ", r->events[e].t);
-	if (r != NULL && r->nevents > 0 && used < len)
+	for (e = 0; r != NULL && e < r->nevents && used < len; e++) {
+		ev = &r->events[e];
+		if (ev->script)
+			used += (size_t)snprintf(t + used, len - used,
+			    "%s%s at %.3g s", n++ ? ", " : " (", ev->answer,
+			    ev->t);
+		else
+			used += (size_t)snprintf(t + used, len - used,
+			    "%s%.3g s", n++ ? ", " : " (at ", ev->t);
+	}
+	if (n > 0 && used < len)
 		snprintf(t + used, len - used, ")");
 }
 
-/* The satellite events of r as vertical lines, with legend entries. */
-static void
-event_lines(FILE *f, const struct ltb_plot_run *r, char *keys, size_t len)
+/* The steps of a script as shaded stretches of time, each labelled with
+ * its answer at the top; they end where the x axis does. 1 if any. */
+static int
+script_spans(FILE *f, const struct ltb_plot_run *r, double xmax)
 {
-	int seen_down = 0, seen_up = 0;
+	const struct ltb_plot_event *ev;
+	int any = 0;
+	size_t e;
+
+	fputs("unset object\n", f);
+	for (e = 0; e < r->nevents; e++) {
+		if (!(ev = &r->events[e])->script)
+			continue;
+		fprintf(f, "set object %zu rect from ", e + 1);
+		g10(f, ev->t);
+		fputs(", graph 0 to ", f);
+		g10(f, ev->t + ev->for_s < xmax ? ev->t + ev->for_s : xmax);
+		fputs(", graph 1 behind fillcolor rgb '" C_SCRIPT "' "
+		    "fillstyle transparent solid 0.25 noborder\n", f);
+		fprintf(f, "set label %zu ", e + 100);
+		ltb_plot_gp_string(f, ev->answer);
+		fputs(" at ", f);
+		g10(f, ev->t);
+		fputs(", graph 0.96 left offset 0.3,0 font ',8' tc rgb "
+		    "'#805000' front\n", f);
+		any = 1;
+	}
+	return any;
+}
+
+/* The satellite events of r as vertical lines and script steps as shaded
+ * stretches, with legend entries. */
+static void
+event_lines(FILE *f, const struct ltb_plot_run *r, double xmax, char *keys,
+    size_t len)
+{
+	int seen_down = 0, seen_up = 0, seen_script;
 	size_t e;
 
 	keys[0] = '\0';
 	fputs("unset arrow\n", f);
+	for (e = 0; e < r->nevents; e++)
+		fprintf(f, "unset label %zu\n", e + 100);
+	seen_script = script_spans(f, r, xmax);
 	for (e = 0; e < r->nevents; e++) {
+		if (r->events[e].script)
+			continue;
 		fputs("set arrow from ", f);
 		g10(f, r->events[e].t);
 		fputs(", graph 0 to ", f);
@@ -471,11 +519,14 @@ event_lines(FILE *f, const struct ltb_plot_run *r, char *keys, size_t len)
 		else
 			seen_down = 1;
 	}
-	snprintf(keys, len, "%s%s",
+	snprintf(keys, len, "%s%s%s",
 	    seen_down ? ", \\\n     keyentry with lines lw 2 lc rgb '"
 	    C_DOWN "' title 'satellites down'" : "",
 	    seen_up ? ", \\\n     keyentry with lines lw 2 lc rgb '" C_UP
-	    "' title 'satellites back up'" : "");
+	    "' title 'satellites back up'" : "",
+	    seen_script ? ", \\\n     keyentry with boxes fillstyle "
+	    "transparent solid 0.25 noborder lc rgb '" C_SCRIPT "' title "
+	    "'scripted answers'" : "");
 }
 
 static int
@@ -485,19 +536,26 @@ script_disconnect(FILE *f, const struct ltb_plot_data *d,
 {
 	const struct ltb_plot_run *pick[LTB_PLOT_DISC_N], *r;
 	double tmax = 0, ymin = INFINITY, ymax = 0, pad;
-	char t[256], keys[256];
+	char t[256], keys[512];
 	size_t k, e;
-	int i;
+	int i, panels;
 
-	/* Without a run that lost its satellites this is no disconnect
-	 * test, whatever else the input holds. */
+	/* Without a run that lost its satellites, or was answered by their
+	 * script, this is no disconnect test, whatever else the input
+	 * holds. */
 	ltb_plot_disconnect_pick(d, client, pick);
 	if (pick[LTB_PLOT_DISC_DOWN] == NULL &&
-	    pick[LTB_PLOT_DISC_DOWNUP] == NULL)
+	    pick[LTB_PLOT_DISC_DOWNUP] == NULL &&
+	    pick[LTB_PLOT_DISC_SCRIPT] == NULL)
 		return nothing(err, errlen, "no traced results with "
 		    "memory_list and satellite events (ltb-sample "
-		    "--satellite-down-at)");
-	header(f, LTB_PLOT_DISCONNECT, client, o, 1100, 820);
+		    "--satellite-down-at or --satellite-script)");
+	/* The scripted panel only when there is such a run: the four of the
+	 * original test stay as they were. */
+	panels = pick[LTB_PLOT_DISC_SCRIPT] != NULL ? LTB_PLOT_DISC_N :
+	    LTB_PLOT_DISC_SCRIPT;
+	header(f, LTB_PLOT_DISCONNECT, client, o, 1100,
+	    panels > 4 ? 1200 : 820);
 	for (i = 0; i < LTB_PLOT_DISC_N; i++) {
 		if ((r = pick[i]) == NULL)
 			continue;
@@ -520,11 +578,11 @@ script_disconnect(FILE *f, const struct ltb_plot_data *d,
 				tmax = r->events[e].t;
 		fputs("EOD\n", f);
 	}
-	/* One scale for the four panels, so they compare at a glance. */
+	/* One scale for the panels, so they compare at a glance. */
 	pad = (ymax - ymin) * 0.15;
 	if (pad < 0.25)
 		pad = 0.25;
-	fputs("set multiplot layout 2,2 ", f);
+	fprintf(f, "set multiplot layout %d,2 ", panels > 4 ? 3 : 2);
 	title(f, "title", o, "memory with unreliable satellites", client);
 	fputs("set xlabel 'time (s)'\n"
 	    "set ylabel 'memory, resident (MiB)'\n"
@@ -532,19 +590,20 @@ script_disconnect(FILE *f, const struct ltb_plot_data *d,
 	fprintf(f, "set xrange [0:%.10g]\n", tmax > 0 ? tmax * 1.03 : 1);
 	fprintf(f, "set yrange [%.10g:%.10g]\n",
 	    ymin - pad > 0 ? ymin - pad : 0, ymax + pad * 2);
-	for (i = 0; i < LTB_PLOT_DISC_N; i++) {
+	for (i = 0; i < panels; i++) {
 		r = pick[i];
 		panel_title(t, sizeof t, i, r, client);
 		fputs("set title ", f);
 		ltb_plot_gp_string(f, t);
 		putc('\n', f);
 		if (r == NULL) {
-			fputs("unset arrow\nset label 1 'no such run in the "
+			fputs("unset arrow\nunset object\nset label 1 'no such run in the "
 			    "input' at graph 0.5, graph 0.5 center\n"
 			    "plot -1e30 notitle\nunset label 1\n", f);
 			continue;
 		}
-		event_lines(f, r, keys, sizeof keys);
+		event_lines(f, r, tmax > 0 ? tmax * 1.03 : 1, keys,
+		    sizeof keys);
 		fprintf(f, "plot $run%d using 1:2 with linespoints lw 2 pt 7 "
 		    "ps 0.4 lc rgb '%s' title ", i,
 		    i == LTB_PLOT_DISC_NOOP ? C_NOOP : C_TRACED);

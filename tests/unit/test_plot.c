@@ -250,6 +250,35 @@ memory_series_average_trials_per_rate_and_runtime(void **unused)
 }
 
 static void
+script_steps_are_kept_with_their_length_and_answer(void **unused)
+{
+	struct ltb_plot_data d = LTB_PLOT_DATA_ZERO;
+	const struct ltb_plot_run *r;
+	char err[256];
+
+	add_ok(&d, "{\"type\":\"result\",\"client\":\"c\",\"trace\":true,"
+	    "\"target_sps\":500,\"spans_sent\":1000,\"events\":[{\"t\":1.5,"
+	    "\"event\":\"script_step\",\"step\":0,\"for_s\":2,"
+	    "\"answer\":\"429 Retry-After 2\"},{\"t\":5,\"event\":"
+	    "\"satellite_down\"}]}");
+	r = &d.runs[0];
+	assert_int_equal(r->nevents, 2);
+	assert_true(r->events[0].script);
+	assert_false(r->events[0].up);
+	assert_close(r->events[0].t, 1.5);
+	assert_close(r->events[0].for_s, 2);
+	assert_string_equal(r->events[0].answer, "429 Retry-After 2");
+	assert_false(r->events[1].script);
+	/* A step must say how long it lasts. */
+	assert_int_equal(add(&d, "{\"type\":\"result\",\"client\":\"c\","
+	    "\"trace\":true,\"target_sps\":1,\"events\":[{\"t\":1,"
+	    "\"event\":\"script_step\"}]}", 9, err, sizeof err), -1);
+	assert_string_equal(err, "t.jsonl:9: result with a malformed "
+	    "script_step in \"events\"");
+	ltb_plot_data_free(&d);
+}
+
+static void
 disconnect_picks_one_run_of_each_kind(void **unused)
 {
 	struct ltb_plot_data d = LTB_PLOT_DATA_ZERO;
@@ -260,6 +289,9 @@ disconnect_picks_one_run_of_each_kind(void **unused)
 	    "\"event\":\"satellite_down\"},{\"t\":120,"
 	    "\"event\":\"satellite_up\"}]";
 
+	const char *script = "\"memory_list\":[1],\"events\":[{\"t\":3,"
+	    "\"event\":\"script_step\",\"for_s\":2,\"answer\":\"503\"}]";
+
 	result(&d, 1, 50, 0.7, 50, downup);
 	result(&d, 1, 50, 0.7, 50, "\"memory_list\":[1]");
 	result(&d, 1, 50, 0.7, 50, down);
@@ -269,6 +301,12 @@ disconnect_picks_one_run_of_each_kind(void **unused)
 	assert_ptr_equal(pick[LTB_PLOT_DISC_TRACED], &d.runs[1]);
 	assert_ptr_equal(pick[LTB_PLOT_DISC_DOWN], &d.runs[2]);
 	assert_ptr_equal(pick[LTB_PLOT_DISC_DOWNUP], &d.runs[0]);
+	assert_null(pick[LTB_PLOT_DISC_SCRIPT]);
+	/* A scripted run is neither merely traced nor taken down. */
+	result(&d, 1, 50, 0.7, 50, script);
+	assert_int_equal(ltb_plot_disconnect_pick(&d, "c", pick), 4);
+	assert_ptr_equal(pick[LTB_PLOT_DISC_SCRIPT], &d.runs[4]);
+	assert_ptr_equal(pick[LTB_PLOT_DISC_TRACED], &d.runs[1]);
 	ltb_plot_data_free(&d);
 }
 
@@ -392,6 +430,8 @@ main(void)
 		cmocka_unit_test(rates_give_means_spreads_and_the_tracers_cpu),
 		cmocka_unit_test(
 		    memory_series_average_trials_per_rate_and_runtime),
+		cmocka_unit_test(
+		    script_steps_are_kept_with_their_length_and_answer),
 		cmocka_unit_test(disconnect_picks_one_run_of_each_kind),
 		cmocka_unit_test(select_borrows_the_runs_of_a_label),
 		cmocka_unit_test(strings_are_quoted_for_gnuplot_and_html),
