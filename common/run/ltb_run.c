@@ -729,13 +729,17 @@ add_accounting(struct run *x, cJSON *rec, double sent, double tracer)
 	const struct ltb_satcounts *d = &x->got;
 	double intact = (double)ltb_satcounts_intact(d);
 	double refused = (double)ltb_satcounts_refused_only(d);
-	double dropped = sent - intact, never = dropped - refused;
-	char line[512];
+	double invalid = (double)d->spans_invalid;
+	double dropped = sent - intact, never = dropped - refused - invalid;
+	char line[512], inv[48] = "";
 	int n;
 
+	if (invalid > 0)
+		snprintf(inv, sizeof inv, "%.0f invalid, ", invalid);
 	n = snprintf(line, sizeof line, "%.0f sent = %.0f intact + %.0f "
-	    "dropped (%.0f refused by the satellites and never through, %.0f "
-	    "never arrived)", sent, intact, dropped, refused, never);
+	    "dropped (%.0f refused by the satellites and never through, %s"
+	    "%.0f never arrived)", sent, intact, dropped, refused, inv,
+	    never);
 	if (d->spans_retried > 0 && n > 0 && (size_t)n < sizeof line)
 		n += snprintf(line + n, sizeof line - (size_t)n, "; %llu of the "
 		    "intact through on a retry after a refusal",
@@ -744,10 +748,6 @@ add_accounting(struct run *x, cJSON *rec, double sent, double tracer)
 		n += snprintf(line + n, sizeof line - (size_t)n, "; %llu "
 		    "duplicate copies, not counted as spans",
 		    (unsigned long long)d->spans_duplicate);
-	if (d->spans_invalid > 0 && n > 0 && (size_t)n < sizeof line)
-		n += snprintf(line + n, sizeof line - (size_t)n, "; %llu "
-		    "invalid, counted dropped",
-		    (unsigned long long)d->spans_invalid);
 	if (!isnan(tracer) && n > 0 && (size_t)n < sizeof line)
 		snprintf(line + n, sizeof line - (size_t)n, tracer == dropped ?
 		    "; the client counted the same %.0f dropped" :
