@@ -144,6 +144,33 @@ teardown() {
 	assert_output "$(printf 'true\ttrue')"
 }
 
+@test "js-otel retries a scripted 429 honouring Retry-After: the retries are duplicates and every span is accounted for" {
+	[[ -x $LTB_ROOT/clients/js-otel/run ]] || skip "no clients/js-otel yet"
+	command -v npm >/dev/null || skip "npm not found: js-otel needs Node.js and npm"
+	"$LTB_ROOT/clients/js-otel/setup"
+	# 1000 spans over 5 s; the satellites throttle from 1 s to 3 s.
+	control_record "$TMP/plan.jsonl" client='"js-otel"' Trace=true \
+		Repeat=1000 runtime=5 target_sps=200 Sleep=5000000 Work=0
+	echo '[{"at_s": 1, "for_s": 2, "status": 429, "retry_after": "1"}]' >"$TMP/script.json"
+	run --separate-stderr ltb-sample --plan "$TMP/plan.jsonl" --control-port 0 \
+		--satellite-script "$TMP/script.json"
+	assert_success
+	res=$(results)
+	run jq -r '.events[] | "\(.event) \(.t | floor) \(.answer)"' <<<"$res"
+	assert_output "script_step 1 429 Retry-After 1"
+	# The exporter sent the refused spans again: they got through once
+	# (retried) and their copies are duplicates, never more spans.
+	jq -e '.spans_refused > 0 and .spans_retried > 0 and
+		.spans_duplicate >= .spans_retried and
+		.spans_intact + .dropped == .spans_sent and
+		.tracer_dropped == .dropped and .dropped_refused <= .dropped and
+		.spans_sent == 1000' <<<"$res" || fail "does not add up: $res"
+	run jq -r .accounting <<<"$res"
+	assert_output --partial "of the intact through on a retry after a refusal"
+	assert_output --partial "duplicate copies, not counted as spans"
+	assert_output --partial "the client counted the same"
+}
+
 @test "a bad --satellite-script is exit 2 naming the file, step and field, before any run" {
 	echo '[{"at_s": 1, "for_s": 2, "status": 429}, {"at_s": 2, "for_s": 1, "drop": true}]' >"$TMP/overlap.json"
 	run ltb-sample --client c --trace --sps 100 --runtime 1 --control-port 0 \

@@ -1276,6 +1276,37 @@ post_headers() {
 	assert_output "$(printf '1\t5\t0\t1\t5')"
 }
 
+@test "in OTLP a scripted 429 is a google.rpc.Status with Retry-After, and partial_success says the rejected spans" {
+	ltb-satellite --help | grep -q 'POST /v1/traces' || skip "this satellite serves no OTLP yet"
+	start_satellite
+	mkotlp --spans 10 >"$TMP/o.pb"
+	mkotlp --spans 10 --json --seed 2 >"$TMP/o.json"
+	url=http://127.0.0.1:$SAT_PORT/v1/traces
+	post_script '[{"at_s": 0, "for_s": 60, "partial_success": 3}]'
+	run curl -sS -o "$TMP/a.pb" -w '%{http_code}' -H 'Content-Type: application/x-protobuf' \
+		--data-binary "@$TMP/o.pb" "$url"
+	assert_output 200
+	run otlpdecode response "$TMP/a.pb"
+	assert_line 'rejected_spans 3'
+	run curl -sS -H 'Content-Type: application/json' --data-binary "@$TMP/o.json" "$url"
+	run jq -c .partialSuccess.rejectedSpans <<<"$output"
+	assert_output '"3"'
+	post_script '[{"at_s": 0, "for_s": 60, "status": 429, "retry_after": "2"}]'
+	headers_of() { curl -sS -D - -o "$TMP/a.pb" "$@" | tr -d '\r'; }
+	run headers_of -H 'Content-Type: application/x-protobuf' --data-binary "@$TMP/o.pb" "$url"
+	assert_line --regexp '^HTTP/1.1 429 '
+	assert_line 'Retry-After: 2'
+	assert_line 'Content-Type: application/x-protobuf'
+	run otlpdecode status "$TMP/a.pb"
+	assert_line 'code 8'
+	run curl -sS -w ' %{http_code}' -H 'Content-Type: application/json' --data-binary "@$TMP/o.json" "$url"
+	assert_output --regexp '^\{"code":8,"message":".*"\} 429$'
+	# Spans a partial success claims rejected were taken all the same;
+	# the refused ones were received and counted refused.
+	run sat_stat '.protocols.otlp | [.received, .messages, .refused, .duplicates] | @tsv'
+	assert_output "$(printf '40\t2\t20\t20')"
+}
+
 @test "a long scripted delay does not hold up /down: the waiting report is hung up on" {
 	report=$(mkreport_file r.bin --spans 5)
 	start_satellite
