@@ -144,10 +144,12 @@ bench:
 	@tests/bench/run
 
 # Each target's seeds: a protocol's in tests/fuzz/seeds/NAME/, all of them
-# for the target over every protocol; the records' in seeds/records/.
+# for the target over every protocol; the records' in seeds/records/,
+# the satellite scripts' in seeds/script/.
 FUZZ_SEEDS_fuzz_report = tests/fuzz/seeds/lightstep
-FUZZ_SEEDS_fuzz_protocols = $(filter-out tests/fuzz/seeds/records/,$(wildcard tests/fuzz/seeds/*/))
+FUZZ_SEEDS_fuzz_protocols = $(filter-out tests/fuzz/seeds/records/ tests/fuzz/seeds/script/,$(wildcard tests/fuzz/seeds/*/))
 FUZZ_SEEDS_fuzz_records = tests/fuzz/seeds/records
+FUZZ_SEEDS_fuzz_script = tests/fuzz/seeds/script
 fuzz: deps $(FUZZ)
 	@set -e; $(foreach f,$(FUZZ), \
 		mkdir -p $(B)/fuzz/corpus-$(notdir $(f)); \
