@@ -1307,6 +1307,22 @@ post_headers() {
 	assert_output "$(printf '40\t2\t20\t20')"
 }
 
+@test "over --tls a scripted 429 carries its Retry-After and a drop hangs up" {
+	report=$(mkreport_file r.bin --spans 4)
+	start_satellite --tls --cert-out "$TMP/cert.pem"
+	url=https://127.0.0.1:$SAT_PORT/api/v2/reports
+	post_script '[{"at_s": 0, "for_s": 60, "status": 429, "retry_after": "3"}]'
+	headers_of() { curl -sS -D - -o /dev/null --cacert "$TMP/cert.pem" "$@" | tr -d '\r'; }
+	run headers_of --data-binary "@$report" "$url"
+	assert_line --regexp '^HTTP/1.1 429 '
+	assert_line 'Retry-After: 3'
+	post_script '[{"at_s": 0, "for_s": 60, "drop": true}]'
+	run curl -sS -o /dev/null --cacert "$TMP/cert.pem" --data-binary "@$report" "$url"
+	assert_failure 52
+	run sat_stat '[.spans_received, .refused_spans, .rejected.scripted] | @tsv'
+	assert_output "$(printf '8\t8\t2')"
+}
+
 @test "a long scripted delay does not hold up /down: the waiting report is hung up on" {
 	report=$(mkreport_file r.bin --spans 5)
 	start_satellite
