@@ -267,6 +267,42 @@ inflate_open(struct ltb_msg *m)
 
 /* ---- the message --------------------------------------------------------- */
 
+/*
+ * Answer a message refused before its body: in the protocol's own form
+ * when it has one (OTLP wants a google.rpc.Status for every 4xx), for
+ * which its state is begun as if for a message of the protocol's first
+ * content type when the one sent is not one it reads; otherwise a line of
+ * text saying what to do.
+ */
+static void
+refuse_early(const struct ltb_collector_proto *p, const char *ct,
+    unsigned status, int rc, const char *why, struct ltb_reply *reply)
+{
+	struct ltb_message info = { .path = p->path, .encoding = "",
+	    .max_field = 1 };
+	void *state;
+
+	info.content_type = ltb_collector_reads(p, ct) ? ct :
+	    p->content_types[0];
+	memset(reply, 0, sizeof *reply);
+	if (p->refuse != NULL && (state = calloc(1, p->state_size)) != NULL) {
+		if (p->begin(state, &info) == LTB_COLLECT_OK) {
+			reply->status = status;
+			p->refuse(state, rc, why, reply);
+			p->release(state);
+		}
+		free(state);
+		if (reply->content_type != NULL)
+			return;
+	}
+	if (status == 415 && !ltb_collector_reads(p, ct))
+		reply_text(reply, status, "%s does not read content type "
+		    "'%s'\n", p->name, ct);
+	else
+		reply_text(reply, status, "%s: %s\n", status == 413 ?
+		    "report too large" : "unsupported report", why);
+}
+
 struct ltb_msg *
 ltb_msg_begin(struct ltb_port *port, const struct ltb_collector_proto *p,
     const struct ltb_msg_head *head, struct ltb_reply *reply)
@@ -281,22 +317,22 @@ ltb_msg_begin(struct ltb_port *port, const struct ltb_collector_proto *p,
 	media_type(ct, sizeof ct, head->content_type);
 	if (!ltb_collector_reads(p, ct)) {
 		ltb_port_reject(port, p, LTB_REJECT_MEDIA_TYPE);
-		reply_text(reply, 415, "%s does not read content type '%s'\n",
-		    p->name, ct);
+		refuse_early(p, ct, 415, LTB_COLLECT_UNSUPPORTED,
+		    "a content type this protocol does not read", reply);
 		return NULL;
 	}
 	if (coding_parse(head->encoding, &coding) < 0) {
 		ltb_port_reject(port, p, LTB_REJECT_ENCODING);
-		reply_text(reply, 415, "unsupported content encoding '%.64s': "
-		    "use gzip, deflate or none\n", head->encoding);
+		refuse_early(p, ct, 415, LTB_COLLECT_UNSUPPORTED,
+		    "unsupported content encoding: use gzip, deflate or none",
+		    reply);
 		return NULL;
 	}
 	if (g->cfg.max_body && head->declared_len != UINT64_MAX &&
 	    head->declared_len > g->cfg.max_body) {
 		ltb_port_reject(port, p, LTB_REJECT_TOO_LARGE);
-		reply_text(reply, 413, "report too large: %llu bytes, limit "
-		    "%llu\n", (unsigned long long)head->declared_len,
-		    (unsigned long long)g->cfg.max_body);
+		refuse_early(p, ct, 413, LTB_COLLECT_TOO_LARGE,
+		    "declared length over the body limit", reply);
 		return NULL;
 	}
 	if ((m = calloc(1, sizeof *m + p->state_size)) == NULL)
