@@ -11,7 +11,8 @@
  * TLS belongs to the satellites: one group serves every run, so when it
  * speaks TLS (--tls or --tls-ca, a plan record with Tls, or an https://
  * --satellites URL) the group we start is started with --tls, and every
- * run's client is told Tls.
+ * run's client is told Tls, and to verify the certificate that group
+ * wrote unless its record names a CA file.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -50,7 +51,8 @@ static const char usage[] =
 "                            and at least runtime + 5 s)\n"
 "      --satellites URL      admin URL of a running ltb-satellite group\n"
 "                            (default: start one on free ports, with\n"
-"                            --tls when runs report over TLS); https://\n"
+"                            --tls when runs report over TLS, clients\n"
+"                            verifying its certificate); https://\n"
 "                            says its ports speak TLS (its admin API is\n"
 "                            still asked over http)\n"
 "      --satellite-down-at S take the satellites down S s into each run\n"
@@ -238,6 +240,8 @@ struct sample {
 	cJSON **plan;
 	size_t nplan, cap;
 	size_t runs, nfailed;		/* results written, failed ones */
+	char certdir[64];		/* ours, for the certificate of a TLS */
+	char cert[96];			/* group we start; "" if none */
 };
 
 static void
@@ -315,15 +319,49 @@ satellites_tls(struct sample *s, char *admin_url, size_t len)
 	return tls;
 }
 
-/* Every run's client speaks what the satellites speak. */
+/*
+ * Every run's client speaks what the satellites speak. A TLS group we
+ * started wrote its certificate: clients are told to verify it, unless a
+ * record names a CA file of its own, so what is measured is the TLS a
+ * tracer really does.
+ */
 static void
 tell_tls(struct sample *s, int tls)
 {
+	cJSON *ca;
+
 	for (size_t i = 0; i < s->nplan; i++) {
 		cJSON_DeleteItemFromObjectCaseSensitive(s->plan[i], "Tls");
 		if (cJSON_AddBoolToObject(s->plan[i], "Tls", tls) == NULL)
 			ltb_die(LTB_EXIT_SYS, "out of memory");
+		ca = cJSON_GetObjectItemCaseSensitive(s->plan[i], "TlsCaFile");
+		if (!tls || s->cert[0] == '\0' || cJSON_IsString(ca))
+			continue;
+		cJSON_DeleteItemFromObjectCaseSensitive(s->plan[i],
+		    "TlsCaFile");
+		if (cJSON_AddStringToObject(s->plan[i], "TlsCaFile",
+		    s->cert) == NULL)
+			ltb_die(LTB_EXIT_SYS, "out of memory");
 	}
+}
+
+/* The arguments of a TLS group we start: --tls, and where to write its
+ * certificate, in a directory of our own that cleanup removes. */
+static char *const *
+tls_args(struct sample *s)
+{
+	static char *args[4] = { "--tls", "--cert-out", NULL, NULL };
+	const char *tmp = getenv("TMPDIR");
+
+	snprintf(s->certdir, sizeof s->certdir, "%s/ltb-sample.XXXXXX",
+	    tmp != NULL && *tmp != '\0' && strlen(tmp) < 32 ? tmp : "/tmp");
+	if (mkdtemp(s->certdir) == NULL)
+		ltb_die(LTB_EXIT_SYS, "cannot make a directory for the "
+		    "satellites' certificate: %s: %s", s->certdir,
+		    strerror(errno));
+	snprintf(s->cert, sizeof s->cert, "%s/cert.pem", s->certdir);
+	args[2] = s->cert;
+	return args;
 }
 
 /* The plan from flags, calibrating the client first if need be. */
@@ -456,6 +494,10 @@ cleanup(struct sample *s)
 	free(s->o.script_json);
 	ltb_satgroup_stop(&s->sats);
 	ltb_ctlserver_stop(s->ctl);
+	if (s->certdir[0] != '\0') {
+		unlink(s->cert);
+		rmdir(s->certdir);
+	}
 }
 
 /*
@@ -537,7 +579,6 @@ int
 main(int argc, char **argv)
 {
 	static struct sample s;
-	static char *const tls_args[] = { "--tls", NULL };
 	char err[1024], satellite[1024], why[1100], admin_url[1024];
 	sigset_t mask;
 	int rc, tls;
@@ -576,7 +617,7 @@ main(int argc, char **argv)
 	else {
 		ltb_sibling_tool("ltb-satellite", satellite, sizeof satellite);
 		rc = ltb_satgroup_spawn(&s.sats, satellite, 8,
-		    tls ? tls_args : NULL, err, sizeof err);
+		    tls ? tls_args(&s) : NULL, err, sizeof err);
 	}
 	if (rc < 0) {
 		ltb_warn("%s", err);

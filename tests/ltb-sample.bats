@@ -519,3 +519,32 @@ SH
 	run jq -r '[.spans_sent, .spans_received, .spans_invalid, .dropped, .error] | @tsv' <<<"$(results)"
 	assert_output "$(printf '600\t600\t0\t0\t')"
 }
+
+@test "--tls: clients are told to verify the certificate of the group ltb-sample started" {
+	# The client here only keeps the control message it was sent; the
+	# plan comes from a calibration written out, so nothing calibrates.
+	cat >"$TMP/keep-control" <<-'SH'
+	#!/bin/sh
+	curl -sS "$LTB_CONTROL_URL" >"$KEEP"
+	echo '{"type":"client","spans_sent":10,"dropped":0}'
+	SH
+	chmod +x "$TMP/keep-control"
+	echo '{"type":"calibration","v":1,"client":"cmd","target_cpu":0.7,"sleep_per_work_ns":1,"work_per_second":1000000,"achieved_cpu":0.7,"host":"x","created":"2026-12-01T00:00:00Z"}' >"$TMP/cal.json"
+	plan() {
+		ltb-control plan --client-cmd "$TMP/keep-control" --calibration "$TMP/cal.json" \
+			--sps 10 --runtime 1 --trace off "$@"
+	}
+	plan --tls >"$TMP/plan.jsonl"
+	KEEP=$TMP/ctl.json run --separate-stderr ltb-sample --plan "$TMP/plan.jsonl" --control-port 0
+	run jq -r '[.Tls, (.TlsCaFile | test("/ltb-sample[.][^/]+/cert[.]pem$"))] | @tsv' "$TMP/ctl.json"
+	assert_output "$(printf 'true\ttrue')"
+	# The certificate was the satellites' and went with them.
+	[ ! -e "$(jq -r .TlsCaFile "$TMP/ctl.json")" ]
+	# A CA file of the plan's own is kept.
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 \
+		-subj /CN=x -keyout "$TMP/k.pem" -out "$TMP/ca.pem" 2>/dev/null
+	plan --tls-ca "$TMP/ca.pem" >"$TMP/plan2.jsonl"
+	KEEP=$TMP/ctl2.json run --separate-stderr ltb-sample --plan "$TMP/plan2.jsonl" --control-port 0
+	run jq -r .TlsCaFile "$TMP/ctl2.json"
+	assert_output "$TMP/ca.pem"
+}
