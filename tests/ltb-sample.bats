@@ -511,6 +511,16 @@ SH
 	assert_output --partial "is the client speaking TLS"
 }
 
+@test "a plain client sent to TLS satellites is told so: the handshakes that failed" {
+	start_satellite --tls
+	run --separate-stderr ltb-sample --client c --trace --sps 100 --runtime 1 \
+		--satellites "$SAT_ADMIN" --control-port 0
+	assert_failure 1
+	run jq -r '[.spans_sent, .spans_received, .error] | @tsv' <<<"$(results)"
+	assert_output --partial "$(printf '100\t0\t')"
+	assert_output --partial "failed the TLS handshake: they serve TLS (--tls)"
+}
+
 @test "--tls: the C client reports over TLS to a satellite started with --tls" {
 	ltb-satellite --help | grep -q -- '--tls' || skip "ltb-satellite has no --tls yet"
 	run --separate-stderr ltb-sample --client c --tls --trace --sps 200 --runtime 3 \

@@ -234,6 +234,8 @@ ltb_satcounts_parse(struct ltb_satcounts *c, const char *json, char *err,
 		    spans_refused_new) },
 		{ "retried_spans", offsetof(struct ltb_satcounts,
 		    spans_retried) },
+		{ "tls_handshake_failures", offsetof(struct ltb_satcounts,
+		    tls_failures) },
 	};
 	const cJSON *v;
 	const cJSON *type, *other;
@@ -343,6 +345,7 @@ ltb_satcounts_diff(struct ltb_satcounts *d, const struct ltb_satcounts *after,
 	r.bytes = since(after->bytes, before->bytes);
 	r.connections = since(after->connections, before->connections);
 	r.requests = since(after->requests, before->requests);
+	r.tls_failures = since(after->tls_failures, before->tls_failures);
 	r.unknown_path_requests = since(after->unknown_path_requests,
 	    before->unknown_path_requests);
 	map_diff(&r.invalid_by_reason, &after->invalid_by_reason,
@@ -516,6 +519,13 @@ ltb_satcounts_diagnose(const struct ltb_satcounts *d,
 	if (d->connections == 0 && d->requests == 0 && !reported) {
 		put(&l, "no connection reached the satellites at %s: is the "
 		    "client pointed at the right host and ports?", where);
+		return 1;
+	}
+	if (d->requests == 0 && !reported && d->tls_failures > 0) {
+		put_n(&l, d->tls_failures, "connection", "connections");
+		put(&l, " to the satellites at %s failed the TLS handshake: "
+		    "they serve TLS (--tls); is the client reporting over "
+		    "https (Tls in its control message)?", where);
 		return 1;
 	}
 	if (d->requests == 0 && !reported) {

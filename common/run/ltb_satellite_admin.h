@@ -76,6 +76,7 @@ struct ltb_satcounts {
 	uint64_t bytes;
 	uint64_t connections;		/* accepted on the satellite ports */
 	uint64_t requests;		/* HTTP requests begun on them */
+	uint64_t tls_failures;		/* /stats tls_handshake_failures */
 	uint64_t unknown_path_requests;	/* to paths no protocol serves */
 	struct ltb_satcount_map invalid_by_reason;	/* /stats invalid */
 	struct ltb_satcount_map rejected_by_reason;	/* /stats rejected */

@@ -371,6 +371,32 @@ diagnoses_connections_without_a_request(void **unused)
 }
 
 static void
+diagnoses_failed_tls_handshakes(void **unused)
+{
+	struct ltb_satgroup g = group("127.0.0.1", 8360, 0);
+	struct ltb_satcounts d = parsed(zeros), a, b;
+	char buf[512];
+
+	d.connections = 3;
+	d.tls_failures = 3;
+	assert_int_equal(ltb_satcounts_diagnose(&d, &g, buf, sizeof buf), 1);
+	assert_string_equal(buf, "3 connections to the satellites at "
+	    "127.0.0.1:8360 failed the TLS handshake: they serve TLS (--tls); "
+	    "is the client reporting over https (Tls in its control "
+	    "message)?");
+	/* read from /stats, and subtracted like every count */
+	assert_int_equal(ltb_satcounts_parse(&a, "{\"type\":\"stats\","
+	    "\"spans_received\":0,\"invalid_spans\":0,\"duplicate_spans\":0,"
+	    "\"reports\":0,\"rejected_reports\":0,\"bytes\":0,"
+	    "\"connections\":9,\"requests\":0,\"unknown_path_requests\":0,"
+	    "\"tls_handshake_failures\":7}", buf, sizeof buf), 0);
+	b = a;
+	b.tls_failures = 2;
+	ltb_satcounts_diff(&d, &a, &b);
+	assert_int_equal(d.tls_failures, 5);
+}
+
+static void
 diagnoses_paths_no_protocol_serves(void **unused)
 {
 	struct ltb_satgroup g = group("127.0.0.1", 8360, 8361);
@@ -631,6 +657,7 @@ main(void)
 		cmocka_unit_test(where_names_host_and_ports),
 		cmocka_unit_test(diagnoses_no_connection),
 		cmocka_unit_test(diagnoses_connections_without_a_request),
+		cmocka_unit_test(diagnoses_failed_tls_handshakes),
 		cmocka_unit_test(diagnoses_paths_no_protocol_serves),
 		cmocka_unit_test(names_the_transports_it_knows),
 		cmocka_unit_test(diagnoses_rejected_reports_by_reason),
