@@ -316,28 +316,14 @@ plan_flag:
 static void
 show_progress(const struct ltb_progress_event *ev, void *ctx)
 {
-	switch (ev->what) {
-	case LTB_PROGRESS_SAMPLE:
-		break;
-	case LTB_PROGRESS_CLIENT_OUTPUT:
-		if (ev->u.output.skipped > 0)
-			ltb_warn("%s: %llu bytes of the client's output not "
-			    "shown; its last %zu bytes:", ev->client,
-			    (unsigned long long)ev->u.output.skipped,
-			    ev->u.output.len);
+	char line[512];
+
+	if (ev->what == LTB_PROGRESS_SAMPLE)
+		return;
+	if (ltb_progress_line(ev, line, sizeof line))
+		ltb_warn("%s", line);
+	if (ev->what == LTB_PROGRESS_CLIENT_OUTPUT)
 		fwrite(ev->u.output.text, 1, ev->u.output.len, stderr);
-		break;
-	case LTB_PROGRESS_CALIBRATE_RATE:
-		ltb_warn("calibrate %s: %.4g work/s; aiming at %.2f CPU",
-		    ev->client, ev->u.calibrate.work_per_second,
-		    ev->u.calibrate.target_cpu);
-		break;
-	case LTB_PROGRESS_CALIBRATE_RUN:
-		ltb_warn("calibrate %s: run %d: cpu %.3f (sleep %.4g ns/work)",
-		    ev->client, ev->u.calibrate.run, ev->u.calibrate.cpu,
-		    ev->u.calibrate.sleep_per_work_ns);
-		break;
-	}
 }
 
 /* Satellites are not needed to calibrate (NoOp runs), but the runner

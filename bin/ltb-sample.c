@@ -430,36 +430,16 @@ static void
 show_progress(const struct ltb_progress_event *ev, void *ctx)
 {
 	const struct sample *s = ctx;
+	char line[512];
 
-	switch (ev->what) {
-	case LTB_PROGRESS_SAMPLE:
-		if (s->live)
-			fprintf(stderr, "\r%s: %s %s %.0f sps: %.0f/%.0f s, "
-			    "cpu %.2f, rss %.1f MB   ", ltb_prog, ev->client,
-			    ev->u.sample.trace ? "traced" : "noop",
-			    ev->u.sample.target_sps, ev->u.sample.done_s,
-			    ev->u.sample.runtime_s, ev->u.sample.cpu,
-			    (double)ev->u.sample.rss / 1e6);
-		break;
-	case LTB_PROGRESS_CLIENT_OUTPUT:
-		if (ev->u.output.skipped > 0)
-			ltb_warn("%s: %llu bytes of the client's output not "
-			    "shown; its last %zu bytes:", ev->client,
-			    (unsigned long long)ev->u.output.skipped,
-			    ev->u.output.len);
-		fwrite(ev->u.output.text, 1, ev->u.output.len, stderr);
-		break;
-	case LTB_PROGRESS_CALIBRATE_RATE:
-		ltb_warn("calibrate %s: %.4g work/s; aiming at %.2f CPU",
-		    ev->client, ev->u.calibrate.work_per_second,
-		    ev->u.calibrate.target_cpu);
-		break;
-	case LTB_PROGRESS_CALIBRATE_RUN:
-		ltb_warn("calibrate %s: run %d: cpu %.3f (sleep %.4g ns/work)",
-		    ev->client, ev->u.calibrate.run, ev->u.calibrate.cpu,
-		    ev->u.calibrate.sleep_per_work_ns);
-		break;
+	if (ltb_progress_line(ev, line, sizeof line)) {
+		if (ev->what != LTB_PROGRESS_SAMPLE)
+			ltb_warn("%s", line);
+		else if (s->live)
+			fprintf(stderr, "\r%s: %s   ", ltb_prog, line);
 	}
+	if (ev->what == LTB_PROGRESS_CLIENT_OUTPUT)
+		fwrite(ev->u.output.text, 1, ev->u.output.len, stderr);
 }
 
 static void

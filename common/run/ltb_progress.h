@@ -67,4 +67,13 @@ ltb_progress_say(const struct ltb_progress *p,
 		p->fn(ev, p->ctx);
 }
 
+/*
+ * The event in words, without the tool's name: one line into buf (cut to
+ * len). Returns 1, or 0 with buf empty when the event has no line of its
+ * own (a client's output is its text, shown as it is, after the line that
+ * says what was left out).
+ */
+int ltb_progress_line(const struct ltb_progress_event *ev, char *buf,
+    size_t len);
+
 #endif
