@@ -260,7 +260,7 @@ teardown() {
 	run --separate-stderr ltb-sample --plan "$TMP/plan.jsonl" --control-port 0
 	assert_failure 1
 	run jq -r .error <<<"$(results)"
-	assert_output --partial "no client 'no-such-client' (the clients are: c, js-lightstep): no no-such-client/run in"
+	assert_output --partial "no client 'no-such-client' (the clients are: c, js-lightstep, js-otel): no no-such-client/run in"
 	assert_no_process_left
 }
 
