@@ -250,6 +250,31 @@ free_port() {
 	assert_all_counted 300
 }
 
+@test "Tls with a TlsCaFile: verified against it, refused against another" {
+	ltb-satellite --help 2>&1 | grep -q -- '--cert' ||
+		skip "ltb-satellite has no --cert yet"
+	local n
+	for n in ca other; do
+		openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 \
+			-addext subjectAltName=IP:127.0.0.1 \
+			-keyout "$TMP/$n.key" -out "$TMP/$n.pem" 2>/dev/null
+	done
+	start_satellite --tls --cert "$TMP/ca.pem" --key "$TMP/ca.key"
+	control '.Repeat = 120 | .Tls = true | .TlsCaFile = "'"$TMP/ca.pem"'"'
+	run --separate-stderr "$CLIENT_DIR/run"
+	assert_success
+	assert_equal "$(client_field dropped)" 0
+	assert_all_counted 120
+	# Not the satellite's certificate: no export gets through, and the
+	# client knows it lost every span.
+	control '.Repeat = 120 | .Tls = true | .TlsCaFile = "'"$TMP/other.pem"'"'
+	run --separate-stderr "$CLIENT_DIR/run"
+	assert_success
+	run jq -c '[.spans_sent, .dropped, .dropped_export_failed, .reports_ok]' <<<"$output"
+	assert_output '[120,120,120,0]'
+	assert_equal "$(sat_stat .spans_received)" 120
+}
+
 @test "Tls with a TlsCaFile that cannot be read is exit 2 and names it" {
 	control '.Tls = true | .TlsCaFile = "/nonexistent/ca.pem"'
 	run --separate-stderr "$CLIENT_DIR/run"

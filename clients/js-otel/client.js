@@ -445,6 +445,13 @@ function exportUrl(c) {
     return `${c.Tls ? 'https' : 'http'}://${h}:${c.SatellitePorts[0]}/v1/traces`;
 }
 
+// An error of the control message's making: exit 2, not 1.
+function controlError(msg) {
+    const e = new Error(msg);
+    e.exitCode = 2;
+    return e;
+}
+
 // The agent's options: keep-alive as the exporter's default; over TLS the
 // satellite's certificate is self-signed, so not verified unless the
 // message names the CA to verify it with.
@@ -455,7 +462,7 @@ function agentOptions(c) {
             try {
                 o.ca = fs.readFileSync(c.TlsCaFile);
             } catch (e) {
-                throw new Error(`TlsCaFile: cannot read ${c.TlsCaFile}: ${e.code || e.message}`);
+                throw controlError(`TlsCaFile: cannot read ${c.TlsCaFile}: ${e.code || e.message}`);
             }
         } else {
             o.rejectUnauthorized = false;
@@ -464,8 +471,9 @@ function agentOptions(c) {
     return o;
 }
 
-// Throws with a message for the control message's or the environment's
-// faults (exit 2); anything else the SDK throws is exit 1.
+// The provider, its batch processor and the exporter it exports through.
+// Throws: a controlError for the message's faults (exit 2), anything else
+// (the SDK's) exit 1.
 function makeProvider(c, lib, choice, stats) {
     const agent = agentOptions(c);
     const Exporter = choice.protocol === 'http/json'
@@ -624,8 +632,7 @@ async function main() {
         try {
             built = makeProvider(c, lib, choice, stats);
         } catch (e) {
-            die(/^TlsCaFile/.test(e.message) ? 2 : 1,
-                `cannot create the OpenTelemetry tracer: ${e.message}`);
+            die(e.exitCode || 1, `cannot create the OpenTelemetry tracer: ${e.message}`);
             return;
         }
         lib.api.trace.setGlobalTracerProvider(built.provider);
