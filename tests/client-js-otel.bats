@@ -227,15 +227,19 @@ free_port() {
 @test "a full queue and a down satellite: every span is counted dropped, queue drops apart" {
 	# Nothing listens: the first export (a batch of 100) retries until the
 	# exporter's timeout, the queue (100) fills behind it, the rest is
-	# turned away; the flush then fails the queued 100 too.
+	# turned away; the flush then fails what is queued. How many exports
+	# the timer starts before the spans are all made depends on the
+	# machine's speed; that every span is counted once, queue drops and
+	# failed exports from their two sources, does not.
 	local port
 	port=$(free_port)
 	SAT_PORT=$port control '.Repeat = 1000 | .MaxBufferedSpans = 100 | .Work = 0'
 	OTEL_EXPORTER_OTLP_TIMEOUT=1500 run --separate-stderr "$CLIENT_DIR/run"
 	assert_success
-	run jq -c '[.spans_sent, .dropped, .dropped_queue_full, .dropped_export_failed,
+	run jq -c '[.spans_sent, .dropped, .dropped_queue_full + .dropped_export_failed,
+		.dropped_queue_full >= 100, .dropped_export_failed >= 200, .dropped_export_failed % 100,
 		.unsent, .in_flight, .reports_ok]' <<<"$output"
-	assert_output '[1000,1000,800,200,0,0,0]'
+	assert_output '[1000,1000,1000,true,true,0,0,0,0]'
 }
 
 @test "Tls: the exporter reports over https to a satellite serving TLS" {
