@@ -79,9 +79,13 @@ free_port() {
 	assert_line '@opentelemetry/sdk-trace-base 2.12.1'
 	assert_line '@opentelemetry/exporter-trace-otlp-proto 0.223.1'
 	assert_line '@opentelemetry/exporter-trace-otlp-http 0.223.1'
-	# Every package runs on Debian bookworm's Node 18.
+	# Every package runs on Debian bookworm's Node 18 (18.20): each range
+	# has an alternative "^18.x" or ">=N" with N at most 18.
 	run jq -r '.packages[] | .engines.node // empty' "$CLIENT_DIR/package-lock.json"
-	refute_output --regexp '>=(19|2[0-9])'
+	assert_success
+	(("${#lines[@]}" > 0))
+	run grep -Ev '(^|\|\| *)(\^18\.([0-9]|1[0-9]|20)\.|>= *([0-9]|1[0-8])(\.|$| ))' <<<"$output"
+	assert_output ''
 }
 
 @test "the protobuf exporter reports 1000 spans, every one counted, none invalid" {
@@ -317,14 +321,29 @@ free_port() {
 
 # --- through ltb-sample ----------------------------------------------------
 
+# seed_calibration: a calibration of js-otel in the cache, so ltb-sample
+# plans from it instead of calibrating. What these tests check is that spans
+# arrive, not calibration, which on a loaded machine can take long or be
+# inconclusive: about 1e9 multiplications a second, as Node does here, and
+# the sleep per multiplication that gives 0.7 CPU.
+seed_calibration() {
+	mkdir -p "$LTB_CACHE_DIR"
+	jq -nc --arg host "$(hostname)" '{type:"calibration",v:1,client:"js-otel",
+		target_cpu:0.7,sleep_per_work_ns:0.4286,work_per_second:1e9,
+		achieved_cpu:0.7,iterations:1,host:$host,created:"test"}' \
+		>"$LTB_CACHE_DIR/calibration-js-otel-0.70-$(hostname).json"
+}
+
 @test "ltb-sample --client js-otel --trace --sps 200 --runtime 3 receives every span sent" {
+	seed_calibration
 	run --separate-stderr ltb-sample --client js-otel --trace --sps 200 --runtime 3 \
 		--control-port 0
 	assert_success
-	run jq -r '[.client, .trace, .spans_sent_from, .spans_sent == .spans_received,
-		.dropped, .tracer_dropped, .spans_duplicate, .spans_invalid, .error] | @tsv' <<<"$(results)"
-	assert_output "$(printf 'js-otel\ttrue\tclient\ttrue\t0\t0\t0\t0\t')"
-	(($(jq .spans_sent <<<"$(results)") == 600))
+	local r
+	r=$(results)
+	run jq -r '[.client, .trace, .spans_sent_from, .spans_sent, .spans_received,
+		.dropped, .tracer_dropped, .spans_duplicate, .spans_invalid, .error] | @tsv' <<<"$r"
+	assert_output "$(printf 'js-otel\ttrue\tclient\t600\t600\t0\t0\t0\t0\t')"
 }
 
 @test "ltb-sample: a full queue shows in the client's dropped and the result accounts for every span" {
