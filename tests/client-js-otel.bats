@@ -324,12 +324,13 @@ free_port() {
 # seed_calibration: a calibration of js-otel in the cache, so ltb-sample
 # plans from it instead of calibrating. What these tests check is that spans
 # arrive, not calibration, which on a loaded machine can take long or be
-# inconclusive: about 1e9 multiplications a second, as Node does here, and
-# the sleep per multiplication that gives 0.7 CPU.
+# inconclusive. A light one: 1e8 multiplications a second (Node does 3 to 10
+# times more), and the sleep that makes a run last its runtime whatever the
+# machine's speed (5 ms a span at 200 sps), well inside ltb-sample's timeout.
 seed_calibration() {
 	mkdir -p "$LTB_CACHE_DIR"
 	jq -nc --arg host "$(hostname)" '{type:"calibration",v:1,client:"js-otel",
-		target_cpu:0.7,sleep_per_work_ns:0.4286,work_per_second:1e9,
+		target_cpu:0.7,sleep_per_work_ns:14.2857,work_per_second:1e8,
 		achieved_cpu:0.7,iterations:1,host:$host,created:"test"}' \
 		>"$LTB_CACHE_DIR/calibration-js-otel-0.70-$(hostname).json"
 }
