@@ -347,6 +347,17 @@ seed_calibration() {
 	assert_output "$(printf 'js-otel\ttrue\tclient\t600\t600\t0\t0\t0\t0\t')"
 }
 
+@test "ltb-sample --tls: js-otel reports over https, verifying the group's certificate, every span received" {
+	seed_calibration
+	run --separate-stderr ltb-sample --client js-otel --trace --tls --sps 200 --runtime 2 \
+		--control-port 0
+	assert_success
+	local r
+	r=$(results)
+	run jq -r '[.spans_sent, .spans_received, .dropped, .tracer_dropped, .error] | @tsv' <<<"$r"
+	assert_output "$(printf '400\t400\t0\t0\t')"
+}
+
 @test "ltb-sample: a full queue shows in the client's dropped and the result accounts for every span" {
 	# No work, no sleep, a queue of 6: a batch goes out at the 6th span,
 	# the next 6 wait, and the rest of the spans made before the event loop
