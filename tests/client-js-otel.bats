@@ -246,6 +246,23 @@ free_port() {
 	assert_output '[1000,1000,1000,true,true,0,0,0,0]'
 }
 
+@test "a flush gives up after 4 s on exports still retrying, and counts what it abandons as dropped" {
+	# The exporter's own timeout is its default (10 s): against a port
+	# nothing listens on, its retries outlast the client's flush.
+	local port t0 t1
+	port=$(free_port)
+	SAT_PORT=$port control '.Repeat = 300'
+	t0=$(date +%s%N)
+	run --separate-stderr "$CLIENT_DIR/run"
+	t1=$(date +%s%N)
+	assert_success
+	run jq -c '[.spans_sent, .dropped, .in_flight, .unsent, .dropped_export_failed]' <<<"$output"
+	assert_output '[300,300,300,0,0]'
+	[[ $stderr == *"client.js: gave up waiting for the exports after 4 s"* ]]
+	local ms=$(((t1 - t0) / 1000000))
+	((ms >= 4000 && ms < 7000)) || fail "took $ms ms, wanted 4 s and a little"
+}
+
 @test "Tls: the exporter reports over https to a satellite serving TLS" {
 	ltb-satellite --help 2>&1 | grep -q -- '--tls' ||
 		skip "ltb-satellite has no --tls yet"
