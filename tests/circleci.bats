@@ -155,36 +155,38 @@ run_graph_shards() {
 	done
 }
 
-@test "approve_make_graphs is an approval job after the gates of both clients" {
+@test "approve_make_graphs is an approval job after the gates of every shipped tracer" {
 	run wf_jobs 'select(.name == "approve_make_graphs") | .type'
 	assert_output '"approval"'
 	run wf_jobs 'select(.job == "gates") | .parameters.client'
-	assert_output "$(printf '"c"\n"js-lightstep"')"
+	assert_output "$(printf '"c"\n"js-lightstep"\n"js-otel"')"
 	run wf_jobs 'select(.name == "approve_make_graphs") | .requires | sort | join(" ")'
-	assert_output '"gates-c gates-js-lightstep"'
+	assert_output '"gates-c gates-js-lightstep gates-js-otel"'
 	# The gates come after the tests.
 	run wf_jobs 'select(.job == "gates") | .requires | join(" ")'
-	assert_output "$(printf '"build_test"\n"build_test"')"
+	assert_output "$(printf '"build_test"\n"build_test"\n"build_test"')"
 }
 
 @test "a failed gate fails the build for ltb's own tracer; the npm tracer's are recorded" {
 	run job_commands gates-c
 	assert_line --regexp '^\.circleci/gates\.sh -c c [^|]*$'
-	# The js-lightstep job records gates.sh's status and passes, whatever
+	# The npm tracers' jobs record gates.sh's status and pass, whatever
 	# it is (a failed gate, usage, a tool, an inconclusive calibration), and
-	# says so: approve_make_graphs must never wait on a tracer ltb cannot fix.
-	local cmd rc dir
-	cmd=$(job_commands gates-js-lightstep | grep 'gates\.sh -c js-lightstep ')
-	[[ -n $cmd ]]
-	for rc in 0 1 2 3 4 127; do
-		dir=$TMP/job-$rc
-		mkdir -p "$dir/.circleci"
-		printf '#!/bin/sh\necho "gates.sh $*" >&2\nexit %d\n' "$rc" >"$dir/.circleci/gates.sh"
-		chmod +x "$dir/.circleci/gates.sh"
-		run --separate-stderr bash -eo pipefail -c "cd \"\$1\" && $cmd" _ "$dir"
-		assert_success
-		assert_output --regexp "gates\.sh -c js-lightstep exited $rc .*not enforced"
-		[[ $(cat "$dir/gates-out/js-lightstep/gates.exit") == "$rc" ]]
+	# say so: approve_make_graphs must never wait on a tracer ltb cannot fix.
+	local cmd rc dir client
+	for client in js-lightstep js-otel; do
+		cmd=$(job_commands "gates-$client" | grep "gates\\.sh -c $client ")
+		[[ -n $cmd ]]
+		for rc in 0 1 2 3 4 127; do
+			dir=$TMP/job-$client-$rc
+			mkdir -p "$dir/.circleci"
+			printf '#!/bin/sh\necho "gates.sh $*" >&2\nexit %d\n' "$rc" >"$dir/.circleci/gates.sh"
+			chmod +x "$dir/.circleci/gates.sh"
+			run --separate-stderr bash -eo pipefail -c "cd \"\$1\" && $cmd" _ "$dir"
+			assert_success
+			assert_output --regexp "gates\.sh -c $client exited $rc .*not enforced"
+			[[ $(cat "$dir/gates-out/$client/gates.exit") == "$rc" ]]
+		done
 	done
 }
 
@@ -247,9 +249,9 @@ run_graph_shards() {
 	local name graphs gates e
 	graphs=$(names_running 'graphs\.sh')
 	gates=$(names_running 'gates\.sh')
-	# Four experiments and the drawing, two clients' gates.
+	# Four experiments and the drawing, three clients' gates.
 	[[ $(wc -w <<<"$graphs") -ge 5 ]]
-	[[ $(wc -w <<<"$gates") -eq 2 ]]
+	[[ $(wc -w <<<"$gates") -eq 3 ]]
 	for e in disconnect memory cpu dropped; do
 		for name in $graphs; do
 			job_commands "$name" | grep -Eq "graphs\.sh run $e( |$)" && continue 2
