@@ -1342,7 +1342,9 @@ post_headers() {
 	curl -sS -o /dev/null --data-binary "@$report" "$(report_url)" 2>"$TMP/curl.err" &
 	pid=$!
 	started $pid
-	wait_for 10 test "$(sat_stat .spans_received)" = 5
+	# Asked again at every try: the report may not have arrived yet.
+	received_is() { [[ $(sat_stat .spans_received) == "$1" ]]; }
+	wait_for 10 received_is 5
 	start=$SECONDS
 	run curl -sS -o /dev/null -w '%{http_code}' -X POST "$SAT_ADMIN/down"
 	assert_output 200
