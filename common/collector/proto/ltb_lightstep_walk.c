@@ -588,34 +588,30 @@ ltb_ls_unpack_report(const uint8_t *p, size_t n, ltb_ls_span_fn *fn,
  */
 static const char E_LARGE[] = "top-level field longer than max_field";
 
-/* The leaves' tag is their field number, as w_top takes it. */
+/* The leaves' tag is their field number, as w_top takes it; spans (3)
+ * are the items counted. */
 static const struct ltb_pbfield ls_fields[] = {
 	{ 0, PB_BYTES, LTB_PB_LEAF, 1, 1 },
 	{ 0, PB_BYTES, LTB_PB_LEAF, 2, 2 },
-	{ 0, PB_BYTES, LTB_PB_LEAF, 3, 3 },
+	{ 0, PB_BYTES, LTB_PB_ITEM, 3, 3 },
 	{ 0, PB_VAR, LTB_PB_SKIP, 5, 0 },
 	{ 0, PB_BYTES, LTB_PB_LEAF, 6, 6 },
 	{ 0, 0, 0, 0, 0 },
 };
 
-/* What a feed hands the leaves: the caller's callback, and a count. */
+/* What a feed hands the leaves: the caller's callback. */
 struct feed {
 	ltb_ls_span_fn *fn;
 	void *ctx;
-	uint64_t spans;
 };
 
 static const char *
 ls_leaf(void *ctx, int tag, const uint8_t *p, size_t n, const uint8_t *lim)
 {
-	struct feed *f = ctx;
-	const char *r;
+	const struct feed *f = ctx;
 	int isspan;
 
-	r = w_top((uint32_t)tag, p, n, lim, f->fn, f->ctx, &isspan);
-	if (r == NULL)
-		f->spans += isspan;
-	return r;
+	return w_top((uint32_t)tag, p, n, lim, f->fn, f->ctx, &isspan);
 }
 
 static const struct ltb_pbschema ls_schema = {
@@ -626,6 +622,7 @@ static const struct ltb_pbschema ls_schema = {
 static int
 publish(struct ltb_ls_stream *s, int rc)
 {
+	s->spans = s->r.items;
 	s->bytes = s->r.bytes;
 	s->why = s->r.why;
 	s->held = s->r.held.buf;
@@ -636,8 +633,8 @@ publish(struct ltb_ls_stream *s, int rc)
 void
 ltb_ls_stream_init(struct ltb_ls_stream *s, size_t max_field)
 {
-	memset(s, 0, sizeof *s);
 	ltb_pbstream_init(&s->r, &ls_schema, max_field);
+	publish(s, 0);
 }
 
 void
@@ -651,14 +648,9 @@ int
 ltb_ls_stream_feed(struct ltb_ls_stream *s, const uint8_t *p, size_t n,
     ltb_ls_span_fn *fn, void *ctx)
 {
-	struct feed f = { fn, ctx, 0 };
-	int rc;
+	struct feed f = { fn, ctx };
 
-	rc = ltb_pbstream_feed(&s->r, p, n, &f);
-	s->spans += f.spans;
-	if (rc == 0)
-		rc = f.spans > INT_MAX ? INT_MAX : (int)f.spans;
-	return publish(s, rc);
+	return publish(s, ltb_pbstream_feed(&s->r, p, n, &f));
 }
 
 int

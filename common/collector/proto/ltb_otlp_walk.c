@@ -582,8 +582,9 @@ w_span(const uint8_t *p, const uint8_t *e, const uint8_t *lim,
 /*
  * ltb_pbstream.h's reader, told where the leaves are: the request's
  * resource_spans (1) and their scope_spans (2) are frames, stepped
- * through; a ResourceSpans' resource (1) and a ScopeSpans' scope (1) and
- * spans (2) are leaves; schema_url (3) is known at both levels, skipped.
+ * through; a ResourceSpans' resource (1) and a ScopeSpans' scope (1) are
+ * leaves, its spans (2) the items counted; schema_url (3), known at both
+ * levels, is skipped.
  */
 static const char E_LARGE[] = "a span, resource or scope longer than max_field";
 
@@ -595,23 +596,22 @@ static const struct ltb_pbfield otlp_fields[] = {
 	{ 1, PB_BYTES, LTB_PB_FRAME, 2, 0 },
 	{ 1, PB_BYTES, LTB_PB_SKIP, 3, 0 },
 	{ 2, PB_BYTES, LTB_PB_LEAF, 1, T_SCOPE },
-	{ 2, PB_BYTES, LTB_PB_LEAF, 2, T_SPAN },
+	{ 2, PB_BYTES, LTB_PB_ITEM, 2, T_SPAN },
 	{ 2, PB_BYTES, LTB_PB_SKIP, 3, 0 },
 	{ 0, 0, 0, 0, 0 },
 };
 
-/* What a feed hands the leaves: the caller's callback, and a count. */
+/* What a feed hands the leaves: the caller's callback. */
 struct feed {
 	ltb_otlp_span_fn *fn;
 	void *ctx;
-	uint64_t spans;
 };
 
 /* Walk a leaf, n bytes at p; a span goes to fn. */
 static const char *
 leaf(void *ctx, int tag, const uint8_t *p, size_t n, const uint8_t *lim)
 {
-	struct feed *f = ctx;
+	const struct feed *f = ctx;
 	struct ltb_otlp_span sp;
 	const char *r;
 
@@ -620,14 +620,10 @@ leaf(void *ctx, int tag, const uint8_t *p, size_t n, const uint8_t *lim)
 		return w_resource(p, p + n, lim);
 	case T_SCOPE:
 		return w_scope(p, p + n, lim);
-	case T_SPAN:
-		if ((r = w_span(p, p + n, lim, &sp)) != NULL)
-			return r;
-		f->spans++;
-		if (f->fn != NULL)
-			f->fn(f->ctx, &sp);
 	}
-	return NULL;
+	if ((r = w_span(p, p + n, lim, &sp)) == NULL && f->fn != NULL)
+		f->fn(f->ctx, &sp);
+	return r;
 }
 
 static const struct ltb_pbschema otlp_schema = {
@@ -638,6 +634,7 @@ static const struct ltb_pbschema otlp_schema = {
 static int
 publish(struct ltb_otlp_stream *s, int rc)
 {
+	s->spans = s->r.items;
 	s->why = s->r.why;
 	s->held = s->r.held.buf;
 	s->capheld = s->r.held.cap;
@@ -647,8 +644,8 @@ publish(struct ltb_otlp_stream *s, int rc)
 void
 ltb_otlp_stream_init(struct ltb_otlp_stream *s, size_t max_field)
 {
-	memset(s, 0, sizeof *s);
 	ltb_pbstream_init(&s->r, &otlp_schema, max_field);
+	publish(s, 0);
 }
 
 void
@@ -662,14 +659,9 @@ int
 ltb_otlp_stream_feed(struct ltb_otlp_stream *s, const uint8_t *p, size_t n,
     ltb_otlp_span_fn *fn, void *ctx)
 {
-	struct feed f = { fn, ctx, 0 };
-	int rc;
+	struct feed f = { fn, ctx };
 
-	rc = ltb_pbstream_feed(&s->r, p, n, &f);
-	s->spans += f.spans;
-	if (rc == 0)
-		rc = f.spans > INT_MAX ? INT_MAX : (int)f.spans;
-	return publish(s, rc);
+	return publish(s, ltb_pbstream_feed(&s->r, p, n, &f));
 }
 
 int

@@ -177,6 +177,7 @@ got_len(struct ltb_pbstream *r, const uint8_t **pp, size_t avail, void *ctx)
 		r->state = S_KEY;
 		return 0;
 	case LTB_PB_LEAF:
+	case LTB_PB_ITEM:
 		/* Refused whether or not it straddles, so the verdict does
 		 * not depend on the cuts. */
 		if (r->left > r->max_field)
@@ -190,6 +191,7 @@ got_len(struct ltb_pbstream *r, const uint8_t **pp, size_t avail, void *ctx)
 		    *pp + avail);
 		if (why != NULL)
 			return fail(r, LTB_PB_MALFORMED, why);
+		r->items += role == LTB_PB_ITEM;
 		*pp += r->left;
 		r->pos += r->left;
 		r->state = S_KEY;
@@ -211,6 +213,7 @@ got_held(struct ltb_pbstream *r, void *ctx)
 	    h + r->held.len);
 	if (why != NULL)
 		return fail(r, LTB_PB_MALFORMED, why);
+	r->items += r->cur->role == LTB_PB_ITEM;
 	r->held.len = 0;
 	r->state = S_KEY;
 	return 0;
@@ -221,6 +224,7 @@ ltb_pbstream_feed(struct ltb_pbstream *r, const uint8_t *p, size_t n,
     void *ctx)
 {
 	const uint8_t *e;
+	uint64_t before = r->items;
 	size_t k;
 	uint8_t b;
 	int rc = 0;
@@ -297,7 +301,10 @@ ltb_pbstream_feed(struct ltb_pbstream *r, const uint8_t *p, size_t n,
 			break;
 		}
 	}
-	return rc;
+	if (rc < 0)
+		return rc;
+	return r->items - before > INT_MAX ? INT_MAX :
+	    (int)(r->items - before);
 }
 
 int

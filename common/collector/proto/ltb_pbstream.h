@@ -13,7 +13,8 @@
  *    ResourceSpans and ScopeSpans);
  *  - a leaf (LTB_PB_LEAF): a message handed whole to the schema's leaf
  *    function, in place when it lies in one piece, else once gathered (a
- *    span, a resource, a reporter...);
+ *    resource, a reporter...); an item (LTB_PB_ITEM) is a leaf that is
+ *    one of what the body carries, and counted (a span);
  *  - a known field that is neither (LTB_PB_SKIP), and any field the table
  *    does not name: framed and skipped, never held.
  *
@@ -34,7 +35,7 @@
  *
  * After a failure the reader stays failed: later calls return the same
  * code. The protocols wrap it in their own stream types
- * (ltb_lightstep_walk.h, ltb_otlp_walk.h), which count their spans.
+ * (ltb_lightstep_walk.h, ltb_otlp_walk.h).
  */
 #ifndef LTB_PBSTREAM_H
 #define LTB_PBSTREAM_H
@@ -60,12 +61,12 @@ int ltb_pbhold_add(struct ltb_pbhold *h, const uint8_t *p, size_t n,
 void ltb_pbhold_free(struct ltb_pbhold *h);
 
 /* What a field named by a schema is (see top). */
-enum { LTB_PB_SKIP = 1, LTB_PB_FRAME, LTB_PB_LEAF };
+enum { LTB_PB_SKIP = 1, LTB_PB_FRAME, LTB_PB_LEAF, LTB_PB_ITEM };
 
 /* One entry of a schema: field `field` of the message at `depth` (0 the
  * body, 1 a frame in it, ...), with wire type `wire` (PB_VAR, PB_I64,
- * PB_BYTES or PB_I32; a frame or a leaf is PB_BYTES). A leaf's tag is
- * handed to the leaf function. */
+ * PB_BYTES or PB_I32; a frame, a leaf or an item is PB_BYTES). A leaf's
+ * tag is handed to the leaf function. */
 struct ltb_pbfield {
 	uint8_t depth, wire, role;
 	uint32_t field;
@@ -106,6 +107,7 @@ struct ltb_pbstream {
 	size_t max_field;
 	int failed;
 	/* public, read-only */
+	uint64_t items;		/* items walked so far */
 	uint64_t bytes;		/* bytes fed so far */
 	const char *why;	/* reason of the failure, static */
 };
@@ -113,7 +115,8 @@ struct ltb_pbstream {
 /* The schema is borrowed for the reader's life. */
 void ltb_pbstream_init(struct ltb_pbstream *r,
     const struct ltb_pbschema *schema, size_t max_field);
-/* Returns 0 or a negative code (r->why says why); ctx goes to the leaf
+/* Returns the number of items this piece completed (>= 0, at most
+ * INT_MAX), or a negative code (r->why says why); ctx goes to the leaf
  * function. p may be NULL when n is 0. */
 int ltb_pbstream_feed(struct ltb_pbstream *r, const uint8_t *p, size_t n,
     void *ctx);
