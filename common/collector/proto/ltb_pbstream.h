@@ -19,7 +19,7 @@
  *    does not name: framed and skipped, never held.
  *
  * A field the table names must come with the wire type it gives, else the
- * body is malformed. A leaf longer than max_field fails with
+ * body is malformed. A leaf or item longer than max_field fails with
  * LTB_PB_TOO_LARGE as soon as its length is read, whether or not it
  * straddles pieces, so the verdict never depends on where the body was
  * cut. The held buffer grows with the bytes that arrive, not with the
@@ -35,7 +35,8 @@
  *
  * After a failure the reader stays failed: later calls return the same
  * code. The protocols wrap it in their own stream types
- * (ltb_lightstep_walk.h, ltb_otlp_walk.h).
+ * (ltb_lightstep_walk.h, ltb_otlp_walk.h), a schema and a copy of the
+ * public fields under the names their callers have always read.
  */
 #ifndef LTB_PBSTREAM_H
 #define LTB_PBSTREAM_H
@@ -64,19 +65,19 @@ void ltb_pbhold_free(struct ltb_pbhold *h);
 enum { LTB_PB_SKIP = 1, LTB_PB_FRAME, LTB_PB_LEAF, LTB_PB_ITEM };
 
 /* One entry of a schema: field `field` of the message at `depth` (0 the
- * body, 1 a frame in it, ...), with wire type `wire` (PB_VAR, PB_I64,
- * PB_BYTES or PB_I32; a frame, a leaf or an item is PB_BYTES). A leaf's
- * tag is handed to the leaf function. */
+ * body, 1 a frame in it, ...), with wire type `wire` (ltb_pbwire.h's
+ * PB_VAR, PB_I64, PB_BYTES or PB_I32; a frame, a leaf or an item is
+ * PB_BYTES). A leaf's or item's tag is handed to the leaf function. */
 struct ltb_pbfield {
 	uint8_t depth, wire, role;
 	uint32_t field;
 	int tag;
 };
 
-/* Frames nest at most this deep (the body is depth 0). */
+/* Frames nest at most LTB_PB_MAXDEPTH - 1 deep (the body is depth 0). */
 #define LTB_PB_MAXDEPTH 4
 
-/* Walk the n bytes at p of a leaf tagged tag; lim (>= p + n) is the end of
+/* Walk the n bytes at p of a leaf or item tagged tag; lim (>= p + n) is the end of
  * readable memory (ltb_pbwire.h). Returns NULL, or the static reason it is
  * malformed. ctx is ltb_pbstream_feed's. */
 typedef const char *ltb_pb_leaf_fn(void *ctx, int tag, const uint8_t *p,
@@ -85,7 +86,7 @@ typedef const char *ltb_pb_leaf_fn(void *ctx, int tag, const uint8_t *p,
 struct ltb_pbschema {
 	const struct ltb_pbfield *fields;	/* ends with field 0 */
 	ltb_pb_leaf_fn *leaf;
-	const char *too_large;		/* why a leaf over max_field fails */
+	const char *too_large;	/* why a leaf over max_field fails */
 };
 
 enum { LTB_PB_MALFORMED = -1, LTB_PB_TOO_LARGE = -2 };
