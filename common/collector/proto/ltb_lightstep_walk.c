@@ -26,6 +26,9 @@
  * The unpacked strings are C strings, so to the unpack a key or operation
  * name that starts with a NUL byte is empty; the walk reads it so too.
  *
+ * The streaming walk is ltb_pbstream.h's reader, told which top-level
+ * fields are leaves for the walkers here.
+ *
  * The unpack does the same job with protobuf-c and validates the unpacked
  * structs; tests and `--validate full` use it.
  */
@@ -591,6 +594,7 @@ static const char E_LARGE[] = "top-level field longer than max_field";
 /* The leaves' tag is their field number, as w_top takes it; spans (3)
  * are the items counted. */
 static const struct ltb_pbfield ls_fields[] = {
+	/* depth, wire, role, field, tag */
 	{ 0, PB_BYTES, LTB_PB_LEAF, 1, 1 },
 	{ 0, PB_BYTES, LTB_PB_LEAF, 2, 2 },
 	{ 0, PB_BYTES, LTB_PB_ITEM, 3, 3 },

@@ -33,10 +33,11 @@
  * protobuf-c refuses a message of more than about 2^27 fields, which the
  * walk does not look for (such a body is hundreds of megabytes).
  *
- * The streaming walk steps through the request, its ResourceSpans and
- * their ScopeSpans a key at a time, keeping where each open one ends, and
- * hands each leaf (Span, Resource, InstrumentationScope) to its walker
- * whole: in place when it lies in one piece, else once gathered.
+ * The streaming walk (ltb_pbstream.h's reader) steps through the request,
+ * its ResourceSpans and their ScopeSpans a key at a time, keeping where
+ * each open one ends, and hands each leaf (Span, Resource,
+ * InstrumentationScope) to its walker whole: in place when it lies in one
+ * piece, else once gathered.
  */
 #include <limits.h>
 #include <stdlib.h>
@@ -591,6 +592,7 @@ static const char E_LARGE[] = "a span, resource or scope longer than max_field";
 enum { T_RESOURCE = 1, T_SCOPE, T_SPAN };
 
 static const struct ltb_pbfield otlp_fields[] = {
+	/* depth, wire, role, field, tag */
 	{ 0, PB_BYTES, LTB_PB_FRAME, 1, 0 },
 	{ 1, PB_BYTES, LTB_PB_LEAF, 1, T_RESOURCE },
 	{ 1, PB_BYTES, LTB_PB_FRAME, 2, 0 },
