@@ -3,25 +3,23 @@
  * POST /api/v2/reports with a protobuf lightstep.collector.ReportRequest
  * body, answered by a ReportResponse.
  *
- * By default the body goes through the streaming walk of ltb_lightstep_walk.h, so
- * spans are counted as they arrive whatever the request's length; with
- * full validation it is held whole and unpacked by protobuf-c.
+ * By default the body goes through the streaming walk of
+ * ltb_lightstep_walk.h, so spans are counted as they arrive whatever the
+ * request's length; with full validation it is held whole (ltb_pbhold)
+ * and unpacked by protobuf-c.
  */
-#include <stdlib.h>
-#include <string.h>
-
 #include "collector/ltb_collector.h"
 #include "core/ltb_clock.h"
 #include "collector/ltb_dupset.h"
 #include "collector/proto/ltb_lightstep_walk.h"
+#include "collector/proto/ltb_pbstream.h"
 
 struct ls_state {
 	int full;
 	uint64_t receive_ns;
 	size_t max;
 	struct ltb_ls_stream stream;	/* walk */
-	uint8_t *body;			/* full: the whole body */
-	size_t len, cap;
+	struct ltb_pbhold body;		/* full: the whole body */
 };
 
 /* Index i is enum ltb_ls_invalid's i. */
@@ -55,29 +53,6 @@ ls_begin(void *state, const struct ltb_message *m)
 }
 
 static int
-hold(struct ls_state *s, const uint8_t *p, size_t n)
-{
-	if (n > s->max - s->len)
-		return LTB_COLLECT_TOO_LARGE;
-	if (s->len + n > s->cap) {
-		size_t cap = s->cap ? s->cap : 64 * 1024;
-		uint8_t *b;
-
-		while (cap < s->len + n)
-			cap *= 2;
-		if (cap > s->max)
-			cap = s->max;
-		if ((b = realloc(s->body, cap)) == NULL)
-			return LTB_COLLECT_TOO_LARGE;
-		s->body = b;
-		s->cap = cap;
-	}
-	memcpy(s->body + s->len, p, n);
-	s->len += n;
-	return LTB_COLLECT_OK;
-}
-
-static int
 ls_feed(void *state, const uint8_t *p, size_t n,
     const struct ltb_span_sink *sink, const char **why)
 {
@@ -85,9 +60,11 @@ ls_feed(void *state, const uint8_t *p, size_t n,
 	int rc;
 
 	if (s->full) {
-		if ((rc = hold(s, p, n)) != LTB_COLLECT_OK)
+		if (ltb_pbhold_add(&s->body, p, n, s->max) < 0) {
 			*why = "report larger than the body limit";
-		return rc;
+			return LTB_COLLECT_TOO_LARGE;
+		}
+		return LTB_COLLECT_OK;
 	}
 	rc = ltb_ls_stream_feed(&s->stream, p, n, ls_span, (void *)sink);
 	if (rc == LTB_LS_TOO_LARGE) {
@@ -108,7 +85,7 @@ ls_end(void *state, const struct ltb_span_sink *sink,
 	struct ls_state *s = state;
 
 	if (s->full) {
-		if (ltb_ls_unpack_report(s->body, s->len, ls_span, (void *)sink,
+		if (ltb_ls_unpack_report(s->body.buf, s->body.len, ls_span, (void *)sink,
 		    why) < 0)
 			return LTB_COLLECT_MALFORMED;
 	} else if (ltb_ls_stream_end(&s->stream) < 0) {
@@ -127,7 +104,7 @@ ls_release(void *state)
 	struct ls_state *s = state;
 
 	if (s->full)
-		free(s->body);
+		ltb_pbhold_free(&s->body);
 	else
 		ltb_ls_stream_free(&s->stream);
 }

@@ -26,6 +26,9 @@
  * The unpacked strings are C strings, so to the unpack a key or operation
  * name that starts with a NUL byte is empty; the walk reads it so too.
  *
+ * The streaming walk is ltb_pbstream.h's reader, told which top-level
+ * fields are leaves for the walkers here.
+ *
  * The unpack does the same job with protobuf-c and validates the unpacked
  * structs; tests and `--validate full` use it.
  */
@@ -35,6 +38,7 @@
 
 #include "lightstep_collector.pb-c.h"
 #include "collector/proto/ltb_lightstep_walk.h"
+#include "collector/proto/ltb_pbstream.h"
 #include "collector/proto/ltb_pbwire.h"
 
 static const char *const invalid_names[LTB_LS_NINVALID] = {
@@ -581,218 +585,82 @@ ltb_ls_unpack_report(const uint8_t *p, size_t n, ltb_ls_span_fn *fn,
 }
 
 /*
- * The streaming walk: a byte-at-a-time state machine for the top-level
- * keys and lengths, which are a few bytes per span, and the in-place
- * walkers above for the fields themselves.
+ * The streaming walk: ltb_pbstream.h's reader, told that ReportRequest's
+ * known fields are leaves for w_top (spans, the reporter, ...), and the
+ * span counts and public fields kept here.
  */
-enum {
-	S_KEY,		/* reading a key; shift = bits read so far */
-	S_LEN,		/* reading a length prefix */
-	S_VARINT,	/* skipping a varint value; shift counts its bytes */
-	S_SKIP,		/* skipping `left` bytes */
-	S_HOLD,		/* gathering `left` more bytes of a known field */
+static const char E_LARGE[] = "top-level field longer than max_field";
+
+/* The leaves' tag is their field number, as w_top takes it; spans (3)
+ * are the items counted. */
+static const struct ltb_pbfield ls_fields[] = {
+	/* depth, wire, role, field, tag */
+	{ 0, PB_BYTES, LTB_PB_LEAF, 1, 1 },
+	{ 0, PB_BYTES, LTB_PB_LEAF, 2, 2 },
+	{ 0, PB_BYTES, LTB_PB_ITEM, 3, 3 },
+	{ 0, PB_VAR, LTB_PB_SKIP, 5, 0 },
+	{ 0, PB_BYTES, LTB_PB_LEAF, 6, 6 },
+	{ 0, 0, 0, 0, 0 },
 };
 
-static const char E_TRUNC[] = "truncated body";
-static const char E_LARGE[] = "top-level field longer than max_field";
-static const char E_NOMEM[] = "out of memory holding a field";
+/* What a feed hands the leaves: the caller's callback. */
+struct feed {
+	ltb_ls_span_fn *fn;
+	void *ctx;
+};
+
+static const char *
+ls_leaf(void *ctx, int tag, const uint8_t *p, size_t n, const uint8_t *lim)
+{
+	const struct feed *f = ctx;
+	int isspan;
+
+	return w_top((uint32_t)tag, p, n, lim, f->fn, f->ctx, &isspan);
+}
+
+static const struct ltb_pbschema ls_schema = {
+	ls_fields, ls_leaf, E_LARGE,
+};
+
+/* Copy out what the header says callers may read. */
+static int
+publish(struct ltb_ls_stream *s, int rc)
+{
+	s->spans = s->r.items;
+	s->bytes = s->r.bytes;
+	s->why = s->r.why;
+	s->held = s->r.held.buf;
+	s->capheld = s->r.held.cap;
+	return rc;
+}
 
 void
 ltb_ls_stream_init(struct ltb_ls_stream *s, size_t max_field)
 {
-	memset(s, 0, sizeof *s);
-	s->state = S_KEY;
-	s->max_field = max_field;
+	ltb_pbstream_init(&s->r, &ls_schema, max_field);
+	publish(s, 0);
 }
 
 void
 ltb_ls_stream_free(struct ltb_ls_stream *s)
 {
-	free(s->held);
-	s->held = NULL;
-	s->nheld = s->capheld = 0;
-}
-
-static int
-stream_fail(struct ltb_ls_stream *s, int code, const char *why)
-{
-	s->failed = code;
-	s->why = why;
-	return code;
-}
-
-/* Make room to hold need bytes of a field of total bytes. Room grows with
- * the bytes that actually arrive, not with the length the body claims. */
-static int
-hold_room(struct ltb_ls_stream *s, size_t need, size_t total)
-{
-	size_t cap;
-	uint8_t *h;
-
-	if (s->capheld >= need)
-		return 0;
-	cap = s->capheld ? s->capheld * 2 : 4096;
-	if (cap < need)
-		cap = need;
-	if (cap > total)
-		cap = total;
-	if ((h = realloc(s->held, cap)) == NULL)
-		return -1;
-	s->held = h;
-	s->capheld = cap;
-	return 0;
+	ltb_pbstream_free(&s->r);
+	publish(s, 0);
 }
 
 int
 ltb_ls_stream_feed(struct ltb_ls_stream *s, const uint8_t *p, size_t n,
     ltb_ls_span_fn *fn, void *ctx)
 {
-	const uint8_t *e = p + n;
-	const char *r;
-	uint64_t before = s->spans;
-	size_t k;
-	int isspan;
-	uint8_t b;
+	struct feed f = { fn, ctx };
 
-	if (s->failed)
-		return s->failed;
-	s->bytes += n;
-	while (p < e) {
-		switch (s->state) {
-		case S_KEY:
-			b = *p++;
-			if (s->shift == 0) {
-				if ((b & 0xf8) == 0)
-					return stream_fail(s, LTB_LS_MALFORMED,
-					    LTB_PB_E_KEY);
-				s->acc = 0;
-			}
-			s->acc |= (uint64_t)(b & 0x7f) << s->shift;
-			s->shift += 7;
-			if (b & 0x80) {
-				if (s->shift == 35)
-					return stream_fail(s, LTB_LS_MALFORMED,
-					    LTB_PB_E_KEY);
-				break;
-			}
-			s->field = (uint32_t)(s->acc >> 3);
-			s->wire = s->acc & 7;
-			s->shift = 0;
-			s->acc = 0;
-			if (top_known(s->field) &&
-			    s->wire != top_wire(s->field))
-				return stream_fail(s, LTB_LS_MALFORMED, LTB_PB_E_WIRE);
-			switch (s->wire) {
-			case 0:
-				s->state = S_VARINT;
-				break;
-			case 1:
-				s->left = 8;
-				s->state = S_SKIP;
-				break;
-			case 2:
-				s->state = S_LEN;
-				break;
-			case 5:
-				s->left = 4;
-				s->state = S_SKIP;
-				break;
-			default:
-				return stream_fail(s, LTB_LS_MALFORMED,
-				    LTB_PB_E_WIRETYPE);
-			}
-			break;
-		case S_VARINT:
-			b = *p++;
-			s->shift++;
-			if (!(b & 0x80)) {
-				s->shift = 0;
-				s->state = S_KEY;
-			} else if (s->shift == 10) {
-				return stream_fail(s, LTB_LS_MALFORMED,
-				    LTB_PB_E_VARINT);
-			}
-			break;
-		case S_LEN:
-			b = *p++;
-			s->acc |= (uint64_t)(b & 0x7f) << s->shift;
-			s->shift += 7;
-			if (b & 0x80) {
-				if (s->shift == 35)
-					return stream_fail(s, LTB_LS_MALFORMED,
-					    LTB_PB_E_LEN);
-				break;
-			}
-			s->left = s->acc;
-			s->acc = 0;
-			s->shift = 0;
-			if (s->left > INT_MAX)
-				return stream_fail(s, LTB_LS_MALFORMED, LTB_PB_E_LEN);
-			if (!top_known(s->field)) {
-				s->state = s->left ? S_SKIP : S_KEY;
-				break;
-			}
-			/* Refused whether or not it straddles, so the verdict
-			 * does not depend on how the body was cut. */
-			if (s->left > s->max_field)
-				return stream_fail(s, LTB_LS_TOO_LARGE,
-				    E_LARGE);
-			if ((size_t)(e - p) >= s->left) {
-				r = w_top(s->field, p, s->left, e, fn, ctx,
-				    &isspan);
-				if (r != NULL)
-					return stream_fail(s, LTB_LS_MALFORMED,
-					    r);
-				s->spans += isspan;
-				p += s->left;
-				s->state = S_KEY;
-				break;
-			}
-			s->nheld = 0;
-			s->state = S_HOLD;
-			break;
-		case S_SKIP:
-			k = (size_t)(e - p) < s->left ? (size_t)(e - p) :
-			    s->left;
-			p += k;
-			s->left -= k;
-			if (s->left == 0)
-				s->state = S_KEY;
-			break;
-		case S_HOLD:
-			k = (size_t)(e - p) < s->left ? (size_t)(e - p) :
-			    s->left;
-			if (hold_room(s, s->nheld + k, s->nheld + s->left) < 0)
-				return stream_fail(s, LTB_LS_TOO_LARGE,
-				    E_NOMEM);
-			memcpy(s->held + s->nheld, p, k);
-			s->nheld += k;
-			p += k;
-			s->left -= k;
-			if (s->left)
-				break;
-			r = w_top(s->field, s->held, s->nheld,
-			    s->held + s->nheld, fn, ctx, &isspan);
-			if (r != NULL)
-				return stream_fail(s, LTB_LS_MALFORMED, r);
-			s->spans += isspan;
-			s->nheld = 0;
-			s->state = S_KEY;
-			break;
-		}
-	}
-	return (int)(s->spans - before > INT_MAX ? INT_MAX :
-	    s->spans - before);
+	return publish(s, ltb_pbstream_feed(&s->r, p, n, &f));
 }
 
 int
 ltb_ls_stream_end(struct ltb_ls_stream *s)
 {
-	if (s->failed)
-		return s->failed;
-	if (s->state != S_KEY || s->shift != 0)
-		return stream_fail(s, LTB_LS_MALFORMED, E_TRUNC);
-	return 0;
+	return publish(s, ltb_pbstream_end(&s->r));
 }
 
 size_t

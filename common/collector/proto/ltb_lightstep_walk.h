@@ -33,6 +33,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "collector/proto/ltb_pbstream.h"
+
 /* Why a well-formed span is invalid; the first problem found wins, checked
  * in this order. */
 enum ltb_ls_invalid {
@@ -98,24 +100,23 @@ long ltb_ls_unpack_report(const uint8_t *p, size_t n, ltb_ls_span_fn *fn,
  * depends on where the body was cut. ltb_ls_stream_feed returns the number
  * of spans this piece completed (>= 0) or a negative code; s.why then says
  * why. Holding is the only allocation, done once a field straddles.
+ *
+ * It is ltb_pbstream.h's reader with a schema of one level: the
+ * request's known fields are leaves.
  */
-enum { LTB_LS_MALFORMED = -1, LTB_LS_TOO_LARGE = -2 };
+enum {
+	LTB_LS_MALFORMED = LTB_PB_MALFORMED,
+	LTB_LS_TOO_LARGE = LTB_PB_TOO_LARGE
+};
 
 struct ltb_ls_stream {
-	/* private: the resumable state of the top-level walk */
-	int state;
-	uint64_t acc;		/* varint being read */
-	unsigned shift;
-	uint32_t field;		/* current top-level field number */
-	unsigned wire;		/* and its wire type */
-	uint64_t left;		/* bytes of the current field still to come */
-	uint8_t *held;		/* a straddling field, being gathered */
-	size_t nheld, capheld, max_field;
-	int failed;
-	/* public, read-only */
+	struct ltb_pbstream r;	/* private: the reader, one level deep */
+	/* public, read-only, as of the last call */
 	uint64_t spans;		/* spans reported so far */
 	uint64_t bytes;		/* bytes fed so far */
 	const char *why;	/* reason of the failure, static */
+	const uint8_t *held;	/* the reader's held field, and its room: */
+	size_t capheld;		/* what tests of its memory look at */
 };
 
 void ltb_ls_stream_init(struct ltb_ls_stream *s, size_t max_field);

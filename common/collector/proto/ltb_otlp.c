@@ -10,8 +10,9 @@
  *
  * A protobuf body goes through the streaming walk of ltb_otlp_walk.h, so
  * spans are counted as they arrive whatever the request's length; with
- * full validation it is held whole and unpacked by protobuf-c. A JSON body
- * is held whole (up to max_field) and read by cJSON at the end.
+ * full validation it is held whole (ltb_pbhold) and unpacked by
+ * protobuf-c. A JSON body is held whole too (up to max_field) and read by
+ * cJSON at the end.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +23,7 @@
 #include "otlp_trace.pb-c.h"
 #include "collector/ltb_collector.h"
 #include "collector/proto/ltb_otlp_walk.h"
+#include "collector/proto/ltb_pbstream.h"
 
 static const char CT_PROTOBUF[] = "application/x-protobuf";
 static const char CT_JSON[] = "application/json";
@@ -43,8 +45,7 @@ struct otlp_state {
 	uint64_t spans, rejected;	/* of this message */
 	uint64_t reasons[LTB_OTLP_NINVALID];
 	struct ltb_otlp_stream stream;	/* protobuf walk */
-	uint8_t *body;			/* JSON or full: the whole body */
-	size_t len, cap;
+	struct ltb_pbhold body;		/* JSON or full: the whole body */
 };
 
 /* The reader's per-span callback's context: the message and the sink. */
@@ -87,31 +88,6 @@ otlp_begin(void *state, const struct ltb_message *m)
 }
 
 static int
-hold(struct otlp_state *s, const uint8_t *p, size_t n)
-{
-	if (n == 0)
-		return LTB_COLLECT_OK;
-	if (n > s->max - s->len)
-		return LTB_COLLECT_TOO_LARGE;
-	if (s->len + n > s->cap) {
-		size_t cap = s->cap ? s->cap : 64 * 1024;
-		uint8_t *b;
-
-		while (cap < s->len + n)
-			cap *= 2;
-		if (cap > s->max)
-			cap = s->max;
-		if ((b = realloc(s->body, cap)) == NULL)
-			return LTB_COLLECT_TOO_LARGE;
-		s->body = b;
-		s->cap = cap;
-	}
-	memcpy(s->body + s->len, p, n);
-	s->len += n;
-	return LTB_COLLECT_OK;
-}
-
-static int
 otlp_feed(void *state, const uint8_t *p, size_t n,
     const struct ltb_span_sink *sink, const char **why)
 {
@@ -120,9 +96,11 @@ otlp_feed(void *state, const uint8_t *p, size_t n,
 	int rc;
 
 	if (s->json || s->full) {
-		if ((rc = hold(s, p, n)) != LTB_COLLECT_OK)
+		if (ltb_pbhold_add(&s->body, p, n, s->max) < 0) {
 			*why = "request larger than the body limit";
-		return rc;
+			return LTB_COLLECT_TOO_LARGE;
+		}
+		return LTB_COLLECT_OK;
 	}
 	rc = ltb_otlp_stream_feed(&s->stream, p, n, otlp_span, &a);
 	if (rc == LTB_OTLP_TOO_LARGE) {
@@ -217,10 +195,10 @@ otlp_end(void *state, const struct ltb_span_sink *sink,
 	struct adapt a = { s, sink };
 
 	if (s->json) {
-		if (ltb_otlp_json(s->body, s->len, otlp_span, &a, why) < 0)
+		if (ltb_otlp_json(s->body.buf, s->body.len, otlp_span, &a, why) < 0)
 			return LTB_COLLECT_MALFORMED;
 	} else if (s->full) {
-		if (ltb_otlp_unpack(s->body, s->len, otlp_span, &a, why) < 0)
+		if (ltb_otlp_unpack(s->body.buf, s->body.len, otlp_span, &a, why) < 0)
 			return LTB_COLLECT_MALFORMED;
 	} else if (ltb_otlp_stream_end(&s->stream) < 0) {
 		*why = s->stream.why;
@@ -342,8 +320,7 @@ otlp_release(void *state)
 {
 	struct otlp_state *s = state;
 
-	free(s->body);
-	s->body = NULL;
+	ltb_pbhold_free(&s->body);
 	if (!s->json && !s->full)
 		ltb_otlp_stream_free(&s->stream);
 }

@@ -33,10 +33,11 @@
  * protobuf-c refuses a message of more than about 2^27 fields, which the
  * walk does not look for (such a body is hundreds of megabytes).
  *
- * The streaming walk steps through the request, its ResourceSpans and
- * their ScopeSpans a key at a time, keeping where each open one ends, and
- * hands each leaf (Span, Resource, InstrumentationScope) to its walker
- * whole: in place when it lies in one piece, else once gathered.
+ * The streaming walk (ltb_pbstream.h's reader) steps through the request,
+ * its ResourceSpans and their ScopeSpans a key at a time, keeping where
+ * each open one ends, and hands each leaf (Span, Resource,
+ * InstrumentationScope) to its walker whole: in place when it lies in one
+ * piece, else once gathered.
  */
 #include <limits.h>
 #include <stdlib.h>
@@ -46,6 +47,7 @@
 #include "core/ltb_hash.h"
 #include "collector/ltb_dupset.h"
 #include "collector/proto/ltb_otlp_walk.h"
+#include "collector/proto/ltb_pbstream.h"
 #include "collector/proto/ltb_pbwire.h"
 
 static const char *const invalid_names[LTB_OTLP_NINVALID] = {
@@ -579,317 +581,95 @@ w_span(const uint8_t *p, const uint8_t *e, const uint8_t *lim,
 /* ---- the streaming walk ------------------------------------------------ */
 
 /*
- * A byte-at-a-time state machine for the keys and lengths of the request,
- * its ResourceSpans and their ScopeSpans, which are a few bytes per span,
- * and the in-place walkers above for the leaves.
+ * ltb_pbstream.h's reader, told where the leaves are: the request's
+ * resource_spans (1) and their scope_spans (2) are frames, stepped
+ * through; a ResourceSpans' resource (1) and a ScopeSpans' scope (1) are
+ * leaves, its spans (2) the items counted; schema_url (3), known at both
+ * levels, is skipped.
  */
-enum {
-	S_KEY,		/* reading a key; shift = bits read so far */
-	S_LEN,		/* reading a length prefix */
-	S_VARINT,	/* skipping a varint value; shift counts its bytes */
-	S_SKIP,		/* skipping `left` bytes */
-	S_HOLD,		/* gathering `left` more bytes of a leaf */
+static const char E_LARGE[] = "a span, resource or scope longer than max_field";
+
+enum { T_RESOURCE = 1, T_SCOPE, T_SPAN };
+
+static const struct ltb_pbfield otlp_fields[] = {
+	/* depth, wire, role, field, tag */
+	{ 0, PB_BYTES, LTB_PB_FRAME, 1, 0 },
+	{ 1, PB_BYTES, LTB_PB_LEAF, 1, T_RESOURCE },
+	{ 1, PB_BYTES, LTB_PB_FRAME, 2, 0 },
+	{ 1, PB_BYTES, LTB_PB_SKIP, 3, 0 },
+	{ 2, PB_BYTES, LTB_PB_LEAF, 1, T_SCOPE },
+	{ 2, PB_BYTES, LTB_PB_ITEM, 2, T_SPAN },
+	{ 2, PB_BYTES, LTB_PB_SKIP, 3, 0 },
+	{ 0, 0, 0, 0, 0 },
 };
 
-/* What a length-delimited field is, by depth and field number. */
-enum { F_UNKNOWN, F_FRAME, F_LEAF_RESOURCE, F_LEAF_SCOPE, F_LEAF_SPAN };
+/* What a feed hands the leaves: the caller's callback. */
+struct feed {
+	ltb_otlp_span_fn *fn;
+	void *ctx;
+};
 
-static const char E_TRUNC[] = "truncated body";
-static const char E_LARGE[] = "a span, resource or scope longer than max_field";
-static const char E_NOMEM[] = "out of memory holding a field";
-
-/* Known fields of the request (depth 0), ResourceSpans (1), ScopeSpans (2):
- * all are length-delimited. */
-static int
-known(unsigned depth, uint32_t f)
-{
-	return depth == 0 ? f == 1 : f >= 1 && f <= 3;
-}
-
-static int
-kind_of(unsigned depth, uint32_t f)
-{
-	switch (depth) {
-	case 0:
-		return f == 1 ? F_FRAME : F_UNKNOWN;
-	case 1:
-		return f == 1 ? F_LEAF_RESOURCE : f == 2 ? F_FRAME : F_UNKNOWN;
-	default:
-		return f == 1 ? F_LEAF_SCOPE : f == 2 ? F_LEAF_SPAN : F_UNKNOWN;
-	}
-}
-
-/* Walk a leaf of depth's field f, n bytes at p; a span goes to fn. */
+/* Walk a leaf, n bytes at p; a span goes to fn. */
 static const char *
-leaf(struct ltb_otlp_stream *s, const uint8_t *p, size_t n,
-    const uint8_t *lim, ltb_otlp_span_fn *fn, void *ctx)
+leaf(void *ctx, int tag, const uint8_t *p, size_t n, const uint8_t *lim)
 {
+	const struct feed *f = ctx;
 	struct ltb_otlp_span sp;
 	const char *r;
 
-	switch (kind_of(s->depth, s->field)) {
-	case F_LEAF_RESOURCE:
+	switch (tag) {
+	case T_RESOURCE:
 		return w_resource(p, p + n, lim);
-	case F_LEAF_SCOPE:
+	case T_SCOPE:
 		return w_scope(p, p + n, lim);
-	case F_LEAF_SPAN:
-		if ((r = w_span(p, p + n, lim, &sp)) != NULL)
-			return r;
-		s->spans++;
-		if (fn != NULL)
-			fn(ctx, &sp);
-		return NULL;
 	}
-	return NULL;
+	if ((r = w_span(p, p + n, lim, &sp)) == NULL && f->fn != NULL)
+		f->fn(f->ctx, &sp);
+	return r;
+}
+
+static const struct ltb_pbschema otlp_schema = {
+	otlp_fields, leaf, E_LARGE,
+};
+
+/* Copy out what the header says callers may read. */
+static int
+publish(struct ltb_otlp_stream *s, int rc)
+{
+	s->spans = s->r.items;
+	s->why = s->r.why;
+	s->held = s->r.held.buf;
+	s->capheld = s->r.held.cap;
+	return rc;
 }
 
 void
 ltb_otlp_stream_init(struct ltb_otlp_stream *s, size_t max_field)
 {
-	memset(s, 0, sizeof *s);
-	s->state = S_KEY;
-	s->max_field = max_field;
+	ltb_pbstream_init(&s->r, &otlp_schema, max_field);
+	publish(s, 0);
 }
 
 void
 ltb_otlp_stream_free(struct ltb_otlp_stream *s)
 {
-	free(s->held);
-	s->held = NULL;
-	s->nheld = s->capheld = 0;
-}
-
-static int
-stream_fail(struct ltb_otlp_stream *s, int code, const char *why)
-{
-	s->failed = code;
-	s->why = why;
-	return code;
-}
-
-/* Make room to hold need bytes of a leaf of total bytes. Room grows with
- * the bytes that actually arrive, not with the length the body claims. */
-static int
-hold_room(struct ltb_otlp_stream *s, size_t need, size_t total)
-{
-	size_t cap;
-	uint8_t *h;
-
-	if (s->capheld >= need)
-		return 0;
-	cap = s->capheld ? s->capheld * 2 : 4096;
-	if (cap < need)
-		cap = need;
-	if (cap > total)
-		cap = total;
-	if ((h = realloc(s->held, cap)) == NULL)
-		return -1;
-	s->held = h;
-	s->capheld = cap;
-	return 0;
-}
-
-/* Close the frames that end here. */
-static void
-pop(struct ltb_otlp_stream *s)
-{
-	while (s->depth > 0 && s->pos == s->end[s->depth])
-		s->depth--;
-}
-
-/* Is the byte just read the last of the open frame (so a varint that
- * goes on runs out of its message)? */
-static int
-at_frame_end(const struct ltb_otlp_stream *s)
-{
-	return s->depth > 0 && s->pos == s->end[s->depth];
-}
-
-/* Does a field of n more bytes fit in the open frame? The request's own
- * end is only known at ltb_otlp_stream_end. */
-static int
-fits(const struct ltb_otlp_stream *s, uint64_t n)
-{
-	return s->depth == 0 || n <= s->end[s->depth] - s->pos;
+	ltb_pbstream_free(&s->r);
+	publish(s, 0);
 }
 
 int
 ltb_otlp_stream_feed(struct ltb_otlp_stream *s, const uint8_t *p, size_t n,
     ltb_otlp_span_fn *fn, void *ctx)
 {
-	const uint8_t *e;
-	const char *r;
-	uint64_t before = s->spans;
-	size_t k;
-	uint8_t b;
+	struct feed f = { fn, ctx };
 
-	if (s->failed)
-		return s->failed;
-	if (n == 0)
-		return 0;	/* p may be NULL */
-	e = p + n;
-	while (p < e) {
-		switch (s->state) {
-		case S_KEY:
-			if (s->shift == 0) {
-				pop(s);
-				b = *p++;
-				s->pos++;
-				if ((b & 0xf8) == 0)
-					return stream_fail(s, LTB_OTLP_MALFORMED,
-					    LTB_PB_E_KEY);
-				s->acc = 0;
-			} else {
-				b = *p++;
-				s->pos++;
-			}
-			s->acc |= (uint64_t)(b & 0x7f) << s->shift;
-			s->shift += 7;
-			if (b & 0x80) {
-				if (s->shift == 35 || at_frame_end(s))
-					return stream_fail(s, LTB_OTLP_MALFORMED,
-					    LTB_PB_E_KEY);
-				break;
-			}
-			s->field = (uint32_t)(s->acc >> 3);
-			s->wire = s->acc & 7;
-			s->shift = 0;
-			s->acc = 0;
-			if (known(s->depth, s->field) && s->wire != PB_BYTES)
-				return stream_fail(s, LTB_OTLP_MALFORMED,
-				    LTB_PB_E_WIRE);
-			/* a varint or a length needs a byte of its own */
-			if ((s->wire == PB_VAR || s->wire == PB_BYTES) &&
-			    at_frame_end(s))
-				return stream_fail(s, LTB_OTLP_MALFORMED,
-				    s->wire == PB_VAR ? LTB_PB_E_VARINT :
-				    LTB_PB_E_LEN);
-			switch (s->wire) {
-			case PB_VAR:
-				s->state = S_VARINT;
-				break;
-			case PB_I64:
-			case PB_I32:
-				s->left = s->wire == PB_I64 ? 8 : 4;
-				if (!fits(s, s->left))
-					return stream_fail(s, LTB_OTLP_MALFORMED,
-					    LTB_PB_E_SHORT);
-				s->state = S_SKIP;
-				break;
-			case PB_BYTES:
-				s->state = S_LEN;
-				break;
-			default:
-				return stream_fail(s, LTB_OTLP_MALFORMED,
-				    LTB_PB_E_WIRETYPE);
-			}
-			break;
-		case S_VARINT:
-			b = *p++;
-			s->pos++;
-			s->shift++;
-			if (!(b & 0x80)) {
-				s->shift = 0;
-				s->state = S_KEY;
-			} else if (s->shift == 10 || at_frame_end(s)) {
-				return stream_fail(s, LTB_OTLP_MALFORMED,
-				    LTB_PB_E_VARINT);
-			}
-			break;
-		case S_LEN:
-			b = *p++;
-			s->pos++;
-			s->acc |= (uint64_t)(b & 0x7f) << s->shift;
-			s->shift += 7;
-			if (b & 0x80) {
-				if (s->shift == 35 || at_frame_end(s))
-					return stream_fail(s, LTB_OTLP_MALFORMED,
-					    LTB_PB_E_LEN);
-				break;
-			}
-			s->left = s->acc;
-			s->acc = 0;
-			s->shift = 0;
-			if (s->left > INT_MAX || !fits(s, s->left))
-				return stream_fail(s, LTB_OTLP_MALFORMED,
-				    LTB_PB_E_LEN);
-			switch (kind_of(s->depth, s->field)) {
-			case F_UNKNOWN:
-				s->state = s->left ? S_SKIP : S_KEY;
-				break;
-			case F_FRAME:
-				s->depth++;
-				s->end[s->depth] = s->pos + s->left;
-				s->state = S_KEY;
-				break;
-			default:
-				/* Refused whether or not it straddles, so the
-				 * verdict does not depend on the cuts. */
-				if (s->left > s->max_field)
-					return stream_fail(s, LTB_OTLP_TOO_LARGE,
-					    E_LARGE);
-				if ((size_t)(e - p) >= s->left) {
-					r = leaf(s, p, (size_t)s->left, e, fn,
-					    ctx);
-					if (r != NULL)
-						return stream_fail(s,
-						    LTB_OTLP_MALFORMED, r);
-					p += s->left;
-					s->pos += s->left;
-					s->state = S_KEY;
-					break;
-				}
-				s->nheld = 0;
-				s->state = S_HOLD;
-			}
-			break;
-		case S_SKIP:
-			k = (size_t)(e - p) < s->left ? (size_t)(e - p) :
-			    (size_t)s->left;
-			p += k;
-			s->pos += k;
-			s->left -= k;
-			if (s->left == 0)
-				s->state = S_KEY;
-			break;
-		case S_HOLD:
-			k = (size_t)(e - p) < s->left ? (size_t)(e - p) :
-			    (size_t)s->left;
-			if (hold_room(s, s->nheld + k,
-			    s->nheld + (size_t)s->left) < 0)
-				return stream_fail(s, LTB_OTLP_TOO_LARGE,
-				    E_NOMEM);
-			memcpy(s->held + s->nheld, p, k);
-			s->nheld += k;
-			p += k;
-			s->pos += k;
-			s->left -= k;
-			if (s->left)
-				break;
-			r = leaf(s, s->held, s->nheld, s->held + s->nheld, fn,
-			    ctx);
-			if (r != NULL)
-				return stream_fail(s, LTB_OTLP_MALFORMED, r);
-			s->nheld = 0;
-			s->state = S_KEY;
-			break;
-		}
-	}
-	return (int)(s->spans - before > INT_MAX ? INT_MAX :
-	    s->spans - before);
+	return publish(s, ltb_pbstream_feed(&s->r, p, n, &f));
 }
 
 int
 ltb_otlp_stream_end(struct ltb_otlp_stream *s)
 {
-	if (s->failed)
-		return s->failed;
-	if (s->state != S_KEY || s->shift != 0)
-		return stream_fail(s, LTB_OTLP_MALFORMED, E_TRUNC);
-	pop(s);
-	if (s->depth != 0)
-		return stream_fail(s, LTB_OTLP_MALFORMED, E_TRUNC);
-	return 0;
+	return publish(s, ltb_pbstream_end(&s->r));
 }
 
 long

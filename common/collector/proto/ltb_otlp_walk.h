@@ -36,6 +36,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "collector/proto/ltb_pbstream.h"
+
 /* Why a readable span is invalid; the first problem found wins, checked in
  * this order. */
 enum ltb_otlp_invalid {
@@ -110,26 +112,22 @@ long ltb_otlp_json(const uint8_t *p, size_t n, ltb_otlp_span_fn *fn,
  * Unknown fields are skipped without being held. ltb_otlp_stream_feed
  * returns the number of spans this piece completed (>= 0) or a negative
  * code, and s.why says why; after a failure the stream stays failed.
+ *
+ * It is ltb_pbstream.h's reader with a schema of three levels: the
+ * request and ResourceSpans are frames, ScopeSpans' spans are leaves.
  */
-enum { LTB_OTLP_MALFORMED = -1, LTB_OTLP_TOO_LARGE = -2 };
+enum {
+	LTB_OTLP_MALFORMED = LTB_PB_MALFORMED,
+	LTB_OTLP_TOO_LARGE = LTB_PB_TOO_LARGE
+};
 
 struct ltb_otlp_stream {
-	/* private: the resumable state of the walk above the leaves */
-	int state;
-	uint64_t acc;		/* varint being read */
-	unsigned shift;
-	uint32_t field;		/* the current field's number */
-	unsigned wire;		/* and its wire type */
-	uint64_t left;		/* bytes of the current field still to come */
-	uint64_t pos;		/* bytes consumed */
-	unsigned depth;		/* 0 request, 1 ResourceSpans, 2 ScopeSpans */
-	uint64_t end[3];	/* where frames 1 and 2 end, in pos */
-	uint8_t *held;		/* a straddling leaf, being gathered */
-	size_t nheld, capheld, max_field;
-	int failed;
-	/* public, read-only */
+	struct ltb_pbstream r;	/* private: the reader, three levels deep */
+	/* public, read-only, as of the last call */
 	uint64_t spans;		/* spans reported so far */
 	const char *why;	/* reason of the failure, static */
+	const uint8_t *held;	/* the reader's held leaf, and its room: */
+	size_t capheld;		/* what tests of its memory look at */
 };
 
 void ltb_otlp_stream_init(struct ltb_otlp_stream *s, size_t max_field);
