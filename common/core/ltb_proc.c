@@ -451,6 +451,7 @@ ltb_proc_stop_kept(pid_t keeper_pid, double timeout, int *status,
 struct pinfo {
 	pid_t pid, ppid;
 	double cpu, ccpu;
+	char state;		/* R, S, ..., Z for a zombie */
 	int in;			/* in the tree */
 };
 
@@ -476,8 +477,9 @@ read_pinfo(pid_t pid, struct pinfo *pi)
 	 * ')'. */
 	if ((p = strrchr(buf, ')')) == NULL)
 		return -1;
-	if (sscanf(p + 2, "%*c %d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu "
-	    "%ld %ld", &ppid, &utime, &stime, &cutime, &cstime) != 5)
+	if (sscanf(p + 2, "%c %d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu "
+	    "%ld %ld", &pi->state, &ppid, &utime, &stime, &cutime,
+	    &cstime) != 6)
 		return -1;
 	pi->pid = pid;
 	pi->ppid = ppid;
@@ -567,10 +569,19 @@ ltb_proc_tree_sample(pid_t keeper_pid, struct ltb_proc_sample *s)
 	} while (changed);
 	s->cpu_s = k->ccpu;
 	for (size_t i = 0; i < n; i++) {
+		uint64_t rss;
+
 		if (!all[i].in || &all[i] == k)
 			continue;
 		s->cpu_s += all[i].cpu + all[i].ccpu;
-		s->rss += read_rss(all[i].pid);
+		/* An exited process not yet reaped (a zombie), or one whose
+		 * memory is already gone, uses none: counting it would make a
+		 * sample taken as the client exits read as the tree's memory
+		 * falling to nothing. Its CPU still counts. */
+		if (all[i].state == 'Z' || all[i].state == 'X' ||
+		    all[i].state == 'x' || (rss = read_rss(all[i].pid)) == 0)
+			continue;
+		s->rss += rss;
 		s->nprocs++;
 	}
 	rc = 0;

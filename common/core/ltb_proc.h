@@ -76,7 +76,7 @@ struct ltb_proc_sample {
  * cpu_s is all the tree has used so far: the descendants' own CPU and
  * that of their reaped children, and the CPU of those the keeper reaped
  * (so it does not drop when a process exits); rss and nprocs count the
- * live descendants. Reads all of /proc. 0, or -1 if the keeper is gone or
+ * live descendants with memory (not zombies). Reads all of /proc. 0, or -1 if the keeper is gone or
  * /proc cannot be read.
  */
 int ltb_proc_tree_sample(pid_t keeper, struct ltb_proc_sample *s);
