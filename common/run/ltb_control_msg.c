@@ -191,6 +191,10 @@ ltb_control_from_json(struct ltb_control *c, const cJSON *obj, char *err,
 	if (get_uint(obj, "MaxBufferedSpans", 100000000, &v, err, errlen) < 0)
 		return -1;
 	c->max_buffered_spans = (unsigned)v;
+	/* a second a span is far past any cost worth planting */
+	if (get_uint(obj, "PlantedNsPerSpan", 1000000000, &c->planted_ns, err,
+	    errlen) < 0)
+		return -1;
 	host = cJSON_GetObjectItemCaseSensitive(obj, "SatelliteHost");
 	if (host != NULL) {
 		if (!cJSON_IsString(host) || host->valuestring[0] == '\0' ||
@@ -247,7 +251,9 @@ ltb_control_to_json(const struct ltb_control *c, cJSON *obj)
 	    c->max_buffered_spans) == NULL ||
 	    cJSON_AddStringToObject(obj, "Protocol",
 	    ltb_control_protocol_names[c->protocol]) == NULL ||
-	    cJSON_AddBoolToObject(obj, "Tls", c->tls) == NULL)
+	    cJSON_AddBoolToObject(obj, "Tls", c->tls) == NULL ||
+	    cJSON_AddNumberToObject(obj, "PlantedNsPerSpan",
+	    (double)c->planted_ns) == NULL)
 		return -1;
 	if (c->tls_ca_file[0] != '\0' ?
 	    cJSON_AddStringToObject(obj, "TlsCaFile", c->tls_ca_file) == NULL :

@@ -57,6 +57,9 @@ struct ltb_control {
 	int protocol;			/* Protocol, LTB_CONTROL_* */
 	int tls;			/* Tls */
 	char tls_ca_file[LTB_CONTROL_PATH_MAX];	/* TlsCaFile; "": null */
+	/* PlantedNsPerSpan: CPU the reference C client burns per span in
+	 * traced runs, a known cost: ltb's ground truth for its accuracy */
+	uint64_t planted_ns;
 };
 
 /* The defaults: NoOp, no work, 10 tags, 15 logs, 127.0.0.1:8360-8367,
