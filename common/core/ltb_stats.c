@@ -222,3 +222,47 @@ ltb_lerp(double x0, double y0, double x1, double y1, double x)
 		return y0;
 	return y0 + (y1 - y0) * (x - x0) / (x1 - x0);
 }
+
+int
+ltb_ols(const double *x, const double *y, size_t n, double conf,
+    struct ltb_fit *out)
+{
+	double mx, my, sxx = 0, sxy = 0, ssr = 0, t, s2;
+	size_t i;
+
+	out->slope = out->slope_lo = out->slope_hi = out->slope_se = NAN;
+	out->intercept = out->intercept_lo = out->intercept_hi = NAN;
+	out->intercept_se = out->resid_sd = out->df = NAN;
+	out->known = 0;
+	if (!(conf > 0 && conf < 1))
+		return -1;
+	if (n < 3)
+		return 0;
+	mx = ltb_mean(x, n);
+	my = ltb_mean(y, n);
+	for (i = 0; i < n; i++) {
+		sxx += (x[i] - mx) * (x[i] - mx);
+		sxy += (x[i] - mx) * (y[i] - my);
+	}
+	if (!(sxx > 0))
+		return 0;
+	out->slope = sxy / sxx;
+	out->intercept = my - out->slope * mx;
+	for (i = 0; i < n; i++) {
+		double r = y[i] - out->intercept - out->slope * x[i];
+
+		ssr += r * r;
+	}
+	out->df = (double)n - 2;
+	s2 = ssr / out->df;
+	out->resid_sd = sqrt(s2);
+	out->slope_se = sqrt(s2 / sxx);
+	out->intercept_se = sqrt(s2 * (1.0 / (double)n + mx * mx / sxx));
+	t = ltb_t_quantile(0.5 + conf / 2, out->df);
+	out->slope_lo = out->slope - t * out->slope_se;
+	out->slope_hi = out->slope + t * out->slope_se;
+	out->intercept_lo = out->intercept - t * out->intercept_se;
+	out->intercept_hi = out->intercept + t * out->intercept_se;
+	out->known = 1;
+	return 0;
+}

@@ -5,7 +5,8 @@
  * (for any real degrees of freedom, through the regularized incomplete
  * beta function), the 95% interval of a mean and Welch's interval for the
  * difference of two means (traced minus NoOp CPU), and linear
- * interpolation. ltb-assert's gates and ltb-plot's spread both use them.
+ * interpolation, and a least-squares line with intervals (a tracer's cost
+ * per span). ltb-assert's gates and ltb-plot's spread both use them.
  *
  * Nothing here allocates. Where a figure cannot be computed (no samples,
  * one sample for a spread, degrees of freedom out of range) the result is
@@ -55,6 +56,24 @@ int ltb_mean_interval(const double *x, size_t n, double conf,
  * a side is empty or conf is not in (0, 1). */
 int ltb_welch_interval(const double *a, size_t na, const double *b,
     size_t nb, double conf, struct ltb_interval *out);
+
+/*
+ * Ordinary least squares y = a + b x over n points, with conf intervals of
+ * the slope b and the intercept a from their standard errors and Student's
+ * t with n - 2 degrees of freedom. known is 0 (and the figures NAN) with
+ * fewer than 3 points or when every x is the same.
+ */
+struct ltb_fit {
+	double slope, slope_lo, slope_hi, slope_se;
+	double intercept, intercept_lo, intercept_hi, intercept_se;
+	double resid_sd;	/* sqrt(residual sum of squares / (n - 2)) */
+	double df;
+	int known;
+};
+
+/* Returns 0, or -1 when conf is not in (0, 1). */
+int ltb_ols(const double *x, const double *y, size_t n, double conf,
+    struct ltb_fit *out);
 
 /* The y at x on the line through (x0, y0) and (x1, y1); y0 when x0 == x1.
  * Extrapolates outside [x0, x1]. */

@@ -194,6 +194,40 @@ lerp_between_and_beyond(void **unused)
 	assert_close(ltb_lerp(3, 7, 3, 9, 3), 7, 0);
 }
 
+/* Values from the textbook formulas, with t(0.975, 3) = 3.182446305. */
+static void
+ols_slope_intercept_and_intervals(void **unused)
+{
+	const double x[] = { 1, 2, 3, 4, 5 };
+	const double y[] = { 2.1, 3.9, 6.2, 7.8, 10.1 };
+	struct ltb_fit f;
+
+	assert_int_equal(ltb_ols(x, y, 5, 0.95, &f), 0);
+	assert_true(f.known);
+	assert_close(f.slope, 1.99, 1e-12);
+	assert_close(f.intercept, 0.05, 1e-12);
+	assert_close(f.slope_se, 0.05972157622389639, 1e-12);
+	assert_close(f.slope_lo, 1.7999392904005083, 1e-8);
+	assert_close(f.slope_hi, 2.1800607095994913, 1e-8);
+	assert_close(f.intercept_lo, -0.5803600611302105, 1e-8);
+	assert_close(f.intercept_hi, 0.6803600611302137, 1e-8);
+	assert_close(f.df, 3, 0);
+}
+
+static void
+ols_unknown_without_spread_in_x(void **unused)
+{
+	const double x[] = { 7, 7, 7, 7 }, y[] = { 1, 2, 3, 4 };
+	struct ltb_fit f;
+
+	assert_int_equal(ltb_ols(x, y, 4, 0.95, &f), 0);
+	assert_false(f.known);
+	assert_true(isnan(f.slope));
+	assert_int_equal(ltb_ols(x, y, 2, 0.95, &f), 0);
+	assert_false(f.known);
+	assert_int_equal(ltb_ols(x, y, 4, 1.0, &f), -1);
+}
+
 int
 main(void)
 {
@@ -211,6 +245,8 @@ main(void)
 		cmocka_unit_test(welch_interval_without_spread_is_a_point),
 		cmocka_unit_test(mean_interval_of_trials),
 		cmocka_unit_test(lerp_between_and_beyond),
+		cmocka_unit_test(ols_slope_intercept_and_intervals),
+		cmocka_unit_test(ols_unknown_without_spread_in_x),
 	};
 
 	return cmocka_run_group_tests_name("stats", tests, NULL, NULL);
