@@ -25,6 +25,9 @@ static const char usage[] =
 "usage: ltb-assert [--max-cpu X] [--max-dropped N] [--max-dropped-ratio R]\n"
 "                  [--max-overhead X] [--max-memory-growth R]\n"
 "                  [--min-throughput SPS --at-overhead X]\n"
+"                  [--max-ns-per-span NS]\n"
+"                  [--baseline FILE --max-regression R\n"
+"                   [--allow-different-machine]] [--max-noise CPU]\n"
 "                  [--expect 'FIELD OP VALUE']... [--junit FILE] [FILE...]\n"
 "\n"
 "Checks gates over result records (from the FILEs, or stdin when none or\n"
@@ -46,6 +49,28 @@ static const char usage[] =
 "  --max-memory-growth R   at each target_sps, mean memory_last of the\n"
 "                          longest traced runs over that of the shortest\n"
 "                          <= R (needs two runtimes at a rate)\n"
+"  --max-ns-per-span NS    the tracer's CPU-ns per span <= NS: the slope of\n"
+"                          each pair's extra CPU (traced minus NoOp\n"
+"                          program_time, or test minus base arm) against\n"
+"                          its spans, by least squares over every rate,\n"
+"                          with a 95% interval; its intercept, the fixed\n"
+"                          cost per run, is reported apart. Passes when\n"
+"                          the whole interval is <= NS, fails when all of\n"
+"                          it is above, inconclusive otherwise\n"
+"  --baseline FILE         results of a baseline run (main's, say), for:\n"
+"  --max-regression R      this input's cost per span against FILE's:\n"
+"                          fails only when the relative increase is\n"
+"                          resolved above R (the interval's low end > R);\n"
+"                          inconclusive when it looks above R but is not\n"
+"                          resolved, or a cost is not resolved from zero;\n"
+"                          reports CPU at each rate, memory and drops too.\n"
+"                          Refused across machines (the results'\n"
+"                          fingerprints: cpu_model, cores, kernel,\n"
+"                          work_per_second, client) unless\n"
+"  --allow-different-machine\n"
+"  --max-noise CPU         make the two gates above inconclusive when other\n"
+"                          processes and steal took more than CPU on\n"
+"                          average during the runs (default 0.5; 0: never)\n"
 "  --min-throughput SPS    the achieved sps at which the overhead first\n"
 "  --at-overhead X         exceeds X, interpolated between rates, >= SPS\n"
 "  --expect 'FIELD OP VALUE'\n"
@@ -62,8 +87,9 @@ static const char usage[] =
 "Exit: 0 every gate passed; 1 a gate failed, a run failed or the plan is\n"
 "incomplete; 2 usage, no records, or bad input (a malformed line, a record\n"
 "of the wrong shape or version, a result without a field a gate needs);\n"
-"3 cannot write stdout or the JUnit file; 4 inconclusive (the plan stopped\n"
-"on an inconclusive calibration: too noisy to decide)\n";
+"3 cannot write stdout or the JUnit file; 4 inconclusive and none failed\n"
+"(too noisy, or an interval too wide, to decide; or the plan stopped on an\n"
+"inconclusive calibration): measure again, longer or on a quieter machine\n";
 
 #define MAX_GATES 64
 
@@ -71,6 +97,7 @@ struct args {
 	struct ltb_gate gates[MAX_GATES];
 	size_t ngates;
 	const char *junit;
+	const char *baseline;
 	char **files;
 	size_t nfiles;
 };
@@ -123,7 +150,8 @@ add_gate(struct args *a, enum ltb_gate_kind kind)
 static void
 parse_args(int argc, char **argv, struct args *a)
 {
-	enum { O_AT = 256, O_EXPECT, O_JUNIT, O_GATE };
+	enum { O_AT = 256, O_EXPECT, O_JUNIT, O_BASELINE, O_OTHER_MACHINE,
+	    O_NOISE, O_GATE };
 	static const struct option longopts[] = {
 		{ "max-cpu", required_argument, NULL,
 		    O_GATE + LTB_GATE_MAX_CPU },
@@ -137,6 +165,14 @@ parse_args(int argc, char **argv, struct args *a)
 		    O_GATE + LTB_GATE_MAX_OVERHEAD },
 		{ "max-memory-growth", required_argument, NULL,
 		    O_GATE + LTB_GATE_MAX_MEMORY_GROWTH },
+		{ "max-ns-per-span", required_argument, NULL,
+		    O_GATE + LTB_GATE_MAX_NS_PER_SPAN },
+		{ "max-regression", required_argument, NULL,
+		    O_GATE + LTB_GATE_MAX_REGRESSION },
+		{ "baseline", required_argument, NULL, O_BASELINE },
+		{ "allow-different-machine", no_argument, NULL,
+		    O_OTHER_MACHINE },
+		{ "max-noise", required_argument, NULL, O_NOISE },
 		{ "min-throughput", required_argument, NULL,
 		    O_GATE + LTB_GATE_MIN_THROUGHPUT },
 		{ "at-overhead", required_argument, NULL, O_AT },
@@ -145,8 +181,10 @@ parse_args(int argc, char **argv, struct args *a)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
-	struct ltb_gate *g, *throughput = NULL;
-	double at = NAN;
+	struct ltb_gate *g, *throughput = NULL, *regression = NULL;
+	double at = NAN, noise = 0.5;
+	int other_machine = 0;
+	size_t i;
 	const char *why;
 	int ch;
 
@@ -174,6 +212,17 @@ parse_args(int argc, char **argv, struct args *a)
 			if (ltb_expect_parse(optarg, &g->expect, &why) < 0)
 				bad_usage("bad --expect '%s': %s", optarg, why);
 			break;
+		case O_BASELINE:
+			if (a->baseline != NULL)
+				bad_usage("--baseline given twice");
+			a->baseline = optarg;
+			break;
+		case O_OTHER_MACHINE:
+			other_machine = 1;
+			break;
+		case O_NOISE:
+			noise = limit("max-noise", optarg);
+			break;
 		case O_JUNIT:
 			if (a->junit != NULL)
 				bad_usage("--junit given twice");
@@ -191,6 +240,8 @@ parse_args(int argc, char **argv, struct args *a)
 				    optarg);
 				if (g->kind == LTB_GATE_MIN_THROUGHPUT)
 					throughput = g;
+				if (g->kind == LTB_GATE_MAX_REGRESSION)
+					regression = g;
 				break;
 			}
 			bad_usage("bad option '%s'", argv[optind - 1]);
@@ -202,6 +253,17 @@ parse_args(int argc, char **argv, struct args *a)
 		bad_usage("--at-overhead goes with --min-throughput");
 	if (throughput != NULL)
 		throughput->at_overhead = at;
+	if (regression != NULL && a->baseline == NULL)
+		bad_usage("--max-regression needs --baseline FILE");
+	if (regression == NULL && a->baseline != NULL)
+		bad_usage("--baseline goes with --max-regression");
+	if (regression == NULL && other_machine)
+		bad_usage("--allow-different-machine goes with --baseline");
+	for (i = 0; i < a->ngates; i++) {
+		a->gates[i].max_noise = noise;
+		a->gates[i].allow_different_machine = other_machine;
+		a->gates[i].baseline_name = a->baseline;
+	}
 	if (a->ngates == 1)
 		bad_usage("no gate to check");
 	a->files = argv + optind;
@@ -263,10 +325,31 @@ write_junit(const char *path, const struct ltb_verdict *v, size_t n)
 	return 0;
 }
 
+/* The baseline's results, which must be a whole plan that failed no run:
+ * a regression is measured against something that was measured. */
+static void
+read_baseline(struct args *a, struct ltb_results *base)
+{
+	const struct ltb_plan_tally *t = &base->plan;
+	size_t i;
+
+	read_input(a->baseline, base);
+	if (base->n == 0)
+		ltb_die(LTB_EXIT_USAGE, "baseline %s: no result records: "
+		    "nothing to compare with", a->baseline);
+	if (t->ends == 0 || t->incomplete > 0 || t->failed > 0)
+		ltb_die(LTB_EXIT_USAGE, "baseline %s: not a whole plan (%s): "
+		    "use the output of an ltb-sample run that finished",
+		    a->baseline, t->ends == 0 ? "no plan_end record" :
+		    t->incomplete > 0 ? t->why : "some runs failed");
+	for (i = 0; i < a->ngates; i++)
+		a->gates[i].baseline = base;
+}
+
 int
 main(int argc, char **argv)
 {
-	struct ltb_results rs = LTB_RESULTS_ZERO;
+	struct ltb_results rs = LTB_RESULTS_ZERO, base = LTB_RESULTS_ZERO;
 	struct ltb_verdict v[MAX_GATES];
 	int stdout_gone = 0, rc = LTB_EXIT_OK;
 	char err[1024], line[1200];
@@ -279,6 +362,8 @@ main(int argc, char **argv)
 	 * reach stderr, the JUnit file and the exit status. */
 	signal(SIGPIPE, SIG_IGN);
 
+	if (a.baseline != NULL)
+		read_baseline(&a, &base);
 	if (a.nfiles == 0)
 		read_input("-", &rs);
 	for (i = 0; i < a.nfiles; i++)
@@ -310,6 +395,7 @@ main(int argc, char **argv)
 			while (n-- > 0)
 				ltb_verdict_free(&v[n]);
 			ltb_results_free(&rs);
+			ltb_results_free(&base);
 			return code;
 		}
 	}
@@ -344,6 +430,7 @@ main(int argc, char **argv)
 	for (i = 0; i < n; i++)
 		ltb_verdict_free(&v[i]);
 	ltb_results_free(&rs);
+	ltb_results_free(&base);
 	if (!stdout_gone && (ferror(stdout) || fclose(stdout) == EOF) &&
 	    errno != EPIPE) {
 		ltb_warn("cannot write to stdout: %s", strerror(errno));

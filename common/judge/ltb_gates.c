@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "judge/ltb_gates.h"
+#include "judge/ltb_cost.h"
 #include "core/ltb_jsonl.h"
 #include "core/ltb_stats.h"
 
@@ -25,6 +26,8 @@ static const char *const gate_names[] = {
 	[LTB_GATE_MAX_INVALID] = "max-invalid",
 	[LTB_GATE_MAX_OVERHEAD] = "max-overhead",
 	[LTB_GATE_MAX_MEMORY_GROWTH] = "max-memory-growth",
+	[LTB_GATE_MAX_NS_PER_SPAN] = "max-ns-per-span",
+	[LTB_GATE_MAX_REGRESSION] = "max-regression",
 	[LTB_GATE_MIN_THROUGHPUT] = "min-throughput",
 	[LTB_GATE_EXPECT] = "expect",
 	[LTB_GATE_PLAN] = "plan",
@@ -213,7 +216,8 @@ ltb_results_add(struct ltb_results *rs, cJSON *rec, const char *src,
     unsigned long line)
 {
 	struct ltb_result *r;
-	const char *type = ltb_json_str(rec, "type", "");
+	const char *type = ltb_json_str(rec, "type", ""), *arm;
+	const cJSON *noise;
 
 	if (strcmp(type, "plan_end") == 0) {
 		tally_plan(&rs->plan, rec);
@@ -252,6 +256,22 @@ ltb_results_add(struct ltb_results *rs, cJSON *rec, const char *src,
 	r->cpu_usage = ltb_json_num(rec, "cpu_usage", NAN);
 	r->sps = ltb_json_num(rec, "sps", NAN);
 	r->memory_last = ltb_json_num(rec, "memory_last", NAN);
+	r->memory_max = ltb_json_num(rec, "memory_max", NAN);
+	r->program_time = ltb_json_num(rec, "program_time", NAN);
+	r->clock_time = ltb_json_num(rec, "clock_time", NAN);
+	r->pair = ltb_json_num(rec, "pair", NAN);
+	arm = ltb_json_str(rec, "arm", "");
+	r->arm = strcmp(arm, "base") == 0 ? 0 : strcmp(arm, "test") == 0 ? 1 :
+	    -1;
+	r->planted_ns = ltb_json_num(rec, "planted_ns", 0);
+	noise = cJSON_GetObjectItemCaseSensitive(rec, "noise");
+	r->noise_cpu_s = cJSON_IsObject(noise) ?
+	    ltb_json_num(noise, "other_cpu_s", 0) +
+	    ltb_json_num(noise, "steal_s", 0) : NAN;
+	r->label = ltb_json_str(rec, "label", "");
+	r->fingerprint = cJSON_GetObjectItemCaseSensitive(rec, "fingerprint");
+	if (!cJSON_IsObject(r->fingerprint))
+		r->fingerprint = NULL;
 	r->exit_status = ltb_json_num(rec, "exit_status", NAN);
 	r->error = ltb_json_str(rec, "error", NULL);
 	if (r->error != NULL && r->error[0] == '\0')
@@ -648,6 +668,9 @@ out:
 	return rc;
 }
 
+static int cost_of(const struct ltb_results *rs, struct ltb_cost **out,
+    char *err, size_t errlen);
+
 static void
 unpaired_note(char *buf, size_t len, size_t unpaired)
 {
@@ -663,13 +686,19 @@ gate_max_overhead(const struct ltb_gate *g, const struct ltb_results *rs,
     struct ltb_verdict *v, char *err, size_t errlen)
 {
 	char summary[256] = "", detail[768] = "", ci[128], ns[64] = "",
-	    skipped[128];
+	    skipped[128], per_span[320] = "";
 	const struct ltb_rate *w = NULL;
 	size_t unpaired, j;
 	int ok;
 
 	if (overhead_rates(g, rs, v, &unpaired, err, errlen) < 0)
 		return -1;
+	/* The per-span figure beside the original's difference of means,
+	 * when the runs pair up at two rates or more. */
+	if (cost_of(rs, &v->cost, err, errlen) < 0)
+		return -1;
+	if (v->cost->known)
+		ltb_cost_line(v->cost, per_span, sizeof per_span);
 	for (j = 0; j < v->nrates; j++)
 		if (!isnan(v->rates[j].overhead) &&
 		    (w == NULL || v->rates[j].overhead > w->overhead))
@@ -689,11 +718,375 @@ gate_max_overhead(const struct ltb_gate *g, const struct ltb_results *rs,
 			    NUM(round(w->ns_per_span)));
 		unpaired_note(skipped, sizeof skipped, unpaired);
 		say(detail, sizeof detail, "worst at %s sps: traced %s - NoOp "
-		    "%s, %s%s; %zu rate%s%s", NUM(w->target_sps),
+		    "%s, %s%s; %zu rate%s%s%s%s", NUM(w->target_sps),
 		    NUM(w->traced_cpu), NUM(w->noop_cpu), ci, ns, v->nrates,
-		    v->nrates == 1 ? "" : "s", skipped);
+		    v->nrates == 1 ? "" : "s", skipped, per_span[0] ? "; " :
+		    "", per_span);
 	}
 	finish(v, ok, summary, detail);
+	return 0;
+}
+
+/* Fit the cost per span of rs into a new *out. 0, or -1 (err set). */
+static int
+cost_of(const struct ltb_results *rs, struct ltb_cost **out, char *err,
+    size_t errlen)
+{
+	struct ltb_cost *c = malloc(sizeof *c);
+
+	*out = NULL;
+	if (c == NULL) {
+		say(err, errlen, "%s", strerror(ENOMEM));
+		errno = ENOMEM;
+		return -1;
+	}
+	if (ltb_cost_fit(rs, c, err, errlen) < 0) {
+		free(c);
+		return -1;
+	}
+	*out = c;
+	return 0;
+}
+
+static void
+cost_release(struct ltb_cost *c)
+{
+	if (c != NULL)
+		ltb_cost_free(c);
+	free(c);
+}
+
+/* Every run of c's pairs into v's counts (failed pairs fail the gate). */
+static void
+use_pairs(struct ltb_verdict *v, const struct ltb_results *rs,
+    const struct ltb_cost *c)
+{
+	size_t i;
+
+	for (i = 0; i < c->npairs; i++) {
+		use(v, c->pairs[i].test);
+		use(v, c->pairs[i].base);
+	}
+	/* a failed run is in no pair: count it here so that it fails */
+	for (i = 0; i < rs->n; i++)
+		if (rs->v[i].failed)
+			use(v, &rs->v[i]);
+}
+
+/* Mean CPU other processes and steal took, per second, over c's runs:
+ * NAN when no run says. */
+static double
+pairs_noise(const struct ltb_cost *c)
+{
+	double sum = 0, clock = 0;
+	size_t i;
+
+	for (i = 0; i < c->npairs; i++) {
+		const struct ltb_result *r[2] = { c->pairs[i].test,
+		    c->pairs[i].base };
+
+		for (int k = 0; k < 2; k++) {
+			if (isnan(r[k]->noise_cpu_s) || isnan(r[k]->clock_time))
+				continue;
+			sum += r[k]->noise_cpu_s;
+			clock += r[k]->clock_time;
+		}
+	}
+	return clock > 0 ? sum / clock : NAN;
+}
+
+static int
+too_noisy(const struct ltb_gate *g, double noise)
+{
+	return g->max_noise > 0 && !isnan(noise) && noise > g->max_noise;
+}
+
+static int
+need_cost(const struct ltb_gate *g, const struct ltb_cost *c,
+    const char *which, char *err, size_t errlen)
+{
+	if (c->known)
+		return 0;
+	say(err, errlen, "%s%s needs paired runs (test and base, e.g. "
+	    "traced and NoOp: plan --trace both) at 2 rates or more, 3 "
+	    "pairs at least; %s has %zu pair%s", FLAG(g), which, which[0] ?
+	    which + 1 : "the input", c->npairs, c->npairs == 1 ? "" : "s");
+	errno = EINVAL;
+	return -1;
+}
+
+static int
+gate_max_ns_per_span(const struct ltb_gate *g, const struct ltb_results *rs,
+    struct ltb_verdict *v, char *err, size_t errlen)
+{
+	char summary[256] = "", detail[768] = "";
+	const struct ltb_cost *c;
+	int ok;
+
+	if (cost_of(rs, &v->cost, err, errlen) < 0)
+		return -1;
+	c = v->cost;
+	use_pairs(v, rs, c);
+	if (c->failed == 0 && v->failed == 0 &&
+	    need_cost(g, c, "", err, errlen) < 0)
+		return -1;
+	v->value = c->ns_per_span;
+	v->noise = pairs_noise(c);
+	ok = c->known && c->hi <= g->limit;
+	if (c->known) {
+		say(summary, sizeof summary, "%s ns/span, 95%% CI %s to %s, %s "
+		    "%s", NUM(round(c->ns_per_span)), NUM(round(c->lo)),
+		    NUM(round(c->hi)), ok ? "<=" : c->lo > g->limit ? ">" :
+		    "holds", NUM(g->limit));
+		say(detail, sizeof detail, "OLS over %zu pairs%s; fixed cost "
+		    "%s CPU-s a run (95%% CI %s to %s)%s", c->npairs,
+		    c->resolved ? "" : ", not resolved from zero",
+		    NUM(c->intercept_s), NUM(c->intercept_lo),
+		    NUM(c->intercept_hi), c->unpaired ? "; some runs had no "
+		    "partner and were left out" : "");
+	}
+	finish(v, ok, summary, detail);
+	if (v->failed > 0 || !c->known)
+		return 0;
+	if (too_noisy(g, v->noise)) {
+		v->pass = 0;
+		v->inconclusive = 1;
+		say(v->detail, sizeof v->detail, "the machine was busy: other "
+		    "processes and steal took %s CPU on average during the "
+		    "runs (--max-noise %s); measure again on a quieter "
+		    "machine; %s", NUM(v->noise), NUM(g->max_noise), detail);
+	} else if (!ok && !(c->lo > g->limit)) {
+		v->inconclusive = 1;
+		say(v->detail, sizeof v->detail, "the interval holds the limit: "
+		    "more pairs, rates or longer runs would decide; %s",
+		    detail);
+	}
+	return 0;
+}
+
+/* The fingerprint field key of a and b differ (numbers within 5%). */
+static int
+field_differs(const cJSON *a, const cJSON *b, const char *key, char *buf,
+    size_t len)
+{
+	const cJSON *x = cJSON_GetObjectItemCaseSensitive(a, key);
+	const cJSON *y = cJSON_GetObjectItemCaseSensitive(b, key);
+	char *sx, *sy;
+	int differs;
+
+	if (cJSON_IsNumber(x) && cJSON_IsNumber(y))
+		differs = fabs(x->valuedouble - y->valuedouble) >
+		    0.05 * fmax(fabs(x->valuedouble), fabs(y->valuedouble));
+	else
+		differs = !cJSON_Compare(x, y, 1);
+	if (!differs)
+		return 0;
+	sx = x ? cJSON_PrintUnformatted(x) : NULL;
+	sy = y ? cJSON_PrintUnformatted(y) : NULL;
+	say(buf, len, "%s %s here, %s in the baseline", key,
+	    sx ? sx : "absent", sy ? sy : "absent");
+	cJSON_free(sx);
+	cJSON_free(sy);
+	return 1;
+}
+
+/* -1 (err set) when this input and the baseline come from different
+ * machines, or do not say which. Tracer versions may differ: that is
+ * what a comparison is for. */
+static int
+same_machine(const struct ltb_gate *g, const struct ltb_cost *c,
+    const struct ltb_cost *b, char *note, size_t notelen, char *err,
+    size_t errlen)
+{
+	static const char *const keys[] = { "cpu_model", "cores", "kernel",
+	    "work_per_second", "client" };
+	const cJSON *fc = c->npairs ? c->pairs[0].test->fingerprint : NULL;
+	const cJSON *fb = b->npairs ? b->pairs[0].test->fingerprint : NULL;
+	const struct ltb_result *rc = c->pairs[0].test, *rb = b->pairs[0].test;
+	char why[400] = "";
+	size_t i;
+
+	note[0] = '\0';
+	if (fc == NULL || fb == NULL) {
+		say(why, sizeof why, "%s has no fingerprint", fc == NULL ?
+		    "this input" : g->baseline_name);
+	} else {
+		for (i = 0; i < sizeof keys / sizeof keys[0]; i++)
+			if (field_differs(fc, fb, keys[i], why, sizeof why))
+				break;
+		field_differs(fc, fb, "tracer", note, notelen);
+	}
+	if (why[0] == '\0' || g->allow_different_machine)
+		return 0;
+	say(err, errlen, "%s:%lu and %s:%lu: not measured on the same "
+	    "machine (%s): compare runs of one machine, or pass "
+	    "--allow-different-machine", rc->src, rc->line, rb->src, rb->line,
+	    why);
+	errno = EINVAL;
+	return -1;
+}
+
+/* Mean and Welch interval of a figure of the test runs at one rate, here
+ * against the baseline: "cpu at 1000 sps +3.1% (95% CI -1.2% to 7.4%)". */
+static void
+compare_figure(const struct ltb_cost *c, const struct ltb_cost *b,
+    double rate, int memory, char *buf, size_t len)
+{
+	double x[256] = { 0 }, y[256] = { 0 };
+	size_t nx = 0, ny = 0, i;
+	struct ltb_interval iv;
+	double base;
+
+	buf[0] = '\0';
+	for (i = 0; i < c->npairs && nx < 256; i++)
+		if (isnan(rate) || c->pairs[i].target_sps == rate)
+			x[nx++] = memory ? c->pairs[i].test->memory_max :
+			    c->pairs[i].test->cpu_usage;
+	for (i = 0; i < b->npairs && ny < 256; i++)
+		if (isnan(rate) || b->pairs[i].target_sps == rate)
+			y[ny++] = memory ? b->pairs[i].test->memory_max :
+			    b->pairs[i].test->cpu_usage;
+	base = ltb_mean(y, ny);
+	if (nx == 0 || ny == 0 || !(base > 0))
+		return;
+	if (ltb_welch_interval(x, nx, y, ny, 0.95, &iv) < 0 || !iv.known) {
+		say(buf, len, "%s%s%s %+.1f%%", memory ? "memory" : "cpu",
+		    isnan(rate) ? "" : " at ", isnan(rate) ? "" : NUM(rate),
+		    (ltb_mean(x, nx) / base - 1) * 100);
+		return;
+	}
+	say(buf, len, "%s%s%s %+.1f%% (95%% CI %+.1f%% to %+.1f%%)",
+	    memory ? "memory" : "cpu", isnan(rate) ? "" : " at ",
+	    isnan(rate) ? "" : NUM(rate), iv.est / base * 100,
+	    iv.lo / base * 100, iv.hi / base * 100);
+}
+
+static double
+dropped_total(const struct ltb_cost *c)
+{
+	double sum = 0;
+	size_t i;
+
+	for (i = 0; i < c->npairs; i++)
+		if (!isnan(c->pairs[i].test->dropped))
+			sum += c->pairs[i].test->dropped;
+	return sum;
+}
+
+/* The other figures of max-regression, into buf: CPU at each rate the
+ * two share, memory, drops. */
+static void
+other_figures(const struct ltb_cost *c, const struct ltb_cost *b,
+    char *buf, size_t len)
+{
+	char part[160];
+	size_t used = 0, i, j;
+	double seen[64];
+	size_t nseen = 0;
+
+	buf[0] = '\0';
+	for (i = 0; i < c->npairs && nseen < 64; i++) {
+		double rate = c->pairs[i].target_sps;
+
+		for (j = 0; j < nseen && seen[j] != rate; j++)
+			;
+		if (j < nseen)
+			continue;
+		seen[nseen++] = rate;
+		compare_figure(c, b, rate, 0, part, sizeof part);
+		if (part[0] != '\0' && used < len)
+			used += (size_t)snprintf(buf + used, len - used,
+			    "%s%s", used ? "; " : "", part);
+	}
+	compare_figure(c, b, NAN, 1, part, sizeof part);
+	if (part[0] != '\0' && used < len)
+		used += (size_t)snprintf(buf + used, len - used, "%s%s",
+		    used ? "; " : "", part);
+	if (used < len)
+		snprintf(buf + used, len - used, "%sdropped %s (baseline %s)",
+		    used ? "; " : "", NUM(dropped_total(c)),
+		    NUM(dropped_total(b)));
+}
+
+static int
+gate_max_regression(const struct ltb_gate *g, const struct ltb_results *rs,
+    struct ltb_verdict *v, char *err, size_t errlen)
+{
+	char summary[256] = "", detail[768] = "", tracer[256], others[400];
+	const struct ltb_cost *c, *b;
+	double se, se_rel, df, t, rel;
+	int ok;
+
+	if (g->baseline == NULL || g->baseline->n == 0) {
+		say(err, errlen, "%s needs --baseline FILE with result records",
+		    FLAG(g));
+		errno = EINVAL;
+		return -1;
+	}
+	if (cost_of(rs, &v->cost, err, errlen) < 0 ||
+	    cost_of(g->baseline, &v->base_cost, err, errlen) < 0)
+		return -1;
+	c = v->cost;
+	b = v->base_cost;
+	use_pairs(v, rs, c);
+	if (v->failed > 0) {
+		finish(v, 0, "", "");
+		return 0;
+	}
+	if (need_cost(g, c, "", err, errlen) < 0 ||
+	    need_cost(g, b, " (baseline)", err, errlen) < 0 ||
+	    same_machine(g, c, b, tracer, sizeof tracer, err, errlen) < 0)
+		return -1;
+	/* The change in ns, with Welch-Satterthwaite degrees of freedom;
+	 * relative to the baseline by the delta method, so the baseline's
+	 * own uncertainty widens the interval too. */
+	v->change_ns = c->ns_per_span - b->ns_per_span;
+	se = sqrt(c->se * c->se + b->se * b->se);
+	df = pow(se, 4) / (pow(c->se, 4) / c->df + pow(b->se, 4) / b->df);
+	t = ltb_t_quantile(0.975, df > 1 ? df : 1);
+	v->change_lo = v->change_ns - t * se;
+	v->change_hi = v->change_ns + t * se;
+	rel = c->ns_per_span / b->ns_per_span;
+	se_rel = fabs(rel) * sqrt(pow(c->se / c->ns_per_span, 2) +
+	    pow(b->se / b->ns_per_span, 2));
+	v->value = rel - 1;
+	v->rel_lo = v->value - t * se_rel;
+	v->rel_hi = v->value + t * se_rel;
+	v->noise = fmax(pairs_noise(c), pairs_noise(b));
+	other_figures(c, b, others, sizeof others);
+	ok = v->value <= g->limit;
+	say(summary, sizeof summary, "%+.1f%% (95%% CI %+.1f%% to %+.1f%%) "
+	    "%s %+.0f%%", v->value * 100, v->rel_lo * 100, v->rel_hi * 100,
+	    v->rel_lo > g->limit ? ">" : ok ? "<=" : "above, not resolved,",
+	    g->limit * 100);
+	say(detail, sizeof detail, "%s ns/span against %s (%+.0f ns, 95%% CI "
+	    "%+.0f to %+.0f); %s%s%s", NUM(round(c->ns_per_span)),
+	    NUM(round(b->ns_per_span)), v->change_ns, v->change_lo,
+	    v->change_hi, others, tracer[0] ? "; " : "", tracer);
+	finish(v, ok || !(v->rel_lo > g->limit), summary, detail);
+	if (too_noisy(g, v->noise)) {
+		v->pass = 0;
+		v->inconclusive = 1;
+		say(v->detail, sizeof v->detail, "the machine was busy: other "
+		    "processes and steal took %s CPU on average (--max-noise "
+		    "%s); measure again on a quieter machine; %s",
+		    NUM(v->noise), NUM(g->max_noise), detail);
+	} else if (!c->resolved || !b->resolved) {
+		v->pass = 0;
+		v->inconclusive = 1;
+		say(v->detail, sizeof v->detail, "the cost per span of %s is "
+		    "not resolved from zero, so a relative change means "
+		    "nothing: more pairs, rates or longer runs; %s",
+		    !b->resolved ? "the baseline" : "this run", detail);
+	} else if (v->rel_lo > g->limit) {
+		v->pass = 0;
+	} else if (!ok) {
+		v->pass = 0;
+		v->inconclusive = 1;
+		say(v->detail, sizeof v->detail, "looks above the limit but "
+		    "is not resolved: measure again (gates.sh --retries) or "
+		    "longer; %s", detail);
+	}
 	return 0;
 }
 
@@ -1026,6 +1419,8 @@ verdict_start(struct ltb_verdict *v, const struct ltb_gate *g)
 	memset(v, 0, sizeof *v);
 	v->gate = g;
 	v->value = NAN;
+	v->change_ns = v->change_lo = v->change_hi = NAN;
+	v->rel_lo = v->rel_hi = v->noise = NAN;
 	if (g->kind == LTB_GATE_EXPECT)
 		say(v->name, sizeof v->name, "expect %s", g->expect.text);
 	else
@@ -1065,6 +1460,12 @@ ltb_gate_eval(const struct ltb_gate *g, const struct ltb_results *rs,
 	case LTB_GATE_MIN_THROUGHPUT:
 		rc = gate_min_throughput(g, rs, v, err, errlen);
 		break;
+	case LTB_GATE_MAX_NS_PER_SPAN:
+		rc = gate_max_ns_per_span(g, rs, v, err, errlen);
+		break;
+	case LTB_GATE_MAX_REGRESSION:
+		rc = gate_max_regression(g, rs, v, err, errlen);
+		break;
 	case LTB_GATE_EXPECT:
 		rc = gate_expect(g, rs, v, err, errlen);
 		break;
@@ -1097,6 +1498,9 @@ ltb_verdict_unjudged(const struct ltb_gate *g,
 void
 ltb_verdict_free(struct ltb_verdict *v)
 {
+	cost_release(v->cost);
+	cost_release(v->base_cost);
+	v->cost = v->base_cost = NULL;
 	free(v->rates);
 	v->rates = NULL;
 	v->nrates = 0;
@@ -1209,6 +1613,80 @@ rate_object(const struct ltb_verdict *v, const struct ltb_rate *rt,
 	return o;
 }
 
+static void
+add_interval(cJSON *o, const char *key, double lo, double hi, int *bad)
+{
+	const double pair[2] = { lo, hi };
+
+	if (isfinite(lo) && isfinite(hi))
+		add_item(o, key, cJSON_CreateDoubleArray(pair, 2), bad);
+	else if (cJSON_AddNullToObject(o, key) == NULL)
+		*bad = 1;
+}
+
+/* {"value":ns,"ci95":[lo,hi],"method":"ols","pairs":N,...} */
+static cJSON *
+cost_object(const struct ltb_cost *c, int *bad)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	if (o == NULL) {
+		*bad = 1;
+		return NULL;
+	}
+	add_num(o, "value", c->ns_per_span, bad);
+	add_interval(o, "ci95", c->lo, c->hi, bad);
+	add_str(o, "unit", "ns/span", bad);
+	add_str(o, "method", c->method, bad);
+	add_num(o, "pairs", (double)c->npairs, bad);
+	add_num(o, "unpaired_runs", (double)c->unpaired, bad);
+	add_num(o, "se", c->se, bad);
+	add_num(o, "df", c->df, bad);
+	add_num(o, "intercept_s", c->intercept_s, bad);
+	add_interval(o, "intercept_ci95", c->intercept_lo, c->intercept_hi,
+	    bad);
+	add_num(o, "resid_sd_s", c->resid_sd, bad);
+	add_bool(o, "known", c->known, bad);
+	add_bool(o, "resolved", c->resolved, bad);
+	return o;
+}
+
+static void
+add_cost_fields(cJSON *rec, const struct ltb_verdict *v, int *bad)
+{
+	enum ltb_gate_kind k = v->gate->kind;
+
+	if (k == LTB_GATE_MAX_NS_PER_SPAN && v->cost != NULL) {
+		add_interval(rec, "ci95", v->cost->lo, v->cost->hi, bad);
+		add_str(rec, "method", v->cost->method, bad);
+		add_num(rec, "pairs", (double)v->cost->npairs, bad);
+		add_num(rec, "intercept_s", v->cost->intercept_s, bad);
+		add_interval(rec, "intercept_ci95", v->cost->intercept_lo,
+		    v->cost->intercept_hi, bad);
+		add_bool(rec, "resolved", v->cost->resolved, bad);
+	}
+	if (k == LTB_GATE_MAX_REGRESSION && v->cost != NULL) {
+		add_interval(rec, "ci95", v->rel_lo, v->rel_hi, bad);
+		add_str(rec, "method", "ols slopes, delta method", bad);
+		add_num(rec, "change_ns", v->change_ns, bad);
+		add_interval(rec, "change_ns_ci95", v->change_lo,
+		    v->change_hi, bad);
+		add_num(rec, "ns_per_span", v->cost->ns_per_span, bad);
+		if (v->base_cost != NULL)
+			add_num(rec, "baseline_ns_per_span",
+			    v->base_cost->ns_per_span, bad);
+		add_str(rec, "baseline", v->gate->baseline_name ?
+		    v->gate->baseline_name : "", bad);
+	}
+	if (k == LTB_GATE_MAX_NS_PER_SPAN || k == LTB_GATE_MAX_REGRESSION)
+		add_num(rec, "noise_cpu", v->noise, bad);
+	if (v->cost != NULL)
+		add_item(rec, "cost_per_span", cost_object(v->cost, bad), bad);
+	if (v->base_cost != NULL)
+		add_item(rec, "baseline_cost_per_span",
+		    cost_object(v->base_cost, bad), bad);
+}
+
 cJSON *
 ltb_verdict_record(const struct ltb_verdict *v)
 {
@@ -1261,6 +1739,7 @@ ltb_verdict_record(const struct ltb_verdict *v)
 		add_num(rec, "at_overhead", g->at_overhead, &bad);
 		add_bool(rec, "reached", v->reached, &bad);
 	}
+	add_cost_fields(rec, v, &bad);
 	add_num(rec, "runs", (double)v->runs, &bad);
 	add_num(rec, "failed_runs", (double)v->failed, &bad);
 	if (g->kind == LTB_GATE_EXPECT)

@@ -15,6 +15,19 @@
  *   max-overhead       at each target_sps with traced and NoOp runs, mean
  *                      traced minus mean NoOp cpu_usage <= limit; Welch 95%
  *                      interval and CPU-ns per span per rate
+ *   max-ns-per-span    the tracer's CPU-ns per span, the slope of paired
+ *                      extra CPU against spans (judge/ltb_cost.h), with
+ *                      its 95% interval: passes when the whole interval
+ *                      is <= limit, fails when all of it is above,
+ *                      inconclusive otherwise
+ *   max-regression     this input's cost per span against a baseline
+ *                      input's: fails only when the relative increase is
+ *                      resolved (its interval's low end) above limit;
+ *                      inconclusive when it looks above but is not
+ *                      resolved, or when either cost is not resolved from
+ *                      zero; passes otherwise. CPU at each rate, memory
+ *                      and drops are compared and reported beside it.
+ *                      Refused between different machines' results.
  *   max-memory-growth  at each target_sps with two runtimes or more, mean
  *                      memory_last of the longest runtime over that of the
  *                      shortest <= limit (traced runs)
@@ -51,6 +64,8 @@ enum ltb_gate_kind {
 	LTB_GATE_MAX_INVALID,
 	LTB_GATE_MAX_OVERHEAD,
 	LTB_GATE_MAX_MEMORY_GROWTH,
+	LTB_GATE_MAX_NS_PER_SPAN,
+	LTB_GATE_MAX_REGRESSION,
 	LTB_GATE_MIN_THROUGHPUT,	/* the last gate with a flag of its own */
 	LTB_GATE_EXPECT,
 	LTB_GATE_PLAN			/* every gate run checks it first */
@@ -84,13 +99,22 @@ struct ltb_expect {
  */
 int ltb_expect_parse(const char *s, struct ltb_expect *e, const char **why);
 
+struct ltb_results;
+
 /* A gate to check: kind, limit (the flag's value), and for min-throughput
- * at_overhead, for expect the expression. */
+ * at_overhead, for expect the expression, for max-regression the baseline.
+ * max_noise (CPU, 0: not checked) makes max-ns-per-span and max-regression
+ * inconclusive when other processes and steal took more than that much
+ * CPU on average during the runs they use. */
 struct ltb_gate {
 	enum ltb_gate_kind kind;
 	double limit;
 	double at_overhead;
 	struct ltb_expect expect;
+	const struct ltb_results *baseline;	/* borrowed */
+	const char *baseline_name;
+	int allow_different_machine;
+	double max_noise;
 };
 
 /* One result record, with the fields the gates read. Numbers absent, null
@@ -110,6 +134,15 @@ struct ltb_result {
 	double cpu_usage;
 	double sps;
 	double memory_last;
+	double memory_max;
+	double program_time;
+	double clock_time;
+	double pair;		/* NAN when absent */
+	int arm;		/* -1 absent, 0 "base", 1 "test" */
+	double planted_ns;
+	double noise_cpu_s;	/* noise.other_cpu_s + noise.steal_s, or NAN */
+	const char *label;	/* in rec; "" when absent */
+	const cJSON *fingerprint;	/* in rec, or NULL */
 	int failed;		/* error set or exit_status non-zero */
 	const char *error;	/* in rec: "error", or NULL */
 	double exit_status;
@@ -163,8 +196,15 @@ struct ltb_rate {
 	double growth;		/* long_memory / short_memory */
 };
 
+struct ltb_cost;
+
 struct ltb_verdict {
 	const struct ltb_gate *gate;	/* borrowed */
+	struct ltb_cost *cost;	/* owned: the cost per span, when fitted */
+	struct ltb_cost *base_cost;	/* owned: max-regression's baseline */
+	double change_ns, change_lo, change_hi;	/* max-regression */
+	double rel_lo, rel_hi;	/* value's interval (max-regression) */
+	double noise;		/* mean noise CPU over the runs used */
 	char name[400];		/* "max-cpu", "expect exit_status == 0" */
 	double value;		/* NAN: none (every run it used failed) */
 	double limit;		/* plan: the runs planned (NAN: unknown) */
