@@ -8,6 +8,7 @@
 #   dropped-some.jsonl  12 of 9000 spans dropped at 300 sps
 #   memory.jsonl        traced runs of 5 s (3.0 MiB) and 100 s (4.0 MiB)
 #   failed.jsonl        a traced run whose client exited with status 1
+#   cost*.jsonl         paired plans of known cost per span (see mkcost)
 
 load test_helper
 
@@ -348,4 +349,110 @@ broken_result() {
 	run ltb-assert --max-cpu 2 "$TMP/head.jsonl"
 	assert_failure 1
 	assert_line --partial "FAIL plan: no plan_end record after 1 result"
+}
+
+# The cost-per-span fixtures (tests/fixtures/assert/mkcost says how they
+# were made): paired runs at 10000-40000 sps whose true cost is known.
+
+@test "max-ns-per-span fits the cost per span with its interval and fixed cost" {
+	run --separate-stderr ltb-assert --max-ns-per-span 2500 "$FX/cost.jsonl"
+	assert_success
+	[[ ${stderr_lines[1]} == "ltb-assert: PASS max-ns-per-span: 2028 ns/span, 95% CI 1966 to 2090, <= 2500 (OLS over 9 pairs; fixed cost 0.0184"* ]]
+	jq -e 'select(.gate == "max-ns-per-span") | .pass == true and
+	    (.value | round) == 2028 and (.ci95[0] | round) == 1966 and
+	    (.ci95[1] | round) == 2090 and .method == "ols" and .pairs == 9 and
+	    .resolved == true and .intercept_s > 0.013 and
+	    .intercept_ci95[1] < 0.024 and .cost_per_span.df == 7' <<<"$output"
+}
+
+@test "max-ns-per-span fails only when the whole interval is above the limit" {
+	run --separate-stderr ltb-assert --max-ns-per-span 2500 "$FX/cost-worse.jsonl"
+	assert_failure 1
+	[[ ${stderr_lines[1]} == "ltb-assert: FAIL max-ns-per-span: 2553 ns/span, 95% CI 2523 to 2583, > 2500 "* ]]
+}
+
+@test "max-ns-per-span is inconclusive when the interval holds the limit" {
+	run --separate-stderr ltb-assert --junit "$BATS_TEST_TMPDIR/j.xml" \
+	    --max-ns-per-span 2500 "$FX/cost-noisy.jsonl"
+	assert_failure 4
+	[[ ${stderr_lines[1]} == "ltb-assert: INCONCLUSIVE max-ns-per-span: 2718 ns/span, 95% CI 2119 to 3318, holds 2500 (the interval holds the limit: more pairs"* ]]
+	jq -e 'select(.gate == "max-ns-per-span") | .pass == "inconclusive"' <<<"$output"
+	grep -q '<error type="max-ns-per-span"' "$BATS_TEST_TMPDIR/j.xml"
+	grep -q 'failures="0" errors="1"' "$BATS_TEST_TMPDIR/j.xml"
+}
+
+@test "a busy machine makes the per-span gates inconclusive, unless --max-noise 0" {
+	run --separate-stderr ltb-assert --max-ns-per-span 2500 "$FX/cost-busy.jsonl"
+	assert_failure 4
+	[[ ${stderr_lines[1]} == *"the machine was busy: other processes and steal took 1.2 CPU on average"* ]]
+	run --separate-stderr ltb-assert --max-noise 0 --max-ns-per-span 2500 "$FX/cost-busy.jsonl"
+	assert_success
+}
+
+@test "max-ns-per-span needs pairs at two rates: an error, not a verdict" {
+	run --separate-stderr ltb-assert --max-ns-per-span 2500 "$FX/cost-one-rate.jsonl"
+	assert_failure 2
+	[[ $stderr == *"--max-ns-per-span needs paired runs (test and base, e.g. traced and NoOp: plan --trace both) at 2 rates or more"* ]]
+	[ -z "$output" ]
+}
+
+@test "max-overhead adds the cost per span to its verdict" {
+	run --separate-stderr ltb-assert --max-overhead 0.1 "$FX/cost.jsonl"
+	assert_success
+	[[ ${stderr_lines[1]} == *"; 2028 ns/span (95% CI 1966 to 2090, OLS over 9 pairs))" ]]
+	jq -e 'select(.gate == "max-overhead") | .cost_per_span.pairs == 9' <<<"$output"
+	# one rate: no fit, and no claim of one
+	run --separate-stderr ltb-assert --max-overhead 0.1 "$FX/cpu.jsonl"
+	assert_success
+	[[ ${stderr_lines[1]} != *"ns/span ("* ]]
+}
+
+@test "max-regression passes an A/A pair and a change under the limit" {
+	run --separate-stderr ltb-assert --baseline "$FX/cost.jsonl" --max-regression 0.10 "$FX/cost-aa.jsonl"
+	assert_success
+	[[ ${stderr_lines[1]} == "ltb-assert: PASS max-regression: -2.0% (95% CI -5.8% to +1.8%) <= +10% (1987 ns/span against 2028 (-41 ns, 95% CI -118 to +37); cpu at 10000 "*"dropped 0 (baseline 0))" ]]
+	jq -e 'select(.gate == "max-regression") | .pass == true and
+	    (.change_ns | round) == -41 and (.ci95 | length) == 2 and
+	    .baseline_cost_per_span.pairs == 9' <<<"$output"
+	run ltb-assert --baseline "$FX/cost.jsonl" --max-regression 0.10 "$FX/cost-slight.jsonl"
+	assert_success
+}
+
+@test "max-regression fails a resolved increase above the limit" {
+	run --separate-stderr ltb-assert --baseline "$FX/cost.jsonl" --max-regression 0.10 "$FX/cost-worse.jsonl"
+	assert_failure 1
+	[[ ${stderr_lines[1]} == "ltb-assert: FAIL max-regression: +25.9% (95% CI +22.0% to +29.8%) > +10% "* ]]
+}
+
+@test "max-regression is inconclusive when an increase is not resolved" {
+	run --separate-stderr ltb-assert --baseline "$FX/cost.jsonl" --max-regression 0.10 "$FX/cost-noisy.jsonl"
+	assert_failure 4
+	[[ ${stderr_lines[1]} == "ltb-assert: INCONCLUSIVE max-regression: +34.0% (95% CI +4.3% to +63.8%) above, not resolved, +10% (looks above the limit but is not resolved"* ]]
+}
+
+@test "max-regression refuses another machine's baseline unless allowed" {
+	run --separate-stderr ltb-assert --baseline "$FX/cost-other.jsonl" --max-regression 0.10 "$FX/cost.jsonl"
+	assert_failure 2
+	[[ $stderr == *"not measured on the same machine (cpu_model \"Test CPU @ 2.0GHz\" here, \"Other CPU\" in the baseline): compare runs of one machine, or pass --allow-different-machine"* ]]
+	run ltb-assert --allow-different-machine --baseline "$FX/cost-other.jsonl" --max-regression 0.10 "$FX/cost.jsonl"
+	assert_success
+}
+
+@test "max-regression needs a whole baseline" {
+	run ltb-assert --max-regression 0.1 "$FX/cost.jsonl"
+	assert_failure 2
+	assert_line --index 0 "ltb-assert: --max-regression needs --baseline FILE"
+	head -n 5 "$FX/cost.jsonl" >"$BATS_TEST_TMPDIR/short.jsonl"
+	run --separate-stderr ltb-assert --baseline "$BATS_TEST_TMPDIR/short.jsonl" --max-regression 0.1 "$FX/cost.jsonl"
+	assert_failure 2
+	[[ $stderr == *"baseline $BATS_TEST_TMPDIR/short.jsonl: not a whole plan (no plan_end record)"* ]]
+	run ltb-assert --baseline "$FX/cost.jsonl" --max-cpu 1 "$FX/cost.jsonl"
+	assert_failure 2
+	assert_line --index 0 "ltb-assert: --baseline goes with --max-regression"
+}
+
+@test "the same plan's results given twice are an error, not twice the pairs" {
+	run --separate-stderr ltb-assert --max-ns-per-span 2500 "$FX/cost.jsonl" "$FX/cost.jsonl"
+	assert_failure 2
+	[[ $stderr == *"two base runs for the pair of"*": give each plan's results once"* ]]
 }
