@@ -227,10 +227,11 @@ int
 ltb_ols(const double *x, const double *y, size_t n, double conf,
     struct ltb_fit *out)
 {
-	double mx, my, sxx = 0, sxy = 0, ssr = 0, t, s2;
+	double mx, my, sxx = 0, sxy = 0, ssr = 0, hc3 = 0, t, s2;
 	size_t i;
 
 	out->slope = out->slope_lo = out->slope_hi = out->slope_se = NAN;
+	out->slope_se_hc3 = NAN;
 	out->intercept = out->intercept_lo = out->intercept_hi = NAN;
 	out->intercept_se = out->resid_sd = out->df = NAN;
 	out->known = 0;
@@ -250,9 +251,13 @@ ltb_ols(const double *x, const double *y, size_t n, double conf,
 	out->intercept = my - out->slope * mx;
 	for (i = 0; i < n; i++) {
 		double r = y[i] - out->intercept - out->slope * x[i];
+		double d = x[i] - mx, h = 1.0 / (double)n + d * d / sxx;
 
 		ssr += r * r;
+		/* HC3: each residual inflated by its leverage */
+		hc3 += d * d * r * r / ((1 - h) * (1 - h));
 	}
+	out->slope_se_hc3 = sqrt(hc3) / sxx;
 	out->df = (double)n - 2;
 	s2 = ssr / out->df;
 	out->resid_sd = sqrt(s2);

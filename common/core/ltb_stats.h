@@ -60,11 +60,14 @@ int ltb_welch_interval(const double *a, size_t na, const double *b,
 /*
  * Ordinary least squares y = a + b x over n points, with conf intervals of
  * the slope b and the intercept a from their standard errors and Student's
- * t with n - 2 degrees of freedom. known is 0 (and the figures NAN) with
+ * t with n - 2 degrees of freedom. slope_se_hc3 is the slope's HC3
+ * standard error (MacKinnon and White), which stays honest when the noise
+ * grows with x; the intervals use the classical one. known is 0 (and the figures NAN) with
  * fewer than 3 points or when every x is the same.
  */
 struct ltb_fit {
 	double slope, slope_lo, slope_hi, slope_se;
+	double slope_se_hc3;	/* heteroscedasticity-consistent (HC3) */
 	double intercept, intercept_lo, intercept_hi, intercept_se;
 	double resid_sd;	/* sqrt(residual sum of squares / (n - 2)) */
 	double df;

@@ -94,6 +94,7 @@ fit(struct ltb_cost *c)
 	double *x = malloc((c->npairs ? c->npairs : 1) * sizeof *x);
 	double *y = malloc((c->npairs ? c->npairs : 1) * sizeof *y);
 	struct ltb_fit f;
+	double se, t;
 	size_t i;
 
 	if (x == NULL || y == NULL) {
@@ -113,9 +114,13 @@ fit(struct ltb_cost *c)
 		return 0;
 	c->known = 1;
 	c->ns_per_span = f.slope * 1e9;
-	c->lo = f.slope_lo * 1e9;
-	c->hi = f.slope_hi * 1e9;
-	c->se = f.slope_se * 1e9;
+	/* Noise grows with the rate (the tracer's own CPU varies), and then
+	 * the classical error is too small: take the larger of it and HC3. */
+	se = fmax(f.slope_se, isnan(f.slope_se_hc3) ? 0 : f.slope_se_hc3);
+	t = ltb_t_quantile(0.975, f.df);
+	c->se = se * 1e9;
+	c->lo = (f.slope - t * se) * 1e9;
+	c->hi = (f.slope + t * se) * 1e9;
 	c->intercept_s = f.intercept;
 	c->intercept_lo = f.intercept_lo;
 	c->intercept_hi = f.intercept_hi;

@@ -14,7 +14,9 @@
  *
  * The slope is the cost per span and the intercept the fixed cost per
  * run, each with a 95% interval from its standard error and Student's t
- * with npairs - 2 degrees of freedom. Pairs come from the records'
+ * with npairs - 2 degrees of freedom. The slope's standard error is the
+ * larger of the classical and the HC3 estimate: the noise of a pair grows
+ * with its rate, and the classical one alone then claims too much. Pairs come from the records'
  * "pair" and "arm" fields; records without them (older plans) pair by
  * target_sps and trial, traced against NoOp.
  */

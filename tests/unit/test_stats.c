@@ -207,6 +207,7 @@ ols_slope_intercept_and_intervals(void **unused)
 	assert_close(f.slope, 1.99, 1e-12);
 	assert_close(f.intercept, 0.05, 1e-12);
 	assert_close(f.slope_se, 0.05972157622389639, 1e-12);
+	assert_close(f.slope_se_hc3, 0.06815348823929458, 1e-12);
 	assert_close(f.slope_lo, 1.7999392904005083, 1e-8);
 	assert_close(f.slope_hi, 2.1800607095994913, 1e-8);
 	assert_close(f.intercept_lo, -0.5803600611302105, 1e-8);
