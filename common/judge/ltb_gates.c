@@ -695,10 +695,14 @@ gate_max_overhead(const struct ltb_gate *g, const struct ltb_results *rs,
 		return -1;
 	/* The per-span figure beside the original's difference of means,
 	 * when the runs pair up at two rates or more. */
-	if (cost_of(rs, &v->cost, err, errlen) < 0)
-		return -1;
-	if (v->cost->known)
+	if (cost_of(rs, &v->cost, err, errlen) < 0) {
+		if (errno != EINVAL)
+			return -1;
+		/* runs without program_time: the original's figure alone */
+		err[0] = '\0';
+	} else if (v->cost->known) {
 		ltb_cost_line(v->cost, per_span, sizeof per_span);
+	}
 	for (j = 0; j < v->nrates; j++)
 		if (!isnan(v->rates[j].overhead) &&
 		    (w == NULL || v->rates[j].overhead > w->overhead))
