@@ -48,8 +48,9 @@ static const char usage[] =
 "           $LTB_CACHE_DIR, else ~/.cache/ltb). --force measures again.\n"
 "           --sps and --runtime set the calibration runs (500, 3 s).\n"
 "plan       Write control records (JSON lines) for ltb-sample: one per\n"
-"           rate, trial and tracer, from the cached calibration (measured\n"
-"           now if there is none) or --calibration FILE.\n"
+"           rate, trial and arm, in rounds by trial, the rates shuffled\n"
+"           by --seed, from the cached calibration (measured now if there\n"
+"           is none) or --calibration FILE.\n"
 "serve      Serve one control message at /control and wait for a client\n"
 "           to fetch it; print a \"fetched\" record. The message is the\n"
 "           first control record of --plan, or built from --trace,\n"
@@ -291,7 +292,10 @@ plan_flag:
 	if (o->cmd == CMD_SERVE) {
 		if (trace_seen) {
 			o->msg_flags = 1;
-			o->msg.trace = o->p.trace != LTB_TRACE_OFF;
+			/* serve's message is one run: a traced one unless
+			 * --trace says NoOp (off, or NoOp in both arms) */
+			o->msg.trace = o->p.trace != LTB_TRACE_OFF &&
+			    o->p.trace != LTB_TRACE_AA_NOOP;
 		}
 		/* how the client reports: a message flag for serve too */
 		if (wire_seen) {

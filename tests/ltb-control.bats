@@ -35,14 +35,19 @@ calibration() {
 	assert_output "$(printf 'control\tc\t1000\t2\ttrue\t500000\t500000\t2000\t100000000\t10\t15')"
 }
 
-@test "plan with --trace both interleaves traced and NoOp, per trial" {
+@test "plan with --trace both pairs NoOp and traced runs, ABBA, in rounds by trial" {
 	calibration
 	run ltb-control plan --client c --calibration "$TMP/cal.json" --sps 100,200 \
 		--trials 2 --trace both --runtime 1
 	assert_success
-	run jq -r '"\(.index) \(.target_sps) \(.trial) \(.Trace)"' <<<"$output"
-	assert_output "$(printf '%s\n' '0 100 0 true' '1 100 0 false' '2 100 1 true' '3 100 1 false' \
-		'4 200 0 true' '5 200 0 false' '6 200 1 true' '7 200 1 false')"
+	# Round 0 then round 1; a pair's runs adjacent, base first in the
+	# even pairs of the run order and test first in the odd ones. The
+	# rates' order in a round comes from the seed (1 by default).
+	run jq -r '"\(.index) \(.target_sps) \(.trial) \(.pair) \(.arm) \(.Trace) \(.seed)"' <<<"$output"
+	assert_output "$(printf '%s\n' '0 100 0 0 base false 1' '1 100 0 0 test true 1' \
+		'2 200 0 2 test true 1' '3 200 0 2 base false 1' \
+		'4 100 1 1 base false 1' '5 100 1 1 test true 1' \
+		'6 200 1 3 test true 1' '7 200 1 3 base false 1')"
 }
 
 @test "plan --shard I/N keeps every Nth rate-and-trial pair, and the shards make the whole" {
@@ -51,11 +56,79 @@ calibration() {
 		ltb-control plan --client c --calibration "$TMP/cal.json" --sps 100,200,300 \
 			--trials 2 --trace both --shard "$i/3" >"$TMP/shard$i"
 	done
-	# Pairs (traced, NoOp) 0..5; shard 1 holds pairs 1 and 4, twins together.
-	run jq -r '"\(.index) \(.target_sps) \(.trial) \(.Trace)"' "$TMP/shard1"
-	assert_output "$(printf '%s\n' '2 100 1 true' '3 100 1 false' '8 300 0 true' '9 300 0 false')"
+	# Pairs g = rate * trials + trial, 0..5; shard 1 holds pairs 4 and 1
+	# (in run order), both runs of each together, ABBA over its own pairs.
+	run jq -r '"\(.index) \(.target_sps) \(.trial) \(.pair) \(.arm) \(.Trace)"' "$TMP/shard1"
+	assert_output "$(printf '%s\n' '4 300 0 4 base false' '5 300 0 4 test true' \
+		'10 100 1 1 test true' '11 100 1 1 base false')"
 	run bash -c "cat '$TMP'/shard* | jq -r .index | sort -n | tr '\n' ' '"
 	assert_output "0 1 2 3 4 5 6 7 8 9 10 11 "
+	run bash -c "cat '$TMP'/shard* | jq -sc 'group_by(.pair) | map([.[0].pair, length, (map(.arm) | sort)])'"
+	assert_output '[[0,2,["base","test"]],[1,2,["base","test"]],[2,2,["base","test"]],[3,2,["base","test"]],[4,2,["base","test"]],[5,2,["base","test"]]]'
+}
+
+@test "plan --seed shuffles the rates of each round; the same seed, the same plan" {
+	calibration
+	order() {
+		ltb-control plan --client c --calibration "$TMP/cal.json" --sps 100,200,300,400 \
+			--trials 3 --trace both "$@" | jq -r '"\(.target_sps)/\(.trial)/\(.arm)"' | tr '\n' ' '
+	}
+	a=$(order --seed 5)
+	assert_equal "$(order --seed 5)" "$a"
+	[[ $(order --seed 6) != "$a" ]]
+	[[ $(order) != "$a" ]]
+	# Every round a permutation of the rates, each rate a whole pair.
+	run bash -c "ltb-control plan --client c --calibration '$TMP/cal.json' --sps 100,200,300,400 \
+		--trials 3 --trace both --seed 5 | jq -sc 'group_by(.trial) | map(map(.target_sps) | sort)'"
+	assert_output '[[100,100,200,200,300,300,400,400],[100,100,200,200,300,300,400,400],[100,100,200,200,300,300,400,400]]'
+}
+
+@test "plan --trace aa runs the traced client in both arms, aa-noop the NoOp one" {
+	calibration
+	run ltb-control plan --trace aa --sps 100,200 --trials 2 --client c --calibration "$TMP/cal.json"
+	assert_success
+	assert_equal "$(wc -l <<<"$output")" 8
+	run jq -sc '[(map(.Trace) | unique), (map(.arm) | group_by(.) | map([.[0], length])), (group_by(.pair) | map(length) | unique)]' <<<"$output"
+	assert_output '[[true],[["base",4],["test",4]],[2]]'
+	run bash -c "ltb-control plan --trace aa-noop --sps 100,200 --client c --calibration '$TMP/cal.json' |
+		jq -sc 'map([.Trace, .arm])'"
+	assert_output '[[false,"base"],[false,"test"],[false,"test"],[false,"base"]]'
+	# The word can stand apart, as for on, off and both.
+	run ltb-control plan --client c --calibration "$TMP/cal.json" --trace aa-noop --sps 100
+	assert_success
+	run jq -sc 'map(.Trace)' <<<"$output"
+	assert_output '[false,false]'
+}
+
+@test "plan --planted-ns lands in every control message, and the work rate in every record" {
+	calibration
+	run ltb-control plan --client c --calibration "$TMP/cal.json" --trace both \
+		--sps 100,200 --trials 2 --planted-ns 5000
+	assert_success
+	run jq -sc 'map([.PlantedNsPerSpan, .planted_ns, .work_per_second]) | unique' <<<"$output"
+	assert_output '[[5000,5000,1000000000]]'
+	run ltb-control plan --client c --calibration "$TMP/cal.json"
+	run jq -c '[.PlantedNsPerSpan, .planted_ns]' <<<"$output"
+	assert_output '[0,0]'
+}
+
+@test "bad --seed and --planted-ns are usage errors saying what they take" {
+	calibration
+	run ltb-control plan --client c --calibration "$TMP/cal.json" --seed -3
+	assert_failure 2
+	assert_line --index 0 "ltb-control: bad --seed '-3': not a whole number (a whole number from 0 to 9007199254740991)"
+	run ltb-control plan --client c --calibration "$TMP/cal.json" --seed 1.5
+	assert_failure 2
+	assert_line --partial "bad --seed '1.5'"
+	run ltb-control plan --client c --calibration "$TMP/cal.json" --planted-ns 2000000000
+	assert_failure 2
+	assert_line --index 0 "ltb-control: bad --planted-ns '2000000000': out of range (a whole number from 0 to 1000000000)"
+	run ltb-control plan --client c --calibration "$TMP/cal.json" --planted-ns 5us
+	assert_failure 2
+	assert_line --partial "bad --planted-ns '5us'"
+	run ltb-control plan --client c --calibration "$TMP/cal.json" --trace=ab
+	assert_failure 2
+	assert_line --partial "bad --trace 'ab': use on, off, both, aa or aa-noop"
 }
 
 @test "plan --trace off and the tracer settings flow into the records" {

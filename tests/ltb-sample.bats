@@ -55,7 +55,8 @@ teardown() {
 	run --separate-stderr ltb-sample --client c --trace --sps 100,300 \
 		--runtime 2 --control-port 0
 	assert_success
-	run jq -r '[.target_sps, .spans_sent, .spans_received, .dropped, .error] | @tsv' <<<"$(results)"
+	# In the seed's order of rates: sorted here, the order is not the point.
+	run jq -sr 'sort_by(.target_sps)[] | [.target_sps, .spans_sent, .spans_received, .dropped, .error] | @tsv' <<<"$(results)"
 	assert_output "$(printf '100\t200\t200\t0\t\n300\t600\t600\t0\t')"
 	# Runtime within 10% of the 2 s asked.
 	run --separate-stderr ltb-sample --client c --trace off --sps 300 --runtime 2 --control-port 0
@@ -96,20 +97,56 @@ teardown() {
 	jq -e '.cpu_usage - 0.8 | fabs < 0.05' <<<"$(results)"
 }
 
-@test "--trace both interleaves traced and NoOp runs" {
+@test "--trace both runs NoOp and traced in pairs, ABBA" {
 	run --separate-stderr ltb-sample --client c --trace both --trials 2 --sps 200 \
 		--runtime 1 --control-port 0
 	assert_success
-	run jq -r '[.trace, .trial, (.spans_received | tostring)] | @tsv' <<<"$(results)"
-	assert_output "$(printf 'true\t0\t200\nfalse\t0\tnull\ntrue\t1\t200\nfalse\t1\tnull')"
+	# Pair 0 (trial 0) base then test, pair 1 (trial 1) test then base.
+	run jq -r '[.trace, .trial, .pair, .arm, (.spans_received | tostring)] | @tsv' <<<"$(results)"
+	assert_output "$(printf 'false\t0\t0\tbase\tnull\ntrue\t0\t0\ttest\t200\ntrue\t1\t1\ttest\t200\nfalse\t1\t1\tbase\tnull')"
 }
 
 @test "runs a plan from ltb-control plan on stdin" {
 	run bash -c "ltb-control plan --client c --sps 150 --runtime 1 --trace both |
 		ltb-sample --plan - --control-port 0 2>/dev/null"
 	assert_success
-	run jq -r '[.trace, .target_sps, .spans_sent] | @tsv' <<<"$(results)"
-	assert_output "$(printf 'true\t150\t150\nfalse\t150\t150')"
+	run jq -r '[.trace, .target_sps, .spans_sent, .arm] | @tsv' <<<"$(results)"
+	assert_output "$(printf 'false\t150\t150\tbase\ntrue\t150\t150\ttest')"
+}
+
+@test "results carry their pair, arm, seed, planted cost and the machine's fingerprint" {
+	run --separate-stderr ltb-sample --client c --trace both --sps 100 --runtime 0.3 \
+		--seed 3 --planted-ns 2000 --control-port 0
+	assert_success
+	run jq -r '[.pair, .arm, .seed, .planted_ns, .fingerprint.client] | @tsv' <<<"$(results)"
+	assert_output "$(printf '0\tbase\t3\t2000\tc\n0\ttest\t3\t2000\tc')"
+	wps=$(jq .work_per_second "$BATS_FILE_TMPDIR/calibration.json")
+	model=$(sed -n 's/^model name[[:space:]]*: *//p' /proc/cpuinfo | head -n 1 | sed 's/[[:space:]]*$//')
+	jq -e --argjson wps "$wps" --arg kernel "$(uname -r)" --arg model "$model" \
+		--argjson cores "$(getconf _NPROCESSORS_ONLN)" '.fingerprint |
+		.cores > 0 and .cores == $cores and .kernel == $kernel and
+		.work_per_second == $wps and
+		.cpu_model == (if $model == "" then null else $model end) and
+		has("tracer") and (.tracer == null or (.tracer | type) == "string")' <<<"$(results)"
+}
+
+@test "a client's planted_ns_measured and tracer reach the result; a record without a plan's fields has none" {
+	cat >"$TMP/client.sh" <<-'EOF'
+		curl -s "$LTB_CONTROL_URL" >/dev/null
+		echo '{"type":"client","spans_sent":100,"tracer":"fake-tracer 1.2","planted_ns":5000,"planted_ns_measured":4987.5}'
+	EOF
+	control_record "$TMP/plan.jsonl" client_cmd="\"sh $TMP/client.sh\""
+	run --separate-stderr ltb-sample --plan "$TMP/plan.jsonl" --control-port 0
+	assert_success
+	run jq -c '[.planted_ns_measured, .fingerprint.tracer, .fingerprint.work_per_second,
+		has("pair"), has("arm"), has("seed"), has("planted_ns")]' <<<"$(results)"
+	assert_output '[4987.5,"fake-tracer 1.2",null,false,false,false,false]'
+	# A measure that cannot be one fails the run, saying so.
+	sed -i 's/4987.5/-3/' "$TMP/client.sh"
+	run --separate-stderr ltb-sample --plan "$TMP/plan.jsonl" --control-port 0
+	assert_failure 1
+	run jq -r '[.error, has("planted_ns_measured")] | @tsv' <<<"$(results)"
+	assert_output "$(printf "the client's summary has planted_ns_measured -3: not a mean of nanoseconds\tfalse")"
 }
 
 @test "satellites taken down mid-run show as dropped spans and as events" {

@@ -50,6 +50,30 @@ struct schema {
 };
 
 static const char *const spans_sent_from[] = { "client", "plan", NULL };
+static const char *const arms[] = { "base", "test", NULL };
+
+/* The plan's identity of a run, in its control record and its result:
+ * its (rate, trial) pair and arm (paired plans only), the seed that
+ * ordered the plan, the CPU planted per span. */
+#define PLAN_FIELDS \
+	{ "pair", F_COUNT, 0, NULL, NULL }, \
+	{ "arm", F_STR, 0, arms, NULL }, \
+	{ "seed", F_COUNT, 0, NULL, NULL }, \
+	{ "planted_ns", F_COUNT, 0, NULL, NULL }
+
+/* What a result was measured on and with; a baseline from a different
+ * one is not comparable. */
+static const struct field fingerprint_fields[] = {
+	{ "cpu_model", F_STR, REQ | NUL | NONEMPTY, NULL, NULL },
+	{ "cores", F_COUNT, REQ, NULL, NULL },
+	{ "kernel", F_STR, REQ | NONEMPTY, NULL, NULL },
+	/* the calibration's: null when the plan did not say */
+	{ "work_per_second", F_NUM, REQ | NUL | NONNEG, NULL, NULL },
+	{ "client", F_STR, REQ | NONEMPTY, NULL, NULL },
+	/* the client's summary line's "tracer", "NAME VERSION" or "noop" */
+	{ "tracer", F_STR, REQ | NUL | NONEMPTY, NULL, NULL },
+	{ NULL, 0, 0, NULL, NULL }
+};
 
 static const struct field noise_fields[] = {
 	{ "steal_s", F_NUM, NUL | NONNEG, NULL, NULL },
@@ -67,6 +91,9 @@ static const struct field result_fields[] = {
 	{ "runtime", F_NUM, REQ | NONNEG, NULL, NULL },
 	{ "trial", F_NUM, REQ | NONNEG, NULL, NULL },
 	{ "label", F_STR, NUL, NULL, NULL },
+	PLAN_FIELDS,
+	/* the client's own mean of what it burned a span */
+	{ "planted_ns_measured", F_NUM, NONNEG, NULL, NULL },
 	{ "spans_sent", F_COUNT, REQ, NULL, NULL },
 	{ "spans_sent_from", F_STR, 0, spans_sent_from, NULL },
 	/* null in NoOp runs: nothing is reported, so nothing is counted */
@@ -99,7 +126,7 @@ static const struct field result_fields[] = {
 	/* a failed run says why; a run that did not fail has no error */
 	{ "error", F_STR, NUL | NONEMPTY, NULL, NULL },
 	{ "noise", F_OBJ, NUL, NULL, noise_fields },
-	{ "fingerprint", F_ANY, 0, NULL, NULL },
+	{ "fingerprint", F_OBJ, 0, NULL, fingerprint_fields },
 	{ NULL, 0, 0, NULL, NULL }
 };
 
@@ -141,6 +168,9 @@ static const struct field control_fields[] = {
 	{ "target_sps", F_NUM, NONNEG, NULL, NULL },
 	{ "runtime", F_NUM, NONNEG, NULL, NULL },
 	{ "trial", F_NUM, NONNEG, NULL, NULL },
+	{ "index", F_COUNT, 0, NULL, NULL },
+	PLAN_FIELDS,
+	{ "work_per_second", F_NUM, NONNEG, NULL, NULL },
 	{ NULL, 0, 0, NULL, NULL }
 };
 

@@ -11,7 +11,9 @@
 #include <unistd.h>
 
 #include "run/ltb_control_msg.h"
+#include "core/ltb_hash.h"
 #include "core/ltb_jsonl.h"
+#include "core/ltb_parse.h"
 #include "run/ltb_plan.h"
 #include "run/ltb_client_dir.h"
 
@@ -190,6 +192,7 @@ ltb_plan_default(struct ltb_plan_opts *o)
 	o->runtime = 10;
 	o->trials = 1;
 	o->trace = LTB_TRACE_ON;
+	o->seed = 1;
 	o->label = "";
 	o->shards = 1;
 	o->num_tags = 10;
@@ -222,9 +225,19 @@ take_ca_file(struct ltb_plan_opts *o, const char *arg, char *err,
 	return 0;
 }
 
+/* Who a run is in its plan: where it runs, and its pair and arm. */
+struct run_id {
+	double sps;
+	unsigned trial;
+	int trace;
+	long index;		/* in the whole plan, across shards */
+	long pair;		/* the (rate, trial) group; -1: not paired */
+	const char *arm;	/* "base" or "test"; NULL: not paired */
+};
+
 static cJSON *
 control_record(const struct ltb_plan_opts *o, const struct ltb_calibration *c,
-    double sps, unsigned trial, int trace, long index)
+    const struct run_id *id)
 {
 	struct ltb_control m;
 	double work, sleep_ns;
@@ -233,11 +246,11 @@ control_record(const struct ltb_plan_opts *o, const struct ltb_calibration *c,
 	if (rec == NULL)
 		return NULL;
 	ltb_control_default(&m);
-	ltb_plan_span(c, sps, &work, &sleep_ns);
-	m.trace = trace;
+	ltb_plan_span(c, id->sps, &work, &sleep_ns);
+	m.trace = id->trace;
 	m.work = (uint64_t)work;
 	m.sleep_ns = (uint64_t)sleep_ns;
-	m.repeat = (uint64_t)floor(sps * o->runtime + 0.5);
+	m.repeat = (uint64_t)floor(id->sps * o->runtime + 0.5);
 	m.no_flush = o->no_flush;
 	m.num_tags = o->num_tags;
 	m.num_logs = o->num_logs;
@@ -245,16 +258,24 @@ control_record(const struct ltb_plan_opts *o, const struct ltb_calibration *c,
 	m.max_buffered_spans = o->max_buffered_spans;
 	m.protocol = o->protocol;
 	m.tls = o->tls;
+	m.planted_ns = o->planted_ns;
 	snprintf(m.tls_ca_file, sizeof m.tls_ca_file, "%s", o->tls_ca_file);
 	if (o->client_cmd != NULL)
 		cJSON_AddStringToObject(rec, "client_cmd", o->client_cmd);
 	cJSON_AddStringToObject(rec, "client", o->client ? o->client : "cmd");
-	cJSON_AddNumberToObject(rec, "target_sps", sps);
+	cJSON_AddNumberToObject(rec, "target_sps", id->sps);
 	cJSON_AddNumberToObject(rec, "runtime", o->runtime);
-	cJSON_AddNumberToObject(rec, "trial", trial);
+	cJSON_AddNumberToObject(rec, "trial", id->trial);
 	cJSON_AddStringToObject(rec, "label", o->label);
-	cJSON_AddNumberToObject(rec, "index", (double)index);
+	cJSON_AddNumberToObject(rec, "index", (double)id->index);
+	if (id->arm != NULL) {
+		cJSON_AddNumberToObject(rec, "pair", (double)id->pair);
+		cJSON_AddStringToObject(rec, "arm", id->arm);
+	}
+	cJSON_AddNumberToObject(rec, "seed", (double)o->seed);
+	cJSON_AddNumberToObject(rec, "planted_ns", (double)o->planted_ns);
 	cJSON_AddNumberToObject(rec, "target_cpu", c->target_cpu);
+	cJSON_AddNumberToObject(rec, "work_per_second", c->work_per_second);
 	if (ltb_control_to_json(&m, rec) < 0) {
 		cJSON_Delete(rec);
 		return NULL;
@@ -265,37 +286,83 @@ control_record(const struct ltb_plan_opts *o, const struct ltb_calibration *c,
 	return rec;
 }
 
+/* The Trace of a plan's base and test arms; 0 when it has one run per
+ * (rate, trial), whose Trace is then *base. */
+static int
+arms(int trace, int *base, int *test)
+{
+	switch (trace) {
+	case LTB_TRACE_BOTH:
+		*base = 0;
+		*test = 1;
+		return 1;
+	case LTB_TRACE_AA:
+		*base = *test = 1;
+		return 1;
+	case LTB_TRACE_AA_NOOP:
+		*base = *test = 0;
+		return 1;
+	}
+	*base = *test = trace == LTB_TRACE_ON;
+	return 0;
+}
+
+/* A new order of the rate indices 0..n-1: Fisher-Yates, drawing from the
+ * seed's SplitMix64 sequence at *state. */
+static void
+shuffle(size_t *perm, size_t n, uint64_t *state)
+{
+	for (size_t i = 0; i < n; i++)
+		perm[i] = i;
+	for (size_t i = n; i > 1; i--) {
+		size_t j = (size_t)(ltb_splitmix64(state) % i), x = perm[i - 1];
+
+		perm[i - 1] = perm[j];
+		perm[j] = x;
+	}
+}
+
 long
 ltb_plan(const struct ltb_plan_opts *o, const struct ltb_calibration *c,
     void (*emit)(cJSON *rec, void *ctx), void *ctx)
 {
-	static const int both[] = { 1, 0 };
-	int single = o->trace == LTB_TRACE_ON;
-	long index = 0, emitted = 0;
+	size_t perm[LTB_PLAN_MAX_RATES];
+	uint64_t state = o->seed;
+	int base, test, paired = arms(o->trace, &base, &test);
+	long runs = paired ? 2 : 1, group = 0, k = 0, emitted = 0;
 
-	for (size_t r = 0; r < o->nsps; r++)
-		for (unsigned t = 0; t < o->trials; t++)
-			for (int k = 0; k < (o->trace == LTB_TRACE_BOTH ? 2 : 1);
-			    k++) {
-				int trace = o->trace == LTB_TRACE_BOTH ?
-				    both[k] : single;
-				/* A traced run and its NoOp twin share a shard:
-				 * their difference is only fair on one machine. */
-				unsigned long pair = r * o->trials + t;
-				cJSON *rec;
+	for (unsigned t = 0; t < o->trials; t++) {
+		shuffle(perm, o->nsps, &state);
+		for (size_t j = 0; j < o->nsps; j++, group++) {
+			/* A pair's two runs share a shard: their difference
+			 * is only fair on one machine. */
+			unsigned long g = perm[j] * o->trials + t;
 
-				if (o->shards > 1 &&
-				    pair % o->shards != o->shard) {
-					index++;
-					continue;
-				}
-				rec = control_record(o, c, o->sps[r], t, trace,
-				    index++);
+			if (o->shards > 1 && g % o->shards != o->shard)
+				continue;
+			for (long i = 0; i < runs; i++) {
+				/* ABBA over the pairs this machine runs: base
+				 * first in even ones, test first in odd ones,
+				 * so a drift in time hits both arms alike. */
+				int is_test = paired && (k % 2 == 0) == (i == 1);
+				struct run_id id = {
+					.sps = o->sps[perm[j]], .trial = t,
+					.trace = is_test ? test : base,
+					.index = group * runs + i,
+					.pair = paired ? (long)g : -1,
+					.arm = !paired ? NULL :
+					    is_test ? "test" : "base",
+				};
+				cJSON *rec = control_record(o, c, &id);
+
 				if (rec == NULL)
 					return -1;
 				emit(rec, ctx);
 				emitted++;
 			}
+			k++;
+		}
+	}
 	return emitted;
 }
 
@@ -343,6 +410,34 @@ parse_count(const char *flag, const char *s, unsigned min, unsigned max,
 	return 0;
 }
 
+static int
+parse_u64(const char *flag, const char *s, uint64_t max, uint64_t *out,
+    char *err, size_t errlen)
+{
+	const char *why;
+
+	if (ltb_parse_uint(s, 0, max, out, &why) < 0) {
+		snprintf(err, errlen, "bad %s '%s': %s (a whole number from 0 "
+		    "to %llu)", flag, s, why, (unsigned long long)max);
+		return -1;
+	}
+	return 0;
+}
+
+/* LTB_TRACE_* by its --trace word, or -1 (the words in the enum's
+ * order). */
+static int
+trace_mode(const char *s)
+{
+	static const char *const words[] = { "off", "on", "both", "aa",
+	    "aa-noop" };
+
+	for (int i = 0; i < (int)(sizeof words / sizeof words[0]); i++)
+		if (strcmp(s, words[i]) == 0)
+			return i;
+	return -1;
+}
+
 int
 ltb_plan_flag(struct ltb_plan_opts *o, int code, const char *arg,
     char **argv, int argc, int *next, char *err, size_t errlen)
@@ -373,22 +468,23 @@ ltb_plan_flag(struct ltb_plan_opts *o, int code, const char *arg,
 		    errlen);
 	case LTB_OPT_TRACE:
 		/* "--trace", "--trace=both" and "--trace both" all work. */
-		if (arg == NULL && *next < argc && (strcmp(argv[*next],
-		    "on") == 0 || strcmp(argv[*next], "off") == 0 ||
-		    strcmp(argv[*next], "both") == 0))
+		if (arg == NULL && *next < argc &&
+		    trace_mode(argv[*next]) >= 0)
 			arg = argv[(*next)++];
-		if (arg == NULL || strcmp(arg, "on") == 0)
+		if (arg == NULL)
 			o->trace = LTB_TRACE_ON;
-		else if (strcmp(arg, "off") == 0)
-			o->trace = LTB_TRACE_OFF;
-		else if (strcmp(arg, "both") == 0)
-			o->trace = LTB_TRACE_BOTH;
-		else {
-			snprintf(err, errlen, "bad --trace '%s': use on, off "
-			    "or both", arg);
+		else if ((o->trace = trace_mode(arg)) < 0) {
+			snprintf(err, errlen, "bad --trace '%s': use on, off, "
+			    "both, aa or aa-noop", arg);
 			return -1;
 		}
 		return 0;
+	case LTB_OPT_SEED:
+		return parse_u64("--seed", arg, LTB_PLAN_MAX_SEED, &o->seed,
+		    err, errlen);
+	case LTB_OPT_PLANTED_NS:
+		return parse_u64("--planted-ns", arg, LTB_PLAN_MAX_PLANTED_NS,
+		    &o->planted_ns, err, errlen);
 	case LTB_OPT_LABEL:
 		o->label = arg;
 		return 0;

@@ -12,6 +12,7 @@
 #define LTB_PLAN_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <cjson/cJSON.h>
 
@@ -50,10 +51,18 @@ int ltb_calibration_save(const struct ltb_calibration *c, char *err,
 void ltb_plan_span(const struct ltb_calibration *c, double sps,
     double *work, double *sleep_ns);
 
-enum { LTB_TRACE_OFF = 0, LTB_TRACE_ON = 1, LTB_TRACE_BOTH = 2 };
+/* --trace: one run per (rate, trial), traced or NoOp; or a pair of runs,
+ * a "base" and a "test" arm: NoOp and traced (both), or the same client
+ * twice, traced (aa) or NoOp (aa-noop), for an A/A self-test. */
+enum {
+	LTB_TRACE_OFF = 0, LTB_TRACE_ON = 1, LTB_TRACE_BOTH = 2,
+	LTB_TRACE_AA = 3, LTB_TRACE_AA_NOOP = 4
+};
 
 #define LTB_PLAN_MAX_RATES 64
 #define LTB_PLAN_MAX_REPEAT 1000000000ULL	/* spans in one run, at most */
+#define LTB_PLAN_MAX_SEED 9007199254740991ULL	/* 2^53 - 1: exact in JSON */
+#define LTB_PLAN_MAX_PLANTED_NS 1000000000ULL	/* 1 s of CPU a span */
 
 struct ltb_plan_opts {
 	const char *client;		/* registry name, or NULL */
@@ -63,6 +72,8 @@ struct ltb_plan_opts {
 	double runtime;			/* seconds */
 	unsigned trials;
 	int trace;			/* LTB_TRACE_* */
+	uint64_t seed;			/* shuffles the rates' order */
+	uint64_t planted_ns;		/* PlantedNsPerSpan of every run */
 	const char *label;
 	unsigned shard, shards;		/* this shard 0..shards-1 */
 	unsigned num_tags, num_logs;
@@ -78,13 +89,25 @@ struct ltb_plan_opts {
 void ltb_plan_default(struct ltb_plan_opts *o);
 
 /*
- * The control records of a plan, in run order: for each rate, for each
- * trial, traced then NoOp when both (ABAB, so drift hits both alike).
- * Records not in this shard are skipped: the runs of rate r and trial t
- * (a traced run and its NoOp twin together) belong to shard
- * (r * trials + t) % shards. "index" numbers records across all shards.
- * emit takes ownership of each record. Returns the number emitted, or -1
- * on allocation failure.
+ * The control records of a plan, in run order. A (rate, trial) group g =
+ * rate_index * trials + trial is a pair of runs, a "base" and a "test"
+ * arm (--trace both: NoOp and traced; aa and aa-noop: the same client
+ * twice), or with --trace on or off one run. The runs go in rounds by
+ * trial: round t holds every rate's trial t, the rates in an order
+ * shuffled by the seed (Fisher-Yates from SplitMix64, a new permutation
+ * each round), so a drift in time is not mistaken for a rate's effect.
+ * A pair's two runs are adjacent, base then test in the plan's even pairs
+ * (counted 0, 1, ... in run order) and test then base in its odd ones:
+ * ABBA, so a drift hits both arms alike.
+ *
+ * Records not in this shard are skipped: pair g, both its runs, belongs
+ * to shard g % shards, and the ABBA order counts the pairs the shard
+ * keeps, so each machine alternates. "index" numbers the runs of the
+ * whole plan, across all shards. Every record carries "seed",
+ * "planted_ns" (PlantedNsPerSpan too) and the calibration's
+ * "work_per_second"; a paired run "pair" and "arm". The same options and
+ * calibration give the same plan. emit takes ownership of each record.
+ * Returns the number emitted, or -1 on allocation failure.
  */
 long ltb_plan(const struct ltb_plan_opts *o, const struct ltb_calibration *c,
     void (*emit)(cJSON *rec, void *ctx), void *ctx);
@@ -95,15 +118,16 @@ long ltb_plan(const struct ltb_plan_opts *o, const struct ltb_calibration *c,
  * Plan flags, shared by `ltb-control plan` and `ltb-sample`, which take
  * the same ones. Add LTB_PLAN_LONGOPTS to a getopt_long table and pass the
  * returned codes to ltb_plan_flag. argv and next (&optind) let "--trace"
- * take an optional separate word (on, off, both). Returns 0, or -1 with a message
- * in err.
+ * take an optional separate word (on, off, both, aa, aa-noop). Returns 0,
+ * or -1 with a message in err.
  */
 enum {
 	LTB_OPT_CLIENT = 1000, LTB_OPT_CLIENT_CMD, LTB_OPT_SPS,
 	LTB_OPT_RUNTIME, LTB_OPT_TRIALS, LTB_OPT_TRACE, LTB_OPT_LABEL,
 	LTB_OPT_SHARD, LTB_OPT_NUM_TAGS, LTB_OPT_NUM_LOGS,
 	LTB_OPT_REPORTING_PERIOD, LTB_OPT_MAX_BUFFERED, LTB_OPT_NO_FLUSH,
-	LTB_OPT_PROTOCOL, LTB_OPT_TLS, LTB_OPT_TLS_CA
+	LTB_OPT_PROTOCOL, LTB_OPT_TLS, LTB_OPT_TLS_CA, LTB_OPT_SEED,
+	LTB_OPT_PLANTED_NS
 };
 
 #define LTB_PLAN_LONGOPTS \
@@ -123,7 +147,9 @@ enum {
 	{ "no-flush", no_argument, NULL, LTB_OPT_NO_FLUSH }, \
 	{ "protocol", required_argument, NULL, LTB_OPT_PROTOCOL }, \
 	{ "tls", no_argument, NULL, LTB_OPT_TLS }, \
-	{ "tls-ca", required_argument, NULL, LTB_OPT_TLS_CA }
+	{ "tls-ca", required_argument, NULL, LTB_OPT_TLS_CA }, \
+	{ "seed", required_argument, NULL, LTB_OPT_SEED }, \
+	{ "planted-ns", required_argument, NULL, LTB_OPT_PLANTED_NS }
 
 /* The usage lines of those flags. */
 #define LTB_PLAN_USAGE \
@@ -132,12 +158,20 @@ enum {
 "      --sps LIST           span rates, comma-separated (default 500)\n" \
 "      --runtime S          seconds per run (default 10)\n" \
 "      --trials N           runs per rate and tracer (default 1)\n" \
-"      --trace [on|off|both] traced, NoOp, or both interleaved\n" \
-"                           (default on; both runs traced then NoOp)\n" \
+"      --trace [on|off|both|aa|aa-noop]  traced, NoOp, or pairs of runs:\n" \
+"                           NoOp and traced (both), or for an A/A self-test\n" \
+"                           traced twice (aa) or NoOp twice (aa-noop); a\n" \
+"                           pair's runs are adjacent, its arms \"base\" and\n" \
+"                           \"test\" ABBA: base first in every other pair\n" \
+"                           (default on)\n" \
+"      --seed N             orders the rates, shuffled anew each round of\n" \
+"                           trials (default 1: the same plan each time)\n" \
+"      --planted-ns N       the C client burns N ns of CPU a span in\n" \
+"                           traced runs: a known cost (default 0)\n" \
 "      --label TEXT         carried into every record\n" \
 "      --shard I/N          this machine's share: rate-and-trial groups\n" \
-"                           g with g % N == I (0 <= I < N); a traced run\n" \
-"                           and its NoOp twin stay together\n" \
+"                           g with g % N == I (0 <= I < N); a pair's two\n" \
+"                           runs stay together\n" \
 "      --num-tags N, --num-logs N        per span (default 10, 15)\n" \
 "      --reporting-period MS, --max-buffered N  tracer settings\n" \
 "                           (default 200 ms, 10000 spans)\n" \

@@ -87,6 +87,7 @@ ltb_runner_init(struct ltb_runner *r)
 	r->down_at = -1;
 	r->up_at = -1;
 	r->fetch_timeout = 10.0;
+	ltb_host_read(&r->host);
 }
 
 static double
@@ -756,6 +757,95 @@ add_accounting(struct run *x, cJSON *rec, double sent, double tracer)
 	cJSON_AddStringToObject(rec, "accounting", line);
 }
 
+/* What the plan said of this run: its pair and arm, the seed, the CPU
+ * planted per span; each only when the control record has it. */
+static void
+add_plan_identity(struct run *x, cJSON *rec)
+{
+	static const char *const keys[] = { "pair", "arm", "seed",
+	    "planted_ns" };
+	const cJSON *v;
+
+	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+		if ((v = cJSON_GetObjectItemCaseSensitive(x->rec,
+		    keys[i])) != NULL)
+			cJSON_AddItemToObject(rec, keys[i],
+			    cJSON_Duplicate(v, 1));
+}
+
+/* The client's measure of the CPU it planted a span, when it gives one;
+ * one that cannot be a mean of nanoseconds fails the run. */
+static void
+add_planted_measured(struct run *x, cJSON *rec, const cJSON *summary)
+{
+	const cJSON *m = cJSON_GetObjectItemCaseSensitive(summary,
+	    "planted_ns_measured");
+	char *s;
+
+	if (m == NULL)
+		return;
+	if (!cJSON_IsNumber(m) || !isfinite(m->valuedouble) ||
+	    m->valuedouble < 0) {
+		s = cJSON_PrintUnformatted(m);
+		fail_run(x, "the client's summary has planted_ns_measured "
+		    "%.60s: not a mean of nanoseconds", s ? s : "?");
+		free(s);
+		return;
+	}
+	cJSON_AddNumberToObject(rec, "planted_ns_measured", m->valuedouble);
+}
+
+/* A string, or null when there is none. */
+static void
+add_str_or_null(cJSON *o, const char *key, const char *s)
+{
+	if (s != NULL && s[0] != '\0')
+		cJSON_AddStringToObject(o, key, s);
+	else
+		cJSON_AddNullToObject(o, key);
+}
+
+/*
+ * What the run was measured on and with: the host (read once by
+ * ltb_runner_init), the calibration's work rate from the plan, the
+ * client, and the tracer its summary line names ("NAME VERSION", "noop"
+ * in NoOp runs), cut to a sane length.
+ */
+static void
+add_fingerprint(struct run *x, cJSON *rec, const cJSON *summary)
+{
+	const struct ltb_host *h = &x->r->host;
+	const cJSON *wps = cJSON_GetObjectItemCaseSensitive(x->rec,
+	    "work_per_second");
+	cJSON *f = cJSON_AddObjectToObject(rec, "fingerprint");
+	const char *name = ltb_json_str(summary, "tracer", "");
+	char tracer[256];
+	size_t n;
+
+	if (f == NULL)
+		return;
+	add_str_or_null(f, "cpu_model", h->cpu_model);
+	cJSON_AddNumberToObject(f, "cores", (double)h->cores);
+	cJSON_AddStringToObject(f, "kernel", h->kernel[0] != '\0' ?
+	    h->kernel : "unknown");
+	if (cJSON_IsNumber(wps) && isfinite(wps->valuedouble) &&
+	    wps->valuedouble >= 0)
+		cJSON_AddNumberToObject(f, "work_per_second",
+		    wps->valuedouble);
+	else
+		cJSON_AddNullToObject(f, "work_per_second");
+	cJSON_AddStringToObject(f, "client", x->client);
+	/* Cut short, it ends before the character the cut would split. */
+	if ((n = strlen(name)) >= sizeof tracer) {
+		n = sizeof tracer - 1;
+		while (n > 0 && ((unsigned char)name[n] & 0xc0) == 0x80)
+			n--;
+	}
+	memcpy(tracer, name, n);
+	tracer[n] = '\0';
+	add_str_or_null(f, "tracer", tracer);
+}
+
 static cJSON *
 result_record(struct run *x, cJSON *summary, int have_spans)
 {
@@ -780,6 +870,8 @@ result_record(struct run *x, cJSON *summary, int have_spans)
 	for (size_t i = 0; keys[i] != NULL; i++)
 		cJSON_AddStringToObject(rec, keys[i],
 		    ltb_json_str(x->rec, keys[i], ""));
+	add_plan_identity(x, rec);
+	add_planted_measured(x, rec, summary);
 	cJSON_AddStringToObject(rec, "unit", "span");
 	cJSON_AddNumberToObject(rec, "spans_sent", sent);
 	cJSON_AddStringToObject(rec, "spans_sent_from", isnan(claimed) ?
@@ -837,6 +929,7 @@ result_record(struct run *x, cJSON *summary, int have_spans)
 		    round((sat > 0 ? sat : 0) * 100) / 100);
 		cJSON_AddNumberToObject(noise, "loadavg", ltb_proc_loadavg());
 	}
+	add_fingerprint(x, rec, summary);
 	if (x->error != NULL)
 		cJSON_AddStringToObject(rec, "error", x->error);
 	return rec;

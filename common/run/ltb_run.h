@@ -25,6 +25,7 @@
 #include <cjson/cJSON.h>
 
 #include "collector/ltb_script.h"
+#include "core/ltb_host.h"
 #include "run/ltb_control_server.h"
 #include "run/ltb_progress.h"
 #include "run/ltb_satellite_admin.h"
@@ -42,11 +43,12 @@ struct ltb_runner {
 	const char *script_json;
 	double fetch_timeout;		/* s to wait for the first fetch */
 	struct ltb_progress progress;	/* samples and the client's output */
+	struct ltb_host host;		/* the machine, for the fingerprint */
 	int interrupted;		/* out: the signal that stopped us */
 };
 
 /* Defaults: 1 s sampling, timeouts on, no satellite events, 10 s fetch,
- * no progress. */
+ * no progress; and the host read, once for all the runs. */
 void ltb_runner_init(struct ltb_runner *r);
 
 /*
@@ -54,7 +56,11 @@ void ltb_runner_init(struct ltb_runner *r);
  * caller owns it), which carries "error" when the run failed (client could
  * not start, crashed, hung, never fetched); NULL with a message in err on
  * a system failure or when interrupted (r->interrupted then holds the
- * signal number).
+ * signal number). The result copies the record's pair, arm, seed and
+ * planted_ns when it has them, the client's planted_ns_measured when its
+ * summary line says one, and carries a "fingerprint": the host's CPU
+ * model, cores and kernel, the record's work_per_second, the client, and
+ * the tracer its summary line names.
  */
 cJSON *ltb_run(struct ltb_runner *r, const cJSON *rec, char *err,
     size_t errlen);

@@ -98,6 +98,103 @@ wrong_types_and_bounds_are_refused(void **unused)
 	}
 }
 
+/* The fields a paired plan's result carries, and its fingerprint. */
+static void
+pairs_and_the_fingerprint(void **unused)
+{
+	static const char fp[] = "{\"cpu_model\":\"Xeon\",\"cores\":2,"
+	    "\"kernel\":\"6.1.0\",\"work_per_second\":1e9,\"client\":\"c\","
+	    "\"tracer\":\"ltb-tracer lightstep 0.1\"}";
+	static const struct {
+		const char *key, *json, *msg;	/* msg NULL: it passes */
+	} cases[] = {
+		{ "pair", "3", NULL },
+		{ "arm", "\"base\"", NULL },
+		{ "arm", "\"test\"", NULL },
+		{ "seed", "0", NULL },
+		{ "planted_ns", "5000", NULL },
+		{ "planted_ns_measured", "4987.5", NULL },
+		{ "fingerprint", fp, NULL },
+		{ "fingerprint", "{\"cpu_model\":null,\"cores\":1,\"kernel\":"
+		    "\"6.1\",\"work_per_second\":null,\"client\":\"cmd\","
+		    "\"tracer\":null}", NULL },
+		{ "pair", "-1", "result's \"pair\" is -1, below 0" },
+		{ "pair", "1.5", "result's \"pair\" is 1.5, not a whole "
+		    "number" },
+		{ "arm", "\"a\"", "result's \"arm\" is \"a\", not one of the "
+		    "values it can have" },
+		{ "seed", "\"1\"", "result's \"seed\" is \"1\", not a number" },
+		{ "planted_ns", "-5", "result's \"planted_ns\" is -5, below 0" },
+		{ "planted_ns_measured", "-1", "result's \"planted_ns_measured\" "
+		    "is -1, below 0" },
+		{ "fingerprint", "[]", "result's \"fingerprint\" is [], not an "
+		    "object" },
+		{ "fingerprint", "{\"cpu_model\":\"x\",\"kernel\":\"6.1\","
+		    "\"work_per_second\":1,\"client\":\"c\",\"tracer\":null}",
+		    "result has no \"cores\"" },
+		{ "fingerprint", "{\"cpu_model\":\"x\",\"cores\":2,\"kernel\":"
+		    "\"\",\"work_per_second\":1,\"client\":\"c\",\"tracer\":"
+		    "null}", "result's \"kernel\" is \"\", empty" },
+		{ "fingerprint", "{\"cpu_model\":\"x\",\"cores\":2,\"kernel\":"
+		    "\"6.1\",\"work_per_second\":1,\"client\":\"c\",\"tracer\":"
+		    "5}", "result's \"tracer\" is 5, not a string" },
+	};
+	char err[256];
+
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		int rc = check_with(cases[i].key, cases[i].json, err,
+		    sizeof err);
+
+		if (cases[i].msg == NULL) {
+			if (rc != 0)
+				fail_msg("%s = %s refused: %s", cases[i].key,
+				    cases[i].json, err);
+			continue;
+		}
+		if (rc != -1)
+			fail_msg("%s = %s passed", cases[i].key,
+			    cases[i].json);
+		assert_string_equal(err, cases[i].msg);
+	}
+}
+
+/* A control record of a paired plan. */
+static void
+control_records_of_pairs(void **unused)
+{
+	char err[256];
+	cJSON *r = cJSON_Parse("{\"type\":\"control\",\"v\":1,\"client\":"
+	    "\"c\",\"target_sps\":100,\"runtime\":1,\"trial\":0,\"index\":"
+	    "3,\"pair\":1,\"arm\":\"test\",\"seed\":1,\"planted_ns\":5000,"
+	    "\"work_per_second\":1e9,\"Trace\":true}");
+
+	assert_non_null(r);
+	assert_int_equal(ltb_record_check(r, err, sizeof err), 0);
+	cJSON_ReplaceItemInObjectCaseSensitive(r, "arm",
+	    cJSON_CreateString("other"));
+	assert_int_equal(ltb_record_check(r, err, sizeof err), -1);
+	assert_string_equal(err, "control's \"arm\" is \"other\", not one "
+	    "of the values it can have");
+	cJSON_ReplaceItemInObjectCaseSensitive(r, "arm",
+	    cJSON_CreateString("base"));
+	cJSON_ReplaceItemInObjectCaseSensitive(r, "planted_ns",
+	    cJSON_CreateNumber(-1));
+	assert_int_equal(ltb_record_check(r, err, sizeof err), -1);
+	cJSON_ReplaceItemInObjectCaseSensitive(r, "planted_ns",
+	    cJSON_CreateNumber(0));
+	cJSON_ReplaceItemInObjectCaseSensitive(r, "work_per_second",
+	    cJSON_CreateString("fast"));
+	assert_int_equal(ltb_record_check(r, err, sizeof err), -1);
+	cJSON_ReplaceItemInObjectCaseSensitive(r, "work_per_second",
+	    cJSON_CreateNumber(1));
+	cJSON_ReplaceItemInObjectCaseSensitive(r, "pair",
+	    cJSON_CreateNumber(0.5));
+	assert_int_equal(ltb_record_check(r, err, sizeof err), -1);
+	assert_string_equal(err, "control's \"pair\" is 0.5, not a whole "
+	    "number");
+	cJSON_Delete(r);
+}
+
 static void
 versions_other_than_one_are_refused(void **unused)
 {
@@ -143,6 +240,8 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(a_written_result_passes),
 		cmocka_unit_test(wrong_types_and_bounds_are_refused),
+		cmocka_unit_test(pairs_and_the_fingerprint),
+		cmocka_unit_test(control_records_of_pairs),
 		cmocka_unit_test(versions_other_than_one_are_refused),
 		cmocka_unit_test(other_records_and_types),
 	};
