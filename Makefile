@@ -134,8 +134,11 @@ $(B)/fuzz/%: tests/fuzz/%.c $(LIB_SRC) $(GEN_C) | deps
 # MAKEFLAGS, and B and SANITIZER (make exports command-line variables), are
 # dropped so tests that run make themselves (the CI and install tests) build
 # a plain tree, not this one's.
+# LTB_SANITIZED says which sanitizers the binaries carry, for the tests that
+# measure CPU (a sanitizer multiplies the costs they measure).
 test: all $(UNIT)
 	env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u B -u SANITIZER LTB_BUILD=$(B) \
+		LTB_SANITIZED=$(SANITIZER) \
 		prove -f --comments -e tests/run-test $(UNIT) tests/*.bats
 
 # Builds go to stderr so stdout carries only the JSON-lines figures.
