@@ -31,14 +31,95 @@ setup_file() {
 	# The results are real runs: the memory gate compared 1 s and 5 s.
 	run jq -r 'select(.type == "result") | .runtime' "$TMP/out/memory.jsonl"
 	assert_output "$(printf '1\n5')"
+	# The cpu gate ran traced and NoOp 3 times at each of two rates: pairs
+	# at two span counts, what a cost per span is fitted from.
+	run jq -r 'select(.type == "result") | "\(.target_sps) \(.trace)"' "$TMP/out/cpu.jsonl"
+	assert_equal "$(sort <<<"$output" | uniq -c | awk '{ print $1, $2, $3 }' | tr '\n' ,)" \
+		'3 100 false,3 100 true,3 500 false,3 500 true,'
 }
 
-@test "a gate that fails makes the script fail" {
-	MAX_CPU=0.3 run --separate-stderr "$LTB_ROOT/.circleci/gates.sh" -c c -s 0.05 -o "$TMP/out" cpu
+@test "a gate that fails makes the script fail, and is not measured again" {
+	MAX_CPU=0.3 CPU_SPS=500 run --separate-stderr "$LTB_ROOT/.circleci/gates.sh" \
+		-c c -s 0.05 -o "$TMP/out" --retries 2 cpu
 	assert_failure 1
+	[[ $stderr != *"measuring again"* ]]
+	[[ ! -e $TMP/out/cpu.try1.jsonl ]]
 	run jq -r 'select(.gate == "max-cpu") | .pass' "$TMP/out/cpu.verdicts"
 	assert_output false
 	grep -q '<failure' "$TMP/out/cpu.xml"
+}
+
+# At one rate every pair has the same spans: the cost per span cannot be
+# fitted, so --max-ns-per-span is inconclusive whatever the machine does.
+
+@test "an inconclusive gate exits 4, and --retries measures it again" {
+	CPU_SPS=500 CPU_NS_PER_SPAN=5000 run --separate-stderr \
+		"$LTB_ROOT/.circleci/gates.sh" -c c -s 0.05 -o "$TMP/out" --retries 1 cpu
+	echo "$stderr" >&3
+	assert_failure 4
+	[[ $stderr == *"gates.sh: cpu: inconclusive, measuring again (1 of 1)"* ]]
+	[[ $stderr != *"(2 of 1)"* ]]
+	[[ $stderr == *"gates.sh: exit 4"* ]]
+	# Measured again, not judged again: two sets of real runs.
+	local f
+	for f in cpu.try1.jsonl cpu.jsonl; do
+		run jq -r 'select(.type == "result") | "\(.target_sps) \(.trace)"' "$TMP/out/$f"
+		assert_equal "$(sort <<<"$output" | uniq -c | awk '{ print $1, $2, $3 }' | tr '\n' ,)" \
+			'3 500 false,3 500 true,'
+	done
+	run jq -s -c '[.[] | select(.type == "result") | .program_time]' "$TMP/out/cpu.try1.jsonl"
+	local first=$output
+	run jq -s -c '[.[] | select(.type == "result") | .program_time]' "$TMP/out/cpu.jsonl"
+	[[ $output != "$first" ]]
+	# The last measurement's verdicts: the absolute limits judged, the
+	# cost per span neither passed nor failed; JUnit says error.
+	run jq -r '"\(.gate) \(.pass)"' "$TMP/out/cpu.verdicts"
+	assert_output "$(printf '%s\n' 'plan true' 'max-cpu true' 'max-overhead true' \
+		'max-ns-per-span inconclusive')"
+	[[ -s $TMP/out/cpu.try1.verdicts ]]
+	grep -q '<error type="max-ns-per-span"' "$TMP/out/cpu.xml"
+	run grep -c '<failure' "$TMP/out/cpu.xml"
+	assert_output 0
+}
+
+@test "a failed gate outranks an inconclusive one that comes after it" {
+	MAX_MEMORY_GROWTH=0.5 CPU_SPS=500 CPU_NS_PER_SPAN=5000 run --separate-stderr \
+		"$LTB_ROOT/.circleci/gates.sh" -c c -s 0.05 -o "$TMP/out" memory cpu
+	assert_failure 1
+	[[ $stderr != *"measuring again"* ]]
+	run jq -r 'select(.gate == "max-memory-growth") | .pass' "$TMP/out/memory.verdicts"
+	assert_output false
+	run jq -r 'select(.gate == "max-ns-per-span") | .pass' "$TMP/out/cpu.verdicts"
+	assert_output inconclusive
+	[[ $stderr == *"gates.sh: exit 1"* ]]
+}
+
+@test "--help and -h print the usage on stdout, wherever they are" {
+	local a
+	for a in --help -h; do
+		run --separate-stderr "$LTB_ROOT/.circleci/gates.sh" -c c -o "$TMP/out" "$a"
+		assert_success
+		assert_output --partial 'usage: gates.sh [-c CLIENT] [-s SCALE] [-o DIR] [--retries K] [GATE...]'
+		assert_output --partial '--retries K'
+		[[ -z $stderr ]]
+	done
+	[[ ! -e $TMP/out ]]
+}
+
+@test "a retry count is a whole number" {
+	local a
+	for a in --retries=x --retries=-1 --retries=1.5 --retries=; do
+		run "$LTB_ROOT/.circleci/gates.sh" -o "$TMP/out" "$a" cpu
+		assert_failure 2
+		assert_output --partial "gates.sh: bad retry count"
+	done
+	run "$LTB_ROOT/.circleci/gates.sh" -o "$TMP/out" --retries
+	assert_failure 2
+	assert_output --partial "--retries needs a count"
+	run "$LTB_ROOT/.circleci/gates.sh" -o "$TMP/out" --retry 2
+	assert_failure 2
+	assert_output --partial "unknown option --retry"
+	[[ ! -e $TMP/out ]]
 }
 
 @test "an unknown gate is a usage error" {
