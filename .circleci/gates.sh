@@ -26,8 +26,9 @@
 # Limits can be changed through MAX_CPU, MAX_OVERHEAD, MAX_MEMORY_GROWTH,
 # MIN_THROUGHPUT, AT_OVERHEAD, MAX_DROPPED and MAX_INVALID in the
 # environment; CPU_NS_PER_SPAN, when set, also gates the tracer's CPU-ns
-# per span (--max-ns-per-span), and CPU_SPS changes the cpu gate's rates
-# (default 100,500). Each stage's results are written whole, then judged,
+# per span (--max-ns-per-span), inconclusive when other processes and
+# steal took more than MAX_NOISE CPU during the runs (when that is set);
+# CPU_SPS changes the cpu gate's rates (default 100,500). Each stage's results are written whole, then judged,
 # so no stage's status is lost in a pipe; the exit is the worst of them
 # all, and of a gate measured again, its last measurement's.
 #
@@ -172,7 +173,8 @@ measure() {
 			--runtime "$(rt 15)" >"$out/cpu.jsonl"
 		gate cpu --max-cpu "${MAX_CPU:-0.8}" \
 			--max-overhead "${MAX_OVERHEAD:-0.10}" \
-			${CPU_NS_PER_SPAN:+--max-ns-per-span "$CPU_NS_PER_SPAN"}
+			${CPU_NS_PER_SPAN:+--max-ns-per-span "$CPU_NS_PER_SPAN"} \
+			${CPU_NS_PER_SPAN:+${MAX_NOISE:+--max-noise "$MAX_NOISE"}}
 		;;
 	throughput)
 		sample --trace both --sps 1000,2000,3000,4000 --runtime "$(rt 10)" >"$out/throughput.jsonl"
