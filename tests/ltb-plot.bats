@@ -370,3 +370,73 @@ is_svg() {
 		[ "$status" -eq 2 ] || fail "ltb-assert: '$change' gave exit $status: $output"
 	done
 }
+
+@test "cpu draws the fitted cost per span over the tracer's CPU, and says it" {
+	run --separate-stderr ltb-plot cpu --script "$FX/cost.jsonl"
+	assert_success
+	# ltb-assert's own fit: 6310 ns/span over 6 pairs, resolved.
+	assert_line "set label 2 'cost per span: 6310 ns/span (95% CI 4946 to 7674, OLS over 6 pairs)' at screen 0.5, screen 0.015 center font ',10'"
+	assert_line '$fit << EOD'
+	# At 40000 sps: (0.0004 CPU-s + 6310 ns * 80000 spans) over the
+	# traced runs' mean clock time, 2.57 s; its band holds it.
+	local row
+	row=$(sed -n '/^\$fit << EOD$/,/^EOD$/p' <<<"$output" | grep '^40000 ')
+	awk '{ exit !($3 > 0.19 && $3 < 0.20 && $4 < $3 && $3 < $5 && $6 == 2) }' <<<"$row"
+	assert_output --partial "\$fit using 2:3 with lines"
+	assert_output --partial "\$fit using 2:4:5 with filledcurves"
+	# With the pairs it was fitted to: traced minus NoOp program time over
+	# the traced run's clock, 0.18 and 0.21 CPU at 40000 sps, where the
+	# traced runs, slowed, make traced minus NoOp cpu_usage read 0.05.
+	assert_line '40000 30795.07 0.18411733'
+	assert_line '40000 30838.3 0.2055739727'
+	assert_output --partial "\$pairs using 2:3 with points"
+	run ltb-plot cpu -o "$TMP/c.svg" "$FX/cost.jsonl"
+	assert_success
+	grep -q '>cost per span: 6310 ns/span (95% CI 4946 to 7674, OLS over 6 pairs)<' "$TMP/c.svg"
+	grep -q '>fit: fixed cost per run + cost per span x spans<' "$TMP/c.svg"
+	run ltb-plot cpu -o "$TMP/c.png" "$FX/cost.jsonl"
+	assert_success
+	is_png "$TMP/c.png"
+}
+
+@test "cpu says when the cost per span is not resolved, or not known" {
+	run --separate-stderr ltb-plot cpu --script "$FX/cpu.jsonl"
+	assert_success
+	assert_output --partial "set label 2 'cost per span not resolved: -167 to 18852 ns/span over 8 pairs (more rates, trials or longer runs would resolve it)'"
+	# One pair: no fit, so no line, and the graph says why.
+	head -n 2 "$FX/cpu.jsonl" >"$TMP/one.jsonl"
+	run --separate-stderr ltb-plot cpu --script "$TMP/one.jsonl"
+	assert_success
+	assert_output --partial "set label 2 'cost per span not known: 1 pair (it needs 3 or more, traced and NoOp at 2 rates or more)'"
+	refute_output --partial '$fit'
+	run ltb-plot cpu -o "$TMP/one.png" "$TMP/one.jsonl"
+	assert_success
+	is_png "$TMP/one.png"
+	# Runs the fit cannot pair (one plan given twice) are no reason not
+	# to draw; the graph says why there is no fit.
+	cp "$FX/cpu.jsonl" "$TMP/again.jsonl"
+	run --separate-stderr ltb-plot cpu --script "$FX/cpu.jsonl" "$TMP/again.jsonl"
+	assert_success
+	assert_output --partial "set label 2 'cost per span not known: "
+	assert_output --partial "two base runs for the pair of $FX/cpu.jsonl:1: give each plan''s results once'"
+	refute_output --partial '$fit'
+}
+
+@test "report says the cost per span under the cpu graph, and inconclusive verdicts as such" {
+	ltb-assert --max-ns-per-span 1000 --max-noise 0.5 "$FX/cost.jsonl" >"$TMP/v.jsonl" || true
+	run ltb-plot report -o "$TMP/r.html" "$FX/cost.jsonl" "$TMP/v.jsonl"
+	assert_success
+	f=$TMP/r.html
+	grep -q '<p class="cost" id="cost-per-span">.*cost per span: 6310 ns/span (95% CI 4946 to 7674, OLS over 6 pairs). Fixed cost per run, apart: 0.0004 CPU-s (95% CI -0.07046 to 0.07126).</p>' "$f"
+	# After the cpu figure, before the next.
+	run grep -o 'id="graph-cpu"\|id="cost-per-span"\|id="graph-dropped"' "$f"
+	assert_output "$(printf '%s\n' 'id="graph-cpu"' 'id="cost-per-span"' 'id="graph-dropped"')"
+	# The machine was busy: the per-span gate is neither PASS nor FAIL.
+	grep -q '<tr class="inconclusive"><td class="t">max-ns-per-span</td><td class="t"><span class="inconclusive">INCONCLUSIVE</span>' "$f"
+	# One pair: the report says there is no fit.
+	head -n 2 "$FX/cpu.jsonl" >"$TMP/one.jsonl"
+	run ltb-plot report -o "$TMP/one.html" "$TMP/one.jsonl"
+	assert_success
+	grep -q '<p class="cost" id="cost-per-span">.*cost per span not known: 1 pair' "$TMP/one.html"
+	! grep -q 'ns/span' "$TMP/one.html"
+}

@@ -6,7 +6,9 @@
  * The aggregates the graphs need (per-rate means and spreads, the
  * tracer's own CPU, memory over time, the four disconnect runs) are
  * computed here, apart from the gnuplot programs (ltb_plot_gp.c) so they
- * can be tested alone.
+ * can be tested alone. The cost per span is ltb-assert's own fit
+ * (judge/ltb_cost.h) over copies of the records, so that the graph and the
+ * gate never disagree.
  */
 #include <errno.h>
 #include <math.h>
@@ -18,6 +20,7 @@
 #include "core/ltb_jsonl.h"
 #include "plot/ltb_plot.h"
 #include "core/ltb_stats.h"
+#include "judge/ltb_gates.h"
 
 static const char *const graph_names[LTB_PLOT_NGRAPHS] = {
 	"disconnect", "memory", "cpu", "dropped"
@@ -75,6 +78,7 @@ run_free(struct ltb_plot_run *r)
 	free(r->memory_list);
 	free(r->events);
 	free(r->error);
+	cJSON_Delete(r->rec);
 }
 
 void
@@ -311,6 +315,8 @@ ltb_plot_add_record(struct ltb_plot_data *d, cJSON *rec, const char *file,
 		r = &d->runs[d->nruns];
 		memset(r, 0, sizeof *r);
 		snprintf(r->where, sizeof r->where, "%s", where);
+		snprintf(r->file, sizeof r->file, "%s", file);
+		r->line = line;
 		if (read_result(&rd, r) < 0) {
 			run_free(r);
 			cJSON_Delete(rec);
@@ -321,8 +327,8 @@ ltb_plot_add_record(struct ltb_plot_data *d, cJSON *rec, const char *file,
 			errno = ENOMEM;
 			return -1;
 		}
+		r->rec = rec;
 		d->nruns++;
-		cJSON_Delete(rec);
 		return 0;
 	}
 	if (rc < 0) {
@@ -721,4 +727,215 @@ ltb_plot_disconnect_pick(const struct ltb_plot_data *d, const char *client,
 		}
 	}
 	return found;
+}
+
+const char *
+ltb_plot_graph_label(enum ltb_plot_graph g, const struct ltb_plot_data *d,
+    const struct ltb_plot_opts *o)
+{
+	const char *name = ltb_plot_graph_name(g);
+	size_t i;
+
+	if (o->label != NULL)
+		return o->label;
+	for (i = 0; i < d->nruns; i++)
+		if (strcmp(d->runs[i].label, name) == 0)
+			return name;
+	return NULL;
+}
+
+void
+ltb_plot_cost_free(struct ltb_plot_cost *pc)
+{
+	ltb_cost_free(&pc->fit);
+	free(pc->rates);
+	free(pc->points);
+	pc->rates = NULL;
+	pc->points = NULL;
+	pc->nrates = 0;
+}
+
+/* The pairs as points, and the pairs of each rate (mean spans, achieved
+ * rate and clock time, rates ascending), while their runs are still
+ * there. */
+static int
+cost_rates(struct ltb_plot_cost *pc)
+{
+	const struct ltb_cost *c = &pc->fit;
+	struct ltb_plot_cost_rate *v;
+	double *rates;
+	size_t i, k, n = 0, *nclock, *nsps;
+
+	if (c->npairs == 0)
+		return 0;
+	v = calloc(c->npairs, sizeof *v);
+	rates = calloc(c->npairs, sizeof *rates);
+	nclock = calloc(c->npairs, sizeof *nclock);
+	nsps = calloc(c->npairs, sizeof *nsps);
+	pc->points = calloc(c->npairs, sizeof *pc->points);
+	if (v == NULL || rates == NULL || nclock == NULL || nsps == NULL ||
+	    pc->points == NULL)
+		goto fail;
+	for (i = 0; i < c->npairs; i++) {
+		for (k = 0; k < n && rates[k] != c->pairs[i].target_sps; k++)
+			;
+		if (k == n)
+			rates[n++] = c->pairs[i].target_sps;
+	}
+	qsort(rates, n, sizeof *rates, cmp_double);
+	for (i = 0; i < c->npairs; i++) {
+		const struct ltb_cost_pair *p = &c->pairs[i];
+		struct ltb_plot_cost_point *pt = &pc->points[i];
+		double clock = p->test->clock_time, sps = p->test->sps;
+
+		for (k = 0; rates[k] != p->target_sps; k++)
+			;
+		v[k].npairs++;
+		v[k].spans += p->spans;
+		pt->target_sps = p->target_sps;
+		pt->sps = sps;
+		pt->cpu = !isnan(clock) && clock > 0 ? p->extra_s / clock : NAN;
+		if (!isnan(clock) && clock > 0) {
+			v[k].clock_s += clock;
+			nclock[k]++;
+		}
+		if (!isnan(sps)) {
+			v[k].sps += sps;
+			nsps[k]++;
+		}
+	}
+	for (k = 0; k < n; k++) {
+		v[k].target_sps = rates[k];
+		v[k].spans /= (double)v[k].npairs;
+		v[k].clock_s = nclock[k] ? v[k].clock_s / (double)nclock[k] :
+		    NAN;
+		v[k].sps = nsps[k] ? v[k].sps / (double)nsps[k] : rates[k];
+		v[k].cpu = v[k].lo = v[k].hi = NAN;
+	}
+	free(rates);
+	free(nclock);
+	free(nsps);
+	pc->rates = v;
+	pc->nrates = n;
+	return 0;
+fail:
+	free(v);
+	free(rates);
+	free(nclock);
+	free(nsps);
+	return -1;
+}
+
+/* The fitted line as CPU at each rate, with the 95% interval of the line
+ * itself (of the mean extra CPU at those spans, not of one run's):
+ * t * s * sqrt(1/n + (x - mean x)^2 / Sxx). */
+static void
+cost_line(struct ltb_plot_cost *pc)
+{
+	const struct ltb_cost *c = &pc->fit;
+	double xbar = 0, sxx = 0, t, a, b, y, half;
+	size_t i;
+
+	if (!c->known)
+		return;
+	for (i = 0; i < c->npairs; i++)
+		xbar += c->pairs[i].spans;
+	xbar /= (double)c->npairs;
+	for (i = 0; i < c->npairs; i++)
+		sxx += (c->pairs[i].spans - xbar) * (c->pairs[i].spans - xbar);
+	t = ltb_t_quantile(0.975, c->df);
+	a = c->intercept_s;
+	b = c->ns_per_span / 1e9;
+	for (i = 0; i < pc->nrates; i++) {
+		struct ltb_plot_cost_rate *r = &pc->rates[i];
+
+		if (isnan(r->clock_s))
+			continue;
+		y = a + b * r->spans;
+		half = sxx > 0 && !isnan(t) ? t * c->resid_sd *
+		    sqrt(1.0 / (double)c->npairs + (r->spans - xbar) *
+		    (r->spans - xbar) / sxx) : NAN;
+		r->cpu = y / r->clock_s;
+		r->lo = (y - half) / r->clock_s;
+		r->hi = (y + half) / r->clock_s;
+	}
+}
+
+int
+ltb_plot_cost(const struct ltb_plot_data *d, const char *client,
+    struct ltb_plot_cost *pc)
+{
+	struct ltb_results rs = LTB_RESULTS_ZERO;
+	char why[400];
+	size_t i;
+	cJSON *dup;
+	int rc = -1;
+
+	memset(pc, 0, sizeof *pc);
+	for (i = 0; i < d->nruns; i++) {
+		const struct ltb_plot_run *r = &d->runs[i];
+
+		if (r->rec == NULL || strcmp(r->client, client) != 0)
+			continue;
+		/* the results own what they are given; d keeps its own */
+		if ((dup = cJSON_Duplicate(r->rec, 1)) == NULL ||
+		    ltb_results_add(&rs, dup, r->file, r->line) < 0)
+			goto out;
+	}
+	if (ltb_cost_fit(&rs, &pc->fit, why, sizeof why) < 0) {
+		if (errno != EINVAL)
+			goto out;
+		/* what the fit needs is missing: no fit, and why */
+		memset(&pc->fit, 0, sizeof pc->fit);
+		pc->fit.ns_per_span = pc->fit.lo = pc->fit.hi = NAN;
+		pc->fit.method = "ols";
+		snprintf(pc->line, sizeof pc->line, "cost per span not "
+		    "known: %s", why);
+		rc = 0;
+		goto out;
+	}
+	if (cost_rates(pc) < 0)
+		goto out;
+	cost_line(pc);
+	/* ltb_cost_line names the cost per span but when it is resolved */
+	i = pc->fit.known && pc->fit.resolved ? (size_t)snprintf(pc->line,
+	    sizeof pc->line, "cost per span: ") : 0;
+	ltb_cost_line(&pc->fit, pc->line + i, sizeof pc->line - i);
+	rc = 0;
+out:
+	/* the pairs outlive the runs they were made of */
+	for (i = 0; i < pc->fit.npairs; i++)
+		pc->fit.pairs[i].test = pc->fit.pairs[i].base = NULL;
+	ltb_results_free(&rs);
+	if (rc < 0) {
+		ltb_plot_cost_free(pc);
+		errno = ENOMEM;
+	}
+	return rc;
+}
+
+int
+ltb_plot_cpu_cost(const struct ltb_plot_data *d,
+    const struct ltb_plot_opts *o, struct ltb_plot_cost *pc, char *err,
+    size_t errlen)
+{
+	const char *label = ltb_plot_graph_label(LTB_PLOT_CPU, d, o);
+	struct ltb_plot_data view = LTB_PLOT_DATA_ZERO;
+	const struct ltb_plot_data *runs = d;
+	const char *client;
+	int rc;
+
+	memset(pc, 0, sizeof *pc);
+	if (label != NULL) {
+		if (ltb_plot_select(d, label, &view) < 0) {
+			snprintf(err, errlen, "%s", strerror(errno));
+			return -1;
+		}
+		runs = &view;
+	}
+	rc = ltb_plot_client(runs, o->client, &client, err, errlen);
+	if (rc == 0 && (rc = ltb_plot_cost(runs, client, pc)) < 0)
+		snprintf(err, errlen, "%s", strerror(errno));
+	free(view.runs);
+	return rc;
 }

@@ -7,11 +7,14 @@
  * "calibration" records are kept for the report, the rest is ignored. The
  * aggregation (ltb_plot_rates, ltb_plot_memory_series,
  * ltb_plot_disconnect_pick) groups runs by tracer and target_sps and
- * computes means, spreads and the tracer's own CPU; it never draws. The
- * drawing is gnuplot's: ltb_plot_script writes a self-contained gnuplot
- * program with the aggregates inline as datablocks, ltb_plot_render runs
- * gnuplot on it, and ltb_plot_report puts the graphs (inline SVG), the runs,
- * the verdicts, the calibration and the machine noise in one HTML page.
+ * computes means, spreads and the tracer's own CPU; ltb_plot_cost fits the
+ * cost per span as ltb-assert does (judge/ltb_cost.h), which the cpu graph
+ * draws as a line with its interval and the report says in words; none of
+ * it draws. The drawing is gnuplot's: ltb_plot_script writes a
+ * self-contained gnuplot program with the aggregates inline as datablocks,
+ * ltb_plot_render runs gnuplot on it, and ltb_plot_report puts the graphs
+ * (inline SVG), the runs, the verdicts, the calibration and the machine
+ * noise in one HTML page.
  *
  * Failed runs (a non-empty "error", or exit_status not 0) stay in the
  * report's tables but are left out of every graph.
@@ -29,6 +32,8 @@
 #include <stdio.h>
 
 #include <cjson/cJSON.h>
+
+#include "judge/ltb_cost.h"
 
 /* The graphs, in the order the report shows them. */
 enum ltb_plot_graph {
@@ -80,6 +85,9 @@ struct ltb_plot_run {
 	char *error;		/* NULL when the run did not fail */
 	double steal_s, other_cpu_s, satellite_cpu_s, loadavg;	/* noise */
 	char where[256];	/* "results.jsonl:3", for messages */
+	char file[240];		/* "results.jsonl" and 3, apart */
+	unsigned long line;
+	cJSON *rec;		/* the record as read, for the cost fit */
 };
 
 /* Every record read: runs in input order, and the verdict and calibration
@@ -228,6 +236,66 @@ struct ltb_plot_opts {
 	enum ltb_plot_format format;
 	const char *output;	/* a "set output" line for it; NULL: none */
 };
+
+/*
+ * The label whose runs graph g draws: o->label when given, else the
+ * graph's name ("cpu") when a run has it as its label (one file of every
+ * experiment, as CI labels them, gives each graph its own), else NULL:
+ * every run.
+ */
+const char *ltb_plot_graph_label(enum ltb_plot_graph g,
+    const struct ltb_plot_data *d, const struct ltb_plot_opts *o);
+
+/* The fitted cost per span at one rate, as the tracer's CPU. */
+struct ltb_plot_cost_rate {
+	double target_sps;
+	size_t npairs;
+	double sps;		/* mean achieved sps of its traced runs */
+	double spans;		/* mean spans of its pairs */
+	double clock_s;		/* mean clock_time of their traced runs */
+	/* (intercept + slope * spans) / clock_s, and the 95% interval of
+	 * the fitted line there; NAN when the fit is not known. */
+	double cpu, lo, hi;
+};
+
+/* A pair as what the fit is made of: its extra CPU-seconds over its
+ * traced run's clock time, at the rate that run achieved. Unlike traced
+ * minus NoOp cpu_usage, it does not shrink when tracing slows the run. */
+struct ltb_plot_cost_point {
+	double target_sps, sps, cpu;
+};
+
+/* The tracer's CPU cost per span (judge/ltb_cost.h) of a graph's runs. */
+struct ltb_plot_cost {
+	struct ltb_cost fit;	/* its pairs' test and base are NULL */
+	struct ltb_plot_cost_rate *rates;	/* owned, by target_sps */
+	size_t nrates;
+	struct ltb_plot_cost_point *points;	/* owned, one per pair */
+	/* ltb_cost_line's text, or why there is no fit: "cost per span not
+	 * known: cpu.jsonl:3: result has no \"program_time\" ..." */
+	char line[512];
+};
+
+/*
+ * Fit the cost per span over the runs of client in d (pairs as
+ * ltb_cost_fit makes them: a failed run's pair is left out). Input the
+ * fit cannot use (a pair without program_time) is no error: the fit is
+ * not known and line says why. Returns 0 (ltb_plot_cost_free *pc), or -1
+ * with errno ENOMEM.
+ */
+int ltb_plot_cost(const struct ltb_plot_data *d, const char *client,
+    struct ltb_plot_cost *pc);
+
+/*
+ * The same over the runs the cpu graph of d draws with o (its label and
+ * client). -1 with errno EINVAL and a reason in err when there are none,
+ * ENOMEM otherwise.
+ */
+int ltb_plot_cpu_cost(const struct ltb_plot_data *d,
+    const struct ltb_plot_opts *o, struct ltb_plot_cost *pc, char *err,
+    size_t errlen);
+
+void ltb_plot_cost_free(struct ltb_plot_cost *pc);
 
 /*
  * Write the gnuplot program that draws graph g from d on f: terminal,

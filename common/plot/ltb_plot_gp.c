@@ -16,10 +16,11 @@
 
 #include "plot/ltb_plot.h"
 
-/* Colours: NoOp, traced, the tracer's own CPU, dropped. */
+/* Colours: NoOp, traced, the tracer's own CPU and its fit, dropped. */
 #define C_NOOP "#1f77b4"
 #define C_TRACED "#ff7f0e"
 #define C_OVERHEAD "#9467bd"
+#define C_FIT "#4b2a7a"
 #define C_DROPPED "#d62728"
 #define C_DOWN "#e00000"
 #define C_UP "#00a000"
@@ -166,12 +167,59 @@ row(FILE *f, double target, double x, const struct ltb_plot_stat *s)
 	fprintf(f, " %zu\n", s->n);
 }
 
+/* The fitted cost per span as the tracer's CPU at each rate of pc, at
+ * the rate its traced runs achieved: a datablock $fit; and the pairs it
+ * was fitted to, $pairs. Returns the rows of $fit. */
+static size_t
+fit_rows(FILE *f, const struct ltb_plot_cost *pc)
+{
+	size_t i, rows = 0;
+
+	fputs("# the cost per span fitted over the pairs, as tracer CPU: "
+	    "(fixed cost + ns/span * spans) / run time\n"
+	    "# target_sps  achieved_sps  cpu  lo  hi  pairs\n"
+	    "$fit << EOD\n", f);
+	for (i = 0; i < pc->nrates; i++) {
+		const struct ltb_plot_cost_rate *r = &pc->rates[i];
+
+		if (isnan(r->cpu))
+			continue;
+		g10(f, r->target_sps);
+		putc(' ', f);
+		g10(f, r->sps);
+		putc(' ', f);
+		g10(f, r->cpu);
+		putc(' ', f);
+		g10(f, isnan(r->lo) ? r->cpu : r->lo);
+		putc(' ', f);
+		g10(f, isnan(r->hi) ? r->cpu : r->hi);
+		fprintf(f, " %zu\n", r->npairs);
+		rows++;
+	}
+	fputs("EOD\n# each pair: traced minus NoOp program_time over the "
+	    "traced run's clock_time\n"
+	    "# target_sps  achieved_sps  cpu\n$pairs << EOD\n", f);
+	for (i = 0; i < pc->fit.npairs; i++) {
+		if (isnan(pc->points[i].cpu) || isnan(pc->points[i].sps))
+			continue;
+		g10(f, pc->points[i].target_sps);
+		putc(' ', f);
+		g10(f, pc->points[i].sps);
+		putc(' ', f);
+		g10(f, pc->points[i].cpu);
+		putc('\n', f);
+	}
+	fputs("EOD\n", f);
+	return rows;
+}
+
 static int
 script_cpu(FILE *f, const struct ltb_plot_data *d, const char *client,
     const struct ltb_plot_opts *o, char *err, size_t errlen)
 {
 	struct ltb_plot_rate *v;
-	size_t i, n, nnoop = 0, ntraced = 0, nover = 0;
+	struct ltb_plot_cost pc;
+	size_t i, n, nnoop = 0, ntraced = 0, nover = 0, nfit = 0;
 	double lo = INFINITY, hi = 0;
 	char t[256], sub[512];
 	long rc;
@@ -184,6 +232,11 @@ script_cpu(FILE *f, const struct ltb_plot_data *d, const char *client,
 		return nothing(err, errlen, "no successful results with "
 		    "cpu_usage and sps");
 	n = (size_t)rc;
+	if (ltb_plot_cost(d, client, &pc) < 0) {
+		snprintf(err, errlen, "%s", strerror(errno));
+		free(v);
+		return -1;
+	}
 	header(f, LTB_PLOT_CPU, client, o, 900, 820);
 
 	fputs("# target_sps  achieved_sps  cpu_mean  cpu_lo  cpu_hi  "
@@ -210,6 +263,8 @@ script_cpu(FILE *f, const struct ltb_plot_data *d, const char *client,
 			nover++;
 		}
 	fputs("EOD\n", f);
+	if (nover > 0 && pc.fit.known)
+		nfit = fit_rows(f, &pc);
 	for (i = 0; i < n; i++) {
 		double a = v[i].noop_sps.n ? v[i].noop_sps.mean : NAN;
 		double b = v[i].traced_sps.n ? v[i].traced_sps.mean : NAN;
@@ -267,14 +322,34 @@ script_cpu(FILE *f, const struct ltb_plot_data *d, const char *client,
 		    "set yrange [*:*]\n"
 		    "set offsets 0, 0, graph 0.1, graph 0.1\n"
 		    "set key top left\n"
-		    "plot 0 with lines lc rgb '#808080' dt 2 notitle, \\\n"
-		    "     $overhead using 2:3:4:5 with yerrorlines lw 2 pt 9 "
+		    "set bmargin 5\n"
+		    "set label 2 ", f);
+		/* What the fit says, in words, under the panel: whether it
+		 * could be made, resolved or not. */
+		ltb_plot_gp_string(f, pc.line);
+		fputs(" at screen 0.5, screen 0.015 center font ',10'\n"
+		    "plot 0 with lines lc rgb '#808080' dt 2 notitle, \\\n",
+		    f);
+		if (nfit > 0)
+			fputs("     $fit using 2:4:5 with filledcurves fc rgb '"
+			    C_OVERHEAD "' fillstyle transparent solid 0.18 "
+			    "noborder title '95% interval of the fitted line', "
+			    "\\\n"
+			    "     $fit using 2:3 with lines lw 2 dt 2 lc rgb '"
+			    C_FIT "' title 'fit: fixed cost per run + cost per "
+			    "span x spans', \\\n"
+			    "     $pairs using 2:3 with points pt 6 ps 0.9 "
+			    "lc rgb '" C_FIT "' title 'pairs fitted: traced "
+			    "minus NoOp program time, over clock time', \\\n",
+			    f);
+		fputs("     $overhead using 2:3:4:5 with yerrorlines lw 2 pt 9 "
 		    "ps 0.9 lc rgb '" C_OVERHEAD "' title ", f);
 		snprintf(t, sizeof t, "%s tracer CPU (traced - NoOp)",
 		    client);
 		ltb_plot_gp_string(f, t);
 		fputs("\nunset multiplot\n", f);
 	}
+	ltb_plot_cost_free(&pc);
 	free(v);
 	return 0;
 }
@@ -615,22 +690,6 @@ script_disconnect(FILE *f, const struct ltb_plot_data *d,
 	return 0;
 }
 
-/* The label whose runs graph g draws (see ltb_plot_script); NULL: all. */
-static const char *
-label_for(enum ltb_plot_graph g, const struct ltb_plot_data *d,
-    const struct ltb_plot_opts *o)
-{
-	const char *name = ltb_plot_graph_name(g);
-	size_t i;
-
-	if (o->label != NULL)
-		return o->label;
-	for (i = 0; i < d->nruns; i++)
-		if (strcmp(d->runs[i].label, name) == 0)
-			return name;
-	return NULL;
-}
-
 static int
 draw(FILE *f, enum ltb_plot_graph g, const struct ltb_plot_data *d,
     const struct ltb_plot_opts *o, char *err, size_t errlen)
@@ -662,7 +721,7 @@ ltb_plot_script(FILE *f, enum ltb_plot_graph g,
     const struct ltb_plot_data *d, const struct ltb_plot_opts *o,
     char *err, size_t errlen)
 {
-	const char *label = label_for(g, d, o);
+	const char *label = ltb_plot_graph_label(g, d, o);
 	struct ltb_plot_data view;
 	char why[512];
 	int rc, e;

@@ -3,8 +3,9 @@
  *
  * One page that needs nothing else: the graphs as inline SVG (gnuplot's
  * own, with its element ids prefixed per figure so that two figures'
- * "gpPt0" markers do not collide), then the verdicts, a row per run, the
- * machine noise of each run and the calibrations. Every text that comes
+ * "gpPt0" markers do not collide), the cpu graph's cost per span in words,
+ * then the verdicts, a row per run, the machine noise of each run and the
+ * calibrations. Every text that comes
  * from the records goes through ltb_plot_html_text.
  */
 #include <errno.h>
@@ -27,6 +28,9 @@ static const char style[] =
 "tr.failed td{background:#fde8e8}\n"
 ".pass{color:#fff;background:#1a7f37;font-weight:bold;padding:0 .4em}\n"
 ".fail{color:#fff;background:#c62828;font-weight:bold;padding:0 .4em}\n"
+".inconclusive{color:#fff;background:#8a5a00;font-weight:bold;"
+"padding:0 .4em}\n"
+"p.cost{background:#f3eefa;padding:.4em .6em}\n"
 "figure{margin:1em 0}figure svg{max-width:100%;height:auto}\n"
 "figcaption{font-weight:bold;margin-bottom:.3em}\n"
 "p.skip{color:#8a5a00;background:#fff6e0;padding:.4em .6em}\n";
@@ -180,8 +184,41 @@ inline_svg(FILE *f, const char *svg, int fig)
 	return 0;
 }
 
+/* The cost per span of the cpu graph's runs, in words: what the graph
+ * draws as its fitted line. */
 static int
-figures(FILE *f, const struct ltb_plot_figure *figs, size_t n)
+cost(FILE *f, const struct ltb_plot_data *d, const struct ltb_plot_opts *o)
+{
+	struct ltb_plot_cost pc;
+	char err[512];
+
+	if (ltb_plot_cpu_cost(d, o, &pc, err, sizeof err) < 0)
+		return errno == ENOMEM ? -1 : 0;
+	fputs("<p class=\"cost\" id=\"cost-per-span\">The tracer's CPU, "
+	    "fitted to each pair's extra CPU (traced minus NoOp "
+	    "program_time) against its spans over every rate: ", f);
+	ltb_plot_html_text(f, pc.line);
+	if (pc.fit.known) {
+		fputs(". Fixed cost per run, apart: ", f);
+		fprintf(f, "%.4g CPU-s (95%% CI %.4g to %.4g)",
+		    pc.fit.intercept_s, pc.fit.intercept_lo,
+		    pc.fit.intercept_hi);
+	}
+	if (pc.fit.failed > 0)
+		fprintf(f, "; %zu pair%s left out, a run failed",
+		    pc.fit.failed, pc.fit.failed == 1 ? "" : "s");
+	if (pc.fit.unpaired > 0)
+		fprintf(f, "; %zu run%s without a partner left out",
+		    pc.fit.unpaired, pc.fit.unpaired == 1 ? "" : "s");
+	fputs(".</p>\n", f);
+	ltb_plot_cost_free(&pc);
+	return 0;
+}
+
+static int
+figures(FILE *f, const struct ltb_plot_data *d,
+    const struct ltb_plot_opts *o, const struct ltb_plot_figure *figs,
+    size_t n)
 {
 	size_t i;
 
@@ -202,6 +239,8 @@ figures(FILE *f, const struct ltb_plot_figure *figs, size_t n)
 		if (inline_svg(f, figs[i].svg, (int)i + 1) < 0)
 			return -1;
 		fputs("</figure>\n", f);
+		if (figs[i].graph == LTB_PLOT_CPU && cost(f, d, o) < 0)
+			return -1;
 	}
 	return 0;
 }
@@ -209,7 +248,11 @@ figures(FILE *f, const struct ltb_plot_figure *figs, size_t n)
 static void
 verdicts(FILE *f, const struct ltb_plot_data *d)
 {
-	const cJSON *v, *value, *lim;
+	static const char *const cls[] = { "fail", "pass", "inconclusive" };
+	static const char *const word[] = { "FAIL", "PASS", "INCONCLUSIVE" };
+	static const char *const row[] = { "failed", "passed",
+	    "inconclusive" };
+	const cJSON *v, *value, *lim, *p;
 	size_t i;
 	int pass;
 
@@ -219,13 +262,16 @@ verdicts(FILE *f, const struct ltb_plot_data *d)
 	    "<th>value</th><th>limit</th><th>detail</th></tr>\n", f);
 	for (i = 0; i < d->nverdicts; i++) {
 		v = d->verdicts[i];
-		pass = ltb_json_bool(v, "pass", 0);
+		/* pass is true, false, or "inconclusive": neither */
+		p = cJSON_GetObjectItemCaseSensitive(v, "pass");
+		pass = cJSON_IsString(p) && strcmp(p->valuestring,
+		    "inconclusive") == 0 ? 2 : cJSON_IsTrue(p);
 		value = cJSON_GetObjectItemCaseSensitive(v, "value");
 		lim = cJSON_GetObjectItemCaseSensitive(v, "limit");
-		fprintf(f, "<tr class=\"%s\">", pass ? "passed" : "failed");
+		fprintf(f, "<tr class=\"%s\">", row[pass]);
 		td_text(f, ltb_json_str(v, "gate", "?"));
 		fprintf(f, "<td class=\"t\"><span class=\"%s\">%s</span>"
-		    "</td>", pass ? "pass" : "fail", pass ? "PASS" : "FAIL");
+		    "</td>", cls[pass], word[pass]);
 		td_num(f, "%.6g", cJSON_IsNumber(value) ?
 		    value->valuedouble : NAN);
 		td_num(f, "%.6g", cJSON_IsNumber(lim) ? lim->valuedouble :
@@ -392,7 +438,7 @@ ltb_plot_report(FILE *f, const struct ltb_plot_data *d,
 	    "(in the tables, left out of the graphs).</p>\n", d->nruns,
 	    d->nruns == 1 ? "" : "s", traced, d->nruns - traced, failed);
 	verdicts(f, d);
-	if (figures(f, figs, nfigs) < 0)
+	if (figures(f, d, o, figs, nfigs) < 0)
 		return -1;
 	runs(f, d);
 	noise(f, d);

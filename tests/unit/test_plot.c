@@ -420,6 +420,130 @@ report_prefixes_svg_ids_per_figure(void **unused)
 	ltb_plot_data_free(&d);
 }
 
+/* A pair at rate with spans, its NoOp run using base CPU-s and its traced
+ * run base + extra, each over clock seconds; label "cpu" or none. */
+static void
+pair(struct ltb_plot_data *d, double rate, int trial, double spans,
+    double base, double extra, double clock, const char *label)
+{
+	char more[512];
+	int t;
+
+	for (t = 1; t >= 0; t--) {
+		snprintf(more, sizeof more, "\"trial\":%d,\"spans_sent\":%g,"
+		    "\"program_time\":%.10g,\"clock_time\":%g,\"label\":"
+		    "\"%s\"", trial, spans, t ? base + extra : base, clock,
+		    label);
+		result(d, t, rate, (t ? base + extra : base) / clock,
+		    spans / clock, more);
+	}
+}
+
+static void
+cost_is_the_judges_fit_as_cpu_at_each_rate(void **unused)
+{
+	struct ltb_plot_data d = LTB_PLOT_DATA_ZERO;
+	struct ltb_plot_opts o = { 0 };
+	struct ltb_plot_cost pc;
+	char err[256];
+	size_t i;
+
+	/* 10 ms a run and 2000 ns a span, exactly: the interval is the
+	 * point, and the fitted line passes through every pair. */
+	pair(&d, 1000, 0, 2000, 1.4, 0.01 + 2000 * 2e-6, 2, "cpu");
+	pair(&d, 1000, 1, 2000, 1.4, 0.01 + 2000 * 2e-6, 2, "cpu");
+	pair(&d, 4000, 0, 8000, 1.4, 0.01 + 8000 * 2e-6, 2.5, "cpu");
+	pair(&d, 2000, 0, 4000, 1.4, 0.01 + 4000 * 2e-6, 2, "cpu");
+	/* another experiment's runs, which the cpu graph does not draw */
+	pair(&d, 2000, 0, 4000, 1.4, 0.5, 2, "dropped");
+	assert_int_equal(ltb_plot_cpu_cost(&d, &o, &pc, err, sizeof err), 0);
+	assert_true(pc.fit.known && pc.fit.resolved);
+	assert_int_equal(pc.fit.npairs, 4);
+	assert_true(fabs(pc.fit.ns_per_span - 2000) < 1e-3);
+	assert_true(fabs(pc.fit.intercept_s - 0.01) < 1e-9);
+	for (i = 0; i < pc.fit.npairs; i++)
+		assert_null(pc.fit.pairs[i].test);
+	/* the pairs as points: extra CPU-s over the traced clock time */
+	for (i = 0; i < pc.fit.npairs; i++)
+		if (pc.points[i].target_sps == 4000) {
+			assert_true(fabs(pc.points[i].cpu - 0.026 / 2.5) <
+			    1e-9);
+			assert_close(pc.points[i].sps, 8000 / 2.5);
+		}
+	assert_string_equal(pc.line, "cost per span: 2000 ns/span (95% CI "
+	    "2000 to 2000, OLS over 4 pairs)");
+	/* by rate, ascending; CPU over each rate's own clock time */
+	assert_int_equal(pc.nrates, 3);
+	assert_close(pc.rates[0].target_sps, 1000);
+	assert_int_equal(pc.rates[0].npairs, 2);
+	assert_close(pc.rates[0].spans, 2000);
+	assert_true(fabs(pc.rates[0].cpu - 0.014 / 2) < 1e-9);
+	assert_close(pc.rates[1].target_sps, 2000);
+	assert_close(pc.rates[2].target_sps, 4000);
+	assert_close(pc.rates[2].clock_s, 2.5);
+	assert_close(pc.rates[2].sps, 8000 / 2.5);
+	assert_true(fabs(pc.rates[2].cpu - 0.026 / 2.5) < 1e-9);
+	assert_true(fabs(pc.rates[2].lo - pc.rates[2].cpu) < 1e-9);
+	assert_true(fabs(pc.rates[2].hi - pc.rates[2].cpu) < 1e-9);
+	ltb_plot_cost_free(&pc);
+
+	/* all the runs: the other experiment's pair bends the line */
+	assert_int_equal(ltb_plot_cost(&d, "c", &pc), 0);
+	assert_int_equal(pc.fit.npairs, 5);
+	assert_true(pc.rates[1].hi > pc.rates[1].lo);
+	ltb_plot_cost_free(&pc);
+	ltb_plot_data_free(&d);
+}
+
+static void
+cost_says_when_there_is_no_fit(void **unused)
+{
+	struct ltb_plot_data d = LTB_PLOT_DATA_ZERO;
+	struct ltb_plot_cost pc;
+
+	pair(&d, 1000, 0, 2000, 1.4, 0.014, 2, "");
+	assert_int_equal(ltb_plot_cost(&d, "c", &pc), 0);
+	assert_false(pc.fit.known);
+	assert_int_equal(pc.nrates, 1);
+	assert_true(isnan(pc.rates[0].cpu));
+	assert_string_equal(pc.line, "cost per span not known: 1 pair (it "
+	    "needs 3 or more, traced and NoOp at 2 rates or more)");
+	ltb_plot_cost_free(&pc);
+	/* the same plan twice cannot be paired: said, not an error */
+	pair(&d, 1000, 0, 2000, 1.4, 0.014, 2, "");
+	assert_int_equal(ltb_plot_cost(&d, "c", &pc), 0);
+	assert_false(pc.fit.known);
+	assert_non_null(strstr(pc.line, "cost per span not known: t.jsonl:"));
+	assert_non_null(strstr(pc.line, "two base runs"));
+	ltb_plot_cost_free(&pc);
+	ltb_plot_data_free(&d);
+}
+
+static void
+report_shows_inconclusive_verdicts_as_neither(void **unused)
+{
+	struct ltb_plot_data d = LTB_PLOT_DATA_ZERO;
+	struct ltb_plot_opts o = { 0 };
+	struct ltb_plot_figure fig;
+	char *buf = NULL;
+	size_t len;
+	FILE *f = open_memstream(&buf, &len);
+
+	result(&d, 1, 50, 0.7, 50, "");
+	add_ok(&d, "{\"type\":\"verdict\",\"gate\":\"max-ns-per-span\","
+	    "\"pass\":\"inconclusive\"}");
+	memset(&fig, 0, sizeof fig);
+	fig.graph = LTB_PLOT_CPU;
+	assert_int_equal(ltb_plot_report(f, &d, &o, &fig, 1), 0);
+	fclose(f);
+	assert_non_null(strstr(buf, "<tr class=\"inconclusive\">"));
+	assert_non_null(strstr(buf, "<span class=\"inconclusive\">"
+	    "INCONCLUSIVE</span>"));
+	assert_null(strstr(buf, "FAIL"));
+	free(buf);
+	ltb_plot_data_free(&d);
+}
+
 int
 main(void)
 {
@@ -438,6 +562,9 @@ main(void)
 		cmocka_unit_test(graph_names_and_formats),
 		cmocka_unit_test(script_without_suitable_runs_says_why),
 		cmocka_unit_test(report_prefixes_svg_ids_per_figure),
+		cmocka_unit_test(cost_is_the_judges_fit_as_cpu_at_each_rate),
+		cmocka_unit_test(cost_says_when_there_is_no_fit),
+		cmocka_unit_test(report_shows_inconclusive_verdicts_as_neither),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
