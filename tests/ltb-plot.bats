@@ -371,11 +371,22 @@ is_svg() {
 	done
 }
 
+# gate_cost FILE: what ltb-assert's per-span gate finds in FILE, in the
+# words ltb_cost_line gives a resolved fit: "6310 ns/span (95% CI 4779 to
+# 7841, OLS over 6 pairs)". Sets COST.
+gate_cost() {
+	COST=$(ltb-assert --max-ns-per-span 1000000 --max-noise 100 "$1" 2>/dev/null |
+		jq -r 'select(.gate == "max-ns-per-span") | select(.resolved) |
+		    "\(.value | round) ns/span (95% CI \(.ci95[0] | round) to \(.ci95[1] | round), OLS over \(.pairs) pairs)"')
+	[[ $COST == *' ns/span (95% CI '* ]]
+}
+
 @test "cpu draws the fitted cost per span over the tracer's CPU, and says it" {
+	gate_cost "$FX/cost.jsonl"
 	run --separate-stderr ltb-plot cpu --script "$FX/cost.jsonl"
 	assert_success
-	# ltb-assert's own fit: 6310 ns/span over 6 pairs, resolved.
-	assert_line "set label 2 'cost per span: 6310 ns/span (95% CI 4946 to 7674, OLS over 6 pairs)' at screen 0.5, screen 0.015 center font ',10'"
+	# ltb-assert's own fit (6310 ns/span over 6 pairs), resolved.
+	assert_line "set label 2 'cost per span: $COST' at screen 0.5, screen 0.015 center font ',10'"
 	assert_line '$fit << EOD'
 	# At 40000 sps: (0.0004 CPU-s + 6310 ns * 80000 spans) over the
 	# traced runs' mean clock time, 2.57 s; its band holds it.
@@ -392,7 +403,7 @@ is_svg() {
 	assert_output --partial "\$pairs using 2:3 with points"
 	run ltb-plot cpu -o "$TMP/c.svg" "$FX/cost.jsonl"
 	assert_success
-	grep -q '>cost per span: 6310 ns/span (95% CI 4946 to 7674, OLS over 6 pairs)<' "$TMP/c.svg"
+	grep -qF ">cost per span: $COST<" "$TMP/c.svg"
 	grep -q '>fit: fixed cost per run + cost per span x spans<' "$TMP/c.svg"
 	run ltb-plot cpu -o "$TMP/c.png" "$FX/cost.jsonl"
 	assert_success
@@ -400,9 +411,15 @@ is_svg() {
 }
 
 @test "cpu says when the cost per span is not resolved, or not known" {
+	# The gate's interval (-167 to 18852 ns/span) holds 0.
+	local ci
+	ci=$(ltb-assert --max-ns-per-span 1000000 --max-noise 100 "$FX/cpu.jsonl" 2>/dev/null |
+		jq -r 'select(.gate == "max-ns-per-span") | select(.resolved == false) |
+		    "\(.ci95[0] | round) to \(.ci95[1] | round) ns/span over \(.pairs) pairs"')
+	[[ -n $ci ]]
 	run --separate-stderr ltb-plot cpu --script "$FX/cpu.jsonl"
 	assert_success
-	assert_output --partial "set label 2 'cost per span not resolved: -167 to 18852 ns/span over 8 pairs (more rates, trials or longer runs would resolve it)'"
+	assert_output --partial "set label 2 'cost per span not resolved: $ci (more rates, trials or longer runs would resolve it)'"
 	# One pair: no fit, so no line, and the graph says why.
 	head -n 2 "$FX/cpu.jsonl" >"$TMP/one.jsonl"
 	run --separate-stderr ltb-plot cpu --script "$TMP/one.jsonl"
@@ -423,11 +440,13 @@ is_svg() {
 }
 
 @test "report says the cost per span under the cpu graph, and inconclusive verdicts as such" {
+	gate_cost "$FX/cost.jsonl"
 	ltb-assert --max-ns-per-span 1000 --max-noise 0.5 "$FX/cost.jsonl" >"$TMP/v.jsonl" || true
 	run ltb-plot report -o "$TMP/r.html" "$FX/cost.jsonl" "$TMP/v.jsonl"
 	assert_success
 	f=$TMP/r.html
-	grep -q '<p class="cost" id="cost-per-span">.*cost per span: 6310 ns/span (95% CI 4946 to 7674, OLS over 6 pairs). Fixed cost per run, apart: 0.0004 CPU-s (95% CI -0.07046 to 0.07126).</p>' "$f"
+	grep -qF "against its spans over every rate: cost per span: $COST. Fixed cost per run, apart: 0.0004 CPU-s (95% CI -0.07046 to 0.07126).</p>" "$f"
+	grep -q '^<p class="cost" id="cost-per-span">' "$f"
 	# After the cpu figure, before the next.
 	run grep -o 'id="graph-cpu"\|id="cost-per-span"\|id="graph-dropped"' "$f"
 	assert_output "$(printf '%s\n' 'id="graph-cpu"' 'id="cost-per-span"' 'id="graph-dropped"')"

@@ -828,12 +828,14 @@ fail:
 
 /* The fitted line as CPU at each rate, with the 95% interval of the line
  * itself (of the mean extra CPU at those spans, not of one run's):
- * t * s * sqrt(1/n + (x - mean x)^2 / Sxx). */
+ * t * sqrt(s^2 / n + (x - mean x)^2 * se^2), se the slope's standard error
+ * as the fit reports it (the larger of the classical and HC3), so that the
+ * band is no narrower than the interval the text gives. */
 static void
 cost_line(struct ltb_plot_cost *pc)
 {
 	const struct ltb_cost *c = &pc->fit;
-	double xbar = 0, sxx = 0, t, a, b, y, half;
+	double xbar = 0, t, a, b, se, y, half;
 	size_t i;
 
 	if (!c->known)
@@ -841,20 +843,18 @@ cost_line(struct ltb_plot_cost *pc)
 	for (i = 0; i < c->npairs; i++)
 		xbar += c->pairs[i].spans;
 	xbar /= (double)c->npairs;
-	for (i = 0; i < c->npairs; i++)
-		sxx += (c->pairs[i].spans - xbar) * (c->pairs[i].spans - xbar);
 	t = ltb_t_quantile(0.975, c->df);
 	a = c->intercept_s;
 	b = c->ns_per_span / 1e9;
+	se = c->se / 1e9;
 	for (i = 0; i < pc->nrates; i++) {
 		struct ltb_plot_cost_rate *r = &pc->rates[i];
 
 		if (isnan(r->clock_s))
 			continue;
 		y = a + b * r->spans;
-		half = sxx > 0 && !isnan(t) ? t * c->resid_sd *
-		    sqrt(1.0 / (double)c->npairs + (r->spans - xbar) *
-		    (r->spans - xbar) / sxx) : NAN;
+		half = t * sqrt(c->resid_sd * c->resid_sd / (double)c->npairs +
+		    (r->spans - xbar) * (r->spans - xbar) * se * se);
 		r->cpu = y / r->clock_s;
 		r->lo = (y - half) / r->clock_s;
 		r->hi = (y + half) / r->clock_s;
