@@ -25,10 +25,11 @@
 #   -h, --help   this text
 # Limits can be changed through MAX_CPU, MAX_OVERHEAD, MAX_MEMORY_GROWTH,
 # MIN_THROUGHPUT, AT_OVERHEAD, MAX_DROPPED and MAX_INVALID in the
-# environment; CPU_NS_PER_SPAN, when set, also gates the tracer's CPU-ns
+# environment. CPU_NS_PER_SPAN, when set, also gates the tracer's CPU-ns
 # per span (--max-ns-per-span), inconclusive when other processes and
-# steal took more than MAX_NOISE CPU during the runs (when that is set);
-# CPU_SPS changes the cpu gate's rates (default 100,500). Each stage's results are written whole, then judged,
+# steal took more than MAX_NOISE CPU during the runs (ltb-assert's
+# --max-noise, 0.5 unless set); CPU_SPS changes the cpu gate's rates
+# (default 100,500). Each stage's results are written whole, then judged,
 # so no stage's status is lost in a pipe; the exit is the worst of them
 # all, and of a gate measured again, its last measurement's.
 #
