@@ -68,6 +68,23 @@ certificate() {
 		-out "$TMP/$1.crt" 2>/dev/null
 }
 
+# cpu_client: run the client as `run --separate-stderr client` does, and
+# set cpu_ms to the user and system CPU it used (its own rusage, through
+# bash's time, to the millisecond).
+cpu_client() {
+	local TIMEFORMAT='%3U %3S' t
+	t=$({ time client >"$TMP/client.out" 2>"$TMP/client.err"; } 2>&1) && status=0 || status=$?
+	output=$(cat "$TMP/client.out")
+	stderr=$(cat "$TMP/client.err")
+	cpu_ms=$(awk '{ printf "%d", ($1 + $2) * 1000 }' <<<"$t")
+}
+
+# tracer_version: the version the tracer's header declares.
+tracer_version() {
+	sed -n 's/^#define LTB_TRACER_VERSION[[:space:]]*"\([^"]*\)".*/\1/p' \
+		"$LTB_ROOT/common/client/ltb_tracer.h"
+}
+
 # otlp_spans FILE: how many spans the OTLP bodies in FILE hold.
 otlp_spans() {
 	protoc-c --decode=ltb.otlp.ExportTraceServiceRequest \
@@ -80,7 +97,7 @@ otlp_spans() {
 	control '{"Trace": false, "Repeat": 120, "Work": 100}'
 	run --separate-stderr client
 	assert_success
-	assert_output '{"type":"client","v":1,"client":"c","trace":false,"spans_sent":120,"dropped":0,"reports_ok":0,"reports_failed":0}'
+	assert_output '{"type":"client","v":1,"client":"c","trace":false,"spans_sent":120,"dropped":0,"reports_ok":0,"reports_failed":0,"tracer":"noop","planted_ns":0}'
 	[ "$(sat_stat .spans_received)" = 0 ]
 	[ "$(sat_stat .reports)" = 0 ]
 }
@@ -308,4 +325,65 @@ otlp_spans() {
 	[ "$(field reports_failed)" = 1 ]
 	[[ $stderr == *"the last: POST https://127.0.0.1:"*"/api/v2/reports: "* ]]
 	[ "$(sat_stat .spans_received)" = 0 ]
+}
+
+@test "the summary names the tracer, its protocol and version; NoOp is noop" {
+	version=$(tracer_version)
+	[ -n "$version" ]
+	start_satellite
+	control '{"Trace": true, "Repeat": 12}'
+	run --separate-stderr client
+	assert_success
+	[ "$(field tracer)" = "ltb-tracer lightstep $version" ]
+	control '{"Trace": true, "Repeat": 12, "Protocol": "otlp"}'
+	run --separate-stderr client
+	assert_success
+	[ "$(field tracer)" = "ltb-tracer otlp $version" ]
+	control '{"Trace": false, "Repeat": 12}'
+	run --separate-stderr client
+	assert_success
+	[ "$(field tracer)" = noop ]
+}
+
+@test "PlantedNsPerSpan burns that much CPU per traced span, and the summary measures it" {
+	start_satellite
+	control '{"Trace": true, "Repeat": 5000, "Work": 0, "PlantedNsPerSpan": 0}'
+	cpu_client
+	assert_success
+	[ "$(field planted_ns)" = 0 ]
+	[ "$(field planted_ns_measured)" = null ]
+	base=$cpu_ms
+	# 200 us x 5000 spans: one CPU-second more
+	control '{"Trace": true, "Repeat": 5000, "Work": 0, "PlantedNsPerSpan": 200000}'
+	cpu_client
+	assert_success
+	[ "$stderr" = "" ]
+	[ "$(field spans_sent)" = 5000 ]
+	[ "$(field dropped)" = 0 ]
+	[ "$(field planted_ns)" = 200000 ]
+	measured=$(field planted_ns_measured)
+	echo "CPU ${base} ms planting nothing, ${cpu_ms} ms planting 1 s;" \
+		"measured ${measured} ns/span" >&3
+	(( cpu_ms - base >= 850 && cpu_ms - base <= 1150 ))
+	(( measured >= 190000 && measured <= 210000 ))
+}
+
+@test "a NoOp run plants nothing whatever PlantedNsPerSpan says" {
+	control '{"Trace": false, "Repeat": 5000, "Work": 0, "PlantedNsPerSpan": 200000}'
+	cpu_client
+	assert_success
+	[ "$(field planted_ns)" = 0 ]
+	[ "$(field planted_ns_measured)" = null ]
+	echo "CPU ${cpu_ms} ms" >&3
+	(( cpu_ms < 300 ))
+}
+
+@test "a PlantedNsPerSpan that is negative, over 1e9 or not a number is exit 2" {
+	for bad in -1 1000000001 '"5000"' 2.5; do
+		printf '{"Trace": true, "Repeat": 10, "PlantedNsPerSpan": %s}' "$bad" >"$TMP/bad.json"
+		LTB_CONTROL_URL=file://$TMP/bad.json run --separate-stderr client
+		assert_failure 2
+		assert_output ""
+		[ "$stderr" = "ltb-client-c: bad control message from file://$TMP/bad.json: PlantedNsPerSpan: not an integer from 0 to 1000000000" ]
+	done
 }

@@ -185,6 +185,20 @@ free_port() {
 	assert_all_counted 13
 }
 
+@test "the summary names the tracer and the version installed; NoOp is noop" {
+	version=$(jq -r .version "$CLIENT_DIR/node_modules/@opentelemetry/sdk-trace-base/package.json")
+	[ -n "$version" ]
+	start_satellite
+	control '.Repeat = 12'
+	run --separate-stderr "$CLIENT_DIR/run"
+	assert_success
+	assert_equal "$(jq -r .tracer <<<"$output")" "@opentelemetry/sdk-trace-base $version"
+	control '.Trace = false | .Repeat = 12'
+	run --separate-stderr "$CLIENT_DIR/run"
+	assert_success
+	assert_equal "$(jq -r .tracer <<<"$output")" noop
+}
+
 @test "a NoOp run sends nothing and still counts its spans" {
 	start_satellite
 	control '.Trace = false | .Repeat = 500'

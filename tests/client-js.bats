@@ -66,6 +66,20 @@ client_field() {
 	assert_equal "$(sat_stat .invalid_spans)" 0
 }
 
+@test "the summary names the tracer and the version installed; NoOp is noop" {
+	version=$(jq -r .version "$CLIENT_DIR/node_modules/lightstep-tracer/package.json")
+	[ -n "$version" ]
+	start_satellite
+	control '.Repeat = 12'
+	run --separate-stderr "$CLIENT_DIR/run"
+	assert_success
+	assert_equal "$(jq -r .tracer <<<"$output")" "lightstep-tracer $version"
+	control '.Trace = false | .Repeat = 12'
+	run --separate-stderr "$CLIENT_DIR/run"
+	assert_success
+	assert_equal "$(jq -r .tracer <<<"$output")" noop
+}
+
 @test "a NoOp run sends nothing and still counts its spans" {
 	start_satellite
 	control '.Trace = false | .Repeat = 500'

@@ -15,12 +15,23 @@
  * Protocol (LightStep or OTLP), over https when Tls, verifying the
  * satellites' certificate only when TlsCaFile names a CA.
  *
+ * With Trace and PlantedNsPerSpan N > 0 each span also burns N ns of CPU
+ * on this thread, between its start and its finish (plant.c): a known
+ * cost beside the tracer's, the ground truth ltb checks its own figures
+ * against. NoOp runs plant nothing.
+ *
  * stdout: one JSON line at the end,
  *   {"type":"client","v":1,"client":"c","trace":B,"spans_sent":N,
- *    "dropped":D,"reports_ok":R,"reports_failed":F}
+ *    "dropped":D,"reports_ok":R,"reports_failed":F,
+ *    "tracer":"ltb-tracer lightstep 0.9","planted_ns":P,
+ *    "planted_ns_measured":M}
  * where spans_sent is the spans generated (Repeat) and dropped those the
  * tracer lost: buffer full, failed reports, and with NoFlush whatever was
- * still buffered at the end. Human messages go to stderr.
+ * still buffered at the end. tracer names the tracer, the protocol it
+ * spoke and its version ("noop" without Trace); planted_ns is what each
+ * span planted (0 in NoOp runs) and planted_ns_measured, there when
+ * something was, the mean CPU ns a span's planting took, as timed.
+ * Human messages go to stderr.
  *
  * Exit: 0 done (drops are data, not failures); 2 the control message
  * cannot be fetched or is malformed; 3 system failure (the tracer cannot
@@ -37,8 +48,10 @@
 #include <curl/curl.h>
 
 #include "run/ltb_control_msg.h"
+#include "core/ltb_clock.h"
 #include "core/ltb_log.h"
 #include "client/ltb_tracer.h"
+#include "plant.h"
 
 #define CONTROL_MAX (1 << 20)		/* a control message is small */
 #define CONTROL_TIMEOUT_MS 10000
@@ -77,6 +90,7 @@ struct run {
 	struct ltb_tracer *t;
 	const struct ltb_control *c;
 	const char **keys, **values;	/* NumTags of each, outlive t */
+	struct plant *plant;		/* PlantedNsPerSpan's */
 };
 
 struct body {
@@ -173,6 +187,7 @@ chain(const struct run *r, const struct ltb_span_context *parent,
 	for (i = 0; i < c->num_tags; i++)
 		ltb_span_set_tag(s, r->keys[i], r->values[i]);
 	work(c->work);
+	plant_span(r->plant);
 	for (i = 0; i < c->num_logs; i++)
 		ltb_span_log(s, "event", events[i % NEVENTS]);
 	if (left > 1)
@@ -190,6 +205,21 @@ sleep_ns(uint64_t ns)
 		;
 }
 
+/* Sleep, and tell the plant: the time is not CPU. */
+static void
+pause_ns(const struct run *r, uint64_t ns)
+{
+	uint64_t t;
+
+	if (r->plant->ns == 0) {
+		sleep_ns(ns);
+		return;
+	}
+	t = ltb_mono_ns();
+	sleep_ns(ns);
+	plant_slept(r->plant, ltb_mono_ns() - t);
+}
+
 static void
 generate(const struct run *r)
 {
@@ -205,11 +235,11 @@ generate(const struct run *r)
 		if (c->sleep_interval_ns == 0) {
 			/* no interval to batch sleeps by: pay as we go */
 			if (debt > 0)
-				sleep_ns(debt);
+				pause_ns(r, debt);
 			debt = 0;
 		}
 		while (c->sleep_interval_ns > 0 && debt > c->sleep_interval_ns) {
-			sleep_ns(c->sleep_interval_ns);
+			pause_ns(r, c->sleep_interval_ns);
 			debt -= c->sleep_interval_ns;
 		}
 	}
@@ -217,7 +247,7 @@ generate(const struct run *r)
 	 * run short by up to one SleepInterval (10% of a 1 s run); paying it
 	 * keeps the run as long as Repeat spans at the planned rate take. */
 	if (debt > 0)
-		sleep_ns(debt);
+		pause_ns(r, debt);
 }
 
 /* NumTags keys and values: the usual ones, then "tag.N" = "value.N". All
@@ -276,16 +306,28 @@ make_tracer(const struct ltb_control *c)
 	return t;
 }
 
+/* The summary's name for the tracer: "ltb-tracer PROTOCOL VERSION". */
+static const char *
+tracer_name(const struct ltb_control *c, char *buf, size_t len)
+{
+	if (!c->trace)
+		return "noop";
+	snprintf(buf, len, "ltb-tracer %s %s",
+	    ltb_control_protocol_names[c->protocol], LTB_TRACER_VERSION);
+	return buf;
+}
+
 int
 main(int argc, char **argv)
 {
 	struct ltb_control c;
+	struct plant plant;
 	struct ltb_tracer_stats st;
 	struct body body = { NULL, 0, 0 };
 	struct run r;
 	const char *url = getenv("LTB_CONTROL_URL");
 	const char **keys = NULL, **values = NULL;
-	char *block = NULL, err[256];
+	char *block = NULL, err[256], name[64];
 
 	ltb_prog = "ltb-client-c";
 	if (argc > 1)
@@ -313,6 +355,11 @@ main(int argc, char **argv)
 	r.t = make_tracer(&c);
 	r.keys = keys;
 	r.values = values;
+	r.plant = &plant;
+	/* after the tracer: its reporter thread runs when the spans do */
+	if (plant_start(&plant, c.trace ? c.planted_ns : 0, err,
+	    sizeof err) < 0)
+		ltb_die(LTB_EXIT_SYS, "cannot plant PlantedNsPerSpan: %s", err);
 	generate(&r);
 
 	if (c.trace && !c.no_flush &&
@@ -333,9 +380,14 @@ main(int argc, char **argv)
 
 	printf("{\"type\":\"client\",\"v\":1,\"client\":\"c\",\"trace\":%s,"
 	    "\"spans_sent\":%" PRIu64 ",\"dropped\":%" PRIu64 ","
-	    "\"reports_ok\":%" PRIu64 ",\"reports_failed\":%" PRIu64 "}\n",
+	    "\"reports_ok\":%" PRIu64 ",\"reports_failed\":%" PRIu64 ","
+	    "\"tracer\":\"%s\",\"planted_ns\":%" PRIu64,
 	    c.trace ? "true" : "false", c.repeat, st.spans_dropped,
-	    st.reports_ok, st.reports_failed);
+	    st.reports_ok, st.reports_failed,
+	    tracer_name(&c, name, sizeof name), plant.ns);
+	if (plant.spans > 0)
+		printf(",\"planted_ns_measured\":%.0f", plant_measured(&plant));
+	printf("}\n");
 	if (fflush(stdout) == EOF || ferror(stdout) || fclose(stdout) == EOF) {
 		if (errno == EPIPE)
 			return LTB_EXIT_OK;

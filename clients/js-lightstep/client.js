@@ -13,7 +13,10 @@
 //
 // stdout carries exactly one JSON line, printed at exit:
 //   {"type":"client","v":1,"client":"js-lightstep","trace":B,
-//    "spans_sent":N,"dropped":D,"reports_ok":R,"reports_failed":F}
+//    "spans_sent":N,"dropped":D,"reports_ok":R,"reports_failed":F,
+//    "tracer":"lightstep-tracer 0.35.0"}
+// tracer names the tracer package and the version installed ("noop"
+// without Trace).
 // Everything else (tracer logs, diagnostics) goes to stderr.
 //
 // Exit codes: 0 done (even if some spans were not acknowledged: that is what
@@ -69,6 +72,18 @@ let finished = false;
 
 function warn(msg) {
     process.stderr.write(`${PROG}: ${msg}\n`);
+}
+
+// "NAME VERSION" of an installed package, from its own package.json: the
+// summary's tracer, which results carry into their fingerprint.
+function packageName(name) {
+    let version = 'unknown';
+    try {
+        version = require(`${name}/package.json`).version || version;
+    } catch (e) {
+        // an unreadable package.json is no reason to fail a run
+    }
+    return `${name} ${version}`;
 }
 
 function die(code, msg) {
@@ -417,6 +432,7 @@ async function main() {
         die(127, `cannot load the tracer (run clients/js-lightstep/setup): ${e.message}`);
         return;
     }
+    const tracerName = packageName('lightstep-tracer');
 
     let c;
     try {
@@ -460,6 +476,7 @@ async function main() {
         dropped        : dropped,
         reports_ok     : stats.reportsOk,
         reports_failed : stats.reportsFailed,
+        tracer         : c.Trace ? tracerName : 'noop',
     });
     process.stdout.write(`${line}\n`, () => process.exit(0));
 }

@@ -38,7 +38,8 @@
 //   {"type":"client","v":1,"client":"js-otel","trace":B,"spans_sent":N,
 //    "dropped":D,"exporter":"http/protobuf","compression":"none",
 //    "tls":T,"reports_ok":R,"reports_failed":F,"dropped_queue_full":Q,
-//    "dropped_export_failed":X,"rejected":J,"unsent":U,"in_flight":I}
+//    "dropped_export_failed":X,"rejected":J,"unsent":U,"in_flight":I,
+//    "tracer":"@opentelemetry/sdk-trace-base 2.12.1"}
 // spans_sent is what the client finished; dropped = Q + X + J + U + I,
 // what it knows it lost: Q spans the BatchSpanProcessor turned away because
 // its queue was full, X spans in exports that failed for good (after the
@@ -48,8 +49,9 @@
 // client abandons: none was acknowledged and none will be sent again. (A
 // request of I that did get through, its answer not back yet, shows as
 // the client counting more than the satellites miss.) reports_ok and
-// reports_failed count export calls. Everything else (SDK diagnostics)
-// goes to stderr.
+// reports_failed count export calls. tracer names the SDK package and the
+// version installed ("noop" without Trace). Everything else (SDK
+// diagnostics) goes to stderr.
 //
 // Counting. The SDK only logs its drops, and its log line ("Dropped N spans
 // because maxQueueSize reached") comes late or never (only when a later span
@@ -118,6 +120,18 @@ const DIAG_LINES_MAX = 20;
 const PROCESSED_METRIC = 'otel.sdk.processor.span.processed';
 
 let finished = false;
+
+// "NAME VERSION" of an installed package, from its own package.json: the
+// summary's tracer, which results carry into their fingerprint.
+function packageName(name) {
+    let version = 'unknown';
+    try {
+        version = require(`${name}/package.json`).version || version;
+    } catch (e) {
+        // an unreadable package.json is no reason to fail a run
+    }
+    return `${name} ${version}`;
+}
 
 function warn(msg) {
     process.stderr.write(`${PROG}: ${msg}\n`);
@@ -617,6 +631,7 @@ async function main() {
         die(127, `cannot load the OpenTelemetry SDK (run clients/js-otel/setup): ${e.message}`);
         return;
     }
+    const tracerName = packageName('@opentelemetry/sdk-trace-base');
 
     let choice;
     try {
@@ -680,6 +695,7 @@ async function main() {
         rejected              : stats.rejected,
         unsent                : acc.unsent,
         in_flight             : acc.inFlight,
+        tracer                : c.Trace ? tracerName : 'noop',
     });
     process.stdout.write(`${line}\n`, () => process.exit(0));
 }

@@ -48,6 +48,8 @@
 #include <stdint.h>
 #include <time.h>
 
+#define LTB_TRACER_VERSION "0.9"	/* what clients name it by */
+
 /*
  * A transport other than HTTP, for tests and benchmarks: called on the
  * reporter thread with each encoded report (borrowed for the call).
