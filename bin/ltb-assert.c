@@ -27,7 +27,8 @@ static const char usage[] =
 "                  [--min-throughput SPS --at-overhead X]\n"
 "                  [--max-ns-per-span NS]\n"
 "                  [--baseline FILE --max-regression R\n"
-"                   [--allow-different-machine]] [--max-noise CPU]\n"
+"                   [--allow-different-machine] [--max-interval W]]\n"
+"                  [--max-noise CPU]\n"
 "                  [--expect 'FIELD OP VALUE']... [--junit FILE] [FILE...]\n"
 "\n"
 "Checks gates over result records (from the FILEs, or stdin when none or\n"
@@ -68,6 +69,9 @@ static const char usage[] =
 "                          fingerprints: cpu_model, cores, kernel,\n"
 "                          work_per_second, client) unless\n"
 "  --allow-different-machine\n"
+"  --max-interval W        max-regression is inconclusive, not a pass, when\n"
+"                          its 95% interval reaches further than W either\n"
+"                          side of the change (default 0.5: +-50%)\n"
 "  --max-noise CPU         make the two gates above inconclusive when other\n"
 "                          processes and steal took more than CPU on\n"
 "                          average during the runs (default 0.5; 0: never)\n"
@@ -151,7 +155,7 @@ static void
 parse_args(int argc, char **argv, struct args *a)
 {
 	enum { O_AT = 256, O_EXPECT, O_JUNIT, O_BASELINE, O_OTHER_MACHINE,
-	    O_NOISE, O_GATE };
+	    O_NOISE, O_WIDTH, O_GATE };
 	static const struct option longopts[] = {
 		{ "max-cpu", required_argument, NULL,
 		    O_GATE + LTB_GATE_MAX_CPU },
@@ -173,6 +177,7 @@ parse_args(int argc, char **argv, struct args *a)
 		{ "allow-different-machine", no_argument, NULL,
 		    O_OTHER_MACHINE },
 		{ "max-noise", required_argument, NULL, O_NOISE },
+		{ "max-interval", required_argument, NULL, O_WIDTH },
 		{ "min-throughput", required_argument, NULL,
 		    O_GATE + LTB_GATE_MIN_THROUGHPUT },
 		{ "at-overhead", required_argument, NULL, O_AT },
@@ -182,7 +187,7 @@ parse_args(int argc, char **argv, struct args *a)
 		{ NULL, 0, NULL, 0 }
 	};
 	struct ltb_gate *g, *throughput = NULL, *regression = NULL;
-	double at = NAN, noise = 0.5;
+	double at = NAN, noise = 0.5, width = 0.5;
 	int other_machine = 0;
 	size_t i;
 	const char *why;
@@ -223,6 +228,9 @@ parse_args(int argc, char **argv, struct args *a)
 		case O_NOISE:
 			noise = limit("max-noise", optarg);
 			break;
+		case O_WIDTH:
+			width = limit("max-interval", optarg);
+			break;
 		case O_JUNIT:
 			if (a->junit != NULL)
 				bad_usage("--junit given twice");
@@ -261,6 +269,7 @@ parse_args(int argc, char **argv, struct args *a)
 		bad_usage("--allow-different-machine goes with --baseline");
 	for (i = 0; i < a->ngates; i++) {
 		a->gates[i].max_noise = noise;
+		a->gates[i].max_halfwidth = width;
 		a->gates[i].allow_different_machine = other_machine;
 		a->gates[i].baseline_name = a->baseline;
 	}

@@ -1084,6 +1084,15 @@ gate_max_regression(const struct ltb_gate *g, const struct ltb_results *rs,
 		    !b->resolved ? "the baseline" : "this run", detail);
 	} else if (v->rel_lo > g->limit) {
 		v->pass = 0;
+	} else if (g->max_halfwidth > 0 &&
+	    (v->rel_hi - v->rel_lo) / 2 > g->max_halfwidth) {
+		/* [-80%, +170%] around +5% measured nothing worth a pass */
+		v->pass = 0;
+		v->inconclusive = 1;
+		say(v->detail, sizeof v->detail, "the interval is too wide to "
+		    "decide (+-%.0f%%, more than --max-interval %.0f%%): more "
+		    "pairs, rates or longer runs; %s", (v->rel_hi - v->rel_lo) /
+		    2 * 100, g->max_halfwidth * 100, detail);
 	} else if (!ok) {
 		v->pass = 0;
 		v->inconclusive = 1;

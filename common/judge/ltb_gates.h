@@ -24,8 +24,9 @@
  *                      input's: fails only when the relative increase is
  *                      resolved (its interval's low end) above limit;
  *                      inconclusive when it looks above but is not
- *                      resolved, or when either cost is not resolved from
- *                      zero; passes otherwise. CPU at each rate, memory
+ *                      resolved, when either cost is not resolved from
+ *                      zero, or when the interval is wider than
+ *                      max_halfwidth either side; passes otherwise. CPU at each rate, memory
  *                      and drops are compared and reported beside it.
  *                      Refused between different machines' results.
  *   max-memory-growth  at each target_sps with two runtimes or more, mean
@@ -115,6 +116,8 @@ struct ltb_gate {
 	const char *baseline_name;
 	int allow_different_machine;
 	double max_noise;
+	double max_halfwidth;	/* max-regression: the widest interval (its
+				 * relative half-width) a pass may rest on */
 };
 
 /* One result record, with the fields the gates read. Numbers absent, null
