@@ -460,7 +460,7 @@ broken_result() {
 @test "max-regression does not pass on an interval too wide to decide" {
 	run --separate-stderr ltb-assert --max-interval 0.02 --baseline "$FX/cost.jsonl" --max-regression 0.10 "$FX/cost-aa.jsonl"
 	assert_failure 4
-	[[ ${stderr_lines[1]} == *"(the interval is too wide to decide (+-6%, more than --max-interval 2%): more pairs"* ]]
+	[[ ${stderr_lines[1]} == *"(the interval is too wide to decide (+-5%, more than --max-interval 2%): more pairs"* ]]
 	run ltb-assert --max-interval 0.06 --baseline "$FX/cost.jsonl" --max-regression 0.10 "$FX/cost-aa.jsonl"
 	assert_success
 }
