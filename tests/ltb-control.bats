@@ -100,13 +100,21 @@ calibration() {
 	assert_output '[false,false]'
 }
 
-@test "plan --planted-ns lands in every control message, and the work rate in every record" {
+@test "plan --planted-ns lands in the test arm's messages, and the work rate in every record" {
 	calibration
 	run ltb-control plan --client c --calibration "$TMP/cal.json" --trace both \
 		--sps 100,200 --trials 2 --planted-ns 5000
 	assert_success
-	run jq -sc 'map([.PlantedNsPerSpan, .planted_ns, .work_per_second]) | unique' <<<"$output"
-	assert_output '[[5000,5000,1000000000]]'
+	run jq -sc 'map([.arm, .Trace, .PlantedNsPerSpan, .planted_ns, .work_per_second]) | unique' <<<"$output"
+	assert_output '[["base",false,0,0,1000000000],["test",true,5000,5000,1000000000]]'
+	# A/A: both arms traced, the plant in one: the pairs measure it alone
+	run ltb-control plan --client c --calibration "$TMP/cal.json" --trace aa \
+		--sps 100,200 --trials 2 --planted-ns 5000
+	run jq -sc 'map([.arm, .Trace, .PlantedNsPerSpan]) | unique' <<<"$output"
+	assert_output '[["base",true,0],["test",true,5000]]'
+	run ltb-control plan --client c --calibration "$TMP/cal.json" --trace on --planted-ns 7
+	run jq -c '[.PlantedNsPerSpan, .planted_ns]' <<<"$output"
+	assert_output '[7,7]'
 	run ltb-control plan --client c --calibration "$TMP/cal.json"
 	run jq -c '[.PlantedNsPerSpan, .planted_ns]' <<<"$output"
 	assert_output '[0,0]'

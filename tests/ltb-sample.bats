@@ -119,7 +119,8 @@ teardown() {
 		--seed 3 --planted-ns 2000 --control-port 0
 	assert_success
 	run jq -r '[.pair, .arm, .seed, .planted_ns, .fingerprint.client] | @tsv' <<<"$(results)"
-	assert_output "$(printf '0\tbase\t3\t2000\tc\n0\ttest\t3\t2000\tc')"
+	# the NoOp base arm plants nothing
+	assert_output "$(printf '0\tbase\t3\t0\tc\n0\ttest\t3\t2000\tc')"
 	wps=$(jq .work_per_second "$BATS_FILE_TMPDIR/calibration.json")
 	model=$(sed -n 's/^model name[[:space:]]*: *//p' /proc/cpuinfo | head -n 1 | sed 's/[[:space:]]*$//')
 	jq -e --argjson wps "$wps" --arg kernel "$(uname -r)" --arg model "$model" \

@@ -3,8 +3,8 @@
  *
  * A run's role is its arm ("test" or "base") when the plan gave one, else
  * traced (test) or NoOp (base). Two runs pair when they are the two roles
- * of one group: same client, label, planted cost, rate, trial and pair
- * number. Anything else (a run whose partner is missing, or failed) is
+ * of one group: same client, label, rate, trial and pair number (not the
+ * planted cost: in an A/A plan the test arm alone plants it). Anything else (a run whose partner is missing, or failed) is
  * counted, never silently fitted.
  */
 #include <errno.h>
@@ -35,7 +35,6 @@ same_group(const struct ltb_result *a, const struct ltb_result *b)
 {
 	return strcmp(a->client, b->client) == 0 &&
 	    strcmp(a->label, b->label) == 0 &&
-	    same_num(a->planted_ns, b->planted_ns) &&
 	    same_num(a->target_sps, b->target_sps) &&
 	    same_num(a->trial, b->trial) && same_num(a->pair, b->pair);
 }

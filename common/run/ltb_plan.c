@@ -233,6 +233,7 @@ struct run_id {
 	long index;		/* in the whole plan, across shards */
 	long pair;		/* the (rate, trial) group; -1: not paired */
 	const char *arm;	/* "base" or "test"; NULL: not paired */
+	int plants;		/* this run carries the plan's planted cost */
 };
 
 static cJSON *
@@ -258,7 +259,10 @@ control_record(const struct ltb_plan_opts *o, const struct ltb_calibration *c,
 	m.max_buffered_spans = o->max_buffered_spans;
 	m.protocol = o->protocol;
 	m.tls = o->tls;
-	m.planted_ns = o->planted_ns;
+	/* The plant is the test arm's: a NoOp run plants nothing, and in an
+	 * A/A plan the base arm runs without it, so that the pairs measure
+	 * the planted cost itself with the drift of the machine cancelled. */
+	m.planted_ns = id->plants ? o->planted_ns : 0;
 	snprintf(m.tls_ca_file, sizeof m.tls_ca_file, "%s", o->tls_ca_file);
 	if (o->client_cmd != NULL)
 		cJSON_AddStringToObject(rec, "client_cmd", o->client_cmd);
@@ -273,7 +277,7 @@ control_record(const struct ltb_plan_opts *o, const struct ltb_calibration *c,
 		cJSON_AddStringToObject(rec, "arm", id->arm);
 	}
 	cJSON_AddNumberToObject(rec, "seed", (double)o->seed);
-	cJSON_AddNumberToObject(rec, "planted_ns", (double)o->planted_ns);
+	cJSON_AddNumberToObject(rec, "planted_ns", (double)m.planted_ns);
 	cJSON_AddNumberToObject(rec, "target_cpu", c->target_cpu);
 	cJSON_AddNumberToObject(rec, "work_per_second", c->work_per_second);
 	if (ltb_control_to_json(&m, rec) < 0) {
@@ -352,6 +356,10 @@ ltb_plan(const struct ltb_plan_opts *o, const struct ltb_calibration *c,
 					.pair = paired ? (long)g : -1,
 					.arm = !paired ? NULL :
 					    is_test ? "test" : "base",
+					/* unpaired plans plant in every traced
+					 * run; paired ones in the test arm */
+					.plants = paired ? is_test :
+					    (is_test ? test : base),
 				};
 				cJSON *rec = control_record(o, c, &id);
 
