@@ -410,7 +410,7 @@ broken_result() {
 @test "max-regression passes an A/A pair and a change under the limit" {
 	run --separate-stderr ltb-assert --baseline "$FX/cost.jsonl" --max-regression 0.10 "$FX/cost-aa.jsonl"
 	assert_success
-	[[ ${stderr_lines[1]} == "ltb-assert: PASS max-regression: -2.0% (95% CI -7.5% to +3.5%) <= +10% (1987 ns/span against 2028 (-41 ns, 95% CI -153 to +72); cpu at 10000 "*"dropped 0 (baseline 0))" ]]
+	[[ ${stderr_lines[1]} == "ltb-assert: PASS max-regression: -2.0% (95% CI -7.4% to +3.6%) <= +10% (1987 ns/span against 2028 (-41 ns, 95% CI -153 to +72); cpu at 10000 "*"dropped 0 (baseline 0))" ]]
 	jq -e 'select(.gate == "max-regression") | .pass == true and
 	    (.change_ns | round) == -41 and (.ci95 | length) == 2 and
 	    .baseline_cost_per_span.pairs == 9' <<<"$output"
@@ -421,13 +421,13 @@ broken_result() {
 @test "max-regression fails a resolved increase above the limit" {
 	run --separate-stderr ltb-assert --baseline "$FX/cost.jsonl" --max-regression 0.10 "$FX/cost-worse.jsonl"
 	assert_failure 1
-	[[ ${stderr_lines[1]} == "ltb-assert: FAIL max-regression: +25.9% (95% CI +21.0% to +30.8%) > +10% "* ]]
+	[[ ${stderr_lines[1]} == "ltb-assert: FAIL max-regression: +25.9% (95% CI +21.2% to +30.9%) > +10% "* ]]
 }
 
 @test "max-regression is inconclusive when an increase is not resolved" {
 	run --separate-stderr ltb-assert --baseline "$FX/cost.jsonl" --max-regression 0.10 "$FX/cost-noisy.jsonl"
 	assert_failure 4
-	[[ ${stderr_lines[1]} == "ltb-assert: INCONCLUSIVE max-regression: +34.0% (95% CI +4.2% to +63.8%) above, not resolved, +10% (looks above the limit but is not resolved"* ]]
+	[[ ${stderr_lines[1]} == "ltb-assert: INCONCLUSIVE max-regression: +34.0% (95% CI +4.4% to +64.1%) above, not resolved, +10% (looks above the limit but is not resolved"* ]]
 }
 
 @test "max-regression refuses another machine's baseline unless allowed" {

@@ -1012,13 +1012,35 @@ other_figures(const struct ltb_cost *c, const struct ltb_cost *b,
 		    NUM(dropped_total(b)));
 }
 
+/*
+ * Fieller's interval of the ratio c/b - 1 of two independent estimates
+ * with standard errors sc and sb, at the t given: the ratios rho for which
+ * (c - rho b)^2 <= t^2 (sc^2 + rho^2 sb^2). Unlike the delta method it
+ * widens as it should when the baseline itself is uncertain, and "the
+ * increase is above R" is exactly "c - (1 + R) b is resolved above 0".
+ * NAN when b is not resolved from zero at this t (the set is unbounded).
+ */
+static void
+fieller(double c, double sc, double b, double sb, double t, double *lo,
+    double *hi)
+{
+	double qa = b * b - t * t * sb * sb, qb = -2 * c * b;
+	double qc = c * c - t * t * sc * sc, disc = qb * qb - 4 * qa * qc;
+
+	*lo = *hi = NAN;
+	if (!(qa > 0) || disc < 0)
+		return;
+	*lo = (-qb - sqrt(disc)) / (2 * qa) - 1;
+	*hi = (-qb + sqrt(disc)) / (2 * qa) - 1;
+}
+
 static int
 gate_max_regression(const struct ltb_gate *g, const struct ltb_results *rs,
     struct ltb_verdict *v, char *err, size_t errlen)
 {
 	char summary[256] = "", detail[768] = "", tracer[256], others[400];
 	const struct ltb_cost *c, *b;
-	double se, se_rel, df, t, rel;
+	double se, df, t;
 	int ok;
 
 	if (g->baseline == NULL || g->baseline->n == 0) {
@@ -1041,21 +1063,16 @@ gate_max_regression(const struct ltb_gate *g, const struct ltb_results *rs,
 	    need_cost(g, b, " (baseline)", err, errlen) < 0 ||
 	    same_machine(g, c, b, tracer, sizeof tracer, err, errlen) < 0)
 		return -1;
-	/* The change in ns, with Welch-Satterthwaite degrees of freedom;
-	 * relative to the baseline by the delta method, so the baseline's
-	 * own uncertainty widens the interval too. */
+	/* The change in ns, with Welch-Satterthwaite degrees of freedom. */
 	v->change_ns = c->ns_per_span - b->ns_per_span;
 	se = sqrt(c->se * c->se + b->se * b->se);
 	df = pow(se, 4) / (pow(c->se, 4) / c->df + pow(b->se, 4) / b->df);
 	t = ltb_t_quantile(0.975, df > 1 ? df : 1);
 	v->change_lo = v->change_ns - t * se;
 	v->change_hi = v->change_ns + t * se;
-	rel = c->ns_per_span / b->ns_per_span;
-	se_rel = fabs(rel) * sqrt(pow(c->se / c->ns_per_span, 2) +
-	    pow(b->se / b->ns_per_span, 2));
-	v->value = rel - 1;
-	v->rel_lo = v->value - t * se_rel;
-	v->rel_hi = v->value + t * se_rel;
+	v->value = c->ns_per_span / b->ns_per_span - 1;
+	fieller(c->ns_per_span, c->se, b->ns_per_span, b->se, t, &v->rel_lo,
+	    &v->rel_hi);
 	v->noise = fmax(pairs_noise(c), pairs_noise(b));
 	other_figures(c, b, others, sizeof others);
 	ok = v->value <= g->limit;
@@ -1075,7 +1092,7 @@ gate_max_regression(const struct ltb_gate *g, const struct ltb_results *rs,
 		    "processes and steal took %s CPU on average (--max-noise "
 		    "%s); measure again on a quieter machine; %s",
 		    NUM(v->noise), NUM(g->max_noise), detail);
-	} else if (!c->resolved || !b->resolved) {
+	} else if (!c->resolved || !b->resolved || isnan(v->rel_lo)) {
 		v->pass = 0;
 		v->inconclusive = 1;
 		say(v->detail, sizeof v->detail, "the cost per span of %s is "
@@ -1680,7 +1697,7 @@ add_cost_fields(cJSON *rec, const struct ltb_verdict *v, int *bad)
 	}
 	if (k == LTB_GATE_MAX_REGRESSION && v->cost != NULL) {
 		add_interval(rec, "ci95", v->rel_lo, v->rel_hi, bad);
-		add_str(rec, "method", "ols slopes, delta method", bad);
+		add_str(rec, "method", "ols slopes, Fieller's interval", bad);
 		add_num(rec, "change_ns", v->change_ns, bad);
 		add_interval(rec, "change_ns_ci95", v->change_lo,
 		    v->change_hi, bad);
