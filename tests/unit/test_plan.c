@@ -296,10 +296,28 @@ records_carry_the_planted_cost_and_the_work_rate(void **unused)
 	opts(&o, 2, 1, LTB_TRACE_BOTH);
 	o.planted_ns = 5000;
 	plan(&o, &s);
+	/* the test arm plants; the NoOp base arm plants nothing */
 	for (size_t i = 0; i < s.n; i++) {
-		assert_int_equal(num(s.r[i], "planted_ns"), 5000);
-		assert_int_equal(num(s.r[i], "PlantedNsPerSpan"), 5000);
+		int test = strcmp(cJSON_GetObjectItem(s.r[i], "arm")->valuestring,
+		    "test") == 0;
+
+		assert_int_equal(num(s.r[i], "planted_ns"), test ? 5000 : 0);
+		assert_int_equal(num(s.r[i], "PlantedNsPerSpan"),
+		    test ? 5000 : 0);
 		assert_int_equal(num(s.r[i], "work_per_second"), 1000000000);
+	}
+	recs_free(&s);
+	/* in an A/A plan too: the duet's pairs differ by the plant alone */
+	opts(&o, 2, 1, LTB_TRACE_AA);
+	o.planted_ns = 5000;
+	plan(&o, &s);
+	for (size_t i = 0; i < s.n; i++) {
+		int test = strcmp(cJSON_GetObjectItem(s.r[i], "arm")->valuestring,
+		    "test") == 0;
+
+		assert_true(cJSON_IsTrue(cJSON_GetObjectItem(s.r[i], "Trace")));
+		assert_int_equal(num(s.r[i], "PlantedNsPerSpan"),
+		    test ? 5000 : 0);
 	}
 	recs_free(&s);
 	opts(&o, 1, 1, LTB_TRACE_ON);
