@@ -173,6 +173,7 @@ ltb_cost_fit(const struct ltb_results *rs, struct ltb_cost *c, char *err,
 		if (!paired[i] && role(&rs->v[i]) >= 0 && !rs->v[i].failed)
 			c->unpaired++;
 	free(paired);
+	paired = NULL;	/* the failure path below frees it too */
 	if (fit(c) < 0)
 		goto nomem;
 	return 0;
