@@ -707,8 +707,10 @@ conn_start(struct tls_port *tp, int fd, const struct sockaddr_storage *peer,
 	int one = 1, rc;
 
 	pthread_mutex_lock(&tp->lock);
-	/* The limit is on TCP connections, as the HTTP listener's is. */
-	if (tp->live >= g->cfg.max_connections ||
+	/* The limit is on TCP connections, as the HTTP listener's daemon's
+	 * is: above the port's own, which the daemon's accept policy
+	 * applies fairly (ltb_conns.c) to the connections handed on. */
+	if (tp->live >= g->cfg.max_connections + LTB_CONN_SLACK ||
 	    (c = malloc(sizeof *c)) == NULL) {
 		pthread_mutex_unlock(&tp->lock);
 		close(fd);
