@@ -184,3 +184,14 @@ stat_at_least() { (($(sat_stat "$1") >= $2)); }
 		assert_line --partial -- "$w"
 	done
 }
+
+@test "connections: limits the descriptor limit cannot hold are lowered, with a warning" {
+	(
+		ulimit -n 600
+		start_satellite --max-connections 500
+		wait_for 5 test -s "$SAT_OUT.err"
+		cat "$SAT_OUT.err" >"$TMP/warning"
+	)
+	run cat "$TMP/warning"
+	assert_output "ltb-satellite: --max-connections-total lowered from 1024 to 216: 600 descriptors allowed (RLIMIT_NOFILE)"
+}
