@@ -67,6 +67,23 @@ stat_at_least() { (($(sat_stat "$1") >= $2)); }
 	assert_output "$opened"
 }
 
+@test "connections: over --tls, a report gets through 2000 connections that never say hello" {
+	start_satellite --tls --cert-out "$TMP/cert.pem"
+	hold --port "$SAT_PORT" --connections 2000 --seconds 20
+	report=$(mkreport_file r.bin --spans 100)
+	run curl -sS -o /dev/null -w '%{http_code}' --max-time 5 \
+		--cacert "$TMP/cert.pem" -H 'Content-Type: application/octet-stream' \
+		--data-binary "@$report" "https://127.0.0.1:$SAT_PORT/api/v2/reports"
+	assert_output 200
+	run sat_stat '.spans_received'
+	assert_output 100
+	# Room was made by evicting the longest handshakes, not counted as
+	# failed handshakes.
+	stat_at_least '.ports[0].evicted_connections' 1
+	run sat_stat '.tls_handshake_failures < .connections - .evicted_connections'
+	assert_output true
+}
+
 @test "connections: with the port full, a new connection evicts the one idle longest" {
 	start_satellite --max-connections 2
 	exec 7<>"/dev/tcp/127.0.0.1/$SAT_PORT"
