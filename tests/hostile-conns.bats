@@ -159,6 +159,15 @@ stat_at_least() { (($(sat_stat "$1") >= $2)); }
 	assert_output "$(printf '1\t1\t0\t0')"
 }
 
+@test "connections: a body held back by --bandwidth is not the peer's stall: no body timeout" {
+	start_satellite --bandwidth 16K --body-timeout 1
+	report=$(mkreport_file r.bin --spans 100)   # about 94 KB: 6 s at 16 KiB/s, in pieces of seconds
+	run post_report "$report" "$SAT_PORT" --max-time 20
+	assert_output 200
+	run sat_stat '[.spans_received, .body_timeouts] | @tsv'
+	assert_output "$(printf '100\t0')"
+}
+
 @test "connections: /reset zeroes the connection counters but not connections_open" {
 	start_satellite --max-connections 1 --idle-timeout 2
 	exec 7<>"/dev/tcp/127.0.0.1/$SAT_PORT"

@@ -173,8 +173,9 @@ void ltb_sat_script_answered(struct ltb_sat *g, uint64_t gen, int index,
  * Where a connection is in its request, for the deadlines and for
  * choosing whom to evict: IDLE (accepted, or between requests), HEADERS
  * (request line read, headers not complete), BODY (headers complete,
- * body arriving), ANSWERING (body complete: a mode's delay, the answer
- * going out; never reaped, never evicted).
+ * waiting for the body's next piece), ANSWERING (the satellite's turn: a
+ * piece being read, the bandwidth cap, a mode's delay, the answer going
+ * out; never reaped, never evicted).
  */
 enum ltb_conn_phase {
 	LTB_CONN_IDLE,

@@ -12,8 +12,9 @@
  * accept policy callback admits it or not (evicting another when full),
  * the connection notices open and close its slot, and the request's
  * steps mark its phase: request line read (HEADERS), access handler
- * called (BODY, and again at each piece), body complete (ANSWERING),
- * request done (IDLE).
+ * called (BODY, and again after each piece), body complete or a piece
+ * in our hands (ANSWERING: the satellite's turn, no deadline), request
+ * done (IDLE).
  *
  * A request is routed by its path to the HTTP protocol that serves it and
  * becomes one message (ltb_message.c), its Content-Type and
@@ -260,6 +261,8 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 	struct ltb_port *port = cls;
 	struct ltb_msg *m = *req_cls;
 	struct ltb_reply reply;
+	struct ltb_conn *lc;
+	int rc;
 
 	if (m == NULL) {
 		ltb_conn_mark(conn_of(c), LTB_CONN_BODY);
@@ -273,8 +276,13 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 		ltb_msg_end(m, &reply);
 		return answer_reply(c, &reply);
 	}
-	ltb_conn_mark(conn_of(c), LTB_CONN_BODY);
-	if (ltb_msg_feed(m, (const uint8_t *)data, *size) < 0)
+	/* While the piece is ours (the bandwidth cap may hold it), the body
+	 * deadline does not run: it is the peer's progress it measures. */
+	lc = conn_of(c);
+	ltb_conn_mark(lc, LTB_CONN_ANSWERING);
+	rc = ltb_msg_feed(m, (const uint8_t *)data, *size);
+	ltb_conn_mark(lc, LTB_CONN_BODY);
+	if (rc < 0)
 		return MHD_NO;
 	*size = 0;
 	return MHD_YES;
