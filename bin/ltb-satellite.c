@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 
 #include "core/ltb_jsonl.h"
 #include "core/ltb_log.h"
@@ -28,7 +29,8 @@ static const char usage[] =
 "usage: ltb-satellite [-p ports] [-b address] [-a port] [-m mode]\n"
 "                     [--bandwidth rate] [--validate walk|full]\n"
 "                     [--max-body size] [--max-connections n]\n"
-"                     [--idle-timeout seconds]\n"
+"                     [--max-connections-total n] [--idle-timeout seconds]\n"
+"                     [--header-timeout seconds] [--body-timeout seconds]\n"
 "                     [--tls [--cert file --key file] [--cert-out file]]\n"
 "\n"
 "Mock collectors for tracers, one per port, in one process.\n"
@@ -43,8 +45,18 @@ static const char usage[] =
 "      --validate HOW        walk: streaming validating walk (default);\n"
 "                            full: protobuf-c unpack of each whole body\n"
 "      --max-body SIZE       largest request body (default 64M; 0: none)\n"
-"      --max-connections N   open connections per satellite (default 64)\n"
-"      --idle-timeout S      close idle connections after S s (default 30)\n"
+"      --max-connections N   open connections per satellite (default 256)\n"
+"      --max-connections-total N\n"
+"                            open connections of all satellites together\n"
+"                            (default 1024). Both limits are lowered, with\n"
+"                            a warning, to fit the descriptors allowed\n"
+"      --idle-timeout S      close connections idle (accepted, or between\n"
+"                            requests) for S s (default 30; 0: never)\n"
+"      --header-timeout S    close a request whose headers are not all in\n"
+"                            S s after its request line, or a TLS handshake\n"
+"                            not done in S s (default 5; 0: never)\n"
+"      --body-timeout S      close a request whose body stalls for S s\n"
+"                            (default 10; 0: never)\n"
 "      --tls                 serve HTTPS (TLS 1.2, mbedtls) instead of HTTP\n"
 "                            on every port: every protocol, the same paths\n"
 "                            (the admin port stays plain HTTP)\n"
@@ -86,6 +98,16 @@ static const char usage[] =
 "         connections that never completed a handshake (plain HTTP sent\n"
 "         to a TLS port, say).\n"
 "\n"
+"Connections: when a satellite (or the group) is full, a new connection\n"
+"         evicts the one idle longest or longest over its headers, so a\n"
+"         tracer with a report always gets in; when every one is busy\n"
+"         with a body or an answer, the new one is closed. /stats counts,\n"
+"         per port and in all: connections (accepted), connections_open\n"
+"         (now), refused_connections (closed at once: nothing could be\n"
+"         evicted), evicted_connections (closed to make room),\n"
+"         header_timeouts, body_timeouts, idle_timeouts (closed by a\n"
+"         deadline). POST /reset zeroes them all but connections_open.\n"
+"\n"
 "Exit: 0 stopped by a signal; 2 usage; 3 cannot bind or start, or cannot\n"
 "read the certificate or key, or write --cert-out.\n";
 
@@ -121,7 +143,8 @@ static void
 parse_args(int argc, char **argv, struct ltb_sat_config *c)
 {
 	enum { O_BANDWIDTH = 256, O_VALIDATE, O_MAX_BODY, O_MAX_CONN, O_IDLE,
-	    O_TLS, O_CERT, O_KEY, O_CERT_OUT };
+	    O_TLS, O_CERT, O_KEY, O_CERT_OUT, O_MAX_CONN_TOTAL, O_HEADER_TO,
+	    O_BODY_TO };
 	static const struct option longopts[] = {
 		{ "ports", required_argument, NULL, 'p' },
 		{ "bind", required_argument, NULL, 'b' },
@@ -131,7 +154,11 @@ parse_args(int argc, char **argv, struct ltb_sat_config *c)
 		{ "validate", required_argument, NULL, O_VALIDATE },
 		{ "max-body", required_argument, NULL, O_MAX_BODY },
 		{ "max-connections", required_argument, NULL, O_MAX_CONN },
+		{ "max-connections-total", required_argument, NULL,
+		    O_MAX_CONN_TOTAL },
 		{ "idle-timeout", required_argument, NULL, O_IDLE },
+		{ "header-timeout", required_argument, NULL, O_HEADER_TO },
+		{ "body-timeout", required_argument, NULL, O_BODY_TO },
 		{ "tls", no_argument, NULL, O_TLS },
 		{ "cert", required_argument, NULL, O_CERT },
 		{ "key", required_argument, NULL, O_KEY },
@@ -192,6 +219,24 @@ parse_args(int argc, char **argv, struct ltb_sat_config *c)
 				    why);
 			c->max_connections = (unsigned)v;
 			break;
+		case O_MAX_CONN_TOTAL:
+			if (ltb_parse_uint(optarg, 1, 1000000, &v, &why) < 0)
+				bad_usage("bad --max-connections-total '%s'",
+				    optarg, why);
+			c->max_connections_total = (unsigned)v;
+			break;
+		case O_HEADER_TO:
+			if (ltb_parse_uint(optarg, 0, 86400, &v, &why) < 0)
+				bad_usage("bad --header-timeout '%s'", optarg,
+				    why);
+			c->header_timeout = (unsigned)v;
+			break;
+		case O_BODY_TO:
+			if (ltb_parse_uint(optarg, 0, 86400, &v, &why) < 0)
+				bad_usage("bad --body-timeout '%s'", optarg,
+				    why);
+			c->body_timeout = (unsigned)v;
+			break;
 		case O_IDLE:
 			if (ltb_parse_uint(optarg, 0, 86400, &v, &why) < 0)
 				bad_usage("bad --idle-timeout '%s'", optarg,
@@ -229,6 +274,54 @@ parse_args(int argc, char **argv, struct ltb_sat_config *c)
 		    "self-signed certificate");
 }
 
+/*
+ * Every connection is a descriptor (three over TLS: the peer's and both
+ * ends of the pair to the daemon), and each daemon may hold LTB_CONN_SLACK
+ * more than our limits while it cleans up. Raise the soft limit to the
+ * hard one; if the limits still cannot all be open at once, lower them,
+ * and say so: a limit that cannot be reached would refuse connections
+ * uncounted, at accept.
+ */
+#define SPARE_FDS 256	/* listening sockets, admin, logs, certificate files */
+#define SLACK_FDS 64	/* LTB_CONN_SLACK, libmicrohttpd's room over ours */
+
+static void
+fit_nofile(struct ltb_sat_config *c)
+{
+	unsigned per = c->tls ? 3 : 1, total, port;
+	struct rlimit rl;
+	uint64_t room;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+		getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	room = rl.rlim_cur == RLIM_INFINITY ? UINT64_MAX : rl.rlim_cur;
+	room = room > SPARE_FDS + c->nports * SLACK_FDS * per ?
+	    (room - SPARE_FDS - c->nports * SLACK_FDS * per) / per : 1;
+	total = c->max_connections_total;
+	port = c->max_connections;
+	if (total > room)
+		total = (unsigned)room;
+	if (port > total)
+		port = total;
+	if (total < c->max_connections_total)
+		ltb_warn("--max-connections-total lowered from %u to %u: "
+		    "%llu descriptors allowed (RLIMIT_NOFILE)",
+		    c->max_connections_total, total,
+		    (unsigned long long)rl.rlim_cur);
+	if (port < c->max_connections && port < total)
+		ltb_warn("--max-connections lowered from %u to %u: "
+		    "%llu descriptors allowed (RLIMIT_NOFILE)",
+		    c->max_connections, port,
+		    (unsigned long long)rl.rlim_cur);
+	c->max_connections_total = total;
+	c->max_connections = port;
+}
+
 static int
 print_record(cJSON *rec)
 {
@@ -250,6 +343,7 @@ main(int argc, char **argv)
 	ltb_prog = "ltb-satellite";
 	ltb_sat_config_default(&cfg);
 	parse_args(argc, argv, &cfg);
+	fit_nofile(&cfg);
 
 	/* Every thread the daemons start inherits this mask, so the stop
 	 * signals reach only sigwait below; a tracer hanging up must not

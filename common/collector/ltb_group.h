@@ -8,6 +8,7 @@
  *   ltb_http.c        the HTTP listener (libmicrohttpd), one per port
  *   ltb_tls.c         the HTTPS listener: TLS (mbedtls) in front of the
  *                     HTTP listener's daemon
+ *   ltb_conns.c       open connections: admission, fair eviction, deadlines
  *   ltb_admin.c       the admin API, on its own port
  *   ltb_script.c      parsing a script of answers over time
  *
@@ -88,6 +89,11 @@ struct ltb_port {
 	atomic_uint_fast64_t connections, requests;
 	atomic_uint_fast64_t tls_handshake_failures;
 	struct ltb_path_table paths;	/* under group->path_lock */
+	/* Connections (ltb_conns.c): refused when full and nothing could
+	 * be evicted, evicted to make room, closed by a deadline. */
+	atomic_uint_fast64_t refused_connections, evicted_connections;
+	atomic_uint_fast64_t header_timeouts, body_timeouts, idle_timeouts;
+	unsigned conns_open;		/* under group->conn_lock */
 	pthread_mutex_t bw_lock;
 	uint64_t bw_next_ns;		/* when the link is free again */
 };
@@ -132,6 +138,14 @@ struct ltb_sat {
 	uint64_t script_gen;
 	uint64_t step_answered[LTB_SCRIPT_MAX_STEPS];
 	uint64_t step_units[LTB_SCRIPT_MAX_STEPS];
+	/* Every port's open connections and the reaper (ltb_conns.c),
+	 * under conn_lock. */
+	pthread_mutex_t conn_lock;
+	pthread_cond_t conn_wake;
+	struct ltb_conn *conn_head;
+	unsigned conns_open;
+	int reaper_running, reaper_stop;
+	pthread_t reaper;
 };
 
 /* Index of p in ltb_collector_protocols. */
@@ -152,6 +166,46 @@ int ltb_sat_script_step(struct ltb_sat *g, struct ltb_script_step *st,
 /* Step index of generation gen answered a message of units units. */
 void ltb_sat_script_answered(struct ltb_sat *g, uint64_t gen, int index,
     uint64_t units);
+
+/* ---- connections (ltb_conns.c) ------------------------------------------ */
+
+/*
+ * Where a connection is in its request, for the deadlines and for
+ * choosing whom to evict: IDLE (accepted, or between requests), HEADERS
+ * (request line read, headers not complete), BODY (headers complete,
+ * waiting for the body's next piece), ANSWERING (the satellite's turn: a
+ * piece being read, the bandwidth cap, a mode's delay, the answer going
+ * out; never reaped, never evicted).
+ */
+enum ltb_conn_phase {
+	LTB_CONN_IDLE,
+	LTB_CONN_HEADERS,
+	LTB_CONN_BODY,
+	LTB_CONN_ANSWERING
+};
+
+/* Slack over our limits given to libmicrohttpd's own: room for the
+ * connections shut down but not yet cleaned up, so that the daemon never
+ * refuses (or stops accepting) while we would admit. */
+#define LTB_CONN_SLACK 64
+
+struct ltb_conn;
+
+/* Init and start the group's table and reaper thread, and stop them
+ * (once every port is stopped). Start: 0, or -1 with a message in err. */
+int ltb_conns_start(struct ltb_sat *g, char *err, size_t errlen);
+void ltb_conns_stop(struct ltb_sat *g);
+/* A new connection to port, before it is set up: 1 to admit it (having
+ * evicted another to make room if the port or the group is full), 0 to
+ * refuse it (full of connections in BODY or ANSWERING), counted. */
+int ltb_conns_admit(struct ltb_port *port);
+/* The connection on fd was set up: its slot, in IDLE; NULL when out of
+ * memory (then it is only subject to libmicrohttpd's timeout). */
+struct ltb_conn *ltb_conn_open(struct ltb_port *port, int fd);
+/* It is closing; before its fd is closed. c may be NULL. */
+void ltb_conn_close(struct ltb_conn *c);
+/* It enters phase ph now; or, in BODY, made progress now. No lock. */
+void ltb_conn_mark(struct ltb_conn *c, enum ltb_conn_phase ph);
 
 /* ---- one message (ltb_message.c) ---------------------------------------- */
 

@@ -8,6 +8,14 @@
  * TLS listener (ltb_tls.c) runs the same daemon without a listening
  * socket and hands it each connection decrypted.
  *
+ * Every connection has a slot in the group's table (ltb_conns.c): the
+ * accept policy callback admits it or not (evicting another when full),
+ * the connection notices open and close its slot, and the request's
+ * steps mark its phase: request line read (HEADERS), access handler
+ * called (BODY, and again after each piece), body complete or a piece
+ * in our hands (ANSWERING: the satellite's turn, no deadline), request
+ * done (IDLE).
+ *
  * A request is routed by its path to the HTTP protocol that serves it and
  * becomes one message (ltb_message.c), its Content-Type and
  * Content-Encoding handed on as they came; everything else (unknown
@@ -26,21 +34,75 @@
 
 #define CONN_MEMORY (64 * 1024) /* MHD read buffer: big pieces, few calls */
 
-/* libmicrohttpd calls these once per connection accepted and once per
- * request, as soon as its request line is read: before the access
- * handler, whatever the request turns out to be. */
+/* Each connection's thread runs our handlers, nothing deeper than a
+ * protocol's walk (bounded nesting), zlib's inflate and cJSON's parse (at
+ * most CJSON_NESTING_LIMIT, 1000, levels of a few hundred bytes): 512 KiB
+ * leaves room for that, even under the sanitizers, where the default
+ * (8 MiB, the stack ulimit) would reserve 8 GiB for a thousand
+ * connections. */
+#define THREAD_STACK (512 * 1024)
+
+/* The accept policy: before a connection is set up (ours, or one the TLS
+ * listener adds). */
+static enum MHD_Result
+on_accept(void *cls, const struct sockaddr *addr, socklen_t addrlen)
+{
+	return ltb_conns_admit(cls) ? MHD_YES : MHD_NO;
+}
+
+static struct ltb_conn *
+conn_of(struct MHD_Connection *c)
+{
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c,
+	    MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+
+	return ci != NULL ? ci->socket_context : NULL;
+}
+
+/* libmicrohttpd calls these once per connection set up and closed (the
+ * close before it closes the descriptor), and once per request, as soon
+ * as its request line is read: before the access handler, whatever the
+ * request turns out to be. */
+static void
+conn_notice(struct ltb_port *port, struct MHD_Connection *c,
+    void **socket_context, enum MHD_ConnectionNotificationCode toe)
+{
+	const union MHD_ConnectionInfo *ci;
+
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+		ci = MHD_get_connection_info(c,
+		    MHD_CONNECTION_INFO_CONNECTION_FD);
+		*socket_context = ci != NULL ?
+		    ltb_conn_open(port, ci->connect_fd) : NULL;
+	} else if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
+		ltb_conn_close(*socket_context);
+		*socket_context = NULL;
+	}
+}
+
+/* On our own socket: counted here. */
 static void
 on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
     enum MHD_ConnectionNotificationCode toe)
 {
 	if (toe == MHD_CONNECTION_NOTIFY_STARTED)
 		ltb_port_connection(cls);
+	conn_notice(cls, c, socket_context, toe);
+}
+
+/* Added by the TLS listener, which counts what it accepts. */
+static void
+on_added_connection(void *cls, struct MHD_Connection *c,
+    void **socket_context, enum MHD_ConnectionNotificationCode toe)
+{
+	conn_notice(cls, c, socket_context, toe);
 }
 
 static void *
 on_request_line(void *cls, const char *uri, struct MHD_Connection *c)
 {
 	ltb_port_request(cls);
+	ltb_conn_mark(conn_of(c), LTB_CONN_HEADERS);
 	return NULL;		/* the access handler's first *req_cls */
 }
 
@@ -199,17 +261,28 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 	struct ltb_port *port = cls;
 	struct ltb_msg *m = *req_cls;
 	struct ltb_reply reply;
+	struct ltb_conn *lc;
+	int rc;
 
-	if (m == NULL)
+	if (m == NULL) {
+		ltb_conn_mark(conn_of(c), LTB_CONN_BODY);
 		return request_start(port, c, url, method, req_cls);
+	}
 	/* Going down: drop the connection rather than finish the report. */
 	if (!atomic_load(&port->group->up))
 		return MHD_NO;
 	if (*size == 0) {
+		ltb_conn_mark(conn_of(c), LTB_CONN_ANSWERING);
 		ltb_msg_end(m, &reply);
 		return answer_reply(c, &reply);
 	}
-	if (ltb_msg_feed(m, (const uint8_t *)data, *size) < 0)
+	/* While the piece is ours (the bandwidth cap may hold it), the body
+	 * deadline does not run: it is the peer's progress it measures. */
+	lc = conn_of(c);
+	ltb_conn_mark(lc, LTB_CONN_ANSWERING);
+	rc = ltb_msg_feed(m, (const uint8_t *)data, *size);
+	ltb_conn_mark(lc, LTB_CONN_BODY);
+	if (rc < 0)
 		return MHD_NO;
 	*size = 0;
 	return MHD_YES;
@@ -221,6 +294,7 @@ on_request_done(void *cls, struct MHD_Connection *c, void **req_cls,
 {
 	ltb_msg_free(*req_cls);
 	*req_cls = NULL;
+	ltb_conn_mark(conn_of(c), LTB_CONN_IDLE);
 }
 
 /* ---- the listener -------------------------------------------------------- */
@@ -231,6 +305,7 @@ ltb_http_daemon(struct ltb_port *port, int fd, char *err, size_t errlen)
 	struct ltb_sat *g = port->group;
 	unsigned flags = MHD_USE_THREAD_PER_CONNECTION |
 	    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO;
+	unsigned limit, timeout;
 	struct MHD_Daemon *d;
 
 	/* Without a listening socket the caller adds the connections, and
@@ -239,13 +314,21 @@ ltb_http_daemon(struct ltb_port *port, int fd, char *err, size_t errlen)
 		flags |= MHD_USE_NO_LISTEN_SOCKET;
 	/* The listening socket comes last, so that without one the list
 	 * ends there: libmicrohttpd refuses MHD_OPTION_LISTEN_SOCKET -1. */
+	/* Our limits admit (ltb_conns.c); the daemon's, above them, only
+	 * keeps room for connections shut down and not yet cleaned up. Its
+	 * timeout is a backstop behind our deadlines, later than they. */
+	limit = g->cfg.max_connections < g->cfg.max_connections_total ?
+	    g->cfg.max_connections : g->cfg.max_connections_total;
+	timeout = g->cfg.idle_timeout ? g->cfg.idle_timeout + 10 : 0;
 	d = MHD_start_daemon(flags,
-	    0, NULL, NULL, on_request, port,
-	    MHD_OPTION_CONNECTION_LIMIT, g->cfg.max_connections,
-	    MHD_OPTION_CONNECTION_TIMEOUT, g->cfg.idle_timeout,
+	    0, on_accept, port, on_request, port,
+	    MHD_OPTION_CONNECTION_LIMIT, limit + LTB_CONN_SLACK,
+	    MHD_OPTION_CONNECTION_TIMEOUT, timeout,
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_MEMORY,
+	    MHD_OPTION_THREAD_STACK_SIZE, (size_t)THREAD_STACK,
 	    MHD_OPTION_NOTIFY_COMPLETED, on_request_done, port,
-	    MHD_OPTION_NOTIFY_CONNECTION, fd >= 0 ? on_connection : NULL, port,
+	    MHD_OPTION_NOTIFY_CONNECTION,
+	    fd >= 0 ? on_connection : on_added_connection, port,
 	    MHD_OPTION_URI_LOG_CALLBACK, on_request_line, port,
 	    fd >= 0 ? MHD_OPTION_LISTEN_SOCKET : MHD_OPTION_END, fd,
 	    MHD_OPTION_END);

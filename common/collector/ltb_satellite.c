@@ -62,8 +62,11 @@ ltb_sat_config_default(struct ltb_sat_config *c)
 	c->mode = LTB_MODE_TYPICAL;
 	c->bandwidth = 50u << 20;
 	c->max_body = 64u << 20;
-	c->max_connections = 64;
+	c->max_connections = 256;
+	c->max_connections_total = 1024;
 	c->idle_timeout = 30;
+	c->header_timeout = 5;
+	c->body_timeout = 10;
 	c->dup_window = 1u << 18;
 }
 
@@ -183,6 +186,11 @@ counts_zero(struct ltb_port *port)
 	atomic_store(&port->connections, 0);
 	atomic_store(&port->requests, 0);
 	atomic_store(&port->tls_handshake_failures, 0);
+	atomic_store(&port->refused_connections, 0);
+	atomic_store(&port->evicted_connections, 0);
+	atomic_store(&port->header_timeouts, 0);
+	atomic_store(&port->body_timeouts, 0);
+	atomic_store(&port->idle_timeouts, 0);
 }
 
 /* ---- the group ----------------------------------------------------------- */
@@ -223,6 +231,7 @@ ltb_sat_start(const struct ltb_sat_config *c, char *err, size_t errlen)
 	pthread_mutex_init(&g->dup_lock, NULL);
 	pthread_mutex_init(&g->path_lock, NULL);
 	pthread_mutex_init(&g->script_lock, NULL);
+	pthread_mutex_init(&g->conn_lock, NULL);
 	atomic_init(&g->scripted, 0);
 	atomic_init(&g->mode, c->mode);
 	atomic_init(&g->up, 1);
@@ -246,6 +255,8 @@ ltb_sat_start(const struct ltb_sat_config *c, char *err, size_t errlen)
 		goto fail;
 	if (ltb_admin_start(g, err, errlen) < 0)
 		goto fail;
+	if (ltb_conns_start(g, err, errlen) < 0)
+		goto fail;
 	if (ports_start(g, err, errlen) < 0)
 		goto fail;
 	g->cfg.bind = g->addr.text;
@@ -268,6 +279,8 @@ ltb_sat_stop(struct ltb_sat *g)
 	if (g->ports != NULL)
 		ports_stop(g);
 	ltb_admin_stop(g);
+	/* After the ports: every connection is closed, the table empty. */
+	ltb_conns_stop(g);
 	ltb_tls_free(g->tls);
 	for (size_t i = 0; i < g->nports; i++)
 		pthread_mutex_destroy(&g->ports[i].bw_lock);
@@ -276,6 +289,7 @@ ltb_sat_stop(struct ltb_sat *g)
 	pthread_mutex_destroy(&g->dup_lock);
 	pthread_mutex_destroy(&g->path_lock);
 	pthread_mutex_destroy(&g->script_lock);
+	pthread_mutex_destroy(&g->conn_lock);
 	pthread_mutex_destroy(&g->state_lock);
 	free(g);
 }
@@ -589,6 +603,8 @@ add_counts(cJSON *obj, struct ltb_sat *g, const struct ltb_port *port)
 	const struct ltb_collector_proto *p;
 	struct sums s, t = { 0 };
 	uint64_t conns = 0, reqs = 0, nrej = 0, hsfail = 0;
+	uint64_t c_open = 0, c_refused = 0, c_evicted = 0, c_hdr = 0,
+	    c_body = 0, c_idle = 0;
 	cJSON *inv, *protos;
 
 	inv = cJSON_CreateObject();
@@ -618,6 +634,14 @@ add_counts(cJSON *obj, struct ltb_sat *g, const struct ltb_port *port)
 		conns += atomic_load(&g->ports[i].connections);
 		reqs += atomic_load(&g->ports[i].requests);
 		hsfail += atomic_load(&g->ports[i].tls_handshake_failures);
+		c_refused += atomic_load(&g->ports[i].refused_connections);
+		c_evicted += atomic_load(&g->ports[i].evicted_connections);
+		c_hdr += atomic_load(&g->ports[i].header_timeouts);
+		c_body += atomic_load(&g->ports[i].body_timeouts);
+		c_idle += atomic_load(&g->ports[i].idle_timeouts);
+		pthread_mutex_lock(&g->conn_lock);
+		c_open += g->ports[i].conns_open;
+		pthread_mutex_unlock(&g->conn_lock);
 	}
 	for (int r = 0; r < LTB_NREJECT; r++)
 		nrej += t.rejected[r];
@@ -632,6 +656,12 @@ add_counts(cJSON *obj, struct ltb_sat *g, const struct ltb_port *port)
 	cJSON_AddNumberToObject(obj, "retried_spans", (double)t.retried);
 	cJSON_AddNumberToObject(obj, "rejected_reports", (double)nrej);
 	cJSON_AddNumberToObject(obj, "connections", (double)conns);
+	cJSON_AddNumberToObject(obj, "connections_open", (double)c_open);
+	cJSON_AddNumberToObject(obj, "refused_connections", (double)c_refused);
+	cJSON_AddNumberToObject(obj, "evicted_connections", (double)c_evicted);
+	cJSON_AddNumberToObject(obj, "header_timeouts", (double)c_hdr);
+	cJSON_AddNumberToObject(obj, "body_timeouts", (double)c_body);
+	cJSON_AddNumberToObject(obj, "idle_timeouts", (double)c_idle);
 	cJSON_AddNumberToObject(obj, "requests", (double)reqs);
 	if (g->cfg.tls)
 		cJSON_AddNumberToObject(obj, "tls_handshake_failures",

@@ -6,7 +6,8 @@
  * deflate, counting units (spans), reports and bytes per protocol,
  * validating units and spotting duplicates. So that silence can be
  * explained, it also counts what was not a report: connections accepted,
- * HTTP requests, requests by unknown path (the first 16 paths by name, the
+ * open, refused, evicted and closed by a deadline (ltb_conns.c), HTTP
+ * requests, requests by unknown path (the first 16 paths by name, the
  * rest as unknown_paths_other) and rejected reports by reason. An admin
  * port, which stays up while the satellites are down, answers queries and
  * drives the group:
@@ -65,7 +66,10 @@ struct ltb_sat_config {
 	int full_validate;		/* protobuf-c unpack, body held whole */
 	uint64_t max_body;		/* bytes per request, 0: no limit */
 	unsigned max_connections;	/* per satellite */
+	unsigned max_connections_total;	/* over the group */
 	unsigned idle_timeout;		/* seconds, 0: none */
+	unsigned header_timeout;	/* seconds to finish headers, 0: none */
+	unsigned body_timeout;		/* seconds without body bytes, 0: none */
 	size_t dup_window;		/* spans remembered for duplicates */
 	int tls;			/* every port serves HTTPS, not HTTP */
 	const char *cert_file;		/* PEM; NULL: a self-signed one, made */
@@ -74,7 +78,8 @@ struct ltb_sat_config {
 };
 
 /* Fill c with the defaults (127.0.0.1, 8360-8367, admin 8359, typical,
- * 50 MiB/s, walk, 64 MiB, 64 connections, 30 s idle). */
+ * 50 MiB/s, walk, 64 MiB, 256 connections a port and 1024 in all, 30 s
+ * idle, 5 s for headers, 10 s without body bytes). */
 void ltb_sat_config_default(struct ltb_sat_config *c);
 
 struct ltb_sat;

@@ -18,6 +18,15 @@
  * the bind address, valid from an hour ago for a year; either is written
  * in PEM where asked, so a client can verify it.
  *
+ * Connections over the port's limit are admitted as plain HTTP ones are
+ * (ltb_conns.c) once handed on; the TCP connections here, handshakes
+ * included, have a limit of their own above that. When it is full, the
+ * connection longest in its handshake is shut down to make room (counted
+ * evicted_connections), or, when none is in a handshake, the new one is
+ * closed (refused_connections); a handshake has until the header
+ * deadline (or the idle one, if sooner). So a flood of TCP connections
+ * that never say hello does not lock tracers out either.
+ *
  * Down: the acceptor stops and closes the listening socket, every
  * connection thread is told to stop (one eventfd they all poll) and
  * waited for, then the daemon stops, which waits for requests in flight.
@@ -75,11 +84,15 @@ struct tls_port {
 	pthread_mutex_t lock;
 	pthread_cond_t idle;
 	unsigned live;			/* connection threads, under lock */
+	struct tls_conn *head;		/* them, under lock */
 };
 
 /* One TLS connection, on its own thread. */
 struct tls_conn {
 	struct tls_port *tp;
+	struct tls_conn *prev, *next;	/* under tp->lock */
+	int handshaking, doomed;	/* under tp->lock */
+	uint64_t t0;			/* accepted, monotonic ns */
 	int fd;				/* the TCP connection */
 	int sp;				/* our end of the socketpair; -1 */
 	struct sockaddr_storage peer;
@@ -496,8 +509,14 @@ conn_wait(struct tls_conn *c, short ev, short spev, int timeout_ms)
 static int
 conn_handshake(struct tls_conn *c, int *stopped)
 {
-	unsigned idle = c->tp->port->group->cfg.idle_timeout;
-	uint64_t deadline = idle ? ltb_mono_ns() + idle * 1000000000ull : 0;
+	const struct ltb_sat_config *cf = &c->tp->port->group->cfg;
+	unsigned limit = cf->idle_timeout;
+	uint64_t deadline;
+
+	/* A handshake is the first part of getting a request in. */
+	if (cf->header_timeout && (!limit || cf->header_timeout < limit))
+		limit = cf->header_timeout;
+	deadline = limit ? ltb_mono_ns() + limit * 1000000000ull : 0;
 	int rc, ms, w;
 
 	for (;;) {
@@ -662,6 +681,16 @@ conn_free(struct tls_conn *c)
 	mbedtls_ssl_free(&c->ssl);
 	if (c->sp >= 0)
 		close(c->sp);
+	/* Unlisted before its descriptor closes: an eviction never shuts
+	 * down a descriptor reused since. */
+	pthread_mutex_lock(&tp->lock);
+	if (c->prev != NULL)
+		c->prev->next = c->next;
+	else
+		tp->head = c->next;
+	if (c->next != NULL)
+		c->next->prev = c->prev;
+	pthread_mutex_unlock(&tp->lock);
 	close(c->fd);
 	free(c);
 	/* Last: once live is 0 and unlocked, stop may free tp. */
@@ -682,10 +711,17 @@ conn_main(void *arg)
 		goto out;
 	mbedtls_ssl_set_bio(&c->ssl, &c->fd, bio_send, bio_recv, NULL);
 	if (conn_handshake(c, &stopped) < 0) {
+		pthread_mutex_lock(&c->tp->lock);
+		/* Evicted: counted so, not as a failed handshake. */
+		stopped |= c->doomed;
+		pthread_mutex_unlock(&c->tp->lock);
 		if (!stopped)
 			ltb_port_handshake_failure(port);
 		goto out;
 	}
+	pthread_mutex_lock(&c->tp->lock);
+	c->handshaking = 0;
+	pthread_mutex_unlock(&c->tp->lock);
 	if (conn_hand_on(c) < 0)
 		goto out;
 	conn_pump(c);
@@ -696,31 +732,78 @@ out:
 
 /* ---- the acceptor -------------------------------------------------------- */
 
+/* Full: shut down the connection longest in its handshake, counted; 0,
+ * or -1 (counted refused) when none is. Under tp->lock. */
+static int
+make_room(struct tls_port *tp)
+{
+	struct tls_conn *c, *v = NULL;
+
+	for (c = tp->head; c != NULL; c = c->next)
+		if (c->handshaking && !c->doomed && (v == NULL || c->t0 < v->t0))
+			v = c;
+	if (v == NULL) {
+		atomic_fetch_add_explicit(&tp->port->refused_connections, 1,
+		    memory_order_relaxed);
+		return -1;
+	}
+	shutdown(v->fd, SHUT_RDWR);
+	v->doomed = 1;
+	atomic_fetch_add_explicit(&tp->port->evicted_connections, 1,
+	    memory_order_relaxed);
+	return 0;
+}
+
+/* Connections here, doomed ones not counted. Under tp->lock. */
+static unsigned
+live_now(const struct tls_port *tp)
+{
+	unsigned n = 0;
+
+	for (const struct tls_conn *c = tp->head; c != NULL; c = c->next)
+		n += !c->doomed;
+	return n;
+}
+
 static void
 conn_start(struct tls_port *tp, int fd, const struct sockaddr_storage *peer,
     socklen_t peerlen)
 {
 	struct ltb_sat *g = tp->port->group;
+	unsigned lim = g->cfg.max_connections + LTB_CONN_SLACK;
 	struct tls_conn *c;
 	pthread_attr_t attr;
 	pthread_t th;
 	int one = 1, rc;
 
 	pthread_mutex_lock(&tp->lock);
-	/* The limit is on TCP connections, as the HTTP listener's is. */
-	if (tp->live >= g->cfg.max_connections ||
-	    (c = malloc(sizeof *c)) == NULL) {
-		pthread_mutex_unlock(&tp->lock);
-		close(fd);
-		return;
+	/* The limit is on TCP connections, as the HTTP listener's daemon's
+	 * is: above the port's own, which the daemon's accept policy
+	 * applies fairly (ltb_conns.c) to the connections handed on. Doomed
+	 * ones still hold a thread and a descriptor until they go: at twice
+	 * the limit, refuse rather than make room. */
+	if (tp->live >= 2 * lim) {
+		atomic_fetch_add_explicit(&tp->port->refused_connections, 1,
+		    memory_order_relaxed);
+		goto refuse;
 	}
+	if (live_now(tp) >= lim && make_room(tp) < 0)
+		goto refuse;
+	if ((c = calloc(1, sizeof *c)) == NULL)
+		goto refuse;
 	tp->live++;
+	c->handshaking = 1;
+	c->t0 = ltb_mono_ns();
+	c->fd = fd;
+	c->tp = tp;
+	c->next = tp->head;
+	if (c->next != NULL)
+		c->next->prev = c;
+	tp->head = c;
 	pthread_mutex_unlock(&tp->lock);
 	ltb_port_connection(tp->port);
 	/* TLS records go out as the daemon writes them. */
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-	c->tp = tp;
-	c->fd = fd;
 	c->sp = -1;
 	c->peer = *peer;
 	c->peerlen = peerlen;
@@ -733,6 +816,10 @@ conn_start(struct tls_port *tp, int fd, const struct sockaddr_storage *peer,
 	pthread_attr_destroy(&attr);
 	if (rc != 0)
 		conn_free(c);
+	return;
+refuse:
+	pthread_mutex_unlock(&tp->lock);
+	close(fd);
 }
 
 static void *
