@@ -56,10 +56,14 @@ ltb_listen(const struct ltb_addr *a, uint16_t port, uint16_t *bound,
 	if (fd < 0)
 		goto fail;
 	/* Rebinding a port whose old connections sit in TIME_WAIT is the
-	 * normal case for a satellite brought back up. */
+	 * normal case for a satellite brought back up. The backlog is the
+	 * kernel's largest: under a flood of connections the acceptor evicts
+	 * old ones to admit new ones, and a tracer's connect that finds the
+	 * queue full is dropped silently and retried by its kernel a second
+	 * later, a second added to the report being measured. */
 	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0 ||
 	    bind(fd, (struct sockaddr *)&sa, len) < 0 ||
-	    listen(fd, 128) < 0 ||
+	    listen(fd, SOMAXCONN) < 0 ||
 	    getsockname(fd, (struct sockaddr *)&sa, &len) < 0)
 		goto fail;
 	*bound = ntohs(a->v6 ? ((struct sockaddr_in6 *)&sa)->sin6_port :
