@@ -24,6 +24,14 @@ one_report() {
 	assert_output 200
 }
 
+# sample_traced [ARGS...]: ltb-sample, one traced run of the C client (100
+# spans in 1 s, no calibration) against the satellites at $SAT_ADMIN.
+sample_traced() {
+	control_record "$TMP/plan.jsonl" Trace=true
+	run --separate-stderr ltb-sample --plan "$TMP/plan.jsonl" \
+		--satellites "$SAT_ADMIN" --control-port 0 "$@"
+}
+
 # global_ipv4: an IPv4 address of this machine that is not loopback, or
 # nothing.
 global_ipv4() {
@@ -174,12 +182,11 @@ global_ipv4() {
 
 @test "ltb-sample talks to a satellite with a token through LTB_ADMIN_TOKEN" {
 	start_satellite --admin-token s3cret-T0ken
-	run --separate-stderr ltb-sample --client c --trace --sps 100 --runtime 1 \
-		--satellites "$SAT_ADMIN" --control-port 0
+	sample_traced
 	assert_failure 3
 	[[ $stderr == *"401"*"LTB_ADMIN_TOKEN"* ]] || fail "stderr: $stderr"
-	LTB_ADMIN_TOKEN=s3cret-T0ken run --separate-stderr ltb-sample --client c \
-		--trace --sps 100 --runtime 1 --satellites "$SAT_ADMIN" --control-port 0
+	LTB_ADMIN_TOKEN=s3cret-T0ken sample_traced
+	echo "$stderr"
 	assert_success
 	jq -e '.spans_received == 100' <<<"$(results)"
 }
@@ -202,8 +209,7 @@ global_ipv4() {
 	start_satellite -b ::1
 	run jq -r .admin_url <<<"$SAT_READY"
 	assert_output "http://[::1]:${SAT_ADMIN##*:}"
-	run --separate-stderr ltb-sample --client c --trace --sps 100 --runtime 1 \
-		--satellites "$SAT_ADMIN" --control-port 0
+	sample_traced
 	echo "$stderr"
 	assert_success
 	jq -e '.spans_received == 100 and .spans_sent == 100' <<<"$(results)"
@@ -217,8 +223,7 @@ global_ipv4() {
 	start_satellite -b 127.0.0.2 --admin-bind 127.0.0.1
 	run jq -r '"\(.bind) \(.admin_url)"' <<<"$SAT_READY"
 	assert_output "127.0.0.2 http://127.0.0.1:${SAT_ADMIN##*:}"
-	run --separate-stderr ltb-sample --client c --trace --sps 100 --runtime 1 \
-		--satellites "$SAT_ADMIN" --control-port 0
+	sample_traced
 	echo "$stderr"
 	assert_success
 	jq -e '.spans_received == 100' <<<"$(results)"

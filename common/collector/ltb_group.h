@@ -118,6 +118,11 @@ struct ltb_sat {
 	void *admin;			/* ltb_admin.c's */
 	struct ltb_tls *tls;		/* ltb_tls.c's; NULL without --tls */
 	uint16_t admin_port;
+	/* The admin port's own address (loopback unless told otherwise),
+	 * its token ("" for none) and the requests it refused. */
+	struct ltb_addr admin_addr;
+	char admin_token[LTB_ADMIN_TOKEN_MAX + 1];
+	atomic_uint_least64_t admin_refused;
 	atomic_int mode;
 	atomic_int up;
 	pthread_mutex_t state_lock;	/* serialises down/up/stop */

@@ -235,6 +235,7 @@ ltb_sat_start(const struct ltb_sat_config *c, char *err, size_t errlen)
 	atomic_init(&g->scripted, 0);
 	atomic_init(&g->mode, c->mode);
 	atomic_init(&g->up, 1);
+	atomic_init(&g->admin_refused, 0);
 	if ((g->dups = ltb_dupset_new(c->dup_window)) == NULL)
 		goto nomem;
 	if ((g->ports = calloc(c->nports, sizeof *g->ports)) == NULL)
@@ -260,6 +261,8 @@ ltb_sat_start(const struct ltb_sat_config *c, char *err, size_t errlen)
 	if (ports_start(g, err, errlen) < 0)
 		goto fail;
 	g->cfg.bind = g->addr.text;
+	g->cfg.admin_bind = g->admin_addr.text;
+	g->cfg.admin_token = NULL;	/* kept in g->admin_token */
 	/* Read and written: nothing borrowed is kept. */
 	g->cfg.cert_file = g->cfg.key_file = g->cfg.cert_out = NULL;
 	return g;
@@ -292,6 +295,12 @@ ltb_sat_stop(struct ltb_sat *g)
 	pthread_mutex_destroy(&g->conn_lock);
 	pthread_mutex_destroy(&g->state_lock);
 	free(g);
+}
+
+int
+ltb_sat_admin_public(const struct ltb_sat *g)
+{
+	return !ltb_addr_is_loopback(&g->admin_addr);
 }
 
 int
@@ -475,7 +484,7 @@ ltb_sat_ready_record(struct ltb_sat *g)
 
 	if (rec == NULL)
 		return NULL;
-	ltb_addr_url(&g->addr, g->admin_port, url, sizeof url);
+	ltb_addr_url(&g->admin_addr, g->admin_port, url, sizeof url);
 	cJSON_AddNumberToObject(rec, "pid", (double)getpid());
 	cJSON_AddStringToObject(rec, "bind", g->addr.text);
 	ports = cJSON_AddArrayToObject(rec, "ports");
@@ -685,7 +694,12 @@ ltb_sat_stats_record(struct ltb_sat *g)
 	cJSON_AddStringToObject(rec, "mode",
 	    ltb_sat_mode_name(atomic_load(&g->mode)));
 	cJSON_AddBoolToObject(rec, "up", atomic_load(&g->up));
+	/* Where tracers reach the ports: a controller that came through
+	 * the admin port may have come another way. */
+	cJSON_AddStringToObject(rec, "bind", g->addr.text);
 	add_counts(rec, g, NULL);
+	cJSON_AddNumberToObject(rec, "admin_refused",
+	    (double)atomic_load(&g->admin_refused));
 	cJSON_AddItemToObject(rec, "script", ltb_sat_script_json(g));
 	ports = cJSON_AddArrayToObject(rec, "ports");
 	for (size_t i = 0; ports != NULL && i < g->nports; i++) {
