@@ -106,8 +106,8 @@ global_ipv4() {
 
 @test "with -b 0.0.0.0 the admin port stays on 127.0.0.1" {
 	start_satellite -b 0.0.0.0
-	run jq -r '"\(.bind) \(.admin_url)"' <<<"$SAT_READY"
-	assert_output "0.0.0.0 http://127.0.0.1:${SAT_ADMIN##*:}"
+	run jq -r '"\(.bind) \(.admin_bind) \(.admin_url)"' <<<"$SAT_READY"
+	assert_output "0.0.0.0 127.0.0.1 http://127.0.0.1:${SAT_ADMIN##*:}"
 	local port=${SAT_ADMIN##*:}
 	# The kernel's own word: the admin socket listens on 127.0.0.1 only
 	# (0100007F in /proc/net/tcp), the satellite ports on every address.
@@ -132,8 +132,13 @@ global_ipv4() {
 	run cat "$SAT_OUT.err"
 	assert_output --partial "ltb-satellite: warning: the admin API listens on 0.0.0.0"
 	assert_output --partial "--admin-token"
-	run jq -r .admin_url <<<"$SAT_READY"
-	assert_output "http://0.0.0.0:${SAT_ADMIN##*:}"
+	# The URL to use goes through loopback: a Host of 0.0.0.0 is refused.
+	run jq -r '"\(.admin_bind) \(.admin_url)"' <<<"$SAT_READY"
+	assert_output "0.0.0.0 http://127.0.0.1:${SAT_ADMIN##*:}"
+	run admin_status GET /stats
+	assert_output 200
+	run curl -sS -o /dev/null -w '%{http_code}' "http://0.0.0.0:${SAT_ADMIN##*:}/stats"
+	assert_output 403
 	local ip
 	ip=$(global_ipv4)
 	[[ -n $ip ]] || skip "no non-loopback IPv4 address to connect through"

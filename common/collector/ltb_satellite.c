@@ -476,6 +476,21 @@ protocols_list(void)
 	return a;
 }
 
+/* A URL that reaches the admin port: on every address, through loopback,
+ * since the admin port refuses a Host of 0.0.0.0 (a browser's way in). */
+static void
+admin_url(struct ltb_sat *g, char *url, size_t len)
+{
+	struct ltb_addr lo;
+	char err[128];
+
+	if (ltb_addr_is_any(&g->admin_addr) && ltb_addr_parse(&lo,
+	    g->admin_addr.v6 ? "::1" : "127.0.0.1", err, sizeof err) == 0)
+		ltb_addr_url(&lo, g->admin_port, url, len);
+	else
+		ltb_addr_url(&g->admin_addr, g->admin_port, url, len);
+}
+
 cJSON *
 ltb_sat_ready_record(struct ltb_sat *g)
 {
@@ -484,7 +499,7 @@ ltb_sat_ready_record(struct ltb_sat *g)
 
 	if (rec == NULL)
 		return NULL;
-	ltb_addr_url(&g->admin_addr, g->admin_port, url, sizeof url);
+	admin_url(g, url, sizeof url);
 	cJSON_AddNumberToObject(rec, "pid", (double)getpid());
 	cJSON_AddStringToObject(rec, "bind", g->addr.text);
 	ports = cJSON_AddArrayToObject(rec, "ports");
@@ -492,6 +507,7 @@ ltb_sat_ready_record(struct ltb_sat *g)
 		cJSON_AddItemToArray(ports,
 		    cJSON_CreateNumber(g->ports[i].port));
 	cJSON_AddNumberToObject(rec, "admin_port", g->admin_port);
+	cJSON_AddStringToObject(rec, "admin_bind", g->admin_addr.text);
 	cJSON_AddStringToObject(rec, "admin_url", url);
 	cJSON_AddStringToObject(rec, "mode",
 	    ltb_sat_mode_name(atomic_load(&g->mode)));
