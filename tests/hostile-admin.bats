@@ -100,8 +100,8 @@ global_ipv4() {
 	admin_status GET /stats -H 'Host: evil.example' >/dev/null
 	run admin_status POST /reset
 	assert_output 200
-	run sat_stat .admin_refused
-	assert_output 2
+	run sat_stat '"\(.admin_refused) \(.admin_refused_by_reason | [.origin, .host, .token] | @tsv)"'
+	assert_output "$(printf '2 1\t1\t0')"
 }
 
 @test "with -b 0.0.0.0 the admin port stays on 127.0.0.1" {
@@ -181,8 +181,8 @@ global_ipv4() {
 	run admin_status GET /stats -H 'Authorization: Bearer s3cret-T0ken' \
 		-H 'Host: satellites.example' -H 'Origin: https://dash.example'
 	assert_output 200
-	run jq .admin_refused "$TMP/admin.body"
-	assert_output 3
+	run jq '"\(.admin_refused) \(.admin_refused_by_reason.token)"' -r "$TMP/admin.body"
+	assert_output "3 3"
 }
 
 @test "ltb-sample talks to a satellite with a token through LTB_ADMIN_TOKEN" {

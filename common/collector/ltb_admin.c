@@ -172,6 +172,10 @@ admin_route(struct ltb_sat *g, struct MHD_Connection *c, const char *url,
 
 /* ---- the guard ------------------------------------------------------------- */
 
+const char *const ltb_admin_refuse_names[LTB_ADMIN_NREFUSE] = {
+	"origin", "host", "token"
+};
+
 /* 1 when v is "Bearer TOKEN" with g's token; in time that does not depend
  * on where they differ. */
 static int
@@ -224,12 +228,14 @@ static int
 admin_guard(struct ltb_sat *g, struct MHD_Connection *c, enum MHD_Result *rc)
 {
 	const char *origin, *host;
+	enum ltb_admin_refuse why;
 
 	if (g->admin_token[0] != '\0') {
 		if (bearer_ok(g, MHD_lookup_connection_value(c,
 		    MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION)))
 			return 0;
 		*rc = admin_unauthorized(c);
+		why = LTB_ADMIN_REFUSE_TOKEN;
 		goto refused;
 	}
 	origin = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
@@ -244,6 +250,7 @@ admin_guard(struct ltb_sat *g, struct MHD_Connection *c, enum MHD_Result *rc)
 		    "from a page or elsewhere, start ltb-satellite with "
 		    "--admin-token and send 'Authorization: Bearer TOKEN'\n",
 		    origin);
+		why = LTB_ADMIN_REFUSE_ORIGIN;
 		goto refused;
 	}
 	/* HTTP/1.0 may send no Host; a browser always does. */
@@ -255,11 +262,13 @@ admin_guard(struct ltb_sat *g, struct MHD_Connection *c, enum MHD_Result *rc)
 		    "through a loopback address, or start ltb-satellite with "
 		    "--admin-token and send 'Authorization: Bearer TOKEN'\n",
 		    host);
+		why = LTB_ADMIN_REFUSE_HOST;
 		goto refused;
 	}
 	return 0;
 refused:
-	atomic_fetch_add_explicit(&g->admin_refused, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&g->admin_refused[why], 1,
+	    memory_order_relaxed);
 	return 1;
 }
 

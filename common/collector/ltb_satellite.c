@@ -235,7 +235,8 @@ ltb_sat_start(const struct ltb_sat_config *c, char *err, size_t errlen)
 	atomic_init(&g->scripted, 0);
 	atomic_init(&g->mode, c->mode);
 	atomic_init(&g->up, 1);
-	atomic_init(&g->admin_refused, 0);
+	for (int i = 0; i < LTB_ADMIN_NREFUSE; i++)
+		atomic_init(&g->admin_refused[i], 0);
 	if ((g->dups = ltb_dupset_new(c->dup_window)) == NULL)
 		goto nomem;
 	if ((g->ports = calloc(c->nports, sizeof *g->ports)) == NULL)
@@ -699,6 +700,22 @@ add_counts(cJSON *obj, struct ltb_sat *g, const struct ltb_port *port)
 		cJSON_AddItemToObject(obj, "protocols", protos);
 }
 
+/* What the admin port refused, in all and by reason. */
+static void
+add_admin_refused(cJSON *obj, struct ltb_sat *g)
+{
+	uint64_t n[LTB_ADMIN_NREFUSE], all = 0;
+	cJSON *o;
+
+	for (int i = 0; i < LTB_ADMIN_NREFUSE; i++)
+		all += n[i] = atomic_load(&g->admin_refused[i]);
+	cJSON_AddNumberToObject(obj, "admin_refused", (double)all);
+	o = cJSON_AddObjectToObject(obj, "admin_refused_by_reason");
+	for (int i = 0; o != NULL && i < LTB_ADMIN_NREFUSE; i++)
+		cJSON_AddNumberToObject(o, ltb_admin_refuse_names[i],
+		    (double)n[i]);
+}
+
 cJSON *
 ltb_sat_stats_record(struct ltb_sat *g)
 {
@@ -714,8 +731,7 @@ ltb_sat_stats_record(struct ltb_sat *g)
 	 * the admin port may have come another way. */
 	cJSON_AddStringToObject(rec, "bind", g->addr.text);
 	add_counts(rec, g, NULL);
-	cJSON_AddNumberToObject(rec, "admin_refused",
-	    (double)atomic_load(&g->admin_refused));
+	add_admin_refused(rec, g);
 	cJSON_AddItemToObject(rec, "script", ltb_sat_script_json(g));
 	ports = cJSON_AddArrayToObject(rec, "ports");
 	for (size_t i = 0; ports != NULL && i < g->nports; i++) {
