@@ -27,6 +27,7 @@
 
 static const char usage[] =
 "usage: ltb-satellite [-p ports] [-b address] [-a port] [-m mode]\n"
+"                     [--admin-bind address] [--admin-token token]\n"
 "                     [--bandwidth rate] [--validate walk|full]\n"
 "                     [--max-body size] [--max-connections n]\n"
 "                     [--max-connections-total n] [--idle-timeout seconds]\n"
@@ -39,6 +40,12 @@ static const char usage[] =
 "                            list like 8360,8362, or 0 for any free port\n"
 "  -b, --bind ADDRESS        address to bind (default 127.0.0.1)\n"
 "  -a, --admin-port PORT     admin port (default 8359; 0 for any)\n"
+"      --admin-bind ADDRESS  address of the admin port (default: -b's when\n"
+"                            it is loopback, else 127.0.0.1); another than\n"
+"                            loopback is warned about on stderr\n"
+"      --admin-token TOKEN   admin requests must carry 'Authorization:\n"
+"                            Bearer TOKEN' (default $LTB_ADMIN_TOKEN;\n"
+"                            none: loopback requests without Origin)\n"
 "  -m, --mode MODE           typical (default), slow_succeed, slow_fail\n"
 "      --bandwidth RATE      receive cap per satellite in bytes/s, K/M/G\n"
 "                            suffixes (default 50M, as the original; 0: none)\n"
@@ -74,6 +81,9 @@ static const char usage[] =
 "Admin:   GET /spans_received, GET /stats, POST /reset, POST /down,\n"
 "         POST /up, POST /mode (body: the mode's name),\n"
 "         POST /script, GET /script (answers over time, below).\n"
+"         Refused, and counted as admin_refused: with an Origin header\n"
+"         or a Host that is not loopback (403: a web page sent it), or,\n"
+"         with a token, without 'Authorization: Bearer TOKEN' (401).\n"
 "\n"
 "Script:  POST /script with a JSON list of steps, times in seconds from\n"
 "         the post, in order and not overlapping; [] clears it:\n"
@@ -139,17 +149,39 @@ bad_usage(const char *fmt, const char *arg, const char *why)
 	exit(LTB_EXIT_USAGE);
 }
 
+/* What is wrong with an admin token, or NULL: a Bearer token68 (RFC
+ * 6750), so that it goes in a header as it is. */
+static const char *
+token_why(const char *t)
+{
+	static const char ok[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "abcdefghijklmnopqrstuvwxyz0123456789-._~+/";
+	size_t n = strspn(t, ok);
+
+	if (n == 0)
+		return "empty, or not starting with a letter, digit or one of "
+		    "-._~+/";
+	if (strspn(t + n, "=") != strlen(t + n))
+		return "only letters, digits and -._~+/ (then = at the end) "
+		    "go in a Bearer token";
+	if (strlen(t) > LTB_ADMIN_TOKEN_MAX)
+		return "over 256 bytes";
+	return NULL;
+}
+
 static void
 parse_args(int argc, char **argv, struct ltb_sat_config *c)
 {
 	enum { O_BANDWIDTH = 256, O_VALIDATE, O_MAX_BODY, O_MAX_CONN, O_IDLE,
 	    O_TLS, O_CERT, O_KEY, O_CERT_OUT, O_MAX_CONN_TOTAL, O_HEADER_TO,
-	    O_BODY_TO };
+	    O_BODY_TO, O_ADMIN_BIND, O_ADMIN_TOKEN };
 	static const struct option longopts[] = {
 		{ "ports", required_argument, NULL, 'p' },
 		{ "bind", required_argument, NULL, 'b' },
 		{ "admin-port", required_argument, NULL, 'a' },
 		{ "mode", required_argument, NULL, 'm' },
+		{ "admin-bind", required_argument, NULL, O_ADMIN_BIND },
+		{ "admin-token", required_argument, NULL, O_ADMIN_TOKEN },
 		{ "bandwidth", required_argument, NULL, O_BANDWIDTH },
 		{ "validate", required_argument, NULL, O_VALIDATE },
 		{ "max-body", required_argument, NULL, O_MAX_BODY },
@@ -166,7 +198,7 @@ parse_args(int argc, char **argv, struct ltb_sat_config *c)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
-	const char *why = NULL;
+	const char *why = NULL, *tok;
 	struct in6_addr a6;
 	struct in_addr a4;
 	uint64_t v;
@@ -187,6 +219,18 @@ parse_args(int argc, char **argv, struct ltb_sat_config *c)
 				bad_usage("bad --bind '%s'", optarg,
 				    "not an IPv4 or IPv6 address");
 			c->bind = optarg;
+			break;
+		case O_ADMIN_BIND:
+			if (inet_pton(AF_INET, optarg, &a4) != 1 &&
+			    inet_pton(AF_INET6, optarg, &a6) != 1)
+				bad_usage("bad --admin-bind '%s'", optarg,
+				    "not an IPv4 or IPv6 address");
+			c->admin_bind = optarg;
+			break;
+		case O_ADMIN_TOKEN:
+			if ((why = token_why(optarg)) != NULL)
+				bad_usage("bad --admin-token: %s", why, NULL);
+			c->admin_token = optarg;
 			break;
 		case 'a':
 			if (ltb_parse_uint(optarg, 0, 65535, &v, &why) < 0)
@@ -268,6 +312,13 @@ parse_args(int argc, char **argv, struct ltb_sat_config *c)
 	}
 	if (optind < argc)
 		bad_usage("unexpected argument '%s'", argv[optind], NULL);
+	/* From the environment, the token stays out of ps. */
+	if (c->admin_token == NULL && (tok = getenv("LTB_ADMIN_TOKEN")) !=
+	    NULL && tok[0] != '\0') {
+		if ((why = token_why(tok)) != NULL)
+			bad_usage("bad LTB_ADMIN_TOKEN: %s", why, NULL);
+		c->admin_token = tok;
+	}
 	if ((c->cert_file == NULL) != (c->key_file == NULL))
 		bad_usage("%s", c->cert_file != NULL ? "--cert without --key" :
 		    "--key without --cert", "give both, or neither for a "
@@ -331,6 +382,17 @@ print_record(cJSON *rec)
 	return rc;
 }
 
+/* The admin port is open to whoever reaches it: say so, and what then. */
+static void
+warn_public(const struct ltb_sat_config *c)
+{
+	ltb_warn("warning: the admin API listens on %s, not loopback: it can "
+	    "reset, take down and re-mode the satellites. %s", c->admin_bind,
+	    c->admin_token != NULL ? "Requests must carry the token." :
+	    "Requests through an address other than loopback are refused "
+	    "(403) unless you set --admin-token.");
+}
+
 int
 main(int argc, char **argv)
 {
@@ -360,6 +422,8 @@ main(int argc, char **argv)
 
 	if ((sat = ltb_sat_start(&cfg, err, sizeof err)) == NULL)
 		ltb_die(LTB_EXIT_SYS, "%s", err);
+	if (ltb_sat_admin_public(sat))
+		warn_public(&cfg);
 	if (print_record(ltb_sat_ready_record(sat)) < 0) {
 		ltb_warn("cannot write the ready record: %s", strerror(errno));
 		ltb_sat_stop(sat);

@@ -119,6 +119,18 @@ otlp_spans() {
 	[ "$stderr" = "" ]
 }
 
+@test "an IPv6 SatelliteHost is bracketed in its URLs: every span reaches ::1" {
+	ip -6 addr show lo 2>/dev/null | grep -q 'inet6 ::1/128' ||
+		skip "no ::1 on lo"
+	start_satellite -b ::1
+	control '{"Trace": true, "Repeat": 100, "SatelliteHost": "::1", "ReportingPeriodMs": 50}'
+	run --separate-stderr client
+	echo "$stderr"
+	assert_success
+	[ "$(field dropped)" = 0 ]
+	[ "$(sat_stat .spans_received)" = 100 ]
+}
+
 @test "spans nest in chains of 6, the last one shorter" {
 	# a collector that keeps the report body, so lsdecode can read it
 	capture

@@ -159,3 +159,16 @@ client_field() {
 	assert_failure 127
 	assert_equal "$stderr" "clients/js-lightstep/run: not set up: run clients/js-lightstep/setup"
 }
+
+@test "an IPv6 SatelliteHost reaches the satellite" {
+	ip -6 addr show lo 2>/dev/null | grep -q 'inet6 ::1/128' ||
+		skip "no ::1 on lo"
+	start_satellite -b ::1
+	control '.Repeat = 60 | .SatelliteHost = "::1"'
+	run --separate-stderr "$CLIENT_DIR/run"
+	echo "$stderr"
+	assert_success
+	assert_equal "$(client_field dropped)" 0
+	run sat_stat .spans_received
+	assert_output 60
+}

@@ -11,11 +11,24 @@
  * one playing. /reset zeroes the steps' counts but keeps the script and
  * its clock, as it keeps the mode: both say how to answer, not what
  * arrived.
+ *
+ * The guard comes first, before a byte of a body is read: a web page in
+ * a browser on this machine can send a "simple" cross-origin POST (no
+ * preflight, text/plain) to a loopback port, or come through a DNS name
+ * of its own that it points at 127.0.0.1 (DNS rebinding). The first
+ * carries an Origin header, the second a Host that is not loopback;
+ * programs (curl, ltb-sample) send neither, so both are refused. A token
+ * replaces both checks: a page cannot know it, nor send an Authorization
+ * header cross-origin without a preflight, which is refused too. With a
+ * token every path wants it, /stats as well: the one rule is simpler to
+ * get right, and what a benchmark counted is its owner's to read.
  */
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include <microhttpd.h>
@@ -157,14 +170,121 @@ admin_route(struct ltb_sat *g, struct MHD_Connection *c, const char *url,
 	    "/script)\n", url);
 }
 
+/* ---- the guard ------------------------------------------------------------- */
+
+const char *const ltb_admin_refuse_names[LTB_ADMIN_NREFUSE] = {
+	"origin", "host", "token"
+};
+
+/* 1 when v is "Bearer TOKEN" with g's token; in time that does not depend
+ * on where they differ. */
+static int
+bearer_ok(const struct ltb_sat *g, const char *v)
+{
+	size_t n = strlen(g->admin_token), m;
+	unsigned char diff = 0;
+
+	if (v == NULL || strncasecmp(v, "Bearer ", 7) != 0)
+		return 0;
+	for (v += 7; *v == ' '; v++)
+		;
+	m = strlen(v);
+	while (m > 0 && v[m - 1] == ' ')
+		m--;
+	if (m != n)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		diff |= (unsigned char)(v[i] ^ g->admin_token[i]);
+	return diff == 0;
+}
+
+static enum MHD_Result
+admin_unauthorized(struct MHD_Connection *c)
+{
+	static const char text[] = "unauthorized: this admin API was started "
+	    "with --admin-token: send the header 'Authorization: Bearer "
+	    "TOKEN' (ltb-sample sends $LTB_ADMIN_TOKEN)\n";
+	struct MHD_Response *r;
+	enum MHD_Result rc;
+
+	r = MHD_create_response_from_buffer(sizeof text - 1, (void *)text,
+	    MHD_RESPMEM_PERSISTENT);
+	if (r == NULL)
+		return MHD_NO;
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain");
+	MHD_add_response_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+	    "Bearer realm=\"ltb-satellite admin\"");
+	rc = MHD_queue_response(c, MHD_HTTP_UNAUTHORIZED, r);
+	MHD_destroy_response(r);
+	return rc;
+}
+
+/*
+ * Answer and count a request the guard refuses, returning 1 with *rc
+ * set; 0 for one to serve. Only a request's headers are looked at, so it
+ * is refused before its body is read.
+ */
+static int
+admin_guard(struct ltb_sat *g, struct MHD_Connection *c, enum MHD_Result *rc)
+{
+	const char *origin, *host;
+	enum ltb_admin_refuse why;
+
+	if (g->admin_token[0] != '\0') {
+		if (bearer_ok(g, MHD_lookup_connection_value(c,
+		    MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION)))
+			return 0;
+		*rc = admin_unauthorized(c);
+		why = LTB_ADMIN_REFUSE_TOKEN;
+		goto refused;
+	}
+	origin = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+	    MHD_HTTP_HEADER_ORIGIN);
+	host = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+	    MHD_HTTP_HEADER_HOST);
+	if (origin != NULL) {
+		*rc = ltb_http_answer_text(c, MHD_HTTP_FORBIDDEN, "refused: "
+		    "the request carries an Origin header (%.80s): a web page "
+		    "sent it, and the admin API obeys only programs on this "
+		    "machine (curl, ltb-sample), which send none. To drive it "
+		    "from a page or elsewhere, start ltb-satellite with "
+		    "--admin-token and send 'Authorization: Bearer TOKEN'\n",
+		    origin);
+		why = LTB_ADMIN_REFUSE_ORIGIN;
+		goto refused;
+	}
+	/* HTTP/1.0 may send no Host; a browser always does. */
+	if (host != NULL && !ltb_host_is_loopback(host)) {
+		*rc = ltb_http_answer_text(c, MHD_HTTP_FORBIDDEN, "refused: "
+		    "Host '%.80s' is not loopback (localhost, 127.0.0.1, "
+		    "[::1]): a web page that reaches this port through a DNS "
+		    "name of its own (DNS rebinding) sends that name. Ask "
+		    "through a loopback address, or start ltb-satellite with "
+		    "--admin-token and send 'Authorization: Bearer TOKEN'\n",
+		    host);
+		why = LTB_ADMIN_REFUSE_HOST;
+		goto refused;
+	}
+	return 0;
+refused:
+	atomic_fetch_add_explicit(&g->admin_refused[why], 1,
+	    memory_order_relaxed);
+	return 1;
+}
+
+/* ---- serving ------------------------------------------------------------- */
+
 static enum MHD_Result
 on_admin_request(void *cls, struct MHD_Connection *c, const char *url,
     const char *method, const char *version, const char *data,
     size_t *size, void **req_cls)
 {
 	struct admin_req *a = *req_cls;
+	enum MHD_Result rc;
 
 	if (a == NULL) {
+		if (admin_guard(cls, c, &rc))
+			return rc;
 		if ((a = calloc(1, sizeof *a)) == NULL)
 			return MHD_NO;
 		*req_cls = a;
@@ -191,14 +311,38 @@ on_admin_done(void *cls, struct MHD_Connection *c, void **req_cls,
 	*req_cls = NULL;
 }
 
+/* Where the admin port listens: admin_bind, else the satellites' address
+ * when it is loopback, else 127.0.0.1; and the token it wants. */
+static int
+admin_config(struct ltb_sat *g, char *err, size_t errlen)
+{
+	const char *bind = g->cfg.admin_bind;
+	const char *token = g->cfg.admin_token ? g->cfg.admin_token : "";
+
+	if (bind == NULL)
+		bind = ltb_addr_is_loopback(&g->addr) ? g->addr.text :
+		    "127.0.0.1";
+	if (ltb_addr_parse(&g->admin_addr, bind, err, errlen) < 0)
+		return -1;
+	if (strlen(token) > LTB_ADMIN_TOKEN_MAX) {
+		snprintf(err, errlen, "admin token over %d bytes",
+		    LTB_ADMIN_TOKEN_MAX);
+		return -1;
+	}
+	snprintf(g->admin_token, sizeof g->admin_token, "%s", token);
+	return 0;
+}
+
 int
 ltb_admin_start(struct ltb_sat *g, char *err, size_t errlen)
 {
 	struct MHD_Daemon *d;
 	int fd;
 
-	if ((fd = ltb_listen(&g->addr, g->cfg.admin_port, &g->admin_port, err,
-	    errlen)) < 0)
+	if (admin_config(g, err, errlen) < 0)
+		return -1;
+	if ((fd = ltb_listen(&g->admin_addr, g->cfg.admin_port,
+	    &g->admin_port, err, errlen)) < 0)
 		return -1;
 	d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO,
 	    0, NULL, NULL, on_admin_request, g,

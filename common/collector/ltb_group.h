@@ -110,6 +110,8 @@ struct ltb_listener {
 extern const struct ltb_listener ltb_listener_http;
 extern const struct ltb_listener ltb_listener_tls;
 
+#define LTB_ADMIN_NREFUSE 3	/* enum ltb_admin_refuse, below */
+
 struct ltb_sat {
 	struct ltb_sat_config cfg;
 	struct ltb_addr addr;		/* where every port binds */
@@ -118,6 +120,12 @@ struct ltb_sat {
 	void *admin;			/* ltb_admin.c's */
 	struct ltb_tls *tls;		/* ltb_tls.c's; NULL without --tls */
 	uint16_t admin_port;
+	/* The admin port's own address (loopback unless told otherwise),
+	 * its token ("" for none) and the requests it refused, by reason
+	 * (ltb_admin.c: origin, host, token). */
+	struct ltb_addr admin_addr;
+	char admin_token[LTB_ADMIN_TOKEN_MAX + 1];
+	atomic_uint_least64_t admin_refused[LTB_ADMIN_NREFUSE];
 	atomic_int mode;
 	atomic_int up;
 	pthread_mutex_t state_lock;	/* serialises down/up/stop */
@@ -269,6 +277,14 @@ void ltb_tls_free(struct ltb_tls *t);
 const char *ltb_tls_cert_out(const struct ltb_tls *t);
 
 /* ---- the admin port (ltb_admin.c) ---------------------------------------- */
+
+/* Why the admin port refused a request, and the names /stats gives. */
+enum ltb_admin_refuse {
+	LTB_ADMIN_REFUSE_ORIGIN,	/* an Origin header: a web page */
+	LTB_ADMIN_REFUSE_HOST,		/* a Host not loopback: rebinding */
+	LTB_ADMIN_REFUSE_TOKEN		/* the token wanted, not given */
+};
+extern const char *const ltb_admin_refuse_names[LTB_ADMIN_NREFUSE];
 
 int ltb_admin_start(struct ltb_sat *g, char *err, size_t errlen);
 void ltb_admin_stop(struct ltb_sat *g);

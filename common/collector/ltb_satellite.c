@@ -235,6 +235,8 @@ ltb_sat_start(const struct ltb_sat_config *c, char *err, size_t errlen)
 	atomic_init(&g->scripted, 0);
 	atomic_init(&g->mode, c->mode);
 	atomic_init(&g->up, 1);
+	for (int i = 0; i < LTB_ADMIN_NREFUSE; i++)
+		atomic_init(&g->admin_refused[i], 0);
 	if ((g->dups = ltb_dupset_new(c->dup_window)) == NULL)
 		goto nomem;
 	if ((g->ports = calloc(c->nports, sizeof *g->ports)) == NULL)
@@ -260,6 +262,8 @@ ltb_sat_start(const struct ltb_sat_config *c, char *err, size_t errlen)
 	if (ports_start(g, err, errlen) < 0)
 		goto fail;
 	g->cfg.bind = g->addr.text;
+	g->cfg.admin_bind = g->admin_addr.text;
+	g->cfg.admin_token = NULL;	/* kept in g->admin_token */
 	/* Read and written: nothing borrowed is kept. */
 	g->cfg.cert_file = g->cfg.key_file = g->cfg.cert_out = NULL;
 	return g;
@@ -292,6 +296,12 @@ ltb_sat_stop(struct ltb_sat *g)
 	pthread_mutex_destroy(&g->conn_lock);
 	pthread_mutex_destroy(&g->state_lock);
 	free(g);
+}
+
+int
+ltb_sat_admin_public(const struct ltb_sat *g)
+{
+	return !ltb_addr_is_loopback(&g->admin_addr);
 }
 
 int
@@ -467,6 +477,21 @@ protocols_list(void)
 	return a;
 }
 
+/* A URL that reaches the admin port: on every address, through loopback,
+ * since the admin port refuses a Host of 0.0.0.0 (a browser's way in). */
+static void
+admin_url(struct ltb_sat *g, char *url, size_t len)
+{
+	struct ltb_addr lo;
+	char err[128];
+
+	if (ltb_addr_is_any(&g->admin_addr) && ltb_addr_parse(&lo,
+	    g->admin_addr.v6 ? "::1" : "127.0.0.1", err, sizeof err) == 0)
+		ltb_addr_url(&lo, g->admin_port, url, len);
+	else
+		ltb_addr_url(&g->admin_addr, g->admin_port, url, len);
+}
+
 cJSON *
 ltb_sat_ready_record(struct ltb_sat *g)
 {
@@ -475,7 +500,7 @@ ltb_sat_ready_record(struct ltb_sat *g)
 
 	if (rec == NULL)
 		return NULL;
-	ltb_addr_url(&g->addr, g->admin_port, url, sizeof url);
+	admin_url(g, url, sizeof url);
 	cJSON_AddNumberToObject(rec, "pid", (double)getpid());
 	cJSON_AddStringToObject(rec, "bind", g->addr.text);
 	ports = cJSON_AddArrayToObject(rec, "ports");
@@ -483,6 +508,7 @@ ltb_sat_ready_record(struct ltb_sat *g)
 		cJSON_AddItemToArray(ports,
 		    cJSON_CreateNumber(g->ports[i].port));
 	cJSON_AddNumberToObject(rec, "admin_port", g->admin_port);
+	cJSON_AddStringToObject(rec, "admin_bind", g->admin_addr.text);
 	cJSON_AddStringToObject(rec, "admin_url", url);
 	cJSON_AddStringToObject(rec, "mode",
 	    ltb_sat_mode_name(atomic_load(&g->mode)));
@@ -674,6 +700,22 @@ add_counts(cJSON *obj, struct ltb_sat *g, const struct ltb_port *port)
 		cJSON_AddItemToObject(obj, "protocols", protos);
 }
 
+/* What the admin port refused, in all and by reason. */
+static void
+add_admin_refused(cJSON *obj, struct ltb_sat *g)
+{
+	uint64_t n[LTB_ADMIN_NREFUSE], all = 0;
+	cJSON *o;
+
+	for (int i = 0; i < LTB_ADMIN_NREFUSE; i++)
+		all += n[i] = atomic_load(&g->admin_refused[i]);
+	cJSON_AddNumberToObject(obj, "admin_refused", (double)all);
+	o = cJSON_AddObjectToObject(obj, "admin_refused_by_reason");
+	for (int i = 0; o != NULL && i < LTB_ADMIN_NREFUSE; i++)
+		cJSON_AddNumberToObject(o, ltb_admin_refuse_names[i],
+		    (double)n[i]);
+}
+
 cJSON *
 ltb_sat_stats_record(struct ltb_sat *g)
 {
@@ -685,7 +727,11 @@ ltb_sat_stats_record(struct ltb_sat *g)
 	cJSON_AddStringToObject(rec, "mode",
 	    ltb_sat_mode_name(atomic_load(&g->mode)));
 	cJSON_AddBoolToObject(rec, "up", atomic_load(&g->up));
+	/* Where tracers reach the ports: a controller that came through
+	 * the admin port may have come another way. */
+	cJSON_AddStringToObject(rec, "bind", g->addr.text);
 	add_counts(rec, g, NULL);
+	add_admin_refused(rec, g);
 	cJSON_AddItemToObject(rec, "script", ltb_sat_script_json(g));
 	ports = cJSON_AddArrayToObject(rec, "ports");
 	for (size_t i = 0; ports != NULL && i < g->nports; i++) {

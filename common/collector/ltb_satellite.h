@@ -16,6 +16,15 @@
  * time (ltb_script.h: 429 with Retry-After, 503, hang-ups, delays,
  * partial successes), each step counted.
  *
+ * The admin port listens on loopback unless admin_bind says otherwise
+ * (-b moves the satellites, not it), and serves only what a program on
+ * this machine would send: a request with an Origin header (a web page
+ * sent it) or a Host that is not loopback (a page come through a DNS
+ * name of its own: DNS rebinding) is refused with 403. With admin_token
+ * set, every request must carry "Authorization: Bearer TOKEN" instead,
+ * and then neither matters; without it, 401. Refusals count in /stats
+ * as admin_refused, which /reset keeps.
+ *
  * Modes keep the original mock satellites' meaning: every report is
  * answered no sooner than a per-span delay after it started (typical
  * 0.05 us, slow_succeed 1 us, slow_fail 0.01 us), and slow_fail then
@@ -56,11 +65,17 @@ const char *ltb_sat_mode_name(int mode);
 /* The mode named s; -1 if none. */
 int ltb_sat_mode_parse(const char *s);
 
+#define LTB_ADMIN_TOKEN_MAX 256	/* bytes of an admin token */
+
 struct ltb_sat_config {
 	const char *bind;		/* address, IPv4 or IPv6 literal */
 	uint16_t ports[LTB_MAX_PORTS];	/* 0: the kernel picks */
 	size_t nports;
 	uint16_t admin_port;		/* 0: the kernel picks */
+	const char *admin_bind;		/* NULL: bind when it is loopback,
+					 * else 127.0.0.1 */
+	const char *admin_token;	/* NULL: none; else what requests
+					 * must carry as a Bearer token */
 	int mode;
 	uint64_t bandwidth;		/* bytes/s per satellite, 0: no cap */
 	int full_validate;		/* protobuf-c unpack, body held whole */
@@ -95,6 +110,11 @@ struct ltb_sat *ltb_sat_start(const struct ltb_sat_config *c, char *err,
 
 /* Stop everything, close every connection, free the group. */
 void ltb_sat_stop(struct ltb_sat *s);
+
+/* 1 when the admin port listens on an address other than loopback, as
+ * admin_bind asked: the tool warns, since whoever reaches it can drive
+ * the group. 0 otherwise. */
+int ltb_sat_admin_public(const struct ltb_sat *s);
 
 /* Take the satellites down: close their listening sockets and every open
  * connection. The admin port stays. Idempotent. 0, or -1 with errno. */

@@ -6,6 +6,7 @@
 #include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "core/ltb_net.h"
@@ -31,6 +32,70 @@ ltb_addr_parse(struct ltb_addr *a, const char *s, char *err, size_t errlen)
 	}
 	snprintf(a->text, sizeof a->text, "%s", s);
 	return 0;
+}
+
+int
+ltb_addr_is_loopback(const struct ltb_addr *a)
+{
+	const struct in6_addr *in6;
+
+	if (!a->v6)
+		return (ntohl(((const struct sockaddr_in *)&a->sa)->
+		    sin_addr.s_addr) >> 24) == 127;
+	in6 = &((const struct sockaddr_in6 *)&a->sa)->sin6_addr;
+	return IN6_IS_ADDR_LOOPBACK(in6) ||
+	    (IN6_IS_ADDR_V4MAPPED(in6) && in6->s6_addr[12] == 127);
+}
+
+int
+ltb_addr_is_any(const struct ltb_addr *a)
+{
+	if (!a->v6)
+		return ((const struct sockaddr_in *)&a->sa)->sin_addr.s_addr ==
+		    htonl(INADDR_ANY);
+	return IN6_IS_ADDR_UNSPECIFIED(
+	    &((const struct sockaddr_in6 *)&a->sa)->sin6_addr);
+}
+
+/* ":1234" or "": what may follow a host in a Host header. */
+static int
+port_suffix_ok(const char *s)
+{
+	if (*s == '\0')
+		return 1;
+	if (*s++ != ':' || *s == '\0' || strlen(s) > 5)
+		return 0;
+	return strspn(s, "0123456789") == strlen(s);
+}
+
+int
+ltb_host_is_loopback(const char *host)
+{
+	struct ltb_addr a;
+	char name[64], err[8];
+	const char *end;
+	size_t n;
+
+	if (host[0] == '[') {
+		if ((end = strchr(host, ']')) == NULL ||
+		    (n = (size_t)(end - host - 1)) >= sizeof name)
+			return 0;
+		memcpy(name, host + 1, n);
+		name[n] = '\0';
+		return port_suffix_ok(end + 1) &&
+		    ltb_addr_parse(&a, name, err, sizeof err) == 0 && a.v6 &&
+		    ltb_addr_is_loopback(&a);
+	}
+	n = strcspn(host, ":");
+	if (n >= sizeof name || !port_suffix_ok(host + n))
+		return 0;
+	memcpy(name, host, n);
+	name[n] = '\0';
+	if (strcasecmp(name, "localhost") == 0 ||
+	    strcasecmp(name, "localhost.") == 0)
+		return 1;
+	return ltb_addr_parse(&a, name, err, sizeof err) == 0 &&
+	    ltb_addr_is_loopback(&a);
 }
 
 void

@@ -30,6 +30,19 @@ int ltb_addr_parse(struct ltb_addr *a, const char *s, char *err,
 int ltb_listen(const struct ltb_addr *a, uint16_t port, uint16_t *bound,
     char *err, size_t errlen);
 
+/* 1 when a is a loopback address (127.0.0.0/8, ::1, ::ffff:127.x), else
+ * 0: what only this machine can reach. */
+int ltb_addr_is_loopback(const struct ltb_addr *a);
+/* 1 when a is the wildcard address (0.0.0.0 or ::), else 0. */
+int ltb_addr_is_any(const struct ltb_addr *a);
+
+/* 1 when host, an HTTP Host header's value, names this machine's
+ * loopback: "localhost" (or "localhost."), an address of 127.0.0.0/8 or
+ * "[::1]", each with or without ":port"; else 0. A page that reaches a
+ * loopback port through a DNS name of its own (DNS rebinding) sends that
+ * name, not one of these. */
+int ltb_host_is_loopback(const char *host);
+
 /* "http://127.0.0.1:8024" or "http://[::1]:8024" into buf. */
 void ltb_addr_url(const struct ltb_addr *a, uint16_t port, char *buf,
     size_t len);

@@ -18,6 +18,7 @@
 #include <curl/curl.h>
 
 #include "core/ltb_clock.h"
+#include "core/ltb_net.h"
 #include "collector/ltb_collector.h"
 #include "core/ltb_proc.h"
 #include "run/ltb_satellite_admin.h"
@@ -51,7 +52,9 @@ admin(struct ltb_satgroup *g, const char *post, const char *path,
     char **body, char *err, size_t errlen)
 {
 	struct buf b = { NULL, 0 };
-	char url[256];
+	struct curl_slist *hdrs = NULL;
+	const char *token = getenv("LTB_ADMIN_TOKEN");
+	char url[256], auth[512];
 	long status = 0;
 	CURLcode rc;
 	CURL *c;
@@ -68,10 +71,22 @@ admin(struct ltb_satgroup *g, const char *post, const char *path,
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	if (post != NULL)
 		curl_easy_setopt(c, CURLOPT_POSTFIELDS, post);
+	/* A group started with --admin-token wants it on every request. */
+	if (token != NULL && token[0] != '\0') {
+		snprintf(auth, sizeof auth, "Authorization: Bearer %.400s",
+		    token);
+		if ((hdrs = curl_slist_append(NULL, auth)) == NULL) {
+			curl_easy_cleanup(c);
+			snprintf(err, errlen, "out of memory");
+			return -1;
+		}
+		curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
+	}
 	rc = curl_easy_perform(c);
 	if (rc == CURLE_OK)
 		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
 	curl_easy_cleanup(c);
+	curl_slist_free_all(hdrs);
 	if (rc != CURLE_OK || status != 200) {
 		if (rc != CURLE_OK)
 			snprintf(err, errlen, "cannot reach satellite admin "
@@ -609,9 +624,55 @@ take_ports(struct ltb_satgroup *g, const cJSON *rec)
 }
 
 int
+ltb_satgroup_host(const char *admin_url, const char *bind, char *host,
+    size_t len, char *err, size_t errlen)
+{
+	struct ltb_addr a;
+	char why[128];
+	CURLU *u;
+	char *h = NULL;
+	size_t n;
+	int rc = -1;
+
+	if (bind != NULL && ltb_addr_parse(&a, bind, why, sizeof why) == 0 &&
+	    !ltb_addr_is_any(&a)) {
+		snprintf(host, len, "%s", bind);
+		return 0;
+	}
+	if ((u = curl_url()) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	if (curl_url_set(u, CURLUPART_URL, admin_url, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_HOST, &h, 0) != CURLUE_OK) {
+		snprintf(err, errlen, "bad satellite admin URL '%.200s': not "
+		    "http://HOST:PORT", admin_url);
+		goto out;
+	}
+	/* curl keeps an IPv6 literal's brackets; tracers are given the
+	 * address, and bracket it in their URLs themselves. */
+	n = strlen(h);
+	if (n >= 2 && h[0] == '[' && h[n - 1] == ']') {
+		h[n - 1] = '\0';
+		memmove(h, h + 1, n - 1);
+	}
+	if (strlen(h) >= len) {
+		snprintf(err, errlen, "satellite host too long: %.200s", h);
+		goto out;
+	}
+	snprintf(host, len, "%s", h);
+	rc = 0;
+out:
+	curl_free(h);
+	curl_url_cleanup(u);
+	return rc;
+}
+
+int
 ltb_satgroup_attach(struct ltb_satgroup *g, const char *admin_url,
     char *err, size_t errlen)
 {
+	const cJSON *bind;
 	char *body;
 	cJSON *rec;
 	size_t n;
@@ -632,9 +693,16 @@ ltb_satgroup_attach(struct ltb_satgroup *g, const char *admin_url,
 		cJSON_Delete(rec);
 		return -1;
 	}
-	/* The stats record has no bind address: tracers reach the group
-	 * where its admin port is. */
-	sscanf(g->admin_url, "http://%63[^:/]", g->host);
+	/* Tracers go where the ports listen (the stats record's bind), or,
+	 * on every address or from an older satellite that does not say,
+	 * where we reached the admin port. */
+	bind = cJSON_GetObjectItemCaseSensitive(rec, "bind");
+	if (ltb_satgroup_host(g->admin_url, cJSON_IsString(bind) ?
+	    bind->valuestring : NULL, g->host, sizeof g->host, err,
+	    errlen) < 0) {
+		cJSON_Delete(rec);
+		return -1;
+	}
 	cJSON_Delete(rec);
 	return 0;
 }

@@ -5,6 +5,9 @@
  * script of answers (ltb_script.h). Also
  * starting a group of our own (an ltb-satellite child) when the user named
  * none, and stopping it again.
+ *
+ * Every admin request carries "Authorization: Bearer $LTB_ADMIN_TOKEN"
+ * when that is set: what a group started with --admin-token wants.
  */
 #ifndef LTB_SATELLITE_ADMIN_H
 #define LTB_SATELLITE_ADMIN_H
@@ -35,9 +38,18 @@ struct ltb_satgroup {
 int ltb_satgroup_spawn(struct ltb_satgroup *g, const char *satellite,
     size_t nports, char *const extra[], char *err, size_t errlen);
 
-/* Use a running group: ask its admin URL which ports it serves. */
+/* Use a running group: ask its admin URL which ports it serves, and
+ * where (ltb_satgroup_host). http://[::1]:8359 is fine. */
 int ltb_satgroup_attach(struct ltb_satgroup *g, const char *admin_url,
     char *err, size_t errlen);
+
+/* Where tracers reach a group: bind, the address its stats record says
+ * its ports listen on, unless that is the wildcard (0.0.0.0, ::) or NULL
+ * (an older satellite); then the host of admin_url, IPv6 without its
+ * brackets ("::1": tracers bracket it in their URLs). 0 with it in host,
+ * or -1 with a message in err. */
+int ltb_satgroup_host(const char *admin_url, const char *bind, char *host,
+    size_t len, char *err, size_t errlen);
 
 /*
  * What a satellite group counted, from its admin /stats: the group's sums

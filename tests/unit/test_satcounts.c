@@ -639,6 +639,42 @@ diagnoses_a_real_satellite_group(void **unused)
 	assert_string_equal(line, want);
 }
 
+/* The host tracers are sent to, from an admin URL and a bind address. */
+static const char *
+host_of(const char *url, const char *bind)
+{
+	static char host[64];
+	char err[256];
+
+	if (ltb_satgroup_host(url, bind, host, sizeof host, err,
+	    sizeof err) < 0)
+		snprintf(host, sizeof host, "error");
+	return host;
+}
+
+static void
+host_is_the_bind_address_or_the_admin_urls(void **unused)
+{
+	assert_string_equal(host_of("http://127.0.0.1:8359", "127.0.0.1"),
+	    "127.0.0.1");
+	/* The ports' own address wins over how the admin port was reached. */
+	assert_string_equal(host_of("http://127.0.0.1:8359", "127.0.0.2"),
+	    "127.0.0.2");
+	assert_string_equal(host_of("http://127.0.0.1:8359", "fd00::2"),
+	    "fd00::2");
+	/* On every address, or unsaid: the admin URL's host, unbracketed. */
+	assert_string_equal(host_of("http://127.0.0.1:8359", "0.0.0.0"),
+	    "127.0.0.1");
+	assert_string_equal(host_of("http://[::1]:8359", "::"), "::1");
+	assert_string_equal(host_of("http://[::1]:8359/", NULL), "::1");
+	assert_string_equal(host_of("http://[::1]", NULL), "::1");
+	assert_string_equal(host_of("http://localhost:8359", NULL),
+	    "localhost");
+	assert_string_equal(host_of("http://10.1.2.3", "not an address"),
+	    "10.1.2.3");
+	assert_string_equal(host_of("not a url", NULL), "error");
+}
+
 int
 main(void)
 {
@@ -655,6 +691,7 @@ main(void)
 		    intact_leaves_out_what_was_refused_and_never_got_through),
 		cmocka_unit_test(map_json_writes_every_name),
 		cmocka_unit_test(where_names_host_and_ports),
+		cmocka_unit_test(host_is_the_bind_address_or_the_admin_urls),
 		cmocka_unit_test(diagnoses_no_connection),
 		cmocka_unit_test(diagnoses_connections_without_a_request),
 		cmocka_unit_test(diagnoses_failed_tls_handshakes),
