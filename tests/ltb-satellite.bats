@@ -598,6 +598,22 @@ load test_helper
 	}'
 }
 
+@test "--bandwidth: a report waiting on a low cap does not hold up /down" {
+	report=$(mkreport_file r.bin --spans 100)   # about 94 KB
+	# At 4 KiB/s a 32 KiB piece owes seconds of waiting.
+	start_satellite --bandwidth 4K
+	curl -sS -o /dev/null --data-binary "@$report" "$(report_url)" 2>"$TMP/curl.err" &
+	pid=$!
+	started $pid
+	sleep 0.5
+	run curl -sS -o /dev/null -w '%{http_code} %{time_total}' -X POST "$SAT_ADMIN/down"
+	read -r code secs <<<"$output"
+	assert_equal "$code" 200
+	awk -v s="$secs" 'BEGIN { exit !(s < 1.5) }'
+	run wait "$pid"
+	assert_failure
+}
+
 # --- a real tracer ---------------------------------------------------------
 
 @test "the npm lightstep-tracer reports every span, none invalid" {

@@ -391,6 +391,8 @@ msg_fail(struct ltb_msg *m, int rc, const char *why)
 
 static int wait_while_up(struct ltb_sat *g, uint64_t when_ns);
 
+#define THROTTLE_SLICE_NS 200000000u /* a throttle's wait up to this is one sleep */
+
 /* Throttle to the port's bandwidth (ltb_bucket.h): a piece that fits the
  * bucket goes on at once; one that empties it waits, once, for a quantum
  * of the rate; not a wake-up per piece. */
@@ -405,9 +407,12 @@ throttle(struct ltb_port *port, size_t n)
 	pthread_mutex_lock(&port->bw_lock);
 	until = ltb_bucket_take(&port->bw, bw, n, now);
 	pthread_mutex_unlock(&port->bw_lock);
-	/* In slices at a low rate: /down must not wait for it. */
-	if (until > now)
+	/* One sleep for a quantum's wait; in slices at a low rate, so that
+	 * /down need not wait for it. */
+	if (until > now + THROTTLE_SLICE_NS)
 		(void)wait_while_up(port->group, until);
+	else if (until > now)
+		ltb_sleep_until_ns(until);
 }
 
 /* Decoded bytes to the protocol. */
