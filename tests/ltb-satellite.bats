@@ -559,6 +559,61 @@ load test_helper
 	awk -v s="$secs" 'BEGIN { exit !(s >= 1.5) }'
 }
 
+@test "--bandwidth holds its rate over a long body, within 15%" {
+	report=$(mkreport_file r.bin --spans 21300)   # about 20 MB
+	bytes=$(stat -c %s "$report")
+	start_satellite --bandwidth 10M
+	run curl -sS -o /dev/null -w '%{http_code} %{time_total}' --data-binary "@$report" "$(report_url)"
+	read -r code secs <<<"$output"
+	assert_equal "$code" 200
+	assert_equal "$(sat_stat .spans_received)" 21300
+	# 20 MB at 10 MiB/s: 1.9 s, less the bucket's 100 ms of burst.
+	awk -v s="$secs" -v b="$bytes" 'BEGIN {
+		want = b / (10 * 1048576)
+		printf "took %.3f s, the rate says %.3f s\n", s, want
+		exit !(s >= want * 0.85 && s <= want * 1.15)
+	}'
+}
+
+@test "--bandwidth is one cap for all the connections to a satellite" {
+	report=$(mkreport_file r.bin --spans 10650)   # about 10 MB
+	bytes=$(stat -c %s "$report")
+	start_satellite --bandwidth 10M
+	t0=$(date +%s.%N)
+	local pids=()
+	for i in 1 2; do
+		curl -sS -o /dev/null -w '%{http_code}\n' --data-binary "@$report" \
+			"$(report_url)" >"$TMP/code.$i" &
+		pids+=($!)
+		started $!
+	done
+	wait "${pids[@]}"
+	t1=$(date +%s.%N)
+	assert_equal "$(cat "$TMP/code.1" "$TMP/code.2" | tr '\n' ' ')" "200 200 "
+	# Two 10 MB bodies at once through one 10 MiB/s satellite: 1.9 s.
+	awk -v t0="$t0" -v t1="$t1" -v b="$bytes" 'BEGIN {
+		want = 2 * b / (10 * 1048576)
+		printf "took %.3f s, the rate says %.3f s\n", t1 - t0, want
+		exit !(t1 - t0 >= want * 0.85 && t1 - t0 <= want * 1.15)
+	}'
+}
+
+@test "--bandwidth: a report waiting on a low cap does not hold up /down" {
+	report=$(mkreport_file r.bin --spans 100)   # about 94 KB
+	# At 4 KiB/s a 32 KiB piece owes seconds of waiting.
+	start_satellite --bandwidth 4K
+	curl -sS -o /dev/null --data-binary "@$report" "$(report_url)" 2>"$TMP/curl.err" &
+	pid=$!
+	started $pid
+	sleep 0.5
+	run curl -sS -o /dev/null -w '%{http_code} %{time_total}' -X POST "$SAT_ADMIN/down"
+	read -r code secs <<<"$output"
+	assert_equal "$code" 200
+	awk -v s="$secs" 'BEGIN { exit !(s < 1.5) }'
+	run wait "$pid"
+	assert_failure
+}
+
 # --- a real tracer ---------------------------------------------------------
 
 @test "the npm lightstep-tracer reports every span, none invalid" {

@@ -24,6 +24,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
+#include "collector/ltb_bucket.h"
 #include "collector/ltb_collector.h"
 #include "collector/ltb_satellite.h"
 #include "collector/ltb_script.h"
@@ -95,7 +96,7 @@ struct ltb_port {
 	atomic_uint_fast64_t header_timeouts, body_timeouts, idle_timeouts;
 	unsigned conns_open;		/* under group->conn_lock */
 	pthread_mutex_t bw_lock;
-	uint64_t bw_next_ns;		/* when the link is free again */
+	struct ltb_bucket bw;		/* the --bandwidth cap, under bw_lock */
 };
 
 /* A transport. start binds (or rebinds) port->port and serves it; stop

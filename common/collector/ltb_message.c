@@ -389,23 +389,30 @@ msg_fail(struct ltb_msg *m, int rc, const char *why)
 	    LTB_REJECT_MEDIA_TYPE : LTB_REJECT_MALFORMED);
 }
 
-/* Throttle to the port's bandwidth: each piece books the link for its
- * length; the connection waits until its booking ends. */
+static int wait_while_up(struct ltb_sat *g, uint64_t when_ns);
+
+#define THROTTLE_SLICE_NS 200000000u /* a throttle's wait up to this is one sleep */
+
+/* Throttle to the port's bandwidth (ltb_bucket.h): a piece that fits the
+ * bucket goes on at once; one that empties it waits, once, for a quantum
+ * of the rate; not a wake-up per piece. */
 static void
 throttle(struct ltb_port *port, size_t n)
 {
-	uint64_t bw = port->group->cfg.bandwidth, now, t, end;
+	uint64_t bw = port->group->cfg.bandwidth, now, until;
 
 	if (bw == 0)
 		return;
 	now = ltb_mono_ns();
 	pthread_mutex_lock(&port->bw_lock);
-	t = port->bw_next_ns > now ? port->bw_next_ns : now;
-	end = t + (uint64_t)((double)n * 1e9 / (double)bw);
-	port->bw_next_ns = end;
+	until = ltb_bucket_take(&port->bw, bw, n, now);
 	pthread_mutex_unlock(&port->bw_lock);
-	if (end > now)
-		ltb_sleep_until_ns(end);
+	/* One sleep for a quantum's wait; in slices at a low rate, so that
+	 * /down need not wait for it. */
+	if (until > now + THROTTLE_SLICE_NS)
+		(void)wait_while_up(port->group, until);
+	else if (until > now)
+		ltb_sleep_until_ns(until);
 }
 
 /* Decoded bytes to the protocol. */

@@ -13,12 +13,15 @@
  * the load starts, and sends it with Content-Encoding: gzip.
  * https URLs work too (libcurl's TLS), checked against --cacert or not at
  * all (--insecure); --fresh makes every request on a new connection, so the
- * cost of connecting (and of a TLS handshake) shows.
+ * cost of connecting (and of a TLS handshake) shows. --pause-on-error S
+ * waits S seconds after a transport error (connection refused or cut)
+ * before the next request on that connection, so a satellite taken down
+ * does not turn the load into a spin of refused connects.
  *
  * Prints one JSON line on stdout:
  *   {"type":"load","requests":R,"spans":S,"bytes":B,"seconds":T,
  *    "failures":F,"connections":C,"spans_per_report":N,"cpu_s":U,
- *    "connects":K,"connect_us":T,"handshake_us":H}
+ *    "connects":K,"connect_us":T,"handshake_us":H,"transport_errors":E}
  * requests counts every request made; spans and bytes only those answered
  * 200 (spans = N per such request, bytes = request body bytes as sent,
  * compressed with --gzip); seconds is
@@ -27,6 +30,7 @@
  * connects counts the connections made; connect_us is the mean time of a TCP
  * connect and handshake_us the mean time of a TLS handshake after it (0 for
  * http), as libcurl measured them, over the requests that connected.
+ * transport_errors counts the failures that got no HTTP answer at all.
  *
  * Exit codes: 0 all requests answered 200; 1 some failed; 2 usage;
  * 3 system failure (cannot read the body, cannot start libcurl or threads).
@@ -71,6 +75,7 @@
 	"                        full TLS handshake (--resume: a resumed one)\n" \
 	"  --cacert FILE         verify https servers against FILE\n" \
 	"  --insecure            do not verify https servers\n" \
+"  --pause-on-error S    after a transport error, wait S seconds (0)\n" \
 	"  -h, --help            this text\n" \
 	"\n" \
 	"Prints one {\"type\":\"load\",...} line. Exit codes: 0 ok, 1 some\n" \
@@ -85,6 +90,7 @@ struct load {
 	int fresh, resume, insecure;
 	const char *cacert;
 	long long max_requests;		/* 0 for none */
+	uint64_t error_pause_ns;	/* after a transport error */
 	atomic_llong issued;		/* requests claimed so far */
 };
 
@@ -92,7 +98,7 @@ struct conn {
 	struct load *load;
 	const char *url;
 	pthread_t thread;
-	long long requests, ok;
+	long long requests, ok, errors;
 	long long connects;
 	curl_off_t connect_us, handshake_us;	/* sums over connects */
 	int last_error_logged;
@@ -213,6 +219,12 @@ run_conn(void *arg)
 		if (status == 200) {
 			c->ok++;
 			continue;
+		}
+		if (rc != CURLE_OK) {
+			c->errors++;
+			if (l->error_pause_ns > 0)
+				ltb_sleep_until_ns(ltb_mono_ns() +
+				    l->error_pause_ns);
 		}
 		/* Say what went wrong once per connection, not per request. */
 		if (!c->last_error_logged) {
@@ -342,6 +354,7 @@ main(int argc, char **argv)
 		{ "resume", no_argument, NULL, 'R' },
 		{ "cacert", required_argument, NULL, 'C' },
 		{ "insecure", no_argument, NULL, 'k' },
+		{ "pause-on-error", required_argument, NULL, 'P' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -352,7 +365,7 @@ main(int argc, char **argv)
 	struct rusage ru;
 	double spans_per_report = -1, connections = 1, seconds = 0;
 	double requests = 0, t0, elapsed, v;
-	long long total = 0, ok = 0, connects = 0;
+	long long total = 0, ok = 0, connects = 0, errors = 0;
 	curl_off_t connect_us = 0, handshake_us = 0;
 	int nurls = 0, i, started = 0, setup_failed = 0, c, li = 0, rc = 3;
 
@@ -404,6 +417,11 @@ main(int argc, char **argv)
 			break;
 		case 'k':
 			load.insecure = 1;
+			break;
+		case 'P':
+			if (parse_num(optarg, 0, 60, &v) < 0)
+				goto bad;
+			load.error_pause_ns = (uint64_t)(v * 1e9);
 			break;
 		case 'h':
 			fputs(USAGE, stdout);
@@ -481,6 +499,7 @@ main(int argc, char **argv)
 			setup_failed = 1;
 		total += conns[i].requests;
 		ok += conns[i].ok;
+		errors += conns[i].errors;
 		connects += conns[i].connects;
 		connect_us += conns[i].connect_us;
 		handshake_us += conns[i].handshake_us;
@@ -493,14 +512,16 @@ main(int argc, char **argv)
 	printf("{\"type\":\"load\",\"requests\":%lld,\"spans\":%lld,"
 	    "\"bytes\":%lld,\"seconds\":%.6f,\"failures\":%lld,"
 	    "\"connections\":%d,\"spans_per_report\":%ld,\"cpu_s\":%.3f,"
-	    "\"connects\":%lld,\"connect_us\":%.1f,\"handshake_us\":%.1f}\n",
+	    "\"connects\":%lld,\"connect_us\":%.1f,\"handshake_us\":%.1f,"
+	    "\"transport_errors\":%lld}\n",
 	    total, ok * (long long)spans_per_report,
 	    ok * (long long)load.body_len, elapsed, total - ok,
 	    (int)connections, (long)spans_per_report,
 	    (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
 	    (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6,
 	    connects, connects ? (double)connect_us / (double)connects : 0.0,
-	    connects ? (double)handshake_us / (double)connects : 0.0);
+	    connects ? (double)handshake_us / (double)connects : 0.0,
+	    errors);
 	if (fflush(stdout) != 0 || ferror(stdout)) {
 		fprintf(stderr, PROG ": cannot write stdout\n");
 		goto out;
