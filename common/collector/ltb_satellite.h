@@ -80,6 +80,8 @@ struct ltb_sat_config {
 	uint64_t bandwidth;		/* bytes/s per satellite, 0: no cap */
 	int full_validate;		/* protobuf-c unpack, body held whole */
 	uint64_t max_body;		/* bytes per request, 0: no limit */
+	uint64_t memory_budget;		/* bytes all messages of the group
+					 * hold at once, 0: no limit */
 	unsigned max_connections;	/* per satellite */
 	unsigned max_connections_total;	/* over the group */
 	unsigned idle_timeout;		/* seconds, 0: none */
@@ -93,7 +95,7 @@ struct ltb_sat_config {
 };
 
 /* Fill c with the defaults (127.0.0.1, 8360-8367, admin 8359, typical,
- * 50 MiB/s, walk, 64 MiB, 256 connections a port and 1024 in all, 30 s
+ * 50 MiB/s, walk, 64 MiB, a 256 MiB memory budget, 256 connections a port and 1024 in all, 30 s
  * idle, 5 s for headers, 10 s without body bytes). */
 void ltb_sat_config_default(struct ltb_sat_config *c);
 

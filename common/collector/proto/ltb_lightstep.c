@@ -47,8 +47,11 @@ ls_begin(void *state, const struct ltb_message *m)
 	s->full = m->full;
 	s->max = m->max_field;
 	s->receive_ns = m->start_real_ns;
-	if (!s->full)
+	s->body.budget = m->budget;
+	if (!s->full) {
 		ltb_ls_stream_init(&s->stream, s->max);
+		ltb_ls_stream_budget(&s->stream, m->budget);
+	}
 	return LTB_COLLECT_OK;
 }
 
@@ -60,13 +63,24 @@ ls_feed(void *state, const uint8_t *p, size_t n,
 	int rc;
 
 	if (s->full) {
-		if (ltb_pbhold_add(&s->body, p, n, s->max) < 0) {
+		rc = ltb_pbhold_add(&s->body, p, n, s->max);
+		if (rc == LTB_PBHOLD_BUSY) {
+			/* Never read now: give its room back at once. */
+			ltb_pbhold_free(&s->body);
+			*why = LTB_BUDGET_WHY;
+			return LTB_COLLECT_BUSY;
+		}
+		if (rc < 0) {
 			*why = "report larger than the body limit";
 			return LTB_COLLECT_TOO_LARGE;
 		}
 		return LTB_COLLECT_OK;
 	}
 	rc = ltb_ls_stream_feed(&s->stream, p, n, ls_span, (void *)sink);
+	if (rc == LTB_LS_BUSY) {
+		*why = s->stream.why;
+		return LTB_COLLECT_BUSY;
+	}
 	if (rc == LTB_LS_TOO_LARGE) {
 		*why = "a report field larger than the body limit";
 		return LTB_COLLECT_TOO_LARGE;

@@ -642,6 +642,12 @@ ltb_ls_stream_init(struct ltb_ls_stream *s, size_t max_field)
 }
 
 void
+ltb_ls_stream_budget(struct ltb_ls_stream *s, struct ltb_budget *b)
+{
+	ltb_pbstream_budget(&s->r, b);
+}
+
+void
 ltb_ls_stream_free(struct ltb_ls_stream *s)
 {
 	ltb_pbstream_free(&s->r);

@@ -106,7 +106,8 @@ long ltb_ls_unpack_report(const uint8_t *p, size_t n, ltb_ls_span_fn *fn,
  */
 enum {
 	LTB_LS_MALFORMED = LTB_PB_MALFORMED,
-	LTB_LS_TOO_LARGE = LTB_PB_TOO_LARGE
+	LTB_LS_TOO_LARGE = LTB_PB_TOO_LARGE,
+	LTB_LS_BUSY = LTB_PB_BUSY		/* no room in the budget to hold */
 };
 
 struct ltb_ls_stream {
@@ -120,6 +121,9 @@ struct ltb_ls_stream {
 };
 
 void ltb_ls_stream_init(struct ltb_ls_stream *s, size_t max_field);
+/* Hold what straddles inside budget b (borrowed; NULL: none); a field it
+ * has no room for fails the feed with LTB_LS_BUSY. Before the first feed. */
+void ltb_ls_stream_budget(struct ltb_ls_stream *s, struct ltb_budget *b);
 int ltb_ls_stream_feed(struct ltb_ls_stream *s, const uint8_t *p, size_t n,
     ltb_ls_span_fn *fn, void *ctx);
 int ltb_ls_stream_end(struct ltb_ls_stream *s);

@@ -82,8 +82,11 @@ otlp_begin(void *state, const struct ltb_message *m)
 	s->full = m->full;
 	s->max = m->max_field;
 	s->claim = m->claim_rejected;
-	if (!s->json && !s->full)
+	s->body.budget = m->budget;
+	if (!s->json && !s->full) {
 		ltb_otlp_stream_init(&s->stream, s->max);
+		ltb_otlp_stream_budget(&s->stream, m->budget);
+	}
 	return LTB_COLLECT_OK;
 }
 
@@ -96,13 +99,24 @@ otlp_feed(void *state, const uint8_t *p, size_t n,
 	int rc;
 
 	if (s->json || s->full) {
-		if (ltb_pbhold_add(&s->body, p, n, s->max) < 0) {
+		rc = ltb_pbhold_add(&s->body, p, n, s->max);
+		if (rc == LTB_PBHOLD_BUSY) {
+			/* Never read now: give its room back at once. */
+			ltb_pbhold_free(&s->body);
+			*why = LTB_BUDGET_WHY;
+			return LTB_COLLECT_BUSY;
+		}
+		if (rc < 0) {
 			*why = "request larger than the body limit";
 			return LTB_COLLECT_TOO_LARGE;
 		}
 		return LTB_COLLECT_OK;
 	}
 	rc = ltb_otlp_stream_feed(&s->stream, p, n, otlp_span, &a);
+	if (rc == LTB_OTLP_BUSY) {
+		*why = s->stream.why;
+		return LTB_COLLECT_BUSY;
+	}
 	if (rc == LTB_OTLP_TOO_LARGE) {
 		*why = s->stream.why;
 		return LTB_COLLECT_TOO_LARGE;
@@ -255,6 +269,9 @@ status_message(int rc, const char *why, unsigned status, char *buf,
 		break;
 	case LTB_COLLECT_UNSUPPORTED:
 		what = "unsupported content type";
+		break;
+	case LTB_COLLECT_BUSY:
+		what = "service unavailable";
 		break;
 	default:
 		switch (status) {

@@ -651,6 +651,12 @@ ltb_otlp_stream_init(struct ltb_otlp_stream *s, size_t max_field)
 }
 
 void
+ltb_otlp_stream_budget(struct ltb_otlp_stream *s, struct ltb_budget *b)
+{
+	ltb_pbstream_budget(&s->r, b);
+}
+
+void
 ltb_otlp_stream_free(struct ltb_otlp_stream *s)
 {
 	ltb_pbstream_free(&s->r);

@@ -118,7 +118,8 @@ long ltb_otlp_json(const uint8_t *p, size_t n, ltb_otlp_span_fn *fn,
  */
 enum {
 	LTB_OTLP_MALFORMED = LTB_PB_MALFORMED,
-	LTB_OTLP_TOO_LARGE = LTB_PB_TOO_LARGE
+	LTB_OTLP_TOO_LARGE = LTB_PB_TOO_LARGE,
+	LTB_OTLP_BUSY = LTB_PB_BUSY		/* no room in the budget to hold */
 };
 
 struct ltb_otlp_stream {
@@ -131,6 +132,9 @@ struct ltb_otlp_stream {
 };
 
 void ltb_otlp_stream_init(struct ltb_otlp_stream *s, size_t max_field);
+/* Hold what straddles inside budget b (borrowed; NULL: none); a field it
+ * has no room for fails the feed with LTB_OTLP_BUSY. Before the first feed. */
+void ltb_otlp_stream_budget(struct ltb_otlp_stream *s, struct ltb_budget *b);
 int ltb_otlp_stream_feed(struct ltb_otlp_stream *s, const uint8_t *p,
     size_t n, ltb_otlp_span_fn *fn, void *ctx);
 int ltb_otlp_stream_end(struct ltb_otlp_stream *s);
