@@ -52,6 +52,9 @@ struct ltb_message {
 	struct ltb_budget *budget;	/* the group's (ltb_budget.h): what
 					 * the protocol holds is taken from
 					 * it; NULL: no budget */
+	int body_taken;			/* max_field bytes are taken from it
+					 * already for a body held whole:
+					 * hold it without taking again */
 };
 
 /* Where a protocol sends what it finds; owned by the group. */

@@ -420,8 +420,9 @@ ltb_msg_begin(struct ltb_port *port, const struct ltb_collector_proto *p,
 		.max_field = max_field,
 		.full = g->cfg.full_validate,
 		.claim_rejected = m->step >= 0 ? m->st.partial_success : 0,
+		.budget = &g->budget,
 		/* A body reserved whole holds inside what was reserved. */
-		.budget = max_field < held_cap(g) ? NULL : &g->budget,
+		.body_taken = max_field < held_cap(g),
 	};
 	if (coding != CODING_IDENTITY && inflate_open(m) < 0) {
 		msg_destroy(m);

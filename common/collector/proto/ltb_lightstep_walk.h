@@ -76,6 +76,10 @@ long ltb_ls_walk_report(const uint8_t *p, size_t n, ltb_ls_span_fn *fn,
 
 /* The same contract, by protobuf-c unpack + validation. fn is only called
  * when the whole body unpacked. */
+/* The same, its tree taken from budget b (NULL: none): LTB_LS_BUSY, *why
+ * LTB_BUDGET_WHY, when it has no room. */
+long ltb_ls_unpack_report_in(const uint8_t *p, size_t n,
+    struct ltb_budget *b, ltb_ls_span_fn *fn, void *ctx, const char **why);
 long ltb_ls_unpack_report(const uint8_t *p, size_t n, ltb_ls_span_fn *fn,
     void *ctx, const char **why);
 

@@ -41,6 +41,7 @@ static const char *const otlp_invalid_names[LTB_OTLP_NINVALID] = {
 struct otlp_state {
 	int json, full;
 	size_t max;
+	struct ltb_budget *budget;	/* the group's, borrowed */
 	uint64_t claim;			/* m->claim_rejected */
 	uint64_t spans, rejected;	/* of this message */
 	uint64_t reasons[LTB_OTLP_NINVALID];
@@ -82,7 +83,8 @@ otlp_begin(void *state, const struct ltb_message *m)
 	s->full = m->full;
 	s->max = m->max_field;
 	s->claim = m->claim_rejected;
-	s->body.budget = m->budget;
+	s->budget = m->budget;
+	s->body.budget = m->body_taken ? NULL : m->budget;
 	if (!s->json && !s->full) {
 		ltb_otlp_stream_init(&s->stream, s->max);
 		ltb_otlp_stream_budget(&s->stream, m->budget);
@@ -207,12 +209,17 @@ otlp_end(void *state, const struct ltb_span_sink *sink,
 {
 	struct otlp_state *s = state;
 	struct adapt a = { s, sink };
+	long rc;
 
 	if (s->json) {
 		if (ltb_otlp_json(s->body.buf, s->body.len, otlp_span, &a, why) < 0)
 			return LTB_COLLECT_MALFORMED;
 	} else if (s->full) {
-		if (ltb_otlp_unpack(s->body.buf, s->body.len, otlp_span, &a, why) < 0)
+		rc = ltb_otlp_unpack_in(s->body.buf, s->body.len, s->budget,
+		    otlp_span, &a, why);
+		if (rc == LTB_OTLP_BUSY)
+			return LTB_COLLECT_BUSY;
+		if (rc < 0)
 			return LTB_COLLECT_MALFORMED;
 	} else if (ltb_otlp_stream_end(&s->stream) < 0) {
 		*why = s->stream.why;

@@ -85,6 +85,10 @@ long ltb_otlp_walk(const uint8_t *p, size_t n, ltb_otlp_span_fn *fn,
 /* The same contract, by protobuf-c unpack + validation (after a walk that
  * only looks for nesting deeper than LTB_OTLP_MAX_NESTING). fn is only
  * called when the whole body unpacked. */
+/* The same, its tree taken from budget b (NULL: none): LTB_OTLP_BUSY,
+ * *why LTB_BUDGET_WHY, when it has no room. */
+long ltb_otlp_unpack_in(const uint8_t *p, size_t n, struct ltb_budget *b,
+    ltb_otlp_span_fn *fn, void *ctx, const char **why);
 long ltb_otlp_unpack(const uint8_t *p, size_t n, ltb_otlp_span_fn *fn,
     void *ctx, const char **why);
 

@@ -10,6 +10,8 @@
  * with the reason protobuf-c's view of that message gives.
  */
 #include <limits.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -56,6 +58,54 @@ ltb_pbhold_free(struct ltb_pbhold *h)
 	ltb_budget_give(h->budget, h->cap);
 	h->buf = NULL;
 	h->len = h->cap = 0;
+}
+
+/* Room before each allocation for its size; keeps malloc's alignment. */
+#define PBA_HEAD _Alignof(max_align_t)
+
+static void *
+pballoc_alloc(void *ctx, size_t n)
+{
+	struct ltb_pballoc *a = ctx;
+	unsigned char *p;
+
+	if (n > SIZE_MAX - PBA_HEAD)
+		return NULL;
+	if (ltb_budget_take(a->budget, n + PBA_HEAD) < 0) {
+		a->refused = 1;
+		return NULL;
+	}
+	if ((p = malloc(n + PBA_HEAD)) == NULL) {
+		ltb_budget_give(a->budget, n + PBA_HEAD);
+		return NULL;
+	}
+	memcpy(p, &n, sizeof n);
+	return p + PBA_HEAD;
+}
+
+static void
+pballoc_free(void *ctx, void *q)
+{
+	struct ltb_pballoc *a = ctx;
+	unsigned char *p;
+	size_t n;
+
+	if (q == NULL)
+		return;
+	p = (unsigned char *)q - PBA_HEAD;
+	memcpy(&n, p, sizeof n);
+	ltb_budget_give(a->budget, n + PBA_HEAD);
+	free(p);
+}
+
+void
+ltb_pballoc_init(struct ltb_pballoc *a, struct ltb_budget *b)
+{
+	a->pc.alloc = pballoc_alloc;
+	a->pc.free = pballoc_free;
+	a->pc.allocator_data = a;
+	a->budget = b;
+	a->refused = 0;
 }
 
 enum {

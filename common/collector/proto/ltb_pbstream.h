@@ -44,6 +44,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <protobuf-c/protobuf-c.h>
+
 #include "collector/ltb_budget.h"
 
 /* A growing buffer: a field or a body gathered from pieces. Zero it to
@@ -68,6 +70,20 @@ enum { LTB_PBHOLD_BUSY = -2 };
 int ltb_pbhold_add(struct ltb_pbhold *h, const uint8_t *p, size_t n,
     size_t limit);
 void ltb_pbhold_free(struct ltb_pbhold *h);
+
+/*
+ * A protobuf-c allocator that takes each allocation from a budget before
+ * making it, and gives it back when protobuf-c frees it: an unpack
+ * (--validate full) builds its tree inside the group's budget. Hand
+ * &a.pc to protobuf-c's unpack and free_unpacked; after a failed unpack,
+ * refused says whether the budget was why.
+ */
+struct ltb_pballoc {
+	ProtobufCAllocator pc;
+	struct ltb_budget *budget;	/* borrowed; NULL: none */
+	int refused;
+};
+void ltb_pballoc_init(struct ltb_pballoc *a, struct ltb_budget *b);
 
 /* What a field named by a schema is (see top). */
 enum { LTB_PB_SKIP = 1, LTB_PB_FRAME, LTB_PB_LEAF, LTB_PB_ITEM };
