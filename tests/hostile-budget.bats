@@ -191,6 +191,26 @@ budget_used_is() { [[ $(sat_stat .memory_budget.used) == "$1" ]]; }
 	normal_report_gets_through
 }
 
+@test "--validate full: protobuf-c's unpack of a report is inside the budget too" {
+	big_report "$TMP/big.bin" 30000000
+	# The body (30 MB, reserved as it begins) fits in 50M; the unpacked
+	# copy of its operation_name does not: 503 once read, and retried
+	# later in vain, so said with Retry-After all the same.
+	start_satellite --bandwidth 0 --validate full --memory-budget 50M
+	run post_report "$TMP/big.bin" "$SAT_PORT" -D "$TMP/headers"
+	assert_output 503
+	run grep -i '^retry-after: 1' "$TMP/headers"
+	assert_success
+	run sat_stat '[.rejected.memory_budget, .spans_received, .memory_budget.peak <= .memory_budget.limit, .memory_budget.used] | @tsv'
+	assert_output "$(printf '1\t0\ttrue\t0')"
+	# With room for both, it is taken.
+	start_satellite --bandwidth 0 --validate full --memory-budget 70M
+	run post_report "$TMP/big.bin" "$SAT_PORT"
+	assert_output 200
+	run sat_stat '[.spans_received, .memory_budget.peak > 60000000] | @tsv'
+	assert_output "$(printf '1\ttrue')"
+}
+
 @test "--memory-budget: a bad size is a usage error" {
 	run -2 ltb-satellite --memory-budget 12Q
 	assert_output --partial "bad --memory-budget '12Q'"
