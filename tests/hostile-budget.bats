@@ -211,6 +211,25 @@ budget_used_is() { [[ $(sat_stat .memory_budget.used) == "$1" ]]; }
 	assert_output "$(printf '1\ttrue')"
 }
 
+@test "OTLP JSON: cJSON's tree of a body is taken from the budget while it is read" {
+	mkotlp --spans 1000 --json >"$TMP/t.json"	# 2.7 MB, ~30 MB of tree
+	otlp_json() {
+		curl -sS -o "$TMP/answer" -w '%{http_code}' -H 'Content-Type: application/json' \
+			--data-binary "@$TMP/t.json" "http://127.0.0.1:$SAT_PORT/v1/traces"
+	}
+	# A tree the budget could never hold: too large, not "retry".
+	start_satellite --bandwidth 0 --memory-budget 20M
+	run otlp_json
+	assert_output 413
+	run cat "$TMP/answer"
+	assert_output --partial "memory budget"
+	start_satellite --bandwidth 0 --memory-budget 64M
+	run otlp_json
+	assert_output 200
+	run sat_stat '[.spans_received, .memory_budget.peak > 20000000, .memory_budget.used] | @tsv'
+	assert_output "$(printf '1000\ttrue\t0')"
+}
+
 @test "--memory-budget: a bad size is a usage error" {
 	run -2 ltb-satellite --memory-budget 12Q
 	assert_output --partial "bad --memory-budget '12Q'"

@@ -388,6 +388,14 @@ ltb_msg_begin(struct ltb_port *port, const struct ltb_collector_proto *p,
 		return NULL;
 	}
 	reserved = reservation(g, p, coding, head, &max_field);
+	if (g->budget.limit && reserved > g->budget.limit) {
+		/* Never, not later either. */
+		ltb_port_reject(port, p, LTB_REJECT_TOO_LARGE);
+		refuse_early(p, ct, 413, LTB_COLLECT_TOO_LARGE,
+		    "declared length over the satellite's memory budget",
+		    reply);
+		return NULL;
+	}
 	if (ltb_budget_take(&g->budget, reserved) < 0) {
 		ltb_port_reject(port, p, LTB_REJECT_MEMORY_BUDGET);
 		refuse_early(p, ct, 503, LTB_COLLECT_BUSY, LTB_BUDGET_WHY,

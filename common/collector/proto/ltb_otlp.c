@@ -209,10 +209,27 @@ otlp_end(void *state, const struct ltb_span_sink *sink,
 {
 	struct otlp_state *s = state;
 	struct adapt a = { s, sink };
+	size_t tree;
 	long rc;
 
 	if (s->json) {
-		if (ltb_otlp_json(s->body.buf, s->body.len, otlp_span, &a, why) < 0)
+		/* cJSON's tree, many times the body, is taken for while it
+		 * lives; one the budget could never hold is too large. */
+		tree = ltb_otlp_json_bound(s->body.buf, s->body.len);
+		if (s->budget != NULL && s->budget->limit &&
+		    tree > s->budget->limit) {
+			*why = "too large to read within the satellite's "
+			    "memory budget";
+			return LTB_COLLECT_TOO_LARGE;
+		}
+		if (ltb_budget_take(s->budget, tree) < 0) {
+			*why = LTB_BUDGET_WHY;
+			return LTB_COLLECT_BUSY;
+		}
+		rc = ltb_otlp_json(s->body.buf, s->body.len, otlp_span, &a,
+		    why);
+		ltb_budget_give(s->budget, tree);
+		if (rc < 0)
 			return LTB_COLLECT_MALFORMED;
 	} else if (s->full) {
 		rc = ltb_otlp_unpack_in(s->body.buf, s->body.len, s->budget,

@@ -96,6 +96,9 @@ long ltb_otlp_unpack(const uint8_t *p, size_t n, ltb_otlp_span_fn *fn,
  * fn is only called when the whole body was read. */
 long ltb_otlp_json(const uint8_t *p, size_t n, ltb_otlp_span_fn *fn,
     void *ctx, const char **why);
+/* At least what ltb_otlp_json allocates to read the n bytes at p (cJSON's
+ * tree of them), from a count of what can start a value. */
+size_t ltb_otlp_json_bound(const uint8_t *p, size_t n);
 
 /*
  * Streaming walk. Feed a body in pieces of any size (down to one byte);
