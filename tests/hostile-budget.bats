@@ -238,3 +238,9 @@ budget_used_is() { [[ $(sat_stat .memory_budget.used) == "$1" ]]; }
 	run -2 ltb-satellite --memory-budget 12Q
 	assert_output --partial "bad --memory-budget '12Q'"
 }
+
+@test "--help names --memory-budget and its default" {
+	run -0 ltb-satellite --help
+	assert_output --partial "--memory-budget SIZE"
+	assert_output --partial "default 256M"
+}
