@@ -15,7 +15,9 @@
 #include <cmocka.h>
 
 #include "collector/ltb_budget.h"
+#include "collector/ltb_collector.h"
 #include "collector/proto/ltb_lightstep_walk.h"
+#include "collector/proto/ltb_otlp_walk.h"
 #include "collector/proto/ltb_pbstream.h"
 
 static uint64_t
@@ -225,6 +227,123 @@ a_walk_gathers_a_field_inside_the_budget_or_fails_busy(void **unused)
 	assert_int_equal(used(&b), 0);
 }
 
+/* ---- the protocols, as the group drives them ---------------------------- */
+
+static void
+no_sink(void *ctx, uint64_t key, unsigned invalid)
+{
+	(*(int *)ctx)++;
+}
+
+struct run {
+	int rc, units;
+	const char *why;
+	struct ltb_reply reply;		/* refuse's, for a failure */
+};
+
+/* One message of p, full or not, through begin, feed in 1000-byte
+ * pieces, end; refuse with 503 on LTB_COLLECT_BUSY; release. */
+static void
+run_proto(const struct ltb_collector_proto *p, const char *ctype, int full,
+    struct ltb_budget *b, const uint8_t *body, size_t n, struct run *r)
+{
+	struct ltb_message m = { .path = p->path, .content_type = ctype,
+		.encoding = "", .start_real_ns = 1, .max_field = 1 << 20,
+		.full = full, .budget = b };
+	struct ltb_span_sink sink = { no_sink, &r->units };
+	void *state = calloc(1, p->state_size);
+
+	assert_non_null(state);
+	memset(r, 0, sizeof *r);
+	r->why = "";
+	assert_int_equal(p->begin(state, &m), LTB_COLLECT_OK);
+	for (size_t i = 0; i < n && r->rc == LTB_COLLECT_OK; i += 1000)
+		r->rc = p->feed(state, body + i, n - i < 1000 ? n - i : 1000,
+		    &sink, &r->why);
+	if (r->rc == LTB_COLLECT_OK)
+		r->rc = p->end(state, &sink, &r->reply, &r->why);
+	if (r->rc == LTB_COLLECT_BUSY && p->refuse != NULL) {
+		memset(&r->reply, 0, sizeof r->reply);
+		r->reply.status = 503;
+		p->refuse(state, r->rc, r->why, &r->reply);
+	}
+	p->release(state);
+	free(state);
+}
+
+static void
+lightstep_is_busy_over_the_budget_walked_or_unpacked(void **unused)
+{
+	static uint8_t body[100000];
+	size_t n = one_span_report(body, 50000);
+	struct ltb_budget b;
+	struct run r;
+
+	/* the walk gathers the 50 KB span: no room in 40 KB */
+	ltb_budget_init(&b, 40000);
+	run_proto(&ltb_proto_lightstep, "", 0, &b, body, n, &r);
+	assert_int_equal(r.rc, LTB_COLLECT_BUSY);
+	assert_string_equal(r.why, LTB_BUDGET_WHY);
+	assert_int_equal(used(&b), 0);
+	/* full: the body's 64 KiB of room does not fit in 40 KB... */
+	run_proto(&ltb_proto_lightstep, "", 1, &b, body, n, &r);
+	assert_int_equal(r.rc, LTB_COLLECT_BUSY);
+	assert_int_equal(used(&b), 0);
+	/* ...and in 80 KB the body fits but not its unpacked copy */
+	ltb_budget_init(&b, 80000);
+	run_proto(&ltb_proto_lightstep, "", 1, &b, body, n, &r);
+	assert_int_equal(r.rc, LTB_COLLECT_BUSY);
+	assert_string_equal(r.why, LTB_BUDGET_WHY);
+	assert_int_equal(used(&b), 0);
+	/* with room for both, the span is counted */
+	ltb_budget_init(&b, 200000);
+	run_proto(&ltb_proto_lightstep, "", 1, &b, body, n, &r);
+	assert_int_equal(r.rc, LTB_COLLECT_OK);
+	assert_int_equal(r.units, 1);
+	assert_true(peak(&b) > 65536 + 50000);
+	assert_int_equal(used(&b), 0);
+}
+
+static const char otlp_json[] =
+    "{\"resourceSpans\":[{\"scopeSpans\":[{\"spans\":[{"
+    "\"traceId\":\"0102030405060708090a0b0c0d0e0f10\","
+    "\"spanId\":\"0102030405060708\",\"name\":\"op\","
+    "\"startTimeUnixNano\":\"1\",\"endTimeUnixNano\":\"2\"}]}]}]}";
+
+static void
+otlp_json_takes_its_tree_and_answers_busy_in_its_own_form(void **unused)
+{
+	const uint8_t *body = (const uint8_t *)otlp_json;
+	size_t n = sizeof otlp_json - 1;
+	struct ltb_budget b;
+	struct run r;
+
+	/* room: one span, and the tree given back */
+	ltb_budget_init(&b, 1 << 20);
+	run_proto(&ltb_proto_otlp, "application/json", 0, &b, body, n, &r);
+	assert_int_equal(r.rc, LTB_COLLECT_OK);
+	assert_int_equal(r.units, 1);
+	assert_true(peak(&b) >= 4096 + ltb_otlp_json_bound(body, n));
+	assert_int_equal(used(&b), 0);
+	/* a tree larger than the whole budget: too large, never busy */
+	ltb_budget_init(&b, 4096 + 200);
+	run_proto(&ltb_proto_otlp, "application/json", 0, &b, body, n, &r);
+	assert_int_equal(r.rc, LTB_COLLECT_TOO_LARGE);
+	/* the budget taken by others: busy, a google.rpc.Status
+	 * UNAVAILABLE saying why */
+	ltb_budget_init(&b, 1 << 20);
+	assert_int_equal(ltb_budget_take(&b, (1 << 20) - 5000), 0);
+	run_proto(&ltb_proto_otlp, "application/json", 0, &b, body, n, &r);
+	assert_int_equal(r.rc, LTB_COLLECT_BUSY);
+	assert_string_equal(r.reply.content_type, "application/json");
+	r.reply.body[r.reply.len < sizeof r.reply.body ? r.reply.len :
+	    sizeof r.reply.body - 1] = 0;
+	assert_non_null(strstr((char *)r.reply.body, "\"code\":14"));
+	assert_non_null(strstr((char *)r.reply.body,
+	    "service unavailable: " LTB_BUDGET_WHY));
+	assert_int_equal(used(&b), (1 << 20) - 5000);
+}
+
 int
 main(void)
 {
@@ -236,6 +355,10 @@ main(void)
 		    a_hold_takes_its_room_before_it_grows_and_gives_it_back),
 		cmocka_unit_test(
 		    a_walk_gathers_a_field_inside_the_budget_or_fails_busy),
+		cmocka_unit_test(
+		    lightstep_is_busy_over_the_budget_walked_or_unpacked),
+		cmocka_unit_test(
+		    otlp_json_takes_its_tree_and_answers_busy_in_its_own_form),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

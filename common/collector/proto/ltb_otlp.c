@@ -214,10 +214,11 @@ otlp_end(void *state, const struct ltb_span_sink *sink,
 
 	if (s->json) {
 		/* cJSON's tree, many times the body, is taken for while it
-		 * lives; one the budget could never hold is too large. */
+		 * lives; one the budget could never hold beside the body
+		 * is too large. */
 		tree = ltb_otlp_json_bound(s->body.buf, s->body.len);
 		if (s->budget != NULL && s->budget->limit &&
-		    tree > s->budget->limit) {
+		    tree > s->budget->limit - s->body.cap) {
 			*why = "too large to read within the satellite's "
 			    "memory budget";
 			return LTB_COLLECT_TOO_LARGE;
