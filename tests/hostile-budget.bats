@@ -232,6 +232,10 @@ budget_used_is() { [[ $(sat_stat .memory_budget.used) == "$1" ]]; }
 	assert_output 200
 	run sat_stat '[.spans_received, .memory_budget.peak > 20000000, .memory_budget.used] | @tsv'
 	assert_output "$(printf '1000\ttrue\t0')"
+	# /reset starts the peak again from what is held now.
+	curl -sS -X POST "$SAT_ADMIN/reset" >/dev/null
+	run sat_stat .memory_budget.peak
+	assert_output 0
 }
 
 @test "--memory-budget: a bad size is a usage error" {

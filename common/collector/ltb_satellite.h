@@ -25,6 +25,12 @@
  * and then neither matters; without it, 401. Refusals count in /stats
  * as admin_refused, which /reset keeps.
  *
+ * One memory budget (ltb_budget.h) bounds what all messages of all ports
+ * hold at once: their state, inflaters, fields gathered across pieces and
+ * bodies held whole, taken before they are allocated. A message it has
+ * no room for is refused with 503 and Retry-After, counted rejected as
+ * memory_budget.
+ *
  * Modes keep the original mock satellites' meaning: every report is
  * answered no sooner than a per-span delay after it started (typical
  * 0.05 us, slow_succeed 1 us, slow_fail 0.01 us), and slow_fail then
