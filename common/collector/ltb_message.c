@@ -17,6 +17,12 @@
  * refused are marked so in the duplicate set as they arrive: a retry
  * that gets through later is a duplicate and is counted retried.
  *
+ * What a message holds is taken from the group's memory budget
+ * (ltb_budget.h) before it is allocated: the message and its state as it
+ * begins, and the protocol's held bytes as they grow. No room as it
+ * begins is a 503 with Retry-After at once; no room later fails the
+ * message the same way, answered once its body is read (or hung up on).
+ *
  * Counting is exact under concurrency: each piece's units are added to
  * the port's atomic counters in one go; keys go through the duplicate set
  * under one lock per batch.
