@@ -11,6 +11,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -29,7 +30,8 @@ static const char usage[] =
 "usage: ltb-satellite [-p ports] [-b address] [-a port] [-m mode]\n"
 "                     [--admin-bind address] [--admin-token token]\n"
 "                     [--bandwidth rate] [--validate walk|full]\n"
-"                     [--max-body size] [--max-connections n]\n"
+"                     [--max-body size] [--memory-budget size]\n"
+"                     [--max-connections n]\n"
 "                     [--max-connections-total n] [--idle-timeout seconds]\n"
 "                     [--header-timeout seconds] [--body-timeout seconds]\n"
 "                     [--tls [--cert file --key file] [--cert-out file]]\n"
@@ -52,6 +54,11 @@ static const char usage[] =
 "      --validate HOW        walk: streaming validating walk (default);\n"
 "                            full: protobuf-c unpack of each whole body\n"
 "      --max-body SIZE       largest request body (default 64M; 0: none)\n"
+"      --memory-budget SIZE  bytes all reports in flight may hold at once,\n"
+"                            every port together (default 256M; 0: no\n"
+"                            limit). Over it a report is answered 503 with\n"
+"                            Retry-After: 1 (or, mid-body, hung up on) and\n"
+"                            counted rejected.memory_budget\n"
 "      --max-connections N   open connections per satellite (default 256)\n"
 "      --max-connections-total N\n"
 "                            open connections of all satellites together\n"
@@ -174,7 +181,7 @@ parse_args(int argc, char **argv, struct ltb_sat_config *c)
 {
 	enum { O_BANDWIDTH = 256, O_VALIDATE, O_MAX_BODY, O_MAX_CONN, O_IDLE,
 	    O_TLS, O_CERT, O_KEY, O_CERT_OUT, O_MAX_CONN_TOTAL, O_HEADER_TO,
-	    O_BODY_TO, O_ADMIN_BIND, O_ADMIN_TOKEN };
+	    O_BODY_TO, O_ADMIN_BIND, O_ADMIN_TOKEN, O_MEMORY_BUDGET };
 	static const struct option longopts[] = {
 		{ "ports", required_argument, NULL, 'p' },
 		{ "bind", required_argument, NULL, 'b' },
@@ -185,6 +192,7 @@ parse_args(int argc, char **argv, struct ltb_sat_config *c)
 		{ "bandwidth", required_argument, NULL, O_BANDWIDTH },
 		{ "validate", required_argument, NULL, O_VALIDATE },
 		{ "max-body", required_argument, NULL, O_MAX_BODY },
+		{ "memory-budget", required_argument, NULL, O_MEMORY_BUDGET },
 		{ "max-connections", required_argument, NULL, O_MAX_CONN },
 		{ "max-connections-total", required_argument, NULL,
 		    O_MAX_CONN_TOTAL },
@@ -256,6 +264,11 @@ parse_args(int argc, char **argv, struct ltb_sat_config *c)
 		case O_MAX_BODY:
 			if (ltb_parse_size(optarg, &c->max_body, &why) < 0)
 				bad_usage("bad --max-body '%s'", optarg, why);
+			break;
+		case O_MEMORY_BUDGET:
+			if (ltb_parse_size(optarg, &c->memory_budget, &why) < 0)
+				bad_usage("bad --memory-budget '%s'", optarg,
+				    why);
 			break;
 		case O_MAX_CONN:
 			if (ltb_parse_uint(optarg, 1, 100000, &v, &why) < 0)
@@ -419,6 +432,17 @@ main(int argc, char **argv)
 	/* The per-span delays are microseconds; the default 50 us timer
 	 * slack would swamp them. Threads inherit the slack. */
 	prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
+	/* The memory budget counts what reports hold; keep the process's
+	 * resident memory near that. glibc raises its mmap threshold to the
+	 * size of each mmapped block freed (up to 32 MiB), after which big
+	 * held fields come from the heaps: a realloc there copies (old and
+	 * new resident at once) and a free does not return the pages. A
+	 * fixed threshold keeps every hold over 128 KiB mmapped: grown by
+	 * mremap, unmapped when freed. And every connection thread would
+	 * otherwise get an arena of its own (up to 8 per core), each
+	 * keeping what it once held; a few arenas serve a satellite. */
+	mallopt(M_MMAP_THRESHOLD, 128 * 1024);
+	mallopt(M_ARENA_MAX, 4);
 
 	if ((sat = ltb_sat_start(&cfg, err, sizeof err)) == NULL)
 		ltb_die(LTB_EXIT_SYS, "%s", err);

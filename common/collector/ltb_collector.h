@@ -23,6 +23,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct ltb_budget;
+
 /* How a protocol's messages arrive. */
 enum ltb_transport {
 	LTB_TRANSPORT_HTTP,		/* a request body, routed by path */
@@ -47,6 +49,12 @@ struct ltb_message {
 	uint64_t claim_rejected;	/* a script asks the answer to say this
 					 * many units were rejected (OTLP's
 					 * partial_success); 0: say the truth */
+	struct ltb_budget *budget;	/* the group's (ltb_budget.h): what
+					 * the protocol holds is taken from
+					 * it; NULL: no budget */
+	int body_taken;			/* max_field bytes are taken from it
+					 * already for a body held whole:
+					 * hold it without taking again */
 };
 
 /* Where a protocol sends what it finds; owned by the group. */
@@ -75,7 +83,9 @@ enum {
 	LTB_COLLECT_OK = 0,
 	LTB_COLLECT_MALFORMED = -1,	/* 400: the message cannot be read */
 	LTB_COLLECT_TOO_LARGE = -2,	/* 413: a part exceeds max_field */
-	LTB_COLLECT_UNSUPPORTED = -3	/* 415: a content type it cannot read */
+	LTB_COLLECT_UNSUPPORTED = -3,	/* 415: a content type it cannot read */
+	LTB_COLLECT_BUSY = -4		/* 503: no room in the memory budget
+					 * for what it must hold; retry */
 };
 
 struct ltb_collector_proto {

@@ -25,6 +25,7 @@
 #include <stdint.h>
 
 #include "collector/ltb_bucket.h"
+#include "collector/ltb_budget.h"
 #include "collector/ltb_collector.h"
 #include "collector/ltb_satellite.h"
 #include "collector/ltb_script.h"
@@ -44,6 +45,7 @@ enum ltb_reject {
 	LTB_REJECT_MEDIA_TYPE,		/* a content type the protocol does not read */
 	LTB_REJECT_ENCODING,		/* a content encoding we do not decode */
 	LTB_REJECT_SCRIPTED,		/* a script's error status or hang-up */
+	LTB_REJECT_MEMORY_BUDGET,	/* 503: no room in the memory budget */
 	LTB_NREJECT
 };
 extern const char *const ltb_reject_names[LTB_NREJECT];
@@ -129,6 +131,9 @@ struct ltb_sat {
 	atomic_uint_least64_t admin_refused[LTB_ADMIN_NREFUSE];
 	atomic_int mode;
 	atomic_int up;
+	/* What every message of every port holds (ltb_message.c, and the
+	 * protocols' held fields and bodies): cfg.memory_budget bytes. */
+	struct ltb_budget budget;
 	pthread_mutex_t state_lock;	/* serialises down/up/stop */
 	pthread_mutex_t dup_lock;
 	struct ltb_dupset *dups;

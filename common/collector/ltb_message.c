@@ -17,6 +17,12 @@
  * refused are marked so in the duplicate set as they arrive: a retry
  * that gets through later is a duplicate and is counted retried.
  *
+ * What a message holds is taken from the group's memory budget
+ * (ltb_budget.h) before it is allocated: the message and its state as it
+ * begins, and the protocol's held bytes as they grow. No room as it
+ * begins is a 503 with Retry-After at once; no room later fails the
+ * message the same way, answered once its body is read (or hung up on).
+ *
  * Counting is exact under concurrency: each piece's units are added to
  * the port's atomic counters in one go; keys go through the duplicate set
  * under one lock per batch.
@@ -37,6 +43,8 @@
 #define HELD_CAP (64u << 20)	/* largest held field when max_body is 0 */
 #define DISCARD_MAX (1u << 20)	/* body read past a failure before we hang up */
 #define INFLATE_CHUNK (64u * 1024)
+#define ZLIB_STATE (44u * 1024)	/* inflateInit2's state and 32 KiB window */
+#define BUSY_RETRY "1"		/* Retry-After of a refusal for the budget */
 #define MEDIA_KEEP 128		/* bytes of a content type we look at */
 #define DELAY_SLICE_NS 50000000u /* a script's delay looks up this often */
 
@@ -57,6 +65,7 @@ struct ltb_msg {
 	int refused;			/* it refuses: an error or a hang-up */
 	uint64_t start_ns;		/* monotonic */
 	uint64_t max_body;		/* decoded bytes allowed, 0: any */
+	size_t reserved;		/* taken from the budget at begin */
 	int rc;				/* LTB_COLLECT_OK while fine */
 	const char *why;
 	uint64_t discarded;		/* wire bytes read after a failure */
@@ -189,6 +198,8 @@ status_of(int rc)
 		return 413;
 	case LTB_COLLECT_UNSUPPORTED:
 		return 415;
+	case LTB_COLLECT_BUSY:
+		return 503;
 	default:
 		return 400;
 	}
@@ -201,19 +212,19 @@ reply_failure(struct ltb_msg *m, struct ltb_reply *r)
 {
 	static const char *const what[] = {
 		[0] = "malformed report", [1] = "report too large",
-		[2] = "unsupported report"
+		[2] = "unsupported report", [3] = "satellite busy, retry"
 	};
 	unsigned status = status_of(m->rc);
 
 	memset(r, 0, sizeof *r);
 	r->status = status;
-	if (m->proto->refuse != NULL) {
+	if (m->proto->refuse != NULL)
 		m->proto->refuse(m->state, m->rc, m->why, r);
-		if (r->content_type != NULL)
-			return;
-	}
-	reply_text(r, status, "%s: %s\n",
-	    what[status == 413 ? 1 : status == 415 ? 2 : 0], m->why);
+	if (r->content_type == NULL)
+		reply_text(r, status, "%s: %s\n", what[status == 413 ? 1 :
+		    status == 415 ? 2 : status == 503 ? 3 : 0], m->why);
+	if (m->rc == LTB_COLLECT_BUSY)
+		snprintf(r->retry_after, sizeof r->retry_after, BUSY_RETRY);
 }
 
 /* ---- content type and encoding ------------------------------------------- */
@@ -298,9 +309,55 @@ refuse_early(const struct ltb_collector_proto *p, const char *ct,
 	if (status == 415 && !ltb_collector_reads(p, ct))
 		reply_text(reply, status, "%s does not read content type "
 		    "'%s'\n", p->name, ct);
+	else if (status == 503)
+		reply_text(reply, status, "satellite busy, retry: %s\n", why);
 	else
 		reply_text(reply, status, "%s: %s\n", status == 413 ?
 		    "report too large" : "unsupported report", why);
+}
+
+/* The most a protocol may hold of a message: --max-body, or HELD_CAP. */
+static size_t
+held_cap(const struct ltb_sat *g)
+{
+	return g->cfg.max_body ? (size_t)g->cfg.max_body : HELD_CAP;
+}
+
+/*
+ * What a message takes from the budget as it begins: the message, the
+ * protocol's state and, for a compressed body, the inflater. The bytes
+ * the protocol gathers are taken as they come, but a body held whole
+ * (--validate full) whose length is declared and not encoded is taken
+ * whole at once, with what it may hold (*max_field) cut to it: refused
+ * then, it gets its 503 before a byte of it is sent. Else *max_field is
+ * held_cap.
+ */
+static size_t
+reservation(const struct ltb_sat *g, const struct ltb_collector_proto *p,
+    enum coding coding, const struct ltb_msg_head *head, size_t *max_field)
+{
+	size_t n = sizeof(struct ltb_msg) + p->state_size;
+
+	*max_field = held_cap(g);
+	if (coding != CODING_IDENTITY)
+		n += INFLATE_CHUNK + ZLIB_STATE;
+	else if (g->cfg.full_validate && head->declared_len < *max_field) {
+		/* at least 1: a max_field of 0 would refuse any byte */
+		*max_field = head->declared_len ? (size_t)head->declared_len : 1;
+		n += *max_field;
+	}
+	return n;
+}
+
+/* Free what begin took, the protocol's state aside. */
+static void
+msg_destroy(struct ltb_msg *m)
+{
+	if (m->z_open)
+		inflateEnd(&m->z);
+	free(m->zout);
+	ltb_budget_give(&m->port->group->budget, m->reserved);
+	free(m);
 }
 
 struct ltb_msg *
@@ -312,6 +369,7 @@ ltb_msg_begin(struct ltb_port *port, const struct ltb_collector_proto *p,
 	struct ltb_message info;
 	struct ltb_msg *m;
 	enum coding coding;
+	size_t reserved, max_field;
 
 	memset(reply, 0, sizeof *reply);
 	media_type(ct, sizeof ct, head->content_type);
@@ -335,8 +393,28 @@ ltb_msg_begin(struct ltb_port *port, const struct ltb_collector_proto *p,
 		    "declared length over the body limit", reply);
 		return NULL;
 	}
-	if ((m = calloc(1, sizeof *m + p->state_size)) == NULL)
+	reserved = reservation(g, p, coding, head, &max_field);
+	if (g->budget.limit && reserved > g->budget.limit) {
+		/* Never, not later either. */
+		ltb_port_reject(port, p, LTB_REJECT_TOO_LARGE);
+		refuse_early(p, ct, 413, LTB_COLLECT_TOO_LARGE,
+		    "declared length over the satellite's memory budget",
+		    reply);
+		return NULL;
+	}
+	if (ltb_budget_take(&g->budget, reserved) < 0) {
+		ltb_port_reject(port, p, LTB_REJECT_MEMORY_BUDGET);
+		refuse_early(p, ct, 503, LTB_COLLECT_BUSY, LTB_BUDGET_WHY,
+		    reply);
+		snprintf(reply->retry_after, sizeof reply->retry_after,
+		    BUSY_RETRY);
+		return NULL;
+	}
+	if ((m = calloc(1, sizeof *m + p->state_size)) == NULL) {
+		ltb_budget_give(&g->budget, reserved);
 		goto nomem;
+	}
+	m->reserved = reserved;
 	m->port = port;
 	m->proto = p;
 	m->pc = &port->pc[ltb_proto_index(p)];
@@ -353,24 +431,24 @@ ltb_msg_begin(struct ltb_port *port, const struct ltb_collector_proto *p,
 		.path = head->path, .content_type = ct,
 		.encoding = head->encoding != NULL ? head->encoding : "",
 		.start_real_ns = ltb_real_ns(),
-		.max_field = g->cfg.max_body ? g->cfg.max_body : HELD_CAP,
+		.max_field = max_field,
 		.full = g->cfg.full_validate,
 		.claim_rejected = m->step >= 0 ? m->st.partial_success : 0,
+		.budget = &g->budget,
+		/* A body reserved whole holds inside what was reserved. */
+		.body_taken = max_field < held_cap(g),
 	};
 	if (coding != CODING_IDENTITY && inflate_open(m) < 0) {
-		free(m);
+		msg_destroy(m);
 		goto nomem;
 	}
 	if ((m->rc = p->begin(m->state, &info)) != LTB_COLLECT_OK) {
 		/* Nothing of the protocol's to release or to answer with. */
-		if (m->z_open)
-			inflateEnd(&m->z);
-		free(m->zout);
 		ltb_port_reject(port, p, m->rc == LTB_COLLECT_UNSUPPORTED ?
 		    LTB_REJECT_MEDIA_TYPE : LTB_REJECT_MALFORMED);
 		reply_text(reply, status_of(m->rc), "%s cannot read this "
 		    "message\n", p->name);
-		free(m);
+		msg_destroy(m);
 		return NULL;
 	}
 	return m;
@@ -386,7 +464,8 @@ msg_fail(struct ltb_msg *m, int rc, const char *why)
 	m->why = why;
 	ltb_port_reject(m->port, m->proto, rc == LTB_COLLECT_TOO_LARGE ?
 	    LTB_REJECT_TOO_LARGE : rc == LTB_COLLECT_UNSUPPORTED ?
-	    LTB_REJECT_MEDIA_TYPE : LTB_REJECT_MALFORMED);
+	    LTB_REJECT_MEDIA_TYPE : rc == LTB_COLLECT_BUSY ?
+	    LTB_REJECT_MEMORY_BUDGET : LTB_REJECT_MALFORMED);
 }
 
 static int wait_while_up(struct ltb_sat *g, uint64_t when_ns);
@@ -616,8 +695,5 @@ ltb_msg_free(struct ltb_msg *m)
 	if (m == NULL)
 		return;
 	m->proto->release(m->state);
-	if (m->z_open)
-		inflateEnd(&m->z);
-	free(m->zout);
-	free(m);
+	msg_destroy(m);
 }

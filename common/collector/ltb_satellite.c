@@ -26,7 +26,8 @@
 
 const char *const ltb_reject_names[LTB_NREJECT] = {
 	"malformed", "too_large", "slow_fail", "wrong_method",
-	"unsupported_media_type", "unsupported_encoding", "scripted"
+	"unsupported_media_type", "unsupported_encoding", "scripted",
+	"memory_budget"
 };
 
 static const char *const mode_names[LTB_NMODES] = {
@@ -62,6 +63,7 @@ ltb_sat_config_default(struct ltb_sat_config *c)
 	c->mode = LTB_MODE_TYPICAL;
 	c->bandwidth = 50u << 20;
 	c->max_body = 64u << 20;
+	c->memory_budget = 256u << 20;
 	c->max_connections = 256;
 	c->max_connections_total = 1024;
 	c->idle_timeout = 30;
@@ -237,6 +239,7 @@ ltb_sat_start(const struct ltb_sat_config *c, char *err, size_t errlen)
 	atomic_init(&g->up, 1);
 	for (int i = 0; i < LTB_ADMIN_NREFUSE; i++)
 		atomic_init(&g->admin_refused[i], 0);
+	ltb_budget_init(&g->budget, c->memory_budget);
 	if ((g->dups = ltb_dupset_new(c->dup_window)) == NULL)
 		goto nomem;
 	if ((g->ports = calloc(c->nports, sizeof *g->ports)) == NULL)
@@ -352,6 +355,7 @@ ltb_sat_reset(struct ltb_sat *g)
 	memset(g->step_answered, 0, sizeof g->step_answered);
 	memset(g->step_units, 0, sizeof g->step_units);
 	pthread_mutex_unlock(&g->script_lock);
+	ltb_budget_reset_peak(&g->budget);
 }
 
 /* ---- the script ------------------------------------------------------------ */
@@ -716,6 +720,20 @@ add_admin_refused(cJSON *obj, struct ltb_sat *g)
 		    (double)n[i]);
 }
 
+/* "memory_budget": {"limit" (0: none), "used" now, "peak" since a reset},
+ * in bytes. */
+static void
+add_budget(cJSON *obj, struct ltb_budget *b)
+{
+	cJSON *o = cJSON_AddObjectToObject(obj, "memory_budget");
+
+	if (o == NULL)
+		return;
+	cJSON_AddNumberToObject(o, "limit", (double)b->limit);
+	cJSON_AddNumberToObject(o, "used", (double)atomic_load(&b->used));
+	cJSON_AddNumberToObject(o, "peak", (double)atomic_load(&b->peak));
+}
+
 cJSON *
 ltb_sat_stats_record(struct ltb_sat *g)
 {
@@ -732,6 +750,7 @@ ltb_sat_stats_record(struct ltb_sat *g)
 	cJSON_AddStringToObject(rec, "bind", g->addr.text);
 	add_counts(rec, g, NULL);
 	add_admin_refused(rec, g);
+	add_budget(rec, &g->budget);
 	cJSON_AddItemToObject(rec, "script", ltb_sat_script_json(g));
 	ports = cJSON_AddArrayToObject(rec, "ports");
 	for (size_t i = 0; ports != NULL && i < g->nports; i++) {

@@ -25,6 +25,12 @@
  * and then neither matters; without it, 401. Refusals count in /stats
  * as admin_refused, which /reset keeps.
  *
+ * One memory budget (ltb_budget.h) bounds what all messages of all ports
+ * hold at once: their state, inflaters, fields gathered across pieces and
+ * bodies held whole, taken before they are allocated. A message it has
+ * no room for is refused with 503 and Retry-After, counted rejected as
+ * memory_budget.
+ *
  * Modes keep the original mock satellites' meaning: every report is
  * answered no sooner than a per-span delay after it started (typical
  * 0.05 us, slow_succeed 1 us, slow_fail 0.01 us), and slow_fail then
@@ -80,6 +86,8 @@ struct ltb_sat_config {
 	uint64_t bandwidth;		/* bytes/s per satellite, 0: no cap */
 	int full_validate;		/* protobuf-c unpack, body held whole */
 	uint64_t max_body;		/* bytes per request, 0: no limit */
+	uint64_t memory_budget;		/* bytes all messages of the group
+					 * hold at once, 0: no limit */
 	unsigned max_connections;	/* per satellite */
 	unsigned max_connections_total;	/* over the group */
 	unsigned idle_timeout;		/* seconds, 0: none */
@@ -93,7 +101,7 @@ struct ltb_sat_config {
 };
 
 /* Fill c with the defaults (127.0.0.1, 8360-8367, admin 8359, typical,
- * 50 MiB/s, walk, 64 MiB, 256 connections a port and 1024 in all, 30 s
+ * 50 MiB/s, walk, 64 MiB, a 256 MiB memory budget, 256 connections a port and 1024 in all, 30 s
  * idle, 5 s for headers, 10 s without body bytes). */
 void ltb_sat_config_default(struct ltb_sat_config *c);
 

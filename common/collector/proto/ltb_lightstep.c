@@ -18,6 +18,7 @@ struct ls_state {
 	int full;
 	uint64_t receive_ns;
 	size_t max;
+	struct ltb_budget *budget;	/* the group's, borrowed */
 	struct ltb_ls_stream stream;	/* walk */
 	struct ltb_pbhold body;		/* full: the whole body */
 };
@@ -47,8 +48,12 @@ ls_begin(void *state, const struct ltb_message *m)
 	s->full = m->full;
 	s->max = m->max_field;
 	s->receive_ns = m->start_real_ns;
-	if (!s->full)
+	s->budget = m->budget;
+	s->body.budget = m->body_taken ? NULL : m->budget;
+	if (!s->full) {
 		ltb_ls_stream_init(&s->stream, s->max);
+		ltb_ls_stream_budget(&s->stream, m->budget);
+	}
 	return LTB_COLLECT_OK;
 }
 
@@ -60,13 +65,24 @@ ls_feed(void *state, const uint8_t *p, size_t n,
 	int rc;
 
 	if (s->full) {
-		if (ltb_pbhold_add(&s->body, p, n, s->max) < 0) {
+		rc = ltb_pbhold_add(&s->body, p, n, s->max);
+		if (rc == LTB_PBHOLD_BUSY) {
+			/* Never read now: give its room back at once. */
+			ltb_pbhold_free(&s->body);
+			*why = LTB_BUDGET_WHY;
+			return LTB_COLLECT_BUSY;
+		}
+		if (rc < 0) {
 			*why = "report larger than the body limit";
 			return LTB_COLLECT_TOO_LARGE;
 		}
 		return LTB_COLLECT_OK;
 	}
 	rc = ltb_ls_stream_feed(&s->stream, p, n, ls_span, (void *)sink);
+	if (rc == LTB_LS_BUSY) {
+		*why = s->stream.why;
+		return LTB_COLLECT_BUSY;
+	}
 	if (rc == LTB_LS_TOO_LARGE) {
 		*why = "a report field larger than the body limit";
 		return LTB_COLLECT_TOO_LARGE;
@@ -83,10 +99,14 @@ ls_end(void *state, const struct ltb_span_sink *sink,
     struct ltb_reply *reply, const char **why)
 {
 	struct ls_state *s = state;
+	long rc;
 
 	if (s->full) {
-		if (ltb_ls_unpack_report(s->body.buf, s->body.len, ls_span, (void *)sink,
-		    why) < 0)
+		rc = ltb_ls_unpack_report_in(s->body.buf, s->body.len,
+		    s->budget, ls_span, (void *)sink, why);
+		if (rc == LTB_LS_BUSY)
+			return LTB_COLLECT_BUSY;
+		if (rc < 0)
 			return LTB_COLLECT_MALFORMED;
 	} else if (ltb_ls_stream_end(&s->stream) < 0) {
 		*why = s->stream.why;

@@ -559,16 +559,26 @@ long
 ltb_ls_unpack_report(const uint8_t *p, size_t n, ltb_ls_span_fn *fn,
     void *ctx, const char **why)
 {
+	return ltb_ls_unpack_report_in(p, n, NULL, fn, ctx, why);
+}
+
+long
+ltb_ls_unpack_report_in(const uint8_t *p, size_t n, struct ltb_budget *b,
+    ltb_ls_span_fn *fn, void *ctx, const char **why)
+{
 	Lightstep__Collector__ReportRequest *r;
+	struct ltb_pballoc a;
 	struct ltb_ls_span s;
 	long spans;
 	size_t i;
 
-	r = lightstep__collector__report_request__unpack(NULL, n, p);
+	ltb_pballoc_init(&a, b);
+	r = lightstep__collector__report_request__unpack(&a.pc, n, p);
 	if (r == NULL) {
 		if (why != NULL)
-			*why = "protobuf-c refused the report";
-		return -1;
+			*why = a.refused ? LTB_BUDGET_WHY :
+			    "protobuf-c refused the report";
+		return a.refused ? LTB_LS_BUSY : -1;
 	}
 	for (i = 0; i < r->n_spans; i++) {
 		const Span *sp = r->spans[i];
@@ -580,7 +590,7 @@ ltb_ls_unpack_report(const uint8_t *p, size_t n, ltb_ls_span_fn *fn,
 			fn(ctx, &s);
 	}
 	spans = (long)r->n_spans;
-	lightstep__collector__report_request__free_unpacked(r, NULL);
+	lightstep__collector__report_request__free_unpacked(r, &a.pc);
 	return spans;
 }
 
@@ -639,6 +649,12 @@ ltb_ls_stream_init(struct ltb_ls_stream *s, size_t max_field)
 {
 	ltb_pbstream_init(&s->r, &ls_schema, max_field);
 	publish(s, 0);
+}
+
+void
+ltb_ls_stream_budget(struct ltb_ls_stream *s, struct ltb_budget *b)
+{
+	ltb_pbstream_budget(&s->r, b);
 }
 
 void

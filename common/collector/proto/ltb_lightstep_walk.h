@@ -76,6 +76,10 @@ long ltb_ls_walk_report(const uint8_t *p, size_t n, ltb_ls_span_fn *fn,
 
 /* The same contract, by protobuf-c unpack + validation. fn is only called
  * when the whole body unpacked. */
+/* The same, its tree taken from budget b (NULL: none): LTB_LS_BUSY, *why
+ * LTB_BUDGET_WHY, when it has no room. */
+long ltb_ls_unpack_report_in(const uint8_t *p, size_t n,
+    struct ltb_budget *b, ltb_ls_span_fn *fn, void *ctx, const char **why);
 long ltb_ls_unpack_report(const uint8_t *p, size_t n, ltb_ls_span_fn *fn,
     void *ctx, const char **why);
 
@@ -106,7 +110,8 @@ long ltb_ls_unpack_report(const uint8_t *p, size_t n, ltb_ls_span_fn *fn,
  */
 enum {
 	LTB_LS_MALFORMED = LTB_PB_MALFORMED,
-	LTB_LS_TOO_LARGE = LTB_PB_TOO_LARGE
+	LTB_LS_TOO_LARGE = LTB_PB_TOO_LARGE,
+	LTB_LS_BUSY = LTB_PB_BUSY		/* no room in the budget to hold */
 };
 
 struct ltb_ls_stream {
@@ -120,6 +125,9 @@ struct ltb_ls_stream {
 };
 
 void ltb_ls_stream_init(struct ltb_ls_stream *s, size_t max_field);
+/* Hold what straddles inside budget b (borrowed; NULL: none); a field it
+ * has no room for fails the feed with LTB_LS_BUSY. Before the first feed. */
+void ltb_ls_stream_budget(struct ltb_ls_stream *s, struct ltb_budget *b);
 int ltb_ls_stream_feed(struct ltb_ls_stream *s, const uint8_t *p, size_t n,
     ltb_ls_span_fn *fn, void *ctx);
 int ltb_ls_stream_end(struct ltb_ls_stream *s);

@@ -41,6 +41,7 @@ static const char *const otlp_invalid_names[LTB_OTLP_NINVALID] = {
 struct otlp_state {
 	int json, full;
 	size_t max;
+	struct ltb_budget *budget;	/* the group's, borrowed */
 	uint64_t claim;			/* m->claim_rejected */
 	uint64_t spans, rejected;	/* of this message */
 	uint64_t reasons[LTB_OTLP_NINVALID];
@@ -82,8 +83,12 @@ otlp_begin(void *state, const struct ltb_message *m)
 	s->full = m->full;
 	s->max = m->max_field;
 	s->claim = m->claim_rejected;
-	if (!s->json && !s->full)
+	s->budget = m->budget;
+	s->body.budget = m->body_taken ? NULL : m->budget;
+	if (!s->json && !s->full) {
 		ltb_otlp_stream_init(&s->stream, s->max);
+		ltb_otlp_stream_budget(&s->stream, m->budget);
+	}
 	return LTB_COLLECT_OK;
 }
 
@@ -96,13 +101,24 @@ otlp_feed(void *state, const uint8_t *p, size_t n,
 	int rc;
 
 	if (s->json || s->full) {
-		if (ltb_pbhold_add(&s->body, p, n, s->max) < 0) {
+		rc = ltb_pbhold_add(&s->body, p, n, s->max);
+		if (rc == LTB_PBHOLD_BUSY) {
+			/* Never read now: give its room back at once. */
+			ltb_pbhold_free(&s->body);
+			*why = LTB_BUDGET_WHY;
+			return LTB_COLLECT_BUSY;
+		}
+		if (rc < 0) {
 			*why = "request larger than the body limit";
 			return LTB_COLLECT_TOO_LARGE;
 		}
 		return LTB_COLLECT_OK;
 	}
 	rc = ltb_otlp_stream_feed(&s->stream, p, n, otlp_span, &a);
+	if (rc == LTB_OTLP_BUSY) {
+		*why = s->stream.why;
+		return LTB_COLLECT_BUSY;
+	}
 	if (rc == LTB_OTLP_TOO_LARGE) {
 		*why = s->stream.why;
 		return LTB_COLLECT_TOO_LARGE;
@@ -193,12 +209,35 @@ otlp_end(void *state, const struct ltb_span_sink *sink,
 {
 	struct otlp_state *s = state;
 	struct adapt a = { s, sink };
+	size_t tree;
+	long rc;
 
 	if (s->json) {
-		if (ltb_otlp_json(s->body.buf, s->body.len, otlp_span, &a, why) < 0)
+		/* cJSON's tree, many times the body, is taken for while it
+		 * lives; one the budget could never hold beside the body
+		 * is too large. */
+		tree = ltb_otlp_json_bound(s->body.buf, s->body.len);
+		if (s->budget != NULL && s->budget->limit &&
+		    tree > s->budget->limit - s->body.cap) {
+			*why = "too large to read within the satellite's "
+			    "memory budget";
+			return LTB_COLLECT_TOO_LARGE;
+		}
+		if (ltb_budget_take(s->budget, tree) < 0) {
+			*why = LTB_BUDGET_WHY;
+			return LTB_COLLECT_BUSY;
+		}
+		rc = ltb_otlp_json(s->body.buf, s->body.len, otlp_span, &a,
+		    why);
+		ltb_budget_give(s->budget, tree);
+		if (rc < 0)
 			return LTB_COLLECT_MALFORMED;
 	} else if (s->full) {
-		if (ltb_otlp_unpack(s->body.buf, s->body.len, otlp_span, &a, why) < 0)
+		rc = ltb_otlp_unpack_in(s->body.buf, s->body.len, s->budget,
+		    otlp_span, &a, why);
+		if (rc == LTB_OTLP_BUSY)
+			return LTB_COLLECT_BUSY;
+		if (rc < 0)
 			return LTB_COLLECT_MALFORMED;
 	} else if (ltb_otlp_stream_end(&s->stream) < 0) {
 		*why = s->stream.why;
@@ -255,6 +294,9 @@ status_message(int rc, const char *why, unsigned status, char *buf,
 		break;
 	case LTB_COLLECT_UNSUPPORTED:
 		what = "unsupported content type";
+		break;
+	case LTB_COLLECT_BUSY:
+		what = "service unavailable";
 		break;
 	default:
 		switch (status) {

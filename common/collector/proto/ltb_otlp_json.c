@@ -260,6 +260,23 @@ visit(const cJSON *root, ltb_otlp_span_fn *fn, void *ctx, long *count)
 	return NULL;
 }
 
+/* A malloc'd block's own cost beyond what was asked, at most. */
+#define MALLOC_OVERHEAD 32
+
+size_t
+ltb_otlp_json_bound(const uint8_t *p, size_t n)
+{
+	size_t nodes = 1;
+
+	/* Every value but the first follows a comma or opens a container:
+	 * commas inside strings only overcount. */
+	for (size_t i = 0; i < n; i++)
+		nodes += p[i] == ',' || p[i] == '[' || p[i] == '{';
+	/* A node, its key and its string, each a block; the strings' bytes
+	 * come from the body. */
+	return nodes * (sizeof(cJSON) + 3 * MALLOC_OVERHEAD) + n;
+}
+
 long
 ltb_otlp_json(const uint8_t *p, size_t n, ltb_otlp_span_fn *fn, void *ctx,
     const char **why)

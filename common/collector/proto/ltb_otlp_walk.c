@@ -651,6 +651,12 @@ ltb_otlp_stream_init(struct ltb_otlp_stream *s, size_t max_field)
 }
 
 void
+ltb_otlp_stream_budget(struct ltb_otlp_stream *s, struct ltb_budget *b)
+{
+	ltb_pbstream_budget(&s->r, b);
+}
+
+void
 ltb_otlp_stream_free(struct ltb_otlp_stream *s)
 {
 	ltb_pbstream_free(&s->r);
@@ -710,7 +716,15 @@ long
 ltb_otlp_unpack(const uint8_t *p, size_t n, ltb_otlp_span_fn *fn, void *ctx,
     const char **why)
 {
+	return ltb_otlp_unpack_in(p, n, NULL, fn, ctx, why);
+}
+
+long
+ltb_otlp_unpack_in(const uint8_t *p, size_t n, struct ltb_budget *b,
+    ltb_otlp_span_fn *fn, void *ctx, const char **why)
+{
 	Ltb__Otlp__ExportTraceServiceRequest *r;
+	struct ltb_pballoc a;
 	struct ltb_otlp_span s;
 	size_t i, j, k;
 	long spans = 0;
@@ -720,11 +734,13 @@ ltb_otlp_unpack(const uint8_t *p, size_t n, ltb_otlp_span_fn *fn, void *ctx,
 			*why = E_DEEP;
 		return -1;
 	}
-	r = ltb__otlp__export_trace_service_request__unpack(NULL, n, p);
+	ltb_pballoc_init(&a, b);
+	r = ltb__otlp__export_trace_service_request__unpack(&a.pc, n, p);
 	if (r == NULL) {
 		if (why != NULL)
-			*why = "protobuf-c refused the request";
-		return -1;
+			*why = a.refused ? LTB_BUDGET_WHY :
+			    "protobuf-c refused the request";
+		return a.refused ? LTB_OTLP_BUSY : -1;
 	}
 	for (i = 0; i < r->n_resource_spans; i++) {
 		const Ltb__Otlp__ResourceSpans *rs = r->resource_spans[i];
@@ -749,6 +765,6 @@ ltb_otlp_unpack(const uint8_t *p, size_t n, ltb_otlp_span_fn *fn, void *ctx,
 			}
 		}
 	}
-	ltb__otlp__export_trace_service_request__free_unpacked(r, NULL);
+	ltb__otlp__export_trace_service_request__free_unpacked(r, &a.pc);
 	return spans;
 }

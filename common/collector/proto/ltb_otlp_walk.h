@@ -85,6 +85,10 @@ long ltb_otlp_walk(const uint8_t *p, size_t n, ltb_otlp_span_fn *fn,
 /* The same contract, by protobuf-c unpack + validation (after a walk that
  * only looks for nesting deeper than LTB_OTLP_MAX_NESTING). fn is only
  * called when the whole body unpacked. */
+/* The same, its tree taken from budget b (NULL: none): LTB_OTLP_BUSY,
+ * *why LTB_BUDGET_WHY, when it has no room. */
+long ltb_otlp_unpack_in(const uint8_t *p, size_t n, struct ltb_budget *b,
+    ltb_otlp_span_fn *fn, void *ctx, const char **why);
 long ltb_otlp_unpack(const uint8_t *p, size_t n, ltb_otlp_span_fn *fn,
     void *ctx, const char **why);
 
@@ -92,6 +96,9 @@ long ltb_otlp_unpack(const uint8_t *p, size_t n, ltb_otlp_span_fn *fn,
  * fn is only called when the whole body was read. */
 long ltb_otlp_json(const uint8_t *p, size_t n, ltb_otlp_span_fn *fn,
     void *ctx, const char **why);
+/* At least what ltb_otlp_json allocates to read the n bytes at p (cJSON's
+ * tree of them), from a count of what can start a value. */
+size_t ltb_otlp_json_bound(const uint8_t *p, size_t n);
 
 /*
  * Streaming walk. Feed a body in pieces of any size (down to one byte);
@@ -118,7 +125,8 @@ long ltb_otlp_json(const uint8_t *p, size_t n, ltb_otlp_span_fn *fn,
  */
 enum {
 	LTB_OTLP_MALFORMED = LTB_PB_MALFORMED,
-	LTB_OTLP_TOO_LARGE = LTB_PB_TOO_LARGE
+	LTB_OTLP_TOO_LARGE = LTB_PB_TOO_LARGE,
+	LTB_OTLP_BUSY = LTB_PB_BUSY		/* no room in the budget to hold */
 };
 
 struct ltb_otlp_stream {
@@ -131,6 +139,9 @@ struct ltb_otlp_stream {
 };
 
 void ltb_otlp_stream_init(struct ltb_otlp_stream *s, size_t max_field);
+/* Hold what straddles inside budget b (borrowed; NULL: none); a field it
+ * has no room for fails the feed with LTB_OTLP_BUSY. Before the first feed. */
+void ltb_otlp_stream_budget(struct ltb_otlp_stream *s, struct ltb_budget *b);
 int ltb_otlp_stream_feed(struct ltb_otlp_stream *s, const uint8_t *p,
     size_t n, ltb_otlp_span_fn *fn, void *ctx);
 int ltb_otlp_stream_end(struct ltb_otlp_stream *s);

@@ -10,6 +10,8 @@
  * with the reason protobuf-c's view of that message gives.
  */
 #include <limits.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -32,8 +34,15 @@ ltb_pbhold_add(struct ltb_pbhold *h, const uint8_t *p, size_t n, size_t limit)
 			cap = h->len + n;
 		if (cap > limit)
 			cap = limit;
-		if ((b = realloc(h->buf, cap)) == NULL)
+		/* Taken before the allocation, so what is held never passes
+		 * the budget. (realloc may hold old and new for a moment;
+		 * big holds are mmapped, and moved rather than copied.) */
+		if (ltb_budget_take(h->budget, cap - h->cap) < 0)
+			return LTB_PBHOLD_BUSY;
+		if ((b = realloc(h->buf, cap)) == NULL) {
+			ltb_budget_give(h->budget, cap - h->cap);
 			return -1;
+		}
 		h->buf = b;
 		h->cap = cap;
 	}
@@ -46,8 +55,57 @@ void
 ltb_pbhold_free(struct ltb_pbhold *h)
 {
 	free(h->buf);
+	ltb_budget_give(h->budget, h->cap);
 	h->buf = NULL;
 	h->len = h->cap = 0;
+}
+
+/* Room before each allocation for its size; keeps malloc's alignment. */
+#define PBA_HEAD _Alignof(max_align_t)
+
+static void *
+pballoc_alloc(void *ctx, size_t n)
+{
+	struct ltb_pballoc *a = ctx;
+	unsigned char *p;
+
+	if (n > SIZE_MAX - PBA_HEAD)
+		return NULL;
+	if (ltb_budget_take(a->budget, n + PBA_HEAD) < 0) {
+		a->refused = 1;
+		return NULL;
+	}
+	if ((p = malloc(n + PBA_HEAD)) == NULL) {
+		ltb_budget_give(a->budget, n + PBA_HEAD);
+		return NULL;
+	}
+	memcpy(p, &n, sizeof n);
+	return p + PBA_HEAD;
+}
+
+static void
+pballoc_free(void *ctx, void *q)
+{
+	struct ltb_pballoc *a = ctx;
+	unsigned char *p;
+	size_t n;
+
+	if (q == NULL)
+		return;
+	p = (unsigned char *)q - PBA_HEAD;
+	memcpy(&n, p, sizeof n);
+	ltb_budget_give(a->budget, n + PBA_HEAD);
+	free(p);
+}
+
+void
+ltb_pballoc_init(struct ltb_pballoc *a, struct ltb_budget *b)
+{
+	a->pc.alloc = pballoc_alloc;
+	a->pc.free = pballoc_free;
+	a->pc.allocator_data = a;
+	a->budget = b;
+	a->refused = 0;
 }
 
 enum {
@@ -60,6 +118,7 @@ enum {
 
 static const char E_TRUNC[] = "truncated body";
 static const char E_NOMEM[] = "out of memory holding a field";
+static const char E_BUSY[] = LTB_BUDGET_WHY;
 
 void
 ltb_pbstream_init(struct ltb_pbstream *r, const struct ltb_pbschema *schema,
@@ -69,6 +128,12 @@ ltb_pbstream_init(struct ltb_pbstream *r, const struct ltb_pbschema *schema,
 	r->schema = schema;
 	r->state = S_KEY;
 	r->max_field = max_field;
+}
+
+void
+ltb_pbstream_budget(struct ltb_pbstream *r, struct ltb_budget *b)
+{
+	r->held.budget = b;
 }
 
 void
@@ -290,8 +355,15 @@ ltb_pbstream_feed(struct ltb_pbstream *r, const uint8_t *p, size_t n,
 		case S_HOLD:
 			k = (size_t)(e - p) < r->left ? (size_t)(e - p) :
 			    (size_t)r->left;
-			if (ltb_pbhold_add(&r->held, p, k,
-			    r->held.len + (size_t)r->left) < 0)
+			rc = ltb_pbhold_add(&r->held, p, k,
+			    r->held.len + (size_t)r->left);
+			if (rc == LTB_PBHOLD_BUSY) {
+				/* Failed for good: what it held goes back
+				 * now, not when the connection does. */
+				ltb_pbhold_free(&r->held);
+				return fail(r, LTB_PB_BUSY, E_BUSY);
+			}
+			if (rc < 0)
 				return fail(r, LTB_PB_TOO_LARGE, E_NOMEM);
 			p += k;
 			r->pos += k;

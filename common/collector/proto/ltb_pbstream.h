@@ -44,22 +44,46 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <protobuf-c/protobuf-c.h>
+
+#include "collector/ltb_budget.h"
+
 /* A growing buffer: a field or a body gathered from pieces. Zero it to
- * start; ltb_pbhold_free frees it. */
+ * start, and set budget to take its room from (ltb_budget.h; NULL: none,
+ * borrowed); ltb_pbhold_free frees it and gives its room back. */
 struct ltb_pbhold {
 	uint8_t *buf;
 	size_t len, cap;
+	struct ltb_budget *budget;
 };
+
+/* ltb_pbhold_add's refusal when the budget has no room. */
+enum { LTB_PBHOLD_BUSY = -2 };
 
 /*
  * Append n bytes at p to h, which may hold at most limit bytes. Room grows
- * with the bytes that arrive (doubling from 4 KiB), never past limit.
- * Returns 0, or -1 when they would not fit in limit or memory ran out (h
- * is then unchanged).
+ * with the bytes that arrive (doubling from 4 KiB), never past limit, and
+ * each growth is taken from h->budget before it is allocated. Returns 0;
+ * -1 when they would not fit in limit or memory ran out; LTB_PBHOLD_BUSY
+ * when the budget has no room for the growth (h is then unchanged).
  */
 int ltb_pbhold_add(struct ltb_pbhold *h, const uint8_t *p, size_t n,
     size_t limit);
 void ltb_pbhold_free(struct ltb_pbhold *h);
+
+/*
+ * A protobuf-c allocator that takes each allocation from a budget before
+ * making it, and gives it back when protobuf-c frees it: an unpack
+ * (--validate full) builds its tree inside the group's budget. Hand
+ * &a.pc to protobuf-c's unpack and free_unpacked; after a failed unpack,
+ * refused says whether the budget was why.
+ */
+struct ltb_pballoc {
+	ProtobufCAllocator pc;
+	struct ltb_budget *budget;	/* borrowed; NULL: none */
+	int refused;
+};
+void ltb_pballoc_init(struct ltb_pballoc *a, struct ltb_budget *b);
 
 /* What a field named by a schema is (see top). */
 enum { LTB_PB_SKIP = 1, LTB_PB_FRAME, LTB_PB_LEAF, LTB_PB_ITEM };
@@ -89,7 +113,8 @@ struct ltb_pbschema {
 	const char *too_large;	/* why a leaf over max_field fails */
 };
 
-enum { LTB_PB_MALFORMED = -1, LTB_PB_TOO_LARGE = -2 };
+/* LTB_PB_BUSY: a leaf to gather found no room in the budget. */
+enum { LTB_PB_MALFORMED = -1, LTB_PB_TOO_LARGE = -2, LTB_PB_BUSY = -3 };
 
 struct ltb_pbstream {
 	/* private */
@@ -116,6 +141,9 @@ struct ltb_pbstream {
 /* The schema is borrowed for the reader's life. */
 void ltb_pbstream_init(struct ltb_pbstream *r,
     const struct ltb_pbschema *schema, size_t max_field);
+/* Take what the reader holds from b (borrowed; NULL: no budget). Before
+ * the first feed. */
+void ltb_pbstream_budget(struct ltb_pbstream *r, struct ltb_budget *b);
 /* Returns the number of items this piece completed (>= 0, at most
  * INT_MAX), or a negative code (r->why says why); ctx goes to the leaf
  * function. p may be NULL when n is 0. */
