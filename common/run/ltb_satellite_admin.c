@@ -485,6 +485,8 @@ reject_hint(const char *why)
 		return "not POSTed";
 	if (strcmp(why, "scripted") == 0)
 		return "the satellites' script said so";
+	if (strcmp(why, "memory_budget") == 0)
+		return "over the satellites' --memory-budget: 503, retry";
 	return NULL;
 }
 
