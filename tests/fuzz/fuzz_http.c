@@ -11,7 +11,8 @@
  * connections), then the writing side is shut, and the answer is read
  * until the daemon closes. So what runs is the listener as it serves
  * peers: libmicrohttpd's parsing, ltb_http.c's framing checks and
- * routing, ltb_message.c's decoding and limits, every protocol.
+ * routing, ltb_message.c's decoding and limits, every protocol, in the
+ * mode the input's length picks (typical, slow_succeed, slow_fail).
  *
  * Besides the sanitizers', a finding is: an answer that does not begin
  * with an HTTP/1.x status line; a connection the daemon does not close
@@ -179,7 +180,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n);
 int
 LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
 {
-	for (size_t i = 0; i < sizeof groups / sizeof groups[0]; i++)
+	for (size_t i = 0; i < sizeof groups / sizeof groups[0]; i++) {
+		/* The mode by the length: the same input, the same mode. */
+		ltb_sat_set_mode(groups[i], (int)(n % LTB_NMODES));
 		one_connection(groups[i]->ports[0].ls, d, n);
+	}
 	return 0;
 }
