@@ -249,10 +249,11 @@ header(struct MHD_Connection *c, const char *name)
  * twice (connection.c: parse_connection_headers queues the error and
  * builds its header, then the state machine moves on to the reply and
  * builds it again); the client sees the error status first and the
- * connection closes, so nothing is read as a report. Newer versions
- * (1.0) fix it; Debian bookworm has 0.9.75 only. on_request_done counts
- * them in bad_requests; a request line without a space is seen by
- * nothing of ours but the connection's accept.
+ * connection closes, so nothing is read as a report. No callback runs
+ * between the two, so it cannot be mended from here; Debian bookworm has
+ * 0.9.75 only. on_request_done counts them in bad_requests; a request
+ * line without a space is seen by nothing of ours but the connection's
+ * accept.
  */
 
 struct framing {
