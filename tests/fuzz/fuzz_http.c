@@ -8,8 +8,8 @@
  * (ltb_sat_start: the walk and --validate full, no bandwidth cap, each
  * with one port on 127.0.0.1); the input goes to each port's daemon over
  * a socketpair (MHD_add_connection, as the TLS listener hands on its
- * connections), then the writing side is shut, and the answer is read
- * until the daemon closes. So what runs is the listener as it serves
+ * connections), in two pieces the input's last bytes cut, then the
+ * writing side is shut, and the answer is read until the daemon closes. So what runs is the listener as it serves
  * peers: libmicrohttpd's parsing, ltb_http.c's framing checks and
  * routing, ltb_message.c's decoding and limits, every protocol, in the
  * mode the input's length picks (typical, slow_succeed, slow_fail).
@@ -31,9 +31,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <linux/sockios.h>
 #include <microhttpd.h>
 
 #include "collector/ltb_group.h"
@@ -42,6 +44,7 @@
 
 #define DEADLINE_S 10		/* per connection, to close and to release */
 #define ANSWER_KEEP 4096	/* bytes of the answer looked at */
+#define HOLD_NS 20000000u	/* longest wait for the first piece read */
 
 static struct ltb_sat *groups[2];	/* walk, full */
 
@@ -114,10 +117,10 @@ one_connection(struct MHD_Daemon *daemon, const uint8_t *d, size_t n)
 {
 	struct sockaddr_in peer = { .sin_family = AF_INET };
 	uint8_t answer[ANSWER_KEEP], buf[65536];
-	size_t sent = 0, got = 0;
-	uint64_t deadline;
+	size_t sent = 0, got = 0, limit = n;
+	uint64_t deadline, hold = 0;
 	struct pollfd pfd;
-	int sv[2], shut = 0;
+	int sv[2], shut = 0, queued;
 	ssize_t k;
 
 	peer.sin_port = htons(40000);
@@ -131,24 +134,40 @@ one_connection(struct MHD_Daemon *daemon, const uint8_t *d, size_t n)
 		close(sv[1]);
 		return;
 	}
+	/* Two pieces, cut where the input's last bytes say (as in
+	 * fuzz_protocols): the daemon reads the first before the second is
+	 * sent, so headers, chunks and inflated bodies end mid-read. */
+	if (n >= 2)
+		limit = (d[n - 1] | (size_t)d[n - 2] << 8) % (n + 1);
 	deadline = ltb_mono_ns() + DEADLINE_S * 1000000000ull;
 	for (;;) {
+		if (sent == limit && limit < n) {
+			if (hold == 0)
+				hold = ltb_mono_ns() + HOLD_NS;
+			/* Unread bytes in our send queue (a Unix socket's
+			 * are until the daemon reads them); the daemon may
+			 * not read on (a handler waiting), so not forever. */
+			if ((ioctl(sv[1], SIOCOUTQ, &queued) == 0 &&
+			    queued == 0) || ltb_mono_ns() > hold)
+				limit = n;
+		}
 		if (sent == n && !shut) {
 			shutdown(sv[1], SHUT_WR);
 			shut = 1;
 		}
 		pfd = (struct pollfd){ .fd = sv[1],
-		    .events = POLLIN | (shut ? 0 : POLLOUT) };
+		    .events = POLLIN | (sent < limit ? POLLOUT : 0) };
 		if (ltb_mono_ns() > deadline)
 			die("the daemon did not close the connection in time");
-		if (poll(&pfd, 1, 100) < 0 && errno != EINTR)
+		if (poll(&pfd, 1, sent == limit && limit < n ? 1 : 100) < 0 &&
+		    errno != EINTR)
 			die("poll");
 		if (pfd.revents & POLLOUT) {
-			k = send(sv[1], d + sent, n - sent, MSG_NOSIGNAL);
+			k = send(sv[1], d + sent, limit - sent, MSG_NOSIGNAL);
 			if (k > 0)
 				sent += (size_t)k;
 			else if (k < 0 && errno != EAGAIN && errno != EINTR)
-				sent = n;	/* the daemon hung up: stop */
+				sent = limit = n;	/* hung up: stop */
 		}
 		if (pfd.revents & (POLLIN | POLLHUP | POLLERR)) {
 			k = recv(sv[1], buf, sizeof buf, 0);
