@@ -19,7 +19,8 @@
  * A request is routed by its path to the HTTP protocol that serves it and
  * becomes one message (ltb_message.c), its Content-Type and
  * Content-Encoding handed on as they came; everything else (unknown
- * paths, wrong methods) is answered here and counted on the port.
+ * paths, wrong methods, requests whose framing is ambiguous) is answered
+ * here and counted on the port.
  */
 #include <ctype.h>
 #include <errno.h>
