@@ -16,12 +16,18 @@ raw() {
 	raw_file "$1" "$TMP/request" "${3:-3}"
 }
 
-# raw_file PORT FILE [SECONDS]: the same with the request's bytes in FILE.
+# raw_file PORT FILE [SECONDS]: the same with the request's bytes in FILE;
+# over TLS (no certificate check) when RAW_TLS=1.
 raw_file() {
-	python3 - "$1" "$2" "${3:-3}" <<'EOF'
-import socket, sys, time
+	RAW_TLS=${RAW_TLS:-0} python3 - "$1" "$2" "${3:-3}" <<'EOF'
+import os, socket, ssl, sys, time
 port, path, limit = int(sys.argv[1]), sys.argv[2], float(sys.argv[3])
 s = socket.create_connection(("127.0.0.1", port))
+if os.environ["RAW_TLS"] == "1":
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    s = ctx.wrap_socket(s)
 s.sendall(open(path, "rb").read())
 end = time.monotonic() + limit
 out, state = b"", "<open>"
@@ -31,7 +37,7 @@ while time.monotonic() < end:
         b = s.recv(65536)
     except socket.timeout:
         break
-    except ConnectionResetError:
+    except (ConnectionResetError, ssl.SSLEOFError):
         state = "<closed>"
         break
     if not b:
@@ -67,6 +73,15 @@ NEXT='GET /spans_received HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n'
 @test "two equal Content-Length headers are refused too, even when both are 0" {
 	start_satellite
 	run raw "$SAT_PORT" "POST /api/v2/reports HTTP/1.1\r\n${H}Content-Length: 0\r\nContent-Length: 0\r\n\r\n$NEXT"
+	assert_line --index 0 --regexp '^HTTP/1\.1 400 '
+	assert_line '<closed>'
+	[ "$(status_lines)" -eq 1 ]
+	[ "$(sat_stat .bad_requests)" -eq 1 ]
+}
+
+@test "--tls: two Content-Length headers are 400 and the connection closes there too" {
+	start_satellite --tls
+	RAW_TLS=1 run raw "$SAT_PORT" "POST /api/v2/reports HTTP/1.1\r\n${H}Content-Length: 5\r\nContent-Length: 500\r\n\r\nhello$NEXT"
 	assert_line --index 0 --regexp '^HTTP/1\.1 400 '
 	assert_line '<closed>'
 	[ "$(status_lines)" -eq 1 ]
