@@ -407,6 +407,9 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 		ltb_conn_mark(conn_of(c), LTB_CONN_BODY);
 		return request_start(port, c, url, method, req_cls);
 	}
+	/* The library calls no more once answered; should it, hang up. */
+	if (*req_cls == &answered)
+		return MHD_NO;
 	/* Going down: drop the connection rather than finish the report. */
 	if (!atomic_load(&port->group->up))
 		return MHD_NO;
