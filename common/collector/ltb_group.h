@@ -91,6 +91,10 @@ struct ltb_port {
 	 * message": connections accepted and requests begun. */
 	atomic_uint_fast64_t connections, requests;
 	atomic_uint_fast64_t tls_handshake_failures;
+	/* Requests refused for their HTTP itself before any protocol saw
+	 * them: ambiguous framing (ltb_http.c), bad lengths the library
+	 * answered on its own. */
+	atomic_uint_fast64_t bad_requests;
 	struct ltb_path_table paths;	/* under group->path_lock */
 	/* Connections (ltb_conns.c): refused when full and nothing could
 	 * be evicted, evicted to make room, closed by a deadline. */
@@ -169,6 +173,7 @@ size_t ltb_proto_index(const struct ltb_collector_proto *p);
 void ltb_port_connection(struct ltb_port *port);
 void ltb_port_request(struct ltb_port *port);
 void ltb_port_handshake_failure(struct ltb_port *port);
+void ltb_port_bad_request(struct ltb_port *port);
 void ltb_port_unknown_path(struct ltb_port *port, const char *path);
 void ltb_port_reject(struct ltb_port *port, const struct ltb_collector_proto *p,
     enum ltb_reject why);

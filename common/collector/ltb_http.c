@@ -19,13 +19,16 @@
  * A request is routed by its path to the HTTP protocol that serves it and
  * becomes one message (ltb_message.c), its Content-Type and
  * Content-Encoding handed on as they came; everything else (unknown
- * paths, wrong methods) is answered here and counted on the port.
+ * paths, wrong methods, requests whose framing is ambiguous) is answered
+ * here and counted on the port.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include <microhttpd.h>
@@ -98,12 +101,20 @@ on_added_connection(void *cls, struct MHD_Connection *c,
 	conn_notice(cls, c, socket_context, toe);
 }
 
+/* What the URI callback hands the access handler's first call as
+ * *req_cls: a request line was read and the handler has not run yet. A
+ * request that ends still holding it was answered by libmicrohttpd alone
+ * (on_request_done). */
+static char line_seen;
+/* And once the handler has answered a message (and freed it). */
+static char answered;
+
 static void *
 on_request_line(void *cls, const char *uri, struct MHD_Connection *c)
 {
 	ltb_port_request(cls);
 	ltb_conn_mark(conn_of(c), LTB_CONN_HEADERS);
-	return NULL;		/* the access handler's first *req_cls */
+	return &line_seen;	/* the access handler's first *req_cls */
 }
 
 /* ---- answers ------------------------------------------------------------- */
@@ -214,6 +225,130 @@ header(struct MHD_Connection *c, const char *name)
 	return MHD_lookup_connection_value(c, MHD_HEADER_KIND, name);
 }
 
+/* ---- framing ------------------------------------------------------------ */
+
+/*
+ * A request whose body two readers could delimit differently is refused
+ * before anything reads its body: that is how a request is smuggled past
+ * a proxy in front of us, the proxy taking one length and we another.
+ * libmicrohttpd 0.9.75 takes the first of two Content-Length headers,
+ * lets Transfer-Encoding win over Content-Length, and reads a body of any
+ * Transfer-Encoding but "chunked" until the peer closes; so what it
+ * accepts and no proxy would agree on is refused here, whatever the path:
+ * more than one Content-Length (same value or not), Content-Length beside
+ * Transfer-Encoding, a Transfer-Encoding other than one "chunked", a
+ * Content-Length not all digits, a header name that is not a token
+ * ("Content-Length : 5" is not Content-Length to the library, and is to
+ * some proxies). The answer closes the connection: what follows the
+ * headers is not read as a next request.
+ *
+ * What the library refuses itself never reaches the handler: a
+ * Content-Length it cannot read (400; 413 past 2^64-1), a header line
+ * without a colon (400), a request line without a space ("GARBAGE":
+ * closed without an answer) or without a valid HTTP version (400). For
+ * those with a header section, 0.9.75 writes its status line and headers
+ * twice (connection.c: parse_connection_headers queues the error and
+ * builds its header, then the state machine moves on to the reply and
+ * builds it again); the client sees the error status first and the
+ * connection closes, so nothing is read as a report. No callback runs
+ * between the two, so it cannot be mended from here; Debian bookworm has
+ * 0.9.75 only. on_request_done counts them in bad_requests; a request
+ * line without a space is seen by nothing of ours but the connection's
+ * accept.
+ */
+
+struct framing {
+	unsigned lengths;		/* Content-Length headers */
+	unsigned encodings;		/* Transfer-Encoding headers */
+	const char *why;		/* the first fault found */
+};
+
+/* RFC 9110 token characters. */
+static int
+is_token(const char *s)
+{
+	static const char extra[] = "!#$%&'*+-.^_`|~";
+
+	if (*s == '\0')
+		return 0;
+	for (; *s != '\0'; s++)
+		if (!(isalnum((unsigned char)*s) || strchr(extra, *s) != NULL))
+			return 0;
+	return 1;
+}
+
+static int
+all_digits(const char *s)
+{
+	if (*s == '\0')
+		return 0;
+	for (; *s != '\0'; s++)
+		if (*s < '0' || *s > '9')
+			return 0;
+	return 1;
+}
+
+static enum MHD_Result
+framing_header(void *cls, enum MHD_ValueKind kind, const char *key,
+    const char *value)
+{
+	struct framing *f = cls;
+
+	if (value == NULL)
+		value = "";
+	if (!is_token(key)) {
+		if (f->why == NULL)
+			f->why = "a header name that is not a token";
+	} else if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0) {
+		if (++f->lengths > 1 && f->why == NULL)
+			f->why = "more than one Content-Length";
+		if (!all_digits(value) && f->why == NULL)
+			f->why = "a Content-Length that is not a number";
+	} else if (strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0) {
+		if (++f->encodings > 1 && f->why == NULL)
+			f->why = "more than one Transfer-Encoding";
+		if (strcasecmp(value, "chunked") != 0 && f->why == NULL)
+			f->why = "a Transfer-Encoding other than chunked";
+	}
+	return MHD_YES;
+}
+
+/* Why the request's framing is ambiguous, or NULL when it is not. */
+static const char *
+framing_fault(struct MHD_Connection *c)
+{
+	struct framing f = { 0 };
+
+	MHD_get_connection_values(c, MHD_HEADER_KIND, framing_header, &f);
+	if (f.why == NULL && f.lengths > 0 && f.encodings > 0)
+		f.why = "both Content-Length and Transfer-Encoding";
+	return f.why;
+}
+
+/* 400, and the connection closes after it. */
+static enum MHD_Result
+refuse_framing(struct ltb_port *port, struct MHD_Connection *c,
+    const char *why)
+{
+	struct MHD_Response *resp;
+	enum MHD_Result rc;
+	char buf[128];
+	int n;
+
+	ltb_port_bad_request(port);
+	n = snprintf(buf, sizeof buf, "ambiguous request: %s\n", why);
+	resp = MHD_create_response_from_buffer(n < 0 ? 0 : (size_t)n, buf,
+	    MHD_RESPMEM_MUST_COPY);
+	if (resp == NULL)
+		return MHD_NO;
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+	    "text/plain");
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
+	rc = MHD_queue_response(c, MHD_HTTP_BAD_REQUEST, resp);
+	MHD_destroy_response(resp);
+	return rc;
+}
+
 /* The first call for a request: route it, or answer at once. */
 static enum MHD_Result
 request_start(struct ltb_port *port, struct MHD_Connection *c,
@@ -223,7 +358,11 @@ request_start(struct ltb_port *port, struct MHD_Connection *c,
 	struct ltb_msg_head head;
 	struct ltb_reply reply;
 	struct ltb_msg *m;
+	const char *why;
 
+	*req_cls = NULL;
+	if ((why = framing_fault(c)) != NULL)
+		return refuse_framing(port, c, why);
 	if (strcmp(url, "/spans_received") == 0) {
 		if (strcmp(method, "GET") != 0)
 			return ltb_http_answer_text(c,
@@ -264,17 +403,23 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 	struct ltb_conn *lc;
 	int rc;
 
-	if (m == NULL) {
+	if (m == NULL || *req_cls == &line_seen) {
 		ltb_conn_mark(conn_of(c), LTB_CONN_BODY);
 		return request_start(port, c, url, method, req_cls);
 	}
+	/* The library calls no more once answered; should it, hang up. */
+	if (*req_cls == &answered)
+		return MHD_NO;
 	/* Going down: drop the connection rather than finish the report. */
 	if (!atomic_load(&port->group->up))
 		return MHD_NO;
 	if (*size == 0) {
 		ltb_conn_mark(conn_of(c), LTB_CONN_ANSWERING);
 		ltb_msg_end(m, &reply);
-		return answer_reply(c, &reply);
+		rc = answer_reply(c, &reply);
+		ltb_msg_free(m);
+		*req_cls = &answered;
+		return rc;
 	}
 	/* While the piece is ours (the bandwidth cap may hold it), the body
 	 * deadline does not run: it is the peer's progress it measures. */
@@ -292,9 +437,20 @@ static void
 on_request_done(void *cls, struct MHD_Connection *c, void **req_cls,
     enum MHD_RequestTerminationCode toe)
 {
-	ltb_msg_free(*req_cls);
+	void *r = *req_cls;
+
 	*req_cls = NULL;
 	ltb_conn_mark(conn_of(c), LTB_CONN_IDLE);
+	if (r == NULL || r == &answered)
+		return;
+	/* An error answer went out that is not ours: the library refused
+	 * the request itself, before the handler ran (a bad length) or in
+	 * the body (bad chunked framing). See "framing" above. */
+	if (toe == MHD_REQUEST_TERMINATED_WITH_ERROR &&
+	    MHD_get_connection_info(c, MHD_CONNECTION_INFO_HTTP_STATUS) != NULL)
+		ltb_port_bad_request(cls);
+	if (r != &line_seen)
+		ltb_msg_free(r);
 }
 
 /* ---- the listener -------------------------------------------------------- */

@@ -139,6 +139,12 @@ ltb_port_request(struct ltb_port *port)
 }
 
 void
+ltb_port_bad_request(struct ltb_port *port)
+{
+	atomic_fetch_add_explicit(&port->bad_requests, 1, memory_order_relaxed);
+}
+
+void
 ltb_port_handshake_failure(struct ltb_port *port)
 {
 	atomic_fetch_add_explicit(&port->tls_handshake_failures, 1,
@@ -193,6 +199,7 @@ counts_zero(struct ltb_port *port)
 	atomic_store(&port->header_timeouts, 0);
 	atomic_store(&port->body_timeouts, 0);
 	atomic_store(&port->idle_timeouts, 0);
+	atomic_store(&port->bad_requests, 0);
 }
 
 /* ---- the group ----------------------------------------------------------- */
@@ -632,7 +639,7 @@ add_counts(cJSON *obj, struct ltb_sat *g, const struct ltb_port *port)
 {
 	const struct ltb_collector_proto *p;
 	struct sums s, t = { 0 };
-	uint64_t conns = 0, reqs = 0, nrej = 0, hsfail = 0;
+	uint64_t conns = 0, reqs = 0, nrej = 0, hsfail = 0, bad = 0;
 	uint64_t c_open = 0, c_refused = 0, c_evicted = 0, c_hdr = 0,
 	    c_body = 0, c_idle = 0;
 	cJSON *inv, *protos;
@@ -672,6 +679,7 @@ add_counts(cJSON *obj, struct ltb_sat *g, const struct ltb_port *port)
 		pthread_mutex_lock(&g->conn_lock);
 		c_open += g->ports[i].conns_open;
 		pthread_mutex_unlock(&g->conn_lock);
+		bad += atomic_load(&g->ports[i].bad_requests);
 	}
 	for (int r = 0; r < LTB_NREJECT; r++)
 		nrej += t.rejected[r];
@@ -693,6 +701,7 @@ add_counts(cJSON *obj, struct ltb_sat *g, const struct ltb_port *port)
 	cJSON_AddNumberToObject(obj, "body_timeouts", (double)c_body);
 	cJSON_AddNumberToObject(obj, "idle_timeouts", (double)c_idle);
 	cJSON_AddNumberToObject(obj, "requests", (double)reqs);
+	cJSON_AddNumberToObject(obj, "bad_requests", (double)bad);
 	if (g->cfg.tls)
 		cJSON_AddNumberToObject(obj, "tls_handshake_failures",
 		    (double)hsfail);
