@@ -130,6 +130,21 @@ normal_report_gets_through() {
 	assert_output $((before + 100))
 }
 
+# The satellite's peak RSS is under 300 MiB: the budget (256 MiB) and a
+# fixed overhead. The bound is glibc's: a sanitizer's allocator ignores
+# mallopt and keeps freed memory in quarantine, so under one only the
+# budget's own figures (checked after) can hold.
+peak_rss_under_300mib() {
+	local peak
+	peak=$(rss_peak "$SAT_PID")
+	echo "peak RSS ${peak} KiB" >&2
+	if [[ -n ${LTB_SANITIZED:-} ]]; then
+		echo "built with -fsanitize=$LTB_SANITIZED: RSS not checked" >&2
+		return 0
+	fi
+	((peak < 300 * 1024))
+}
+
 budget_used_is() { [[ $(sat_stat .memory_budget.used) == "$1" ]]; }
 
 @test "16 connections holding 30 MB of 60 MB bodies, twice: peak RSS under 300 MiB, the rest refused" {
@@ -140,9 +155,7 @@ budget_used_is() { [[ $(sat_stat .memory_budget.used) == "$1" ]]; }
 	wait_for 10 budget_used_is 0
 	hold_16_by_30mb 10
 	cat "$TMP/held" >&2
-	peak=$(rss_peak "$SAT_PID")
-	echo "peak RSS ${peak} KiB" >&2
-	((peak < 300 * 1024))
+	peak_rss_under_300mib
 	# Refused mid-body (libmicrohttpd cannot answer before the body is
 	# read): hung up on before they sent all, and counted.
 	awk '$2 < 30000000 { n++ } END { exit !(n > 0) }' "$TMP/held"
@@ -159,9 +172,7 @@ budget_used_is() { [[ $(sat_stat .memory_budget.used) == "$1" ]]; }
 	start_satellite --bandwidth 0 --validate full
 	hold_16_by_30mb
 	cat "$TMP/held" >&2
-	peak=$(rss_peak "$SAT_PID")
-	echo "peak RSS ${peak} KiB" >&2
-	((peak < 300 * 1024))
+	peak_rss_under_300mib
 	grep -q ' 503 1$' "$TMP/held"
 	run sat_stat '.rejected.memory_budget > 0 and .memory_budget.peak <= .memory_budget.limit'
 	assert_output true
