@@ -7,6 +7,10 @@
 
 load test_helper
 
+# Hostile peers need nothing a fresh machine lacks (python3 and curl are in
+# every stage): they run on the normal and the sanitizer build.
+LTB_NOT_IN_FRESH_ROOT="hostile peers are tested on the normal and sanitizer builds"
+
 # admin_status METHOD PATH [CURL ARGS...]: the admin port's HTTP status for
 # one request; the body goes to $TMP/admin.body.
 admin_status() {

@@ -6,6 +6,10 @@
 
 load test_helper
 
+# Hostile peers need nothing a fresh machine lacks (python3 and curl are in
+# every stage): they run on the normal and the sanitizer build.
+LTB_NOT_IN_FRESH_ROOT="hostile peers are tested on the normal and sanitizer builds"
+
 # hold_bodies OUT PORTS N FIELD SEND SECONDS: N connections spread over
 # PORTS (comma list) each POST a LightStep report whose one span has an
 # operation_name FIELD bytes long, send SEND bytes of its body, then hold

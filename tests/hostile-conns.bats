@@ -6,6 +6,10 @@
 
 load test_helper
 
+# Hostile peers need nothing a fresh machine lacks (python3 and curl are in
+# every stage): they run on the normal and the sanitizer build.
+LTB_NOT_IN_FRESH_ROOT="hostile peers are tested on the normal and sanitizer builds"
+
 # ---- connections
 
 # hold ARGS...: holdconns in the background, until it has done opening

@@ -7,6 +7,10 @@
 
 load test_helper
 
+# Hostile peers need nothing a fresh machine lacks (python3 and curl are in
+# every stage): they run on the normal and the sanitizer build.
+LTB_NOT_IN_FRESH_ROOT="hostile peers are tested on the normal and sanitizer builds"
+
 # raw PORT REQUEST [SECONDS]: send REQUEST (printf %b escapes) on a fresh
 # connection to 127.0.0.1:PORT and print all that comes back, then
 # "<closed>" if the satellite closed the connection within SECONDS
