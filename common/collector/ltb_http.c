@@ -119,10 +119,11 @@ on_request_line(void *cls, const char *uri, struct MHD_Connection *c)
 
 /* ---- answers ------------------------------------------------------------- */
 
-/* An answer, with a Retry-After header when retry_after is not NULL. */
+/* An answer, with one more header (name: value) when name is not NULL:
+ * a Retry-After, or the Connection: close of a refusal. */
 static int
 answer(struct MHD_Connection *c, unsigned status, const char *type,
-    const void *body, size_t len, const char *retry_after)
+    const void *body, size_t len, const char *name, const char *value)
 {
 	struct MHD_Response *resp;
 	enum MHD_Result rc;
@@ -133,9 +134,8 @@ answer(struct MHD_Connection *c, unsigned status, const char *type,
 		return MHD_NO;
 	if (type != NULL)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
-	if (retry_after != NULL)
-		MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER,
-		    retry_after);
+	if (name != NULL)
+		MHD_add_response_header(resp, name, value);
 	rc = MHD_queue_response(c, status, resp);
 	MHD_destroy_response(resp);
 	return rc;
@@ -145,7 +145,7 @@ int
 ltb_http_answer(struct MHD_Connection *c, unsigned status, const char *type,
     const void *body, size_t len)
 {
-	return answer(c, status, type, body, len, NULL);
+	return answer(c, status, type, body, len, NULL, NULL);
 }
 
 int
@@ -175,7 +175,8 @@ answer_reply(struct MHD_Connection *c, const struct ltb_reply *r)
 		return MHD_NO;
 	return answer(c, r->status ? r->status : MHD_HTTP_OK,
 	    r->content_type, r->body, r->len,
-	    r->retry_after[0] != '\0' ? r->retry_after : NULL);
+	    r->retry_after[0] != '\0' ? MHD_HTTP_HEADER_RETRY_AFTER : NULL,
+	    r->retry_after);
 }
 
 /* ---- routing ------------------------------------------------------------- */
@@ -330,23 +331,13 @@ static enum MHD_Result
 refuse_framing(struct ltb_port *port, struct MHD_Connection *c,
     const char *why)
 {
-	struct MHD_Response *resp;
-	enum MHD_Result rc;
 	char buf[128];
 	int n;
 
 	ltb_port_bad_request(port);
 	n = snprintf(buf, sizeof buf, "ambiguous request: %s\n", why);
-	resp = MHD_create_response_from_buffer(n < 0 ? 0 : (size_t)n, buf,
-	    MHD_RESPMEM_MUST_COPY);
-	if (resp == NULL)
-		return MHD_NO;
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
-	    "text/plain");
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
-	rc = MHD_queue_response(c, MHD_HTTP_BAD_REQUEST, resp);
-	MHD_destroy_response(resp);
-	return rc;
+	return answer(c, MHD_HTTP_BAD_REQUEST, "text/plain", buf,
+	    n < 0 ? 0 : (size_t)n, MHD_HTTP_HEADER_CONNECTION, "close");
 }
 
 /* The first call for a request: route it, or answer at once. */
