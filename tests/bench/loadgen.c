@@ -16,7 +16,11 @@
  * cost of connecting (and of a TLS handshake) shows. --pause-on-error S
  * waits S seconds after a transport error (connection refused or cut)
  * before the next request on that connection, so a satellite taken down
- * does not turn the load into a spin of refused connects.
+ * does not turn the load into a spin of refused connects. --pace RATE
+ * holds each connection to RATE body bytes a second by waiting before a
+ * request that would run ahead of it: the same bytes at the same rate as a
+ * satellite's bandwidth cap lets through, but paced by the sender, so the
+ * bench can tell what the cap itself costs from what a slower load costs.
  *
  * Prints one JSON line on stdout:
  *   {"type":"load","requests":R,"spans":S,"bytes":B,"seconds":T,
@@ -76,6 +80,7 @@
 	"  --cacert FILE         verify https servers against FILE\n" \
 	"  --insecure            do not verify https servers\n" \
 "  --pause-on-error S    after a transport error, wait S seconds (0)\n" \
+"  --pace RATE           at most RATE body bytes/s on each connection\n" \
 	"  -h, --help            this text\n" \
 	"\n" \
 	"Prints one {\"type\":\"load\",...} line. Exit codes: 0 ok, 1 some\n" \
@@ -91,6 +96,8 @@ struct load {
 	const char *cacert;
 	long long max_requests;		/* 0 for none */
 	uint64_t error_pause_ns;	/* after a transport error */
+	double pace;			/* body bytes/s per connection; 0 none */
+	uint64_t t0_ns;			/* when the load began */
 	atomic_llong issued;		/* requests claimed so far */
 };
 
@@ -208,9 +215,13 @@ run_conn(void *arg)
 	}
 
 	while (next_request(l)) {
-		CURLcode rc = curl_easy_perform(e);
+		CURLcode rc;
 		long status = 0;
 
+		if (l->pace > 0)
+			ltb_sleep_until_ns(l->t0_ns + (uint64_t)((double)
+			    c->requests * (double)l->body_len / l->pace * 1e9));
+		rc = curl_easy_perform(e);
 		c->requests++;
 		if (rc == CURLE_OK) {
 			curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
@@ -355,6 +366,7 @@ main(int argc, char **argv)
 		{ "cacert", required_argument, NULL, 'C' },
 		{ "insecure", no_argument, NULL, 'k' },
 		{ "pause-on-error", required_argument, NULL, 'P' },
+		{ "pace", required_argument, NULL, 'p' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -423,6 +435,10 @@ main(int argc, char **argv)
 				goto bad;
 			load.error_pause_ns = (uint64_t)(v * 1e9);
 			break;
+		case 'p':
+			if (parse_num(optarg, 1, 1e12, &load.pace) < 0)
+				goto bad;
+			break;
 		case 'h':
 			fputs(USAGE, stdout);
 			return 0;
@@ -474,6 +490,7 @@ main(int argc, char **argv)
 
 	load.max_requests = (long long)requests;
 	t0 = ltb_mono_s();
+	load.t0_ns = ltb_mono_ns();
 	load.deadline = seconds > 0 ? t0 + seconds : 0;
 	for (i = 0; i < (int)connections; i++) {
 		int err;
