@@ -33,6 +33,17 @@ skip_in_fresh_root() {
 	fi
 }
 
+# skip_if_sanitized WHAT: a test whose point is a CPU figure (WHAT) is
+# skipped in a build with sanitizers (make test exports LTB_SANITIZED):
+# their own cost lands on the clients and tools measured, and a 2-core
+# machine's noise on top of it fails a 0.05 tolerance now and then. The
+# plain build of the same .ci/run checks the figure.
+skip_if_sanitized() {
+	if [[ -n ${LTB_SANITIZED:-} ]]; then
+		skip "built with -fsanitize=$LTB_SANITIZED: $1 is checked on the plain build"
+	fi
+}
+
 teardown() {
 	ltb_teardown
 }
