@@ -60,9 +60,14 @@ struct ltb_message {
 /* Where a protocol sends what it finds; owned by the group. */
 struct ltb_span_sink {
 	/* One unit: a key identifying it (for duplicate detection; see
-	 * ltb_dupset_key) and its validation result, an index below the
-	 * protocol's ninvalid, 0 for valid. */
+	 * ltb_dupset_key; 0 for a unit with no identity, as a metric's
+	 * update, which is never a duplicate) and its validation result, an
+	 * index below the protocol's ninvalid, 0 for valid. */
 	void (*span)(void *ctx, uint64_t key, unsigned invalid);
+	/* The kind of the valid unit just given to span (a meter type),
+	 * an index below the protocol's nkinds; only protocols with kinds
+	 * call it. */
+	void (*kind)(void *ctx, unsigned kind);
 	void *ctx;
 };
 
@@ -99,6 +104,16 @@ struct ltb_collector_proto {
 	 * valid one and is never counted. ninvalid entries. */
 	const char *const *invalid_names;
 	unsigned ninvalid;
+	/* The /stats key of those reasons in the protocol's own object:
+	 * NULL for "invalid_by_reason" ("parse_errors" for a line
+	 * protocol). */
+	const char *invalid_key;
+	/* Kinds of valid units counted apart (spectatord's meter types):
+	 * nkinds names, shown under kinds_key in the protocol's object;
+	 * 0 and NULL for none. */
+	const char *const *kind_names;
+	unsigned nkinds;
+	const char *kinds_key;
 	size_t state_size;		/* bytes of per-message state */
 
 	/* Start reading one message into state (state_size bytes, zeroed). */

@@ -33,6 +33,7 @@
 
 #define LTB_MAX_PROTOS 8	/* entries of ltb_collector_protocols */
 #define LTB_MAX_INVALID 16	/* validation results of one protocol */
+#define LTB_MAX_KINDS 16	/* kinds of unit of one protocol */
 #define LTB_MAX_PATHS 16	/* unknown paths kept by name, per table */
 #define LTB_PATH_KEEP 64	/* bytes of an unknown path kept */
 
@@ -61,6 +62,7 @@ struct ltb_proto_counts {
 	atomic_uint_fast64_t refused, refused_new, retried;
 	atomic_uint_fast64_t invalid[LTB_MAX_INVALID];
 	atomic_uint_fast64_t rejected[LTB_NREJECT];
+	atomic_uint_fast64_t kinds[LTB_MAX_KINDS];
 };
 
 /* Requests to paths no protocol serves, by path: a tracer speaking a

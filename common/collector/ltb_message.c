@@ -78,6 +78,8 @@ struct ltb_msg {
 	/* a piece's worth of counts, added to the port's in one go */
 	uint64_t p_units, p_invalid_units;
 	uint64_t p_invalid[LTB_MAX_INVALID];
+	uint64_t p_kinds[LTB_MAX_KINDS];
+	int p_any_kind;
 	uint64_t keys[KEY_BATCH];
 	uint8_t kbad[KEY_BATCH];	/* the key's unit is invalid */
 	size_t nkeys;
@@ -134,6 +136,15 @@ msg_commit(struct ltb_msg *m)
 		    m->p_invalid_units, memory_order_relaxed);
 		m->p_invalid_units = 0;
 	}
+	if (m->p_any_kind) {
+		for (unsigned i = 0; i < LTB_MAX_KINDS; i++)
+			if (m->p_kinds[i]) {
+				atomic_fetch_add_explicit(&n->kinds[i],
+				    m->p_kinds[i], memory_order_relaxed);
+				m->p_kinds[i] = 0;
+			}
+		m->p_any_kind = 0;
+	}
 	if (m->p_units) {
 		atomic_fetch_add_explicit(&n->units, m->p_units,
 		    memory_order_relaxed);
@@ -152,20 +163,38 @@ msg_unit(void *ctx, uint64_t key, unsigned invalid)
 	if (m->mode == LTB_MODE_SLOW_FAIL)
 		return;
 	m->p_units++;
-	m->kbad[m->nkeys] = invalid > 0;
 	if (invalid > 0 && invalid < LTB_MAX_INVALID) {
 		m->p_invalid[invalid]++;
 		m->p_invalid_units++;
 	}
-	m->keys[m->nkeys++] = key;
-	if (m->nkeys == KEY_BATCH)
+	/* A unit without identity is never a duplicate: nothing to note.
+	 * Counts go to the port at least every KEY_BATCH units either way. */
+	if (key != 0) {
+		m->kbad[m->nkeys] = invalid > 0;
+		m->keys[m->nkeys++] = key;
+	}
+	if (m->nkeys == KEY_BATCH || m->p_units % KEY_BATCH == 0)
 		msg_commit(m);
+}
+
+/* The kind of the unit just given: counted with the piece's units. */
+static void
+msg_kind(void *ctx, unsigned kind)
+{
+	struct ltb_msg *m = ctx;
+
+	if (m->mode == LTB_MODE_SLOW_FAIL || kind >= LTB_MAX_KINDS ||
+	    kind >= m->proto->nkinds)
+		return;
+	m->p_kinds[kind]++;
+	m->p_any_kind = 1;
 }
 
 static const struct ltb_span_sink *
 msg_sink(struct ltb_msg *m, struct ltb_span_sink *sink)
 {
 	sink->span = msg_unit;
+	sink->kind = msg_kind;
 	sink->ctx = m;
 	return sink;
 }

@@ -190,6 +190,8 @@ counts_zero(struct ltb_port *port)
 			atomic_store(&n->invalid[i], 0);
 		for (int i = 0; i < LTB_NREJECT; i++)
 			atomic_store(&n->rejected[i], 0);
+		for (int i = 0; i < LTB_MAX_KINDS; i++)
+			atomic_store(&n->kinds[i], 0);
 	}
 	atomic_store(&port->connections, 0);
 	atomic_store(&port->requests, 0);
@@ -551,6 +553,7 @@ struct sums {
 	uint64_t units, messages, bytes, dups, inv;
 	uint64_t refused, refused_new, retried;
 	uint64_t invalid[LTB_MAX_INVALID], rejected[LTB_NREJECT];
+	uint64_t kinds[LTB_MAX_KINDS];
 };
 
 static void
@@ -575,6 +578,8 @@ sum_protocol(struct sums *s, struct ltb_sat *g, const struct ltb_port *only,
 			s->invalid[r] += atomic_load(&n->invalid[r]);
 		for (int r = 0; r < LTB_NREJECT; r++)
 			s->rejected[r] += atomic_load(&n->rejected[r]);
+		for (int r = 0; r < LTB_MAX_KINDS; r++)
+			s->kinds[r] += atomic_load(&n->kinds[r]);
 	}
 }
 
@@ -623,11 +628,17 @@ protocol_counts(const struct ltb_collector_proto *p, const struct sums *s)
 	cJSON_AddNumberToObject(o, "bytes", (double)s->bytes);
 	cJSON_AddNumberToObject(o, "rejected_messages", (double)nrej);
 	add_rejected(o, s->rejected);
-	inv = cJSON_AddObjectToObject(o, "invalid_by_reason");
+	inv = cJSON_AddObjectToObject(o, p->invalid_key != NULL ?
+	    p->invalid_key : "invalid_by_reason");
 	for (unsigned r = 1; inv != NULL && r < p->ninvalid &&
 	    r < LTB_MAX_INVALID; r++)
 		cJSON_AddNumberToObject(inv, p->invalid_names[r],
 		    (double)s->invalid[r]);
+	if (p->nkinds > 0 && p->kinds_key != NULL &&
+	    (inv = cJSON_AddObjectToObject(o, p->kinds_key)) != NULL)
+		for (unsigned r = 0; r < p->nkinds && r < LTB_MAX_KINDS; r++)
+			cJSON_AddNumberToObject(inv, p->kind_names[r],
+			    (double)s->kinds[r]);
 	return o;
 }
 

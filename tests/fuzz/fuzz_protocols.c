@@ -79,7 +79,7 @@ run(const struct ltb_collector_proto *p, const char *ctype, int fullv,
 	struct ltb_message m = { .path = p->path, .content_type = ctype,
 		.encoding = "", .start_real_ns = 1700000000000000000ull,
 		.max_field = 1 << 24, .full = fullv };
-	struct ltb_span_sink sink = { sink_span, o };
+	struct ltb_span_sink sink = { .span = sink_span, .ctx = o };
 	struct ltb_reply reply;
 	const char *why = "";
 	size_t at = 0, i;

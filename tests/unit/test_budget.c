@@ -250,7 +250,7 @@ run_proto(const struct ltb_collector_proto *p, const char *ctype, int full,
 	struct ltb_message m = { .path = p->path, .content_type = ctype,
 		.encoding = "", .start_real_ns = 1, .max_field = 1 << 20,
 		.full = full, .budget = b };
-	struct ltb_span_sink sink = { no_sink, &r->units };
+	struct ltb_span_sink sink = { .span = no_sink, .ctx = &r->units };
 	void *state = calloc(1, p->state_size);
 
 	assert_non_null(state);

@@ -1391,7 +1391,7 @@ message(const char *ctype, int full, size_t max, uint64_t claim,
 	struct ltb_message m = { .path = "/v1/traces", .content_type = ctype,
 		.encoding = "", .start_real_ns = 1, .max_field = max,
 		.full = full, .claim_rejected = claim };
-	struct ltb_span_sink sink = { sink_span, k };
+	struct ltb_span_sink sink = { .span = sink_span, .ctx = k };
 	const char *why = "";
 	void *state = calloc(1, p->state_size);
 	size_t at;
