@@ -348,6 +348,11 @@ main(int argc, char **argv)
 		ltb_die(LTB_EXIT_USAGE, "bad control message from %s: %s",
 		    url, err);
 	free(body.p);
+	if (c.protocol != LTB_CONTROL_LIGHTSTEP &&
+	    c.protocol != LTB_CONTROL_OTLP)
+		ltb_die(LTB_EXIT_USAGE, "bad control message from %s: "
+		    "Protocol %s is a metrics protocol: run the c-spectator "
+		    "client for it", url, ltb_control_protocol_names[c.protocol]);
 	if (make_tags(c.num_tags, &keys, &values, &block) < 0)
 		ltb_die(LTB_EXIT_SYS, "out of memory");
 

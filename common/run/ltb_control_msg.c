@@ -10,7 +10,52 @@
 const char *const ltb_control_protocol_names[LTB_CONTROL_NPROTOCOLS] = {
 	[LTB_CONTROL_LIGHTSTEP] = "lightstep",
 	[LTB_CONTROL_OTLP] = "otlp",
+	[LTB_CONTROL_SPECTATORD] = "spectatord",
+	[LTB_CONTROL_ATLAS] = "atlas",
 };
+
+const char *
+ltb_control_protocol_unit(int protocol)
+{
+	return protocol == LTB_CONTROL_SPECTATORD ||
+	    protocol == LTB_CONTROL_ATLAS ? "measurement" : "span";
+}
+
+/* spectatord's meter types, by letter and by name. */
+static const struct {
+	char letter;
+	const char *name;
+} meters[] = {
+	{ 'c', "counter" },
+	{ 'C', "monotonic_counter" },
+	{ 'U', "monotonic_counter_uint" },
+	{ 'd', "distribution_summary" },
+	{ 'D', "percentile_distribution_summary" },
+	{ 't', "timer" },
+	{ 'T', "percentile_timer" },
+	{ 'g', "gauge" },
+	{ 'm', "max_gauge" },
+	{ 'A', "age_gauge" },
+	{ 'X', "monotonic_sampled" },
+};
+
+char
+ltb_control_meter_letter(const char *name)
+{
+	for (size_t i = 0; i < sizeof meters / sizeof meters[0]; i++)
+		if (strcmp(meters[i].name, name) == 0)
+			return meters[i].letter;
+	return 0;
+}
+
+const char *
+ltb_control_meter_name(char letter)
+{
+	for (size_t i = 0; i < sizeof meters / sizeof meters[0]; i++)
+		if (meters[i].letter == letter)
+			return meters[i].name;
+	return NULL;
+}
 
 int
 ltb_control_protocol(const char *name, char *err, size_t errlen)
@@ -43,6 +88,7 @@ ltb_control_default(struct ltb_control *c)
 		c->satellite_ports[c->nports] = (uint16_t)(8360 + c->nports);
 	c->reporting_period_ms = 200;
 	c->max_buffered_spans = 10000;
+	snprintf(c->meters, sizeof c->meters, "%s", LTB_CONTROL_METERS_DEFAULT);
 }
 
 static int
@@ -103,6 +149,89 @@ get_ports(const cJSON *obj, struct ltb_control *c, char *err, size_t errlen)
 bad:
 	snprintf(err, errlen, "SatellitePorts: not a list of 1 to %d ports",
 	    LTB_CONTROL_MAX_PORTS);
+	return -1;
+}
+
+/* SatelliteUdpPorts: a list of up to LTB_CONTROL_MAX_PORTS ports, maybe
+ * empty. */
+static int
+get_udp_ports(const cJSON *obj, struct ltb_control *c, char *err,
+    size_t errlen)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj,
+	    "SatelliteUdpPorts"), *p;
+	size_t n = 0;
+
+	if (v == NULL)
+		return 0;
+	if (!cJSON_IsArray(v) ||
+	    cJSON_GetArraySize(v) > LTB_CONTROL_MAX_PORTS)
+		goto bad;
+	cJSON_ArrayForEach(p, v) {
+		if (!cJSON_IsNumber(p) || p->valuedouble < 1 ||
+		    p->valuedouble > 65535 ||
+		    p->valuedouble != floor(p->valuedouble))
+			goto bad;
+		c->satellite_udp_ports[n++] = (uint16_t)p->valuedouble;
+	}
+	c->nudp = n;
+	return 0;
+bad:
+	snprintf(err, errlen, "SatelliteUdpPorts: not a list of up to %d ports",
+	    LTB_CONTROL_MAX_PORTS);
+	return -1;
+}
+
+/* SatelliteUnixSocket: a path, or null for none. */
+static int
+get_unix(const cJSON *obj, struct ltb_control *c, char *err, size_t errlen)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj,
+	    "SatelliteUnixSocket");
+
+	if (v == NULL)
+		return 0;
+	if (cJSON_IsNull(v)) {
+		c->satellite_unix[0] = '\0';
+		return 0;
+	}
+	if (!cJSON_IsString(v) || v->valuestring[0] == '\0' ||
+	    strlen(v->valuestring) >= sizeof c->satellite_unix) {
+		snprintf(err, errlen, "SatelliteUnixSocket: not a socket path "
+		    "(shorter than %zu bytes) or null", sizeof c->satellite_unix);
+		return -1;
+	}
+	snprintf(c->satellite_unix, sizeof c->satellite_unix, "%s",
+	    v->valuestring);
+	return 0;
+}
+
+/* Meters: a list of 1 to LTB_CONTROL_MAX_METERS meter type names. */
+static int
+get_meters(const cJSON *obj, struct ltb_control *c, char *err, size_t errlen)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, "Meters"), *m;
+	char letters[sizeof c->meters];
+	size_t n = 0;
+
+	if (v == NULL)
+		return 0;
+	if (!cJSON_IsArray(v) || cJSON_GetArraySize(v) < 1 ||
+	    cJSON_GetArraySize(v) > LTB_CONTROL_MAX_METERS)
+		goto bad;
+	cJSON_ArrayForEach(m, v) {
+		if (!cJSON_IsString(m) ||
+		    (letters[n] = ltb_control_meter_letter(m->valuestring)) == 0)
+			goto bad;
+		n++;
+	}
+	letters[n] = '\0';
+	memcpy(c->meters, letters, n + 1);
+	return 0;
+bad:
+	snprintf(err, errlen, "Meters: not a list of 1 to %d meter types "
+	    "(counter, timer, gauge, distribution_summary, max_gauge, ...)",
+	    LTB_CONTROL_MAX_METERS);
 	return -1;
 }
 
@@ -173,8 +302,16 @@ ltb_control_from_json(struct ltb_control *c, const cJSON *obj, char *err,
 	    errlen) < 0 || get_ports(obj, c, err, errlen) < 0 ||
 	    get_protocol(obj, c, err, errlen) < 0 ||
 	    get_bool(obj, "Tls", &c->tls, err, errlen) < 0 ||
-	    get_ca_file(obj, c, err, errlen) < 0)
+	    get_ca_file(obj, c, err, errlen) < 0 ||
+	    get_udp_ports(obj, c, err, errlen) < 0 ||
+	    get_unix(obj, c, err, errlen) < 0 ||
+	    get_meters(obj, c, err, errlen) < 0)
 		return -1;
+	v = c->line_buffer_bytes;
+	if (get_uint(obj, "LineBufferBytes", LTB_CONTROL_LINE_BUFFER_MAX, &v,
+	    err, errlen) < 0)
+		return -1;
+	c->line_buffer_bytes = (unsigned)v;
 	v = c->num_tags;
 	if (get_uint(obj, "NumTags", 1000, &v, err, errlen) < 0)
 		return -1;
@@ -224,6 +361,31 @@ ltb_control_parse(struct ltb_control *c, const char *json, size_t len,
 	return rc;
 }
 
+/* The metrics clients' keys. */
+static int
+metrics_to_json(const struct ltb_control *c, cJSON *obj)
+{
+	cJSON *a;
+
+	if ((a = cJSON_AddArrayToObject(obj, "SatelliteUdpPorts")) == NULL)
+		return -1;
+	for (size_t i = 0; i < c->nudp; i++)
+		cJSON_AddItemToArray(a,
+		    cJSON_CreateNumber(c->satellite_udp_ports[i]));
+	if ((c->satellite_unix[0] != '\0' ?
+	    cJSON_AddStringToObject(obj, "SatelliteUnixSocket",
+	    c->satellite_unix) == NULL :
+	    cJSON_AddNullToObject(obj, "SatelliteUnixSocket") == NULL) ||
+	    cJSON_AddNumberToObject(obj, "LineBufferBytes",
+	    c->line_buffer_bytes) == NULL ||
+	    (a = cJSON_AddArrayToObject(obj, "Meters")) == NULL)
+		return -1;
+	for (const char *m = c->meters; *m != '\0'; m++)
+		cJSON_AddItemToArray(a,
+		    cJSON_CreateString(ltb_control_meter_name(*m)));
+	return 0;
+}
+
 int
 ltb_control_to_json(const struct ltb_control *c, cJSON *obj)
 {
@@ -259,5 +421,5 @@ ltb_control_to_json(const struct ltb_control *c, cJSON *obj)
 	    cJSON_AddStringToObject(obj, "TlsCaFile", c->tls_ca_file) == NULL :
 	    cJSON_AddNullToObject(obj, "TlsCaFile") == NULL)
 		return -1;
-	return 0;
+	return metrics_to_json(c, obj);
 }

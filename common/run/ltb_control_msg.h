@@ -12,6 +12,15 @@
  * (https instead of http) and TlsCaFile (the CA file a client verifies
  * the satellites' certificate with; null: it does not verify, as fits
  * satellites that make their own certificate at start).
+ *
+ * A metrics client (Protocol "spectatord" or "atlas") makes Repeat
+ * measurements instead of spans: meter updates of the types Meters names,
+ * in turn, each meter with NumTags tags. spectatord's line protocol goes
+ * to SatelliteUdpPorts (on SatelliteHost) or SatelliteUnixSocket (a unix
+ * datagram socket's path); LineBufferBytes > 0 gathers lines into
+ * datagrams of up to that many bytes, flushed when full and every
+ * ReportingPeriodMs (0: a datagram per line, as spectator-py's default).
+ * Atlas publish goes over HTTP to SatellitePorts.
  */
 #ifndef LTB_CONTROL_MSG_H
 #define LTB_CONTROL_MSG_H
@@ -30,11 +39,28 @@
 enum {
 	LTB_CONTROL_LIGHTSTEP,		/* "lightstep": POST /api/v2/reports */
 	LTB_CONTROL_OTLP,		/* "otlp": POST /v1/traces, protobuf */
+	LTB_CONTROL_SPECTATORD,		/* "spectatord": lines over UDP or a
+					 * unix datagram socket */
+	LTB_CONTROL_ATLAS,		/* "atlas": POST /api/v1/publish, JSON */
 	LTB_CONTROL_NPROTOCOLS
 };
 
 /* Their names, by value. */
 extern const char *const ltb_control_protocol_names[LTB_CONTROL_NPROTOCOLS];
+
+/* What a protocol's client makes: "span" or "measurement". */
+const char *ltb_control_protocol_unit(int protocol);
+
+/* Meters: meter types a metrics client updates in turn, by the letter
+ * of spectatord's protocol; names in the message. */
+#define LTB_CONTROL_MAX_METERS 8
+#define LTB_CONTROL_METERS_DEFAULT "ctg"	/* counter, timer, gauge */
+/* The letter of a meter type's name ("counter": 'c'), or 0. */
+char ltb_control_meter_letter(const char *name);
+/* The name of a letter, or NULL. */
+const char *ltb_control_meter_name(char letter);
+#define LTB_CONTROL_UNIX_MAX 108	/* sun_path, with the NUL */
+#define LTB_CONTROL_LINE_BUFFER_MAX 65536	/* a datagram's bytes */
 
 /* The protocol called name, or -1 if none is: then err says so, naming
  * the known ones ("unknown protocol 'zipkin' (known: lightstep, otlp)"). */
@@ -60,11 +86,19 @@ struct ltb_control {
 	/* PlantedNsPerSpan: CPU the reference C client burns per span in
 	 * traced runs, a known cost: ltb's ground truth for its accuracy */
 	uint64_t planted_ns;
+	/* metrics clients (Protocol spectatord, atlas) */
+	uint16_t satellite_udp_ports[LTB_CONTROL_MAX_PORTS]; /* SatelliteUdpPorts */
+	size_t nudp;
+	char satellite_unix[LTB_CONTROL_UNIX_MAX];	/* SatelliteUnixSocket;
+							 * "": null */
+	unsigned line_buffer_bytes;	/* LineBufferBytes, 0: a line each */
+	char meters[LTB_CONTROL_MAX_METERS + 1];	/* Meters, as letters */
 };
 
 /* The defaults: NoOp, no work, 10 tags, 15 logs, 127.0.0.1:8360-8367,
  * report every 200 ms, buffer 10000 spans, SleepInterval 100 ms,
- * LightStep over plain HTTP. */
+ * LightStep over plain HTTP; for metrics: no UDP port, no unix socket, no
+ * line buffer, counters, timers and gauges. */
 void ltb_control_default(struct ltb_control *c);
 
 /*
