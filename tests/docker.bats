@@ -7,7 +7,10 @@
 
 load test_helper
 
+LTB_NOT_UNDER_SANITIZER="it installs and tests the plain tree, as the plain stage does"
+
 setup_file() {
+	[[ -z $(why_not_here) ]] || return 0
 	export LTB_CACHE_DIR=$BATS_FILE_TMPDIR/cache
 	export DOCKERFILE=$LTB_ROOT/docker/Dockerfile
 	# The image's tree, installed once for the file.

@@ -4,6 +4,9 @@
 
 load test_helper
 
+LTB_NOT_UNDER_SANITIZER="its gates judge CPU figures, which the sanitizers' own cost moves; the plain stage runs them"
+LTB_NOT_IN_FRESH_ROOT="make demo runs the same gates.sh there first"
+
 setup_file() {
 	export LTB_CACHE_DIR=$BATS_FILE_TMPDIR/cache
 }

@@ -20,17 +20,30 @@ load /usr/lib/bats/bats-assert/load.bash
 
 setup() {
 	ltb_setup
-	skip_in_fresh_root
+	skip_if_not_here
 }
 
-# A file that sets LTB_NOT_IN_FRESH_ROOT to its reason is skipped in the
-# fresh root (tests/fresh-root/run sets LTB_FRESH_ROOT): it needs nothing
-# a fresh machine lacks and runs in .ci/run's other two stages, and the
-# three stages must stay under 30 minutes.
-skip_in_fresh_root() {
+# Each stage of .ci/run runs the whole suite, and the three must stay
+# under 30 minutes, so a file that adds nothing in one of them says so:
+# LTB_NOT_IN_FRESH_ROOT (its reason) skips it in the fresh root
+# (tests/fresh-root/run sets LTB_FRESH_ROOT): it needs nothing a fresh
+# machine lacks. LTB_NOT_UNDER_SANITIZER skips it in the sanitizer build
+# (make test exports LTB_SANITIZED): it tests scripts and the plain tree
+# it builds itself, not our binaries under the sanitizers.
+# why_not_here prints the reason this build skips the file, or nothing; a
+# setup_file with costly work returns early on it.
+why_not_here() {
 	if [[ -n ${LTB_FRESH_ROOT:-} && -n ${LTB_NOT_IN_FRESH_ROOT:-} ]]; then
-		skip "in the fresh root: $LTB_NOT_IN_FRESH_ROOT"
+		echo "in the fresh root: $LTB_NOT_IN_FRESH_ROOT"
+	elif [[ -n ${LTB_SANITIZED:-} && -n ${LTB_NOT_UNDER_SANITIZER:-} ]]; then
+		echo "built with -fsanitize=$LTB_SANITIZED: $LTB_NOT_UNDER_SANITIZER"
 	fi
+}
+
+skip_if_not_here() {
+	local why
+	why=$(why_not_here)
+	[[ -z $why ]] || skip "$why"
 }
 
 # skip_if_sanitized WHAT: a test whose point is a CPU figure (WHAT) is
