@@ -537,7 +537,7 @@ SH
 	for tool in "ltb-control plan" ltb-sample; do
 		run $tool --client c --protocol zipkin --control-port 0
 		assert_failure 2
-		assert_line "${tool%% *}: bad --protocol: unknown protocol 'zipkin' (known: lightstep, otlp)"
+		assert_line "${tool%% *}: bad --protocol: unknown protocol 'zipkin' (known: lightstep, otlp, spectatord, atlas)"
 	done
 }
 
