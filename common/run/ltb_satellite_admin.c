@@ -510,12 +510,18 @@ put_map(struct line *l, const struct ltb_satcount_map *m,
 		put(l, "%s%s %llu", sep, other, (unsigned long long)m->other);
 }
 
+/* The HTTP paths served; a datagram or stream protocol has none. */
 static void
 put_served(struct line *l)
 {
-	for (size_t i = 0; ltb_collector_protocols[i] != NULL; i++)
-		put(l, "%sPOST %s", i ? ", " : "",
-		    ltb_collector_protocols[i]->path);
+	const char *sep = "";
+
+	for (size_t i = 0; ltb_collector_protocols[i] != NULL; i++) {
+		if (ltb_collector_protocols[i]->path == NULL)
+			continue;
+		put(l, "%sPOST %s", sep, ltb_collector_protocols[i]->path);
+		sep = ", ";
+	}
 }
 
 int
