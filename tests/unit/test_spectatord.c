@@ -412,6 +412,161 @@ test_cuts_at_every_offset_give_the_same_units(void **state)
 	}
 }
 
+/* "c:NAME:1" of exactly len bytes, at d. */
+static size_t
+line_of(uint8_t *d, size_t len)
+{
+	assert_true(len >= 5);
+	memcpy(d, "c:", 2);
+	memset(d + 2, 'n', len - 4);
+	memcpy(d + len - 2, ":1", 2);
+	return len;
+}
+
+static void
+test_lines_past_max_field_are_too_long_however_cut(void **state)
+{
+	static uint8_t d[4096];
+	size_t n = 0, c;
+
+	n += line_of(d + n, 10);
+	d[n++] = '\n';
+	n += line_of(d + n, 33);	/* one past max_field */
+	d[n++] = '\n';
+	n += line_of(d + n, 32);	/* just fits */
+	d[n++] = '\n';
+	n += line_of(d + n, 200);
+	d[n++] = '\n';
+	n += line_of(d + n, 40);	/* the last, without '\n' */
+	assert_int_equal(run_with(d, n, NULL, 0, 0, 32, NULL, &U),
+	    LTB_COLLECT_OK);
+	assert_int_equal(U.n, 5);
+	assert_int_equal(U.invalid[0], 0);
+	assert_int_equal(U.invalid[1], reason("line_too_long"));
+	assert_int_equal(U.invalid[2], 0);
+	assert_int_equal(U.invalid[3], reason("line_too_long"));
+	assert_int_equal(U.invalid[4], reason("line_too_long"));
+	for (c = 0; c <= n; c++) {
+		size_t cuts[2] = { c / 2, c };
+
+		assert_int_equal(run_with(d, n, &c, 1, 0, 32, NULL, &V),
+		    LTB_COLLECT_OK);
+		assert_same_units(&U, &V);
+		assert_int_equal(run_with(d, n, cuts, 2, 0, 32, NULL, &V),
+		    LTB_COLLECT_OK);
+		assert_same_units(&U, &V);
+	}
+	assert_int_equal(run_with(d, n, NULL, 0, 1, 32, NULL, &V),
+	    LTB_COLLECT_OK);
+	assert_same_units(&U, &V);
+}
+
+static void
+test_a_datagram_of_65536_bytes(void **state)
+{
+	static uint8_t d[65536 + 2];
+	struct ltb_budget b;
+	size_t n = 0, lines = 0, c;
+
+	/* lines of 80 bytes and a last one to fill it exactly */
+	while (sizeof d - 2 - n > 200) {
+		n += line_of(d + n, 79);
+		d[n++] = '\n';
+		lines++;
+	}
+	n += line_of(d + n, 65536 - n);
+	lines++;
+	assert_int_equal(n, 65536);
+	assert_int_equal(run_with(d, n, NULL, 0, 0, 1 << 24, NULL, &U),
+	    LTB_COLLECT_OK);
+	assert_int_equal(U.n, lines);
+	for (size_t i = 0; i < U.n; i++) {
+		assert_int_equal(U.invalid[i], 0);
+		assert_int_equal(U.kind[i], kind("c"));
+	}
+	for (c = 0; c <= n; c += 997) {
+		assert_int_equal(run_with(d, n, &c, 1, 0, 1 << 24, NULL, &V),
+		    LTB_COLLECT_OK);
+		assert_same_units(&U, &V);
+	}
+	assert_int_equal(run_with(d, n, NULL, 0, 1, 1 << 24, NULL, &V),
+	    LTB_COLLECT_OK);
+	assert_same_units(&U, &V);
+
+	/* one line of 65,536 bytes is read; one more byte is too long */
+	n = line_of(d, 65536);
+	ltb_budget_init(&b, 0);
+	for (c = 1; c < n; c += 4099) {
+		assert_int_equal(run_with(d, n, &c, 1, 0, 1 << 24, &b, &V),
+		    LTB_COLLECT_OK);
+		assert_int_equal(V.n, 1);
+		assert_int_equal(V.invalid[0], 0);
+	}
+	/* the carry came from the budget, and went back to it */
+	assert_true(atomic_load(&b.peak) >= 65536);
+	assert_int_equal(atomic_load(&b.used), 0);
+	static uint8_t e[65537 + 8];
+	n = line_of(e, 65537);
+	memcpy(e + n, "\nc:x:1", 6);
+	for (c = 0; c <= n; c += 4099) {
+		/* with its '\n', and as the last line */
+		assert_int_equal(run_with(e, n + 6, &c, 1, 0, 1 << 24, &b, &V),
+		    LTB_COLLECT_OK);
+		assert_int_equal(V.n, 2);
+		assert_int_equal(V.invalid[0], reason("line_too_long"));
+		assert_int_equal(V.invalid[1], 0);
+		assert_int_equal(run_with(e, n, &c, 1, 0, 1 << 24, &b, &V),
+		    LTB_COLLECT_OK);
+		assert_int_equal(V.n, 1);
+		assert_int_equal(V.invalid[0], reason("line_too_long"));
+	}
+	assert_int_equal(atomic_load(&b.used), 0);
+}
+
+static void
+test_a_datagram_fed_whole_takes_nothing(void **state)
+{
+	static uint8_t d[65536];
+	struct ltb_budget b;
+	size_t n = 0, c = 3000;
+
+	ltb_budget_init(&b, 0);
+	while (n < 60000) {
+		n += line_of(d + n, 500);
+		d[n++] = '\n';
+	}
+	/* the last, without '\n', carried in the state till end: lines up
+	 * to 1 KiB are, a longer one takes from the budget */
+	n += line_of(d + n, 1024);
+	assert_int_equal(run_with(d, n, NULL, 0, 0, 1 << 24, &b, &U),
+	    LTB_COLLECT_OK);
+	assert_int_equal(atomic_load(&b.peak), 0);
+	/* a short line cut in two is carried in the state */
+	assert_int_equal(run_with(d, n, &c, 1, 0, 1 << 24, &b, &V),
+	    LTB_COLLECT_OK);
+	assert_same_units(&U, &V);
+	assert_int_equal(atomic_load(&b.peak), 0);
+}
+
+static void
+test_a_long_carry_over_the_budget_is_busy(void **state)
+{
+	static uint8_t d[8192];
+	struct ltb_budget b;
+	size_t n = line_of(d, 5000), c = 2500;
+
+	ltb_budget_init(&b, 4096);
+	assert_int_equal(run_with(d, n, &c, 1, 0, 1 << 24, &b, &V),
+	    LTB_COLLECT_BUSY);
+	assert_int_equal(atomic_load(&b.used), 0);
+	ltb_budget_init(&b, 1 << 20);
+	assert_int_equal(run_with(d, n, &c, 1, 0, 1 << 24, &b, &V),
+	    LTB_COLLECT_OK);
+	assert_int_equal(V.n, 1);
+	assert_int_equal(V.invalid[0], 0);
+	assert_int_equal(atomic_load(&b.used), 0);
+}
+
 int
 main(void)
 {
@@ -427,6 +582,11 @@ main(void)
 		cmocka_unit_test(test_empty_lines_and_the_last_newline),
 		cmocka_unit_test(
 		    test_cuts_at_every_offset_give_the_same_units),
+		cmocka_unit_test(
+		    test_lines_past_max_field_are_too_long_however_cut),
+		cmocka_unit_test(test_a_datagram_of_65536_bytes),
+		cmocka_unit_test(test_a_datagram_fed_whole_takes_nothing),
+		cmocka_unit_test(test_a_long_carry_over_the_budget_is_busy),
 	};
 
 	return cmocka_run_group_tests_name("spectatord", tests, NULL, NULL);
