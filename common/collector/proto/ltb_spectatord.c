@@ -17,17 +17,19 @@
  *
  * Each line is one unit without identity (key 0: an update is never a
  * duplicate), valid or invalid by the first thing wrong with it, read left
- * to right; characters outside [-._A-Za-z0-9~^] in a name or a tag, which
- * spectatord's clients replace with '_' before they send, are reported
- * only for a line otherwise right (they show a client bug, not a broken
- * line). A valid line's meter type is its kind. The rules are spectatord's
- * own (server/spectatord.cc, parse_line and get_measurement), kept where
- * they are strict and made strict where spectatord lets a client bug
- * through with a log line:
+ * to right. Characters outside [-._A-Za-z0-9~^] in a name or a tag are
+ * invalid_characters, but only for a line otherwise right: the clients
+ * replace them with '_' before they send (and spectatord again as it
+ * interns a name, its kAtlasChars), so they show a client bug, not a
+ * broken line. A valid line's meter type is its kind. The rules are
+ * spectatord's own (server/spectatord.cc, parse_line and get_measurement),
+ * kept where they are strict and made strict where spectatord lets a
+ * client bug through, with a log line or without a word:
  *
  *  - a value with anything but whitespace after its number ("1abc", which
  *    spectatord takes as 1 with a warning) is bad_value; for U, a value
- *    that is not an unsigned 64-bit integer ("-1", "1.5", 2^64) too;
+ *    that is not an unsigned 64-bit integer too ("-1", which strtoull
+ *    wraps; 2^64; "21.5", which spectatord truncates);
  *  - an X line without a timestamp (which spectatord takes and drops) is
  *    missing_timestamp;
  *  - an empty tag key or value, or a tag without '=', is bad_tag;
@@ -53,11 +55,11 @@ enum { DGRAM_MAX = 65536, SHORT_CARRY = 1024, NUMBER_COPY = 64 };
 enum sd_invalid {
 	SD_VALID,
 	SD_UNKNOWN_TYPE,	/* TYPE is not one of the eleven letters */
-	SD_MISSING_SEPARATOR,	/* TYPE not followed by ',' or ':' */
+	SD_MISSING_SEPARATOR,	/* TYPE alone ("Expecting separator") */
 	SD_BAD_EXTRA,		/* EXTRA not an integer followed by ':' */
-	SD_INVALID_TTL,		/* g: EXTRA ≤ 0 ("Invalid ttl specified
+	SD_INVALID_TTL,		/* g: EXTRA <= 0 ("Invalid ttl specified
 				 * for gauge") */
-	SD_INVALID_TIMESTAMP,	/* X: EXTRA ≤ 0 */
+	SD_INVALID_TIMESTAMP,	/* X: EXTRA <= 0 */
 	SD_MISSING_TIMESTAMP,	/* X without EXTRA */
 	SD_MISSING_NAME,	/* empty NAME ("Missing name") */
 	SD_BAD_TAG,		/* a tag without '=', or an empty key or
@@ -126,7 +128,7 @@ static const unsigned char kind_of[256] = {
 };
 
 struct sd_state {
-	size_t max;			/* longest line: max_field, ≤ DGRAM_MAX */
+	size_t max;			/* longest line: max_field, 64 KiB */
 	int skipping;			/* in a line too long, until its '\n' */
 	size_t nshort;			/* carried bytes in shortbuf */
 	struct ltb_pbhold held;		/* carried bytes once past shortbuf;
