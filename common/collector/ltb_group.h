@@ -8,6 +8,7 @@
  *   ltb_http.c        the HTTP listener (libmicrohttpd), one per port
  *   ltb_tls.c         the HTTPS listener: TLS (mbedtls) in front of the
  *                     HTTP listener's daemon
+ *   ltb_dgram.c       the datagram listeners: UDP and unix sockets
  *   ltb_conns.c       open connections: admission, fair eviction, deadlines
  *   ltb_admin.c       the admin API, on its own port
  *   ltb_script.c      parsing a script of answers over time
@@ -105,6 +106,12 @@ struct ltb_port {
 	unsigned conns_open;		/* under group->conn_lock */
 	pthread_mutex_t bw_lock;
 	struct ltb_bucket bw;		/* the --bandwidth cap, under bw_lock */
+	/* Datagram ports (ltb_dgram.c): what the kernel dropped at the
+	 * socket, over every socket the port has had; the receive buffer
+	 * it gave (SO_RCVBUF as read back); a unix socket's path. */
+	atomic_uint_fast64_t socket_drops;
+	atomic_int rcvbuf;
+	char path[108];			/* sizeof sun_path; "" for none */
 };
 
 /* A transport. start binds (or rebinds) port->port and serves it; stop
@@ -118,6 +125,8 @@ struct ltb_listener {
 };
 extern const struct ltb_listener ltb_listener_http;
 extern const struct ltb_listener ltb_listener_tls;
+extern const struct ltb_listener ltb_listener_udp;
+extern const struct ltb_listener ltb_listener_unix;
 
 #define LTB_ADMIN_NREFUSE 3	/* enum ltb_admin_refuse, below */
 
