@@ -5,7 +5,8 @@
  * The satellite's reading model without its work: one thread reading
  * batches of 32 datagrams of up to 64 KiB with recvmmsg, the receive
  * buffer asked for as big (4 MiB, SO_RCVBUFFORCE), drops read from
- * SO_RXQ_OVFL; each datagram is only counted. What the satellite costs
+ * SO_RXQ_OVFL, the same 200 us pause after a batch that was not full;
+ * each datagram is only counted. What the satellite costs
  * beyond this is its own: parsing lines, counting meters.
  *
  * Same shape as ltb-satellite for what tests/bench/run uses: `--udp 0`
@@ -24,17 +25,20 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <linux/sock_diag.h>
 
+#include "core/ltb_clock.h"
 #include "core/ltb_parse.h"
 
 #define PROG "dgram_sink"
 #define BATCH 32
 #define DGRAM_MAX 65536
 #define RCVBUF (4 << 20)
+#define COALESCE_NS 200000u	/* as ltb_dgram.c */
 
 #ifndef SO_RXQ_OVFL
 #define SO_RXQ_OVFL 40
@@ -106,6 +110,8 @@ main(int argc, char **argv)
 	act.sa_handler = on_stop;	/* no SA_RESTART: poll returns EINTR */
 	sigaction(SIGTERM, &act, NULL);
 	sigaction(SIGINT, &act, NULL);
+	/* As ltb-satellite does: a pause of 200 us is 200 us. */
+	prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
 	sa.sin_port = htons((uint16_t)port);
 	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	if ((buf = malloc((size_t)BATCH * DGRAM_MAX)) == NULL ||
@@ -152,6 +158,8 @@ main(int argc, char **argv)
 						drops = cur;
 				}
 		}
+		if (n < BATCH)
+			ltb_sleep_until_ns(ltb_mono_ns() + COALESCE_NS);
 	}
 	/* The count as it stands: a burst followed by silence carried no
 	 * datagram to tell us. */
