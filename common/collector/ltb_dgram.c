@@ -63,7 +63,7 @@
 #define RCVBUF (4 << 20)		/* receive buffer asked for */
 #define DROPS_POLL_NS 50000000u		/* SO_MEMINFO at most this often */
 #define IDLE_POLL_MS 100		/* wake this often when idle */
-#define THREAD_STACK (256 * 1024)	/* the protocol's parse is flat */
+#define THREAD_STACK (512 * 1024)	/* as ltb_http.c: room under ASan */
 #define COALESCE_NS 200000u		/* pause after a batch not full */
 
 #ifndef SO_RXQ_OVFL
