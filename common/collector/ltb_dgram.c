@@ -35,6 +35,12 @@
  * buffer is asked for big (RCVBUF, SO_RCVBUFFORCE, then SO_RCVBUF capped
  * by net.core.rmem_max); what the kernel gave is in /stats.
  *
+ * The mode's delay per unit (typical 0.05 us, slow_succeed 1 us) holds
+ * the reader as it holds an HTTP answer, but summed over a batch and slept
+ * once: a sleep costs tens of us whatever it asks for, so one a datagram
+ * would be the reader's limit (about 50,000 datagrams a second) in place
+ * of the mode's. slow_succeed so makes a reader that a load can outrun.
+ *
  * Stopping closes the socket once the thread is joined: a sender on a
  * connected UDP socket then sees ECONNREFUSED (the kernel answers ICMP
  * port unreachable), and a unix socket's path is unlinked, so senders
@@ -154,27 +160,31 @@ drops_cmsg(struct ltb_port *port, struct dgram *d, struct msghdr *h)
 
 /* ---- reading ---------------------------------------------------------------- */
 
-/* One datagram, one message; nothing is answered. */
-static void
+/* One datagram, one message; nothing is answered. Returns the ns of the
+ * mode's delay it leaves to wait (ltb_msg_owed_ns). */
+static uint64_t
 dgram_message(struct ltb_port *port, const struct ltb_collector_proto *p,
     const uint8_t *buf, size_t len, int truncated)
 {
-	struct ltb_msg_head head = { .declared_len = len };
+	struct ltb_msg_head head = { .declared_len = len, .owe_delay = 1 };
 	struct ltb_reply reply;
 	struct ltb_msg *m;
+	uint64_t owed;
 
 	ltb_port_request(port);
 	if (p == NULL)
-		return;
+		return 0;
 	if (truncated) {
 		ltb_port_reject(port, p, LTB_REJECT_TOO_LARGE);
-		return;
+		return 0;
 	}
 	if ((m = ltb_msg_begin(port, p, &head, &reply)) == NULL)
-		return;
+		return 0;
 	(void)ltb_msg_feed(m, buf, len);
 	ltb_msg_end(m, &reply);
+	owed = ltb_msg_owed_ns(m);
 	ltb_msg_free(m);
+	return owed;
 }
 
 static void
@@ -214,6 +224,7 @@ dgram_run(void *arg)
 {
 	struct ltb_port *port = arg;
 	struct dgram *d = port->ls;
+	uint64_t owed;
 	int n;
 
 	for (;;) {
@@ -227,12 +238,14 @@ dgram_run(void *arg)
 				break;
 			continue;
 		}
+		owed = 0;
 		for (int i = 0; i < n; i++) {
 			struct msghdr *h = &d->mm[i].msg_hdr;
 
 			drops_cmsg(port, d, h);
-			dgram_message(port, d->proto, d->iov[i].iov_base,
-			    d->mm[i].msg_len, (h->msg_flags & MSG_TRUNC) != 0);
+			owed += dgram_message(port, d->proto,
+			    d->iov[i].iov_base, d->mm[i].msg_len,
+			    (h->msg_flags & MSG_TRUNC) != 0);
 		}
 		/* A stop must not wait for a burst to end. */
 		if (n == BATCH) {
@@ -240,8 +253,12 @@ dgram_run(void *arg)
 
 			if (poll(&pf, 1, 0) > 0)
 				break;
-		} else
-			ltb_sleep_until_ns(ltb_mono_ns() + COALESCE_NS);
+		} else if (owed < COALESCE_NS)
+			owed = COALESCE_NS;
+		/* The mode's delay, owed by the batch's messages; slow_succeed
+		 * makes a reader slower than a burst. */
+		if (owed > 0)
+			ltb_sleep_until_ns(ltb_mono_ns() + owed);
 	}
 	drops_poll(port, d, 1);
 	return NULL;

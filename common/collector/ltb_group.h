@@ -247,6 +247,10 @@ struct ltb_msg_head {
 	const char *content_type;	/* as sent, parameters and all; NULL */
 	const char *encoding;		/* as sent; NULL for none */
 	uint64_t declared_len;		/* UINT64_MAX: not declared */
+	/* A datagram listener, one thread for every message of its socket,
+	 * waits out the mode's delay itself, a batch at a time: end does
+	 * not sleep, and ltb_msg_owed_ns says how long it would have. */
+	int owe_delay;
 };
 
 /* A reply status that means: close the connection without answering. */
@@ -268,6 +272,9 @@ int ltb_msg_feed(struct ltb_msg *m, const uint8_t *p, size_t n);
 void ltb_msg_end(struct ltb_msg *m, struct ltb_reply *reply);
 /* Release m; after end, or at any point if the connection went away. */
 void ltb_msg_free(struct ltb_msg *m);
+/* After end, for a message begun with owe_delay: the ns of the mode's
+ * delay still to wait when it ended (0 if its reading took longer). */
+uint64_t ltb_msg_owed_ns(const struct ltb_msg *m);
 
 /* ---- HTTP answers (ltb_http.c), for the listener and the admin port ---- */
 
