@@ -5,11 +5,11 @@
 
 load test_helper
 
-# start_dgram [ARGS...]: a satellite with one UDP port and a unix socket
-# at $TMP/s.sock. Sets UDP_PORT and SOCK besides start_satellite's.
+# start_dgram: a satellite with one UDP port and a unix socket at
+# $TMP/s.sock. Sets UDP_PORT and SOCK besides start_satellite's.
 start_dgram() {
 	SOCK=$TMP/s.sock
-	start_satellite --ports 0 --udp 0 --unix "$SOCK" "$@"
+	start_satellite --ports 0 --udp 0 --unix "$SOCK"
 	UDP_PORT=$(jq -r '.udp_ports[0]' <<<"$SAT_READY")
 }
 

@@ -56,6 +56,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <linux/sock_diag.h>
@@ -202,6 +203,18 @@ batch_arm(struct dgram *d)
 	}
 }
 
+/* Pause ns (a batch's delay, or to let a batch gather), or until told to
+ * stop: 0, or -1 to stop. */
+static int
+pause_ns(struct dgram *d, uint64_t ns)
+{
+	struct pollfd pf = { .fd = d->stopfd, .events = POLLIN };
+	struct timespec ts = { .tv_sec = (time_t)(ns / 1000000000u),
+	    .tv_nsec = (long)(ns % 1000000000u) };
+
+	return ppoll(&pf, 1, &ts, NULL) > 0 ? -1 : 0;
+}
+
 /* Wait for datagrams; 0 to read on, -1 to stop. */
 static int
 wait_readable(struct ltb_port *port, struct dgram *d)
@@ -247,18 +260,14 @@ dgram_run(void *arg)
 			    d->iov[i].iov_base, d->mm[i].msg_len,
 			    (h->msg_flags & MSG_TRUNC) != 0);
 		}
-		/* A stop must not wait for a burst to end. */
-		if (n == BATCH) {
-			struct pollfd pf = { .fd = d->stopfd, .events = POLLIN };
-
-			if (poll(&pf, 1, 0) > 0)
-				break;
-		} else if (owed < COALESCE_NS)
+		/* The mode's delay, owed by the batch's messages (slow_succeed
+		 * makes a reader slower than a burst), and the pause that lets
+		 * the next batch gather. A stop must wait for neither, nor for
+		 * a burst to end. */
+		if (n < BATCH && owed < COALESCE_NS)
 			owed = COALESCE_NS;
-		/* The mode's delay, owed by the batch's messages; slow_succeed
-		 * makes a reader slower than a burst. */
-		if (owed > 0)
-			ltb_sleep_until_ns(ltb_mono_ns() + owed);
+		if (pause_ns(d, owed) < 0)
+			break;
 	}
 	drops_poll(port, d, 1);
 	return NULL;
