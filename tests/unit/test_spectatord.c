@@ -392,6 +392,21 @@ test_cuts_at_every_offset_give_the_same_units(void **state)
 	assert_int_equal(run_with(d, n, NULL, 0, 0, 1 << 24, NULL, &U),
 	    LTB_COLLECT_OK);
 	assert_int_equal(U.n, 24);
+	/* every kind and every reason but line_too_long is in it */
+	for (unsigned r = 1; r < P->ninvalid; r++) {
+		size_t i = 0;
+
+		while (i < U.n && U.invalid[i] != r)
+			i++;
+		assert_true(i < U.n || r == reason("line_too_long"));
+	}
+	for (int k = 0; k < (int)P->nkinds; k++) {
+		size_t i = 0;
+
+		while (i < U.n && U.kind[i] != k)
+			i++;
+		assert_true(i < U.n);
+	}
 	for (c = 0; c <= n; c++) {
 		assert_int_equal(run_with(d, n, &c, 1, 0, 1 << 24, NULL, &V),
 		    LTB_COLLECT_OK);
