@@ -142,7 +142,9 @@ static const char usage[] =
 "         rcvbuf_bytes, the buffer the kernel gave. /down closes the\n"
 "         sockets (a connected UDP sender sees ECONNREFUSED) and removes\n"
 "         the unix socket; /up binds them again. The ready record lists\n"
-"         \"udp_ports\" and \"unix_socket\" (a path, or null).\n"
+"         \"udp_ports\" and \"unix_socket\" (a path, or null). Modes and\n"
+"         --bandwidth hold a datagram port's reader too: held back, it\n"
+"         drops at the socket.\n"
 "\n"
 "Exit: 0 stopped by a signal; 2 usage; 3 cannot bind or start, or cannot\n"
 "read the certificate or key, or write --cert-out.\n";
