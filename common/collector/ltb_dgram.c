@@ -37,9 +37,10 @@
  *
  * The mode's delay per unit (typical 0.05 us, slow_succeed 1 us) holds
  * the reader as it holds an HTTP answer, but summed over a batch and slept
- * once: a sleep costs tens of us whatever it asks for, so one a datagram
- * would be the reader's limit (about 50,000 datagrams a second) in place
- * of the mode's. slow_succeed so makes a reader that a load can outrun.
+ * once: a sleep is a wake-up whatever it asks for, so one a datagram would
+ * hold the reader longer than the mode says. slow_succeed so makes a
+ * reader that a load can outrun. The bandwidth cap (--bandwidth, 50 MiB/s
+ * a port by default) holds it the same way, a datagram at a time.
  *
  * Stopping closes the socket once the thread is joined: a sender on a
  * connected UDP socket then sees ECONNREFUSED (the kernel answers ICMP
