@@ -149,10 +149,11 @@ bench:
 # Each target's seeds: a protocol's in tests/fuzz/seeds/NAME/, all of them
 # for the target over every protocol; the records' in seeds/records/,
 # the satellite scripts' in seeds/script/, whole HTTP request streams in
-# seeds/http/.
+# seeds/http/, spectatord datagrams (also a protocol's) in seeds/spectatord/.
 FUZZ_SEEDS_fuzz_report = tests/fuzz/seeds/lightstep
 FUZZ_SEEDS_fuzz_protocols = $(filter-out tests/fuzz/seeds/records/ tests/fuzz/seeds/script/ tests/fuzz/seeds/http/,$(wildcard tests/fuzz/seeds/*/))
 FUZZ_SEEDS_fuzz_http = tests/fuzz/seeds/http
+FUZZ_SEEDS_fuzz_spectatord = tests/fuzz/seeds/spectatord
 FUZZ_SEEDS_fuzz_records = tests/fuzz/seeds/records
 FUZZ_SEEDS_fuzz_script = tests/fuzz/seeds/script
 fuzz: deps $(FUZZ)

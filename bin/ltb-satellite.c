@@ -19,6 +19,9 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 
 #include "core/ltb_jsonl.h"
 #include "core/ltb_log.h"
@@ -28,6 +31,7 @@
 
 static const char usage[] =
 "usage: ltb-satellite [-p ports] [-b address] [-a port] [-m mode]\n"
+"                     [--udp ports] [--unix path]\n"
 "                     [--admin-bind address] [--admin-token token]\n"
 "                     [--bandwidth rate] [--validate walk|full]\n"
 "                     [--max-body size] [--memory-budget size]\n"
@@ -41,6 +45,12 @@ static const char usage[] =
 "  -p, --ports LIST          ports to listen on: 8360-8367 (default), a\n"
 "                            list like 8360,8362, or 0 for any free port\n"
 "  -b, --bind ADDRESS        address to bind (default 127.0.0.1)\n"
+"      --udp LIST            UDP ports too, on -b's address, as -p (0 for\n"
+"                            any): one datagram is one message of\n"
+"                            spectatord's line protocol\n"
+"      --unix PATH           a unix datagram socket too, the same protocol;\n"
+"                            a stale socket there is replaced, a file that\n"
+"                            is not a socket refused; removed at exit\n"
 "  -a, --admin-port PORT     admin port (default 8359; 0 for any)\n"
 "      --admin-bind ADDRESS  address of the admin port (default: -b's when\n"
 "                            it is loopback, else 127.0.0.1); another than\n"
@@ -125,6 +135,17 @@ static const char usage[] =
 "         header_timeouts, body_timeouts, idle_timeouts (closed by a\n"
 "         deadline). POST /reset zeroes them all but connections_open.\n"
 "\n"
+"Datagrams: nothing is answered. Each counts as a request; /stats has,\n"
+"         per port (\"transport\": \"udp\" or \"unix_dgram\") and in all,\n"
+"         socket_drops: datagrams the kernel dropped at the socket, its\n"
+"         receive buffer full (a burst not read in time), and per port\n"
+"         rcvbuf_bytes, the buffer the kernel gave. /down closes the\n"
+"         sockets (a connected UDP sender sees ECONNREFUSED) and removes\n"
+"         the unix socket; /up binds them again. The ready record lists\n"
+"         \"udp_ports\" and \"unix_socket\" (a path, or null). Modes and\n"
+"         --bandwidth hold a datagram port's reader too: held back, it\n"
+"         drops at the socket.\n"
+"\n"
 "Exit: 0 stopped by a signal; 2 usage; 3 cannot bind or start, or cannot\n"
 "read the certificate or key, or write --cert-out.\n";
 
@@ -140,6 +161,11 @@ print_usage(FILE *f)
 		if (p->transport == LTB_TRANSPORT_HTTP)
 			fprintf(f, "  %-12s POST %-20s %s\n", p->name, p->path,
 			    p->unit);
+	for (size_t i = 0; (p = ltb_collector_protocols[i]) != NULL; i++)
+		if (p->transport == LTB_TRANSPORT_UDP ||
+		    p->transport == LTB_TRANSPORT_UNIX_DGRAM)
+			fprintf(f, "  %-12s datagrams on --udp and --unix  %s\n",
+			    p->name, p->unit);
 }
 
 static void
@@ -176,15 +202,36 @@ token_why(const char *t)
 	return NULL;
 }
 
+/* What is wrong with a --unix path, or NULL: it must fit sun_path, and
+ * what is there already must be a socket (a stale one is replaced when
+ * bound, one in use refused then). */
+static const char *
+unix_path_why(const char *path)
+{
+	struct sockaddr_un sun;
+	struct stat st;
+
+	if (path[0] == '\0')
+		return "an empty path";
+	if (strlen(path) >= sizeof sun.sun_path)
+		return "longer than a unix socket's path may be (107 bytes)";
+	if (lstat(path, &st) == 0 && !S_ISSOCK(st.st_mode))
+		return "a file that is not a socket is there";
+	return NULL;
+}
+
 static void
 parse_args(int argc, char **argv, struct ltb_sat_config *c)
 {
 	enum { O_BANDWIDTH = 256, O_VALIDATE, O_MAX_BODY, O_MAX_CONN, O_IDLE,
 	    O_TLS, O_CERT, O_KEY, O_CERT_OUT, O_MAX_CONN_TOTAL, O_HEADER_TO,
-	    O_BODY_TO, O_ADMIN_BIND, O_ADMIN_TOKEN, O_MEMORY_BUDGET };
+	    O_BODY_TO, O_ADMIN_BIND, O_ADMIN_TOKEN, O_MEMORY_BUDGET, O_UDP,
+	    O_UNIX };
 	static const struct option longopts[] = {
 		{ "ports", required_argument, NULL, 'p' },
 		{ "bind", required_argument, NULL, 'b' },
+		{ "udp", required_argument, NULL, O_UDP },
+		{ "unix", required_argument, NULL, O_UNIX },
 		{ "admin-port", required_argument, NULL, 'a' },
 		{ "mode", required_argument, NULL, 'm' },
 		{ "admin-bind", required_argument, NULL, O_ADMIN_BIND },
@@ -219,6 +266,16 @@ parse_args(int argc, char **argv, struct ltb_sat_config *c)
 			if (ltb_parse_ports(optarg, c->ports, LTB_MAX_PORTS,
 			    &c->nports, &why) < 0)
 				bad_usage("bad --ports '%s'", optarg, why);
+			break;
+		case O_UDP:
+			if (ltb_parse_ports(optarg, c->udp_ports, LTB_MAX_PORTS,
+			    &c->nudp, &why) < 0)
+				bad_usage("bad --udp '%s'", optarg, why);
+			break;
+		case O_UNIX:
+			if ((why = unix_path_why(optarg)) != NULL)
+				bad_usage("bad --unix '%s'", optarg, why);
+			c->unix_path = optarg;
 			break;
 		case 'b':
 			/* A typo in an address is misuse, not a failed bind. */

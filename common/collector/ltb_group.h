@@ -8,6 +8,7 @@
  *   ltb_http.c        the HTTP listener (libmicrohttpd), one per port
  *   ltb_tls.c         the HTTPS listener: TLS (mbedtls) in front of the
  *                     HTTP listener's daemon
+ *   ltb_dgram.c       the datagram listeners: UDP and unix sockets
  *   ltb_conns.c       open connections: admission, fair eviction, deadlines
  *   ltb_admin.c       the admin API, on its own port
  *   ltb_script.c      parsing a script of answers over time
@@ -105,6 +106,12 @@ struct ltb_port {
 	unsigned conns_open;		/* under group->conn_lock */
 	pthread_mutex_t bw_lock;
 	struct ltb_bucket bw;		/* the --bandwidth cap, under bw_lock */
+	/* Datagram ports (ltb_dgram.c): what the kernel dropped at the
+	 * socket, over every socket the port has had; the receive buffer
+	 * it gave (SO_RCVBUF as read back); a unix socket's path. */
+	atomic_uint_fast64_t socket_drops;
+	atomic_int rcvbuf;
+	char path[108];			/* sizeof sun_path; "" for none */
 };
 
 /* A transport. start binds (or rebinds) port->port and serves it; stop
@@ -118,6 +125,8 @@ struct ltb_listener {
 };
 extern const struct ltb_listener ltb_listener_http;
 extern const struct ltb_listener ltb_listener_tls;
+extern const struct ltb_listener ltb_listener_udp;
+extern const struct ltb_listener ltb_listener_unix;
 
 #define LTB_ADMIN_NREFUSE 3	/* enum ltb_admin_refuse, below */
 
@@ -238,6 +247,10 @@ struct ltb_msg_head {
 	const char *content_type;	/* as sent, parameters and all; NULL */
 	const char *encoding;		/* as sent; NULL for none */
 	uint64_t declared_len;		/* UINT64_MAX: not declared */
+	/* A datagram listener, one thread for every message of its socket,
+	 * waits out the mode's delay itself, a batch at a time: end does
+	 * not sleep, and ltb_msg_owed_ns says how long it would have. */
+	int owe_delay;
 };
 
 /* A reply status that means: close the connection without answering. */
@@ -259,6 +272,9 @@ int ltb_msg_feed(struct ltb_msg *m, const uint8_t *p, size_t n);
 void ltb_msg_end(struct ltb_msg *m, struct ltb_reply *reply);
 /* Release m; after end, or at any point if the connection went away. */
 void ltb_msg_free(struct ltb_msg *m);
+/* After end, for a message begun with owe_delay: the ns of the mode's
+ * delay still to wait when it ended (0 if its reading took longer). */
+uint64_t ltb_msg_owed_ns(const struct ltb_msg *m);
 
 /* ---- HTTP answers (ltb_http.c), for the listener and the admin port ---- */
 

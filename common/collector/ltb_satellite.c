@@ -202,6 +202,7 @@ counts_zero(struct ltb_port *port)
 	atomic_store(&port->body_timeouts, 0);
 	atomic_store(&port->idle_timeouts, 0);
 	atomic_store(&port->bad_requests, 0);
+	atomic_store(&port->socket_drops, 0);
 }
 
 /* ---- the group ----------------------------------------------------------- */
@@ -228,6 +229,7 @@ struct ltb_sat *
 ltb_sat_start(const struct ltb_sat_config *c, char *err, size_t errlen)
 {
 	struct ltb_sat *g;
+	size_t nports;
 
 	if (ltb_collector_nprotocols() > LTB_MAX_PROTOS) {
 		snprintf(err, errlen, "%zu protocols, at most %d: raise "
@@ -251,19 +253,38 @@ ltb_sat_start(const struct ltb_sat_config *c, char *err, size_t errlen)
 	ltb_budget_init(&g->budget, c->memory_budget);
 	if ((g->dups = ltb_dupset_new(c->dup_window)) == NULL)
 		goto nomem;
-	if ((g->ports = calloc(c->nports, sizeof *g->ports)) == NULL)
+	/* HTTP ports first, then UDP, then the unix socket. */
+	nports = c->nports + c->nudp + (c->unix_path != NULL);
+	if ((g->ports = calloc(nports, sizeof *g->ports)) == NULL)
 		goto nomem;
 	/* nports once the address parsed: stop must not walk ports that
 	 * are not set up. */
 	if (ltb_addr_parse(&g->addr, c->bind, err, errlen) < 0)
 		goto fail;
-	g->nports = c->nports;
+	if (c->unix_path != NULL &&
+	    strlen(c->unix_path) >= sizeof g->ports[0].path) {
+		snprintf(err, errlen, "cannot bind unix socket %s: a path of "
+		    "at most %zu bytes", c->unix_path,
+		    sizeof g->ports[0].path - 1);
+		goto fail;
+	}
+	g->nports = nports;
 	for (size_t i = 0; i < g->nports; i++) {
-		g->ports[i].group = g;
-		g->ports[i].listener = c->tls ? &ltb_listener_tls :
-		    &ltb_listener_http;
-		g->ports[i].port = c->ports[i];
-		pthread_mutex_init(&g->ports[i].bw_lock, NULL);
+		struct ltb_port *pt = &g->ports[i];
+
+		pt->group = g;
+		if (i < c->nports) {
+			pt->listener = c->tls ? &ltb_listener_tls :
+			    &ltb_listener_http;
+			pt->port = c->ports[i];
+		} else if (i < c->nports + c->nudp) {
+			pt->listener = &ltb_listener_udp;
+			pt->port = c->udp_ports[i - c->nports];
+		} else {
+			pt->listener = &ltb_listener_unix;
+			snprintf(pt->path, sizeof pt->path, "%s", c->unix_path);
+		}
+		pthread_mutex_init(&pt->bw_lock, NULL);
 	}
 	if (c->tls && (g->tls = ltb_tls_new(c, &g->addr, err, errlen)) == NULL)
 		goto fail;
@@ -278,6 +299,7 @@ ltb_sat_start(const struct ltb_sat_config *c, char *err, size_t errlen)
 	g->cfg.admin_token = NULL;	/* kept in g->admin_token */
 	/* Read and written: nothing borrowed is kept. */
 	g->cfg.cert_file = g->cfg.key_file = g->cfg.cert_out = NULL;
+	g->cfg.unix_path = NULL;	/* kept in its port's path */
 	return g;
 nomem:
 	snprintf(err, errlen, "out of memory");
@@ -505,10 +527,21 @@ admin_url(struct ltb_sat *g, char *url, size_t len)
 		ltb_addr_url(&g->admin_addr, g->admin_port, url, len);
 }
 
+/* The unix socket's path, or NULL without one. */
+static const char *
+unix_socket(const struct ltb_sat *g)
+{
+	for (size_t i = 0; i < g->nports; i++)
+		if (g->ports[i].listener == &ltb_listener_unix)
+			return g->ports[i].path;
+	return NULL;
+}
+
 cJSON *
 ltb_sat_ready_record(struct ltb_sat *g)
 {
 	cJSON *rec = ltb_record_new("ready"), *ports;
+	const char *unix_path;
 	char url[128];
 
 	if (rec == NULL)
@@ -518,8 +551,18 @@ ltb_sat_ready_record(struct ltb_sat *g)
 	cJSON_AddStringToObject(rec, "bind", g->addr.text);
 	ports = cJSON_AddArrayToObject(rec, "ports");
 	for (size_t i = 0; ports != NULL && i < g->nports; i++)
-		cJSON_AddItemToArray(ports,
-		    cJSON_CreateNumber(g->ports[i].port));
+		if (g->ports[i].listener->transport == LTB_TRANSPORT_HTTP)
+			cJSON_AddItemToArray(ports,
+			    cJSON_CreateNumber(g->ports[i].port));
+	ports = cJSON_AddArrayToObject(rec, "udp_ports");
+	for (size_t i = 0; ports != NULL && i < g->nports; i++)
+		if (g->ports[i].listener == &ltb_listener_udp)
+			cJSON_AddItemToArray(ports,
+			    cJSON_CreateNumber(g->ports[i].port));
+	if ((unix_path = unix_socket(g)) != NULL)
+		cJSON_AddStringToObject(rec, "unix_socket", unix_path);
+	else
+		cJSON_AddNullToObject(rec, "unix_socket");
 	cJSON_AddNumberToObject(rec, "admin_port", g->admin_port);
 	cJSON_AddStringToObject(rec, "admin_bind", g->admin_addr.text);
 	cJSON_AddStringToObject(rec, "admin_url", url);
@@ -650,7 +693,7 @@ add_counts(cJSON *obj, struct ltb_sat *g, const struct ltb_port *port)
 {
 	const struct ltb_collector_proto *p;
 	struct sums s, t = { 0 };
-	uint64_t conns = 0, reqs = 0, nrej = 0, hsfail = 0, bad = 0;
+	uint64_t conns = 0, reqs = 0, nrej = 0, hsfail = 0, bad = 0, drops = 0;
 	uint64_t c_open = 0, c_refused = 0, c_evicted = 0, c_hdr = 0,
 	    c_body = 0, c_idle = 0;
 	cJSON *inv, *protos;
@@ -691,6 +734,7 @@ add_counts(cJSON *obj, struct ltb_sat *g, const struct ltb_port *port)
 		c_open += g->ports[i].conns_open;
 		pthread_mutex_unlock(&g->conn_lock);
 		bad += atomic_load(&g->ports[i].bad_requests);
+		drops += atomic_load(&g->ports[i].socket_drops);
 	}
 	for (int r = 0; r < LTB_NREJECT; r++)
 		nrej += t.rejected[r];
@@ -713,6 +757,7 @@ add_counts(cJSON *obj, struct ltb_sat *g, const struct ltb_port *port)
 	cJSON_AddNumberToObject(obj, "idle_timeouts", (double)c_idle);
 	cJSON_AddNumberToObject(obj, "requests", (double)reqs);
 	cJSON_AddNumberToObject(obj, "bad_requests", (double)bad);
+	cJSON_AddNumberToObject(obj, "socket_drops", (double)drops);
 	if (g->cfg.tls)
 		cJSON_AddNumberToObject(obj, "tls_handshake_failures",
 		    (double)hsfail);
@@ -754,6 +799,24 @@ add_budget(cJSON *obj, struct ltb_budget *b)
 	cJSON_AddNumberToObject(o, "peak", (double)atomic_load(&b->peak));
 }
 
+/* Which port: its transport, its number or path, and for a datagram
+ * socket the receive buffer the kernel gave. */
+static void
+port_where(cJSON *o, const struct ltb_port *pt)
+{
+	enum ltb_transport t = pt->listener->transport;
+
+	cJSON_AddStringToObject(o, "transport", transport_names[t]);
+	if (t == LTB_TRANSPORT_UNIX_DGRAM) {
+		cJSON_AddNumberToObject(o, "port", 0);
+		cJSON_AddStringToObject(o, "path", pt->path);
+	} else
+		cJSON_AddNumberToObject(o, "port", pt->port);
+	if (t == LTB_TRANSPORT_UDP || t == LTB_TRANSPORT_UNIX_DGRAM)
+		cJSON_AddNumberToObject(o, "rcvbuf_bytes",
+		    atomic_load(&pt->rcvbuf));
+}
+
 cJSON *
 ltb_sat_stats_record(struct ltb_sat *g)
 {
@@ -776,7 +839,7 @@ ltb_sat_stats_record(struct ltb_sat *g)
 	for (size_t i = 0; ports != NULL && i < g->nports; i++) {
 		if ((p = cJSON_CreateObject()) == NULL)
 			break;
-		cJSON_AddNumberToObject(p, "port", g->ports[i].port);
+		port_where(p, &g->ports[i]);
 		add_counts(p, g, &g->ports[i]);
 		cJSON_AddItemToArray(ports, p);
 	}

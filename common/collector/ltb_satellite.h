@@ -41,6 +41,12 @@
  * the certificate and key named or, by default, a self-signed certificate
  * made at start for the bind address, localhost and 127.0.0.1.
  *
+ * Datagram ports (UDP, a unix datagram socket) take one message per
+ * datagram, answer nothing, and count what the kernel dropped at the
+ * socket (socket_drops): a burst not read in time is lost there, and
+ * /stats says so. Down closes them too (a connected UDP sender then sees
+ * ECONNREFUSED) and removes the unix socket's path.
+ *
  * A script's step decides the answer of every message that begins in it
  * and that its protocol reads whole (one it cannot read is answered as
  * always), in place of the mode: an error status in the protocol's own
@@ -77,6 +83,12 @@ struct ltb_sat_config {
 	const char *bind;		/* address, IPv4 or IPv6 literal */
 	uint16_t ports[LTB_MAX_PORTS];	/* 0: the kernel picks */
 	size_t nports;
+	/* Datagram ports (spectatord's lines): UDP on bind, 0 for any, and
+	 * a unix datagram socket at unix_path (NULL: none), removed when
+	 * the group stops or goes down. */
+	uint16_t udp_ports[LTB_MAX_PORTS];
+	size_t nudp;
+	const char *unix_path;
 	uint16_t admin_port;		/* 0: the kernel picks */
 	const char *admin_bind;		/* NULL: bind when it is loopback,
 					 * else 127.0.0.1 */

@@ -13,6 +13,14 @@
  *   {"type":"bench","name":"otlp_walk_ns_per_span","value":...,"unit":"ns"}
  *   {"type":"bench","name":"otlp_unpack_ns_per_span","value":...,"unit":"ns"}
  *
+ * and what the spectatord line protocol costs a line: a 20-line datagram
+ * (meter types in turn, 3 tags a line: ~75 bytes a line) and a 1-line
+ * datagram as spectator-py sends, each read as the satellite group reads
+ * a datagram (begin, one feed, end, release):
+ *
+ *   {"type":"bench","name":"spectatord_ns_per_line","value":...,"unit":"ns"}
+ *   {"type":"bench","name":"spectatord_1line_ns_per_line","value":...,...}
+ *
  * Each figure is the best of several timed rounds, so a noisy neighbour
  * inflates it less.
  */
@@ -26,6 +34,7 @@
 #include "collector/proto/ltb_lightstep_walk.h"
 #include "collector/proto/ltb_otlp_gen.h"
 #include "collector/proto/ltb_otlp_walk.h"
+#include "collector/ltb_collector.h"
 
 /* A reader of either protocol, counting valid spans into ctx. */
 typedef long reader(const uint8_t *, size_t, void *);
@@ -64,6 +73,56 @@ static long
 otlp_unpack(const uint8_t *p, size_t n, void *valid)
 {
 	return ltb_otlp_unpack(p, n, count_otlp, valid, NULL);
+}
+
+static void
+count_line(void *ctx, uint64_t key, unsigned invalid)
+{
+	*(unsigned long *)ctx += invalid == 0;
+}
+
+/* A datagram through ltb_proto_spectatord; its lines, or -1. */
+static long
+spectatord(const uint8_t *p, size_t n, void *valid)
+{
+	static uint64_t state[1 << 10];
+	const struct ltb_collector_proto *sd = &ltb_proto_spectatord;
+	struct ltb_message m = { .content_type = "", .encoding = "",
+		.max_field = 1 << 16 };
+	struct ltb_span_sink sink = { .span = count_line, .ctx = valid };
+	struct ltb_reply reply;
+	const char *why;
+	unsigned long before = *(unsigned long *)valid;
+	long rc;
+
+	if (sd->state_size > sizeof state)
+		return -1;
+	memset(state, 0, sd->state_size);
+	if (sd->begin(state, &m) != LTB_COLLECT_OK)
+		return -1;
+	rc = sd->feed(state, p, n, &sink, &why) == LTB_COLLECT_OK &&
+	    sd->end(state, &sink, &reply, &why) == LTB_COLLECT_OK ?
+	    (long)(*(unsigned long *)valid - before) : -1;
+	sd->release(state);
+	return rc;
+}
+
+/* lines spectatord lines, the meter types in turn, into buf. */
+static size_t
+spectatord_datagram(char *buf, size_t cap, int lines)
+{
+	static const char *const types[] = { "c", "t", "g,60", "d", "T",
+		"m", "C" };
+	size_t n = 0;
+
+	for (int i = 0; i < lines && n < cap; i++)
+		n += (size_t)snprintf(buf + n, cap - n,
+		    "%s:server.requests.%d,nf.app=ltb-bench,"
+		    "nf.cluster=ltb-bench-main,status=ok:%d.25\n",
+		    types[i % 7], i, i);
+	if (n >= cap)
+		ltb_die(LTB_EXIT_FAIL, "datagram too long");
+	return n - 1;	/* no '\n' after the last, as clients send */
 }
 
 static double
@@ -122,6 +181,7 @@ main(void)
 {
 	struct ltb_lsgen g = LTB_LSGEN_DEFAULT;
 	struct ltb_otlpgen o = LTB_OTLPGEN_DEFAULT;
+	char dgram[4096];
 	uint8_t *p;
 	size_t n;
 
@@ -142,6 +202,12 @@ main(void)
 	figure("otlp_unpack_ns_per_span", measure(otlp_unpack, p, n, o.spans),
 	    n / o.spans);
 	free(p);
+	n = spectatord_datagram(dgram, sizeof dgram, 20);
+	figure("spectatord_ns_per_line", measure(spectatord,
+	    (const uint8_t *)dgram, n, 20), n / 20);
+	n = spectatord_datagram(dgram, sizeof dgram, 1);
+	figure("spectatord_1line_ns_per_line", measure(spectatord,
+	    (const uint8_t *)dgram, n, 1), n);
 	if (fflush(stdout) || ferror(stdout))
 		ltb_die(LTB_EXIT_SYS, "cannot write stdout");
 	return LTB_EXIT_OK;
