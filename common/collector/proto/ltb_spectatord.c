@@ -180,7 +180,8 @@ digits(const uint8_t *p, size_t *i, size_t n)
  * A number as strtod reads it, all of p[0..n) but trailing whitespace, as
  * spectatord needs it. The plain decimal forms are checked here, without
  * a copy; anything else (leading whitespace, nan, inf, hex) is handed to
- * strtod itself.
+ * strtod itself, copied, up to NUMBER_COPY bytes: no client writes a
+ * longer one in those forms.
  */
 static int
 is_double(const uint8_t *p, size_t n)
