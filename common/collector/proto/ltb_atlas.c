@@ -387,11 +387,12 @@ object_tags(const cJSON *o, struct tag *t, size_t *n, char *msg, size_t cap)
 	return ATLAS_VALID;
 }
 
-/* One metric of a batch, common tags in t[0..nc). */
+/* One metric of a batch, the common tags in ct[0..nc). */
 static const char *
-batch_metric(struct walk *w, const cJSON *m, struct tag *t, size_t nc,
+batch_metric(struct walk *w, const cJSON *m, const struct tag *ct, size_t nc,
     unsigned common)
 {
+	struct tag t[2 * LTB_ATLAS_MAX_TAGS];
 	const cJSON *c, *tags = NULL, *ts = NULL, *val = NULL;
 	char msg[MESSAGE_MAX] = "";
 	unsigned invalid = common;
@@ -414,6 +415,7 @@ batch_metric(struct walk *w, const cJSON *m, struct tag *t, size_t nc,
 	}
 	if (w->sink == NULL)
 		goto out;
+	memcpy(t, ct, nc * sizeof *t);
 	if (invalid != ATLAS_VALID)
 		snprintf(msg, sizeof msg, "common tags: %s",
 		    invalid == ATLAS_BAD_TAGS ? "a value is not a string" :
@@ -459,7 +461,7 @@ out:
 static const char *
 walk_batch(struct walk *w, const cJSON *root)
 {
-	struct tag t[2 * LTB_ATLAS_MAX_TAGS];
+	struct tag t[LTB_ATLAS_MAX_TAGS];
 	const cJSON *c, *tags = NULL, *metrics = NULL, *m;
 	char msg[MESSAGE_MAX];
 	unsigned common;
