@@ -133,20 +133,24 @@ atlas_stat() {
 	assert_equal "$output" "$(stat -c %s "$TMP/b.json.gz")"
 }
 
-@test "nflx-spectator's compact array: each measurement counted, its invalid ones by reason" {
+@test "nflx-spectator's compact array: each measurement counted, characters replaced as the aggregator does" {
 	start_satellite
 	# As nflx-spectator 1.0.0's Publisher builds it: a sorted string
 	# table, then per measurement its tag count, key and value positions,
 	# op (0 add, 10 max) and value. The second has the tag the library's
-	# own ipc.client.call meter carries, ipc.endpoint=/api/v1/publish,
-	# which Atlas's characters rule refuses.
-	printf '%s' '[6,"/api/v1/publish","count","ipc.endpoint","ltb.counter","name","statistic",2,4,3,5,1,0,7,3,4,3,2,0,5,1,10,0.25,2,4,3,5,1,0,1]' >"$TMP/c.json"
+	# own ipc.client.call meter carries, ipc.endpoint=/api/v1/publish:
+	# the atlas-aggregator this form is for replaces the '/', so it is
+	# valid; the third's name is too short.
+	printf '%s' '[7,"/api/v1/publish","count","ipc.endpoint","ltb.counter","name","statistic","x",2,4,3,5,1,0,7,3,4,3,2,0,5,1,10,0.25]' >"$TMP/c.json"
+	run publish "$TMP/c.json"
+	assert_output 200
+	printf '%s' '[7,"/api/v1/publish","count","ipc.endpoint","ltb.counter","name","statistic","x",2,4,3,5,1,0,7,3,4,3,2,0,5,1,10,0.25,1,4,6,0,1]' >"$TMP/c.json"
 	run publish "$TMP/c.json"
 	assert_output 202
 	run jq -c '[.type, .errorCount]' "$TMP/answer"
 	assert_output '["partial",1]'
-	run atlas_stat '[.received, .invalid, .invalid_by_reason.bad_characters] | @tsv'
-	assert_output "$(printf '3\t1\t1')"
+	run atlas_stat '[.received, .invalid, .invalid_by_reason.value_length, .invalid_by_reason.bad_characters] | @tsv'
+	assert_output "$(printf '5\t1\t1\t0')"
 }
 
 @test "a script's partial_success is a 202 with its count" {

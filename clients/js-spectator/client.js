@@ -55,9 +55,10 @@
 // client knows is
 // lost: J measurements the satellites refused in a 202 or 400 (Atlas's
 // errorCount), X in publishes that failed (no answer, or a 5xx), I in
-// publishes unanswered at exit. nflx-spectator 1.0.0's ipc.client.call
-// meter carries ipc.endpoint=/api/v1/publish, a value Atlas's publish
-// validation refuses ('/' is not among its characters): those are in J.
+// publishes unanswered at exit. (nflx-spectator 1.0.0's ipc.client.call
+// meter carries ipc.endpoint=/api/v1/publish, whose '/' Atlas's batch
+// validation refuses; the satellites read this client's compact payload
+// as the atlas-aggregator it is made for does, replacing the character.)
 // updates is the Repeat done. R is what the registry's own meters hold at
 // exit, its record of the last publish, which no flush can send: neither
 // sent nor dropped.

@@ -16,7 +16,11 @@
  *    measurement, its tag count, that many key and value positions in the
  *    table (the name among them), an op (0 add, 10 max) and the value:
  *      [n, "s0", ..., "sn-1", ntags, k, v, ..., op, value, ntags, ...]
- *    It has no timestamp. (Atlas's own /api/v1/publish would refuse it.)
+ *    It has no timestamp. This is the atlas-aggregator's update payload
+ *    (iep-apps' PayloadDecoder); Atlas's own /api/v1/publish would refuse
+ *    it. As the aggregator does, characters outside Atlas's set are
+ *    replaced (with '_'), not refused: nflx-spectator sends its own
+ *    ipc.client.call meter tagged ipc.endpoint=/api/v1/publish.
  *
  * cJSON reads the body whole, held up to max_field within the group's
  * memory budget, and its tree is taken from the budget while it lives, as
@@ -29,7 +33,7 @@
  * order, after the age check): a timestamp no more than one step (60 s)
  * away from when the message began; a name; keys of 2 to 60 characters;
  * a name of 2 to 255, other values of 1 to 120; keys and values of
- * [-._A-Za-z0-9^~] only; at most 20 user tags (those not nf. or atlas.);
+ * [-._A-Za-z0-9^~] only (the batch form); at most 20 user tags (those not nf. or atlas.);
  * under nf. and atlas. only the keys Atlas allows. Where Atlas refuses the
  * whole body for a metric's field of the wrong type (a string timestamp,
  * a tag value that is an object), ltb counts that one metric invalid
@@ -189,7 +193,7 @@ show(const char *s, char *buf, size_t cap)
 /* The first rule tags break, with Atlas's words for it in msg; 0 when
  * none. */
 static unsigned
-rules(const struct tag *t, size_t n, char *msg, size_t cap)
+rules(const struct tag *t, size_t n, int chars, char *msg, size_t cap)
 {
 	char a[SHOW_MAX + 4], b[SHOW_MAX + 4];
 	size_t i, len, user = 0;
@@ -221,7 +225,7 @@ rules(const struct tag *t, size_t n, char *msg, size_t cap)
 			return ATLAS_VALUE_LENGTH;
 		}
 	}
-	for (i = 0; i < n; i++) {
+	for (i = 0; chars && i < n; i++) {
 		if (!valid_chars(t[i].k)) {
 			snprintf(msg, cap, "invalid characters in key: [%s] "
 			    "([-._A-Za-z0-9^~] are allowed)",
@@ -301,16 +305,17 @@ note_failure(struct atlas_state *s, const char *reason, const struct tag *t,
 }
 
 /* One measurement, judged: counted, handed on, a failure noted. A reason
- * already found (its fields) comes in invalid with its words in msg. */
+ * already found (its fields) comes in invalid with its words in msg;
+ * chars: the characters rule applies (else they are replaced). */
 static void
 measurement(struct walk *w, unsigned invalid, char *msg, size_t cap,
-    struct tag *t, size_t n)
+    struct tag *t, size_t n, int chars)
 {
 	w->count++;
 	if (w->sink == NULL)
 		return;
 	if (invalid == ATLAS_VALID)
-		invalid = rules(t, n, msg, cap);
+		invalid = rules(t, n, chars, msg, cap);
 	w->s->units++;
 	if (invalid != ATLAS_VALID) {
 		w->s->invalid++;
@@ -454,7 +459,7 @@ batch_metric(struct walk *w, const cJSON *m, const struct tag *ct, size_t nc,
 	}
 	n = dedupe(t, n);
 out:
-	measurement(w, invalid, msg, sizeof msg, t, n);
+	measurement(w, invalid, msg, sizeof msg, t, n, 1);
 	return NULL;
 }
 
@@ -593,7 +598,7 @@ walk_compact(struct walk *w, const cJSON *root)
 		c = c->next;
 		if (w->sink != NULL)
 			n = dedupe(t, n);
-		measurement(w, invalid, msg, sizeof msg, t, n);
+		measurement(w, invalid, msg, sizeof msg, t, n, 0);
 	}
 out:
 	free(table);
