@@ -332,8 +332,9 @@ test_not_a_payload_is_400_and_counts_nothing(void **st)
 		"[1,\"name\"]", "[2,\"name\",\"ab\",1,0]", "[2,\"name\",\"ab\",1,0,1,0]",
 		"[2,\"name\",3,1,0,1,0,1]", "[5,\"name\"]", "[-1]", "[1.5,\"a\"]",
 		"[2,\"name\",\"ab\",\"1\",0,1,0,1]",
-		"{\"metrics\":[{\"tags\":{\"name\":\"ok\"},\"timestamp\":"
-		    "1700000000000,\"value\":1},7]}",
+		/* a good metric, then one that is not an object */
+		("{\"metrics\":[{\"tags\":{\"name\":\"ok\"},\"timestamp\":"
+		    "1700000000000,\"value\":1},7]}"),
 	};
 	struct result r;
 	cJSON *o;
