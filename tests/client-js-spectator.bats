@@ -147,6 +147,25 @@ assert_all_counted() {
 	assert_output "$(printf 'true\ttrue\ttrue\t0')"
 }
 
+@test "NoFlush: what the registry still holds is unsent, counted as dropped, and the rest received" {
+	start_satellite
+	control '.NoFlush = true | .ReportingPeriodMs = 500'
+	run --separate-stderr "$CLIENT_DIR/run"
+	assert_success
+	local line=$output
+	run jq -r '[.dropped == .unsent + .in_flight, .rejected, .failed] | @tsv' <<<"$line"
+	assert_output "$(printf 'true\t0\t0')"
+	# A publish in flight at exit may still get through.
+	local sent unsent dropped got
+	sent=$(client_field spans_sent)
+	unsent=$(client_field unsent)
+	dropped=$(client_field dropped)
+	sleep 0.5
+	got=$(sat_stat .spans_received)
+	((got >= sent - dropped && got <= sent - unsent)) ||
+		fail "received $got of $sent, $unsent unsent, $dropped dropped"
+}
+
 @test "a control message it cannot use is exit 2" {
 	control '.Tls = true'
 	run --separate-stderr "$CLIENT_DIR/run"
