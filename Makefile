@@ -151,6 +151,7 @@ bench:
 # the satellite scripts' in seeds/script/, whole HTTP request streams in
 # seeds/http/, spectatord datagrams (also a protocol's) in seeds/spectatord/.
 FUZZ_SEEDS_fuzz_report = tests/fuzz/seeds/lightstep
+FUZZ_SEEDS_fuzz_atlas = tests/fuzz/seeds/atlas
 FUZZ_SEEDS_fuzz_protocols = $(filter-out tests/fuzz/seeds/records/ tests/fuzz/seeds/script/ tests/fuzz/seeds/http/,$(wildcard tests/fuzz/seeds/*/))
 FUZZ_SEEDS_fuzz_http = tests/fuzz/seeds/http
 FUZZ_SEEDS_fuzz_spectatord = tests/fuzz/seeds/spectatord

@@ -300,7 +300,9 @@ teardown() {
 	run --separate-stderr ltb-sample --plan "$TMP/plan.jsonl" --control-port 0
 	assert_failure 1
 	run jq -r .error <<<"$(results)"
-	assert_output --partial "no client 'no-such-client' (the clients are: c, js-lightstep, js-otel): no no-such-client/run in"
+	# every shipped client named, in order (more may come between)
+	assert_output --regexp "no client 'no-such-client' \(the clients are: c(, [a-z-]+)*, js-lightstep, js-otel(, [a-z-]+)*\): no no-such-client/run in"
+	assert_output --partial "js-spectator"
 	assert_no_process_left
 }
 

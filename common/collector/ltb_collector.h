@@ -153,5 +153,6 @@ int ltb_collector_reads(const struct ltb_collector_proto *p,
 extern const struct ltb_collector_proto ltb_proto_lightstep;
 extern const struct ltb_collector_proto ltb_proto_otlp;
 extern const struct ltb_collector_proto ltb_proto_spectatord;
+extern const struct ltb_collector_proto ltb_proto_atlas;
 
 #endif
