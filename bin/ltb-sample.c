@@ -378,6 +378,7 @@ make_plan(struct sample *s, char *err, size_t errlen)
 	ltb_calibrate_default(&co);
 	co.client = s->o.p.client;
 	co.client_cmd = s->o.p.client_cmd;
+	co.protocol = s->o.p.protocol;
 	co.target_cpu = s->o.target_cpu;
 	if (s->o.calibration_runtime > 0)
 		co.runtime = s->o.calibration_runtime;
@@ -450,11 +451,14 @@ report(struct sample *s, size_t i, const cJSON *res)
 	const char *e = ltb_json_str(res, "error", NULL);
 	const cJSON *recv = cJSON_GetObjectItemCaseSensitive(res,
 	    "spans_received");
-	char spans[96] = "";
+	char spans[160] = "";
 
+	/* in the run's unit: spans, or a metrics client's measurements */
 	if (cJSON_IsNumber(recv))
-		snprintf(spans, sizeof spans, ", %.0f/%.0f spans, %.0f dropped",
-		    recv->valuedouble, ltb_json_num(res, "spans_sent", 0),
+		snprintf(spans, sizeof spans, ", %.0f/%.0f %.40ss, %.0f "
+		    "dropped", recv->valuedouble,
+		    ltb_json_num(res, "spans_sent", 0),
+		    ltb_json_str(res, "unit", "span"),
 		    ltb_json_num(res, "dropped", 0));
 	fprintf(stderr, "%s%s: run %zu/%zu: %s %s %g sps %g s trial %.0f: "
 	    "cpu %.3f, %.2f s%s%s%s\n", s->live ? "\r" : "",

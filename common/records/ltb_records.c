@@ -51,6 +51,10 @@ struct schema {
 
 static const char *const spans_sent_from[] = { "client", "plan", NULL };
 static const char *const arms[] = { "base", "test", NULL };
+/* What spans_sent and the counts after it count: tracers' spans, metrics
+ * clients' measurements (meter updates), OSProfiler's trace points. */
+static const char *const units[] = { "span", "measurement", "trace_point",
+    NULL };
 
 /* The plan's identity of a run, in its control record and its result:
  * its (rate, trial) pair and arm (paired plans only), the seed that
@@ -86,7 +90,7 @@ static const struct field noise_fields[] = {
 static const struct field result_fields[] = {
 	{ "client", F_STR, REQ | NONEMPTY, NULL, NULL },
 	{ "trace", F_BOOL, REQ, NULL, NULL },
-	{ "unit", F_STR, NONEMPTY, NULL, NULL },
+	{ "unit", F_STR, NONEMPTY, units, NULL },
 	{ "target_sps", F_NUM, REQ | NONNEG, NULL, NULL },
 	{ "runtime", F_NUM, REQ | NONNEG, NULL, NULL },
 	{ "trial", F_NUM, REQ | NONNEG, NULL, NULL },

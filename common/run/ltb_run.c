@@ -872,7 +872,9 @@ result_record(struct run *x, cJSON *summary, int have_spans)
 		    ltb_json_str(x->rec, keys[i], ""));
 	add_plan_identity(x, rec);
 	add_planted_measured(x, rec, summary);
-	cJSON_AddStringToObject(rec, "unit", "span");
+	/* what spans_* count: a metrics client's are measurements */
+	cJSON_AddStringToObject(rec, "unit",
+	    ltb_control_protocol_unit(x->msg.protocol));
 	cJSON_AddNumberToObject(rec, "spans_sent", sent);
 	cJSON_AddStringToObject(rec, "spans_sent_from", isnan(claimed) ?
 	    "plan" : "client");
