@@ -86,6 +86,8 @@ LTB_PLAN_USAGE
 "calibration was inconclusive (the machine too busy to converge); 130/143\n"
 "interrupted. The last record is always a plan_end.\n";
 
+#define NPORTS 8		/* HTTP ports of a group we start */
+
 struct opts {
 	const char *plan;
 	struct ltb_plan_opts p;
@@ -244,6 +246,9 @@ struct sample {
 	size_t runs, nfailed;		/* results written, failed ones */
 	char certdir[64];		/* ours, for the certificate of a TLS */
 	char cert[96];			/* group we start; "" if none */
+	char sock[96];			/* and the unix socket of a group we
+					 * start for metrics clients; "" if
+					 * none */
 };
 
 static void
@@ -347,23 +352,107 @@ tell_tls(struct sample *s, int tls)
 	}
 }
 
-/* The arguments of a TLS group we start: --tls, and where to write its
- * certificate, in a directory of our own that cleanup removes. */
-static char *const *
-tls_args(struct sample *s)
+/* A directory of our own that cleanup removes, for what a group we
+ * start writes: its certificate, its unix socket. */
+static const char *
+private_dir(struct sample *s, const char *what)
 {
-	static char *args[4] = { "--tls", "--cert-out", NULL, NULL };
 	const char *tmp = getenv("TMPDIR");
 
+	if (s->certdir[0] != '\0')
+		return s->certdir;
 	snprintf(s->certdir, sizeof s->certdir, "%s/ltb-sample.XXXXXX",
 	    tmp != NULL && *tmp != '\0' && strlen(tmp) < 32 ? tmp : "/tmp");
 	if (mkdtemp(s->certdir) == NULL)
 		ltb_die(LTB_EXIT_SYS, "cannot make a directory for the "
-		    "satellites' certificate: %s: %s", s->certdir,
+		    "satellites' %s: %s: %s", what, s->certdir,
 		    strerror(errno));
-	snprintf(s->cert, sizeof s->cert, "%s/cert.pem", s->certdir);
-	args[2] = s->cert;
-	return args;
+	return s->certdir;
+}
+
+/* The arguments of a TLS group we start: --tls, and where to write its
+ * certificate, after the n in args. */
+static size_t
+tls_args(struct sample *s, char **args, size_t n)
+{
+	snprintf(s->cert, sizeof s->cert, "%s/cert.pem",
+	    private_dir(s, "certificate"));
+	args[n++] = "--tls";
+	args[n++] = "--cert-out";
+	args[n++] = s->cert;
+	args[n] = NULL;
+	return n;
+}
+
+/* Whether any run speaks a metrics protocol (its unit a measurement):
+ * the plan's records, or the flags that make the plan. */
+static int
+metrics_runs(const struct sample *s)
+{
+	char why[256];
+	int p;
+
+	if (s->o.plan == NULL)
+		return strcmp(ltb_control_protocol_unit(s->o.p.protocol),
+		    "measurement") == 0;
+	for (size_t i = 0; i < s->nplan; i++) {
+		p = ltb_control_protocol(ltb_json_str(s->plan[i], "Protocol",
+		    "lightstep"), why, sizeof why);
+		if (p >= 0 && strcmp(ltb_control_protocol_unit(p),
+		    "measurement") == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* The arguments of a group we start for metrics clients: spectatord's
+ * datagram sockets, as many UDP ports as HTTP ones and a unix socket
+ * in our directory, after the n in args. Only then, so that a tracer's
+ * runs start the satellites as they always did. */
+static size_t
+datagram_args(struct sample *s, size_t nports, char **args, size_t n)
+{
+	static char ports[LTB_CONTROL_MAX_PORTS * 2 + 1];
+	char *dargs[5];
+
+	snprintf(s->sock, sizeof s->sock, "%s/ltb-sat-%d.sock",
+	    private_dir(s, "unix socket"), (int)getpid());
+	ltb_satgroup_datagram_args(nports, s->sock, ports, dargs);
+	for (size_t i = 0; dargs[i] != NULL; i++)
+		args[n++] = dargs[i];
+	args[n] = NULL;
+	return n;
+}
+
+/* Start our own group, as the runs need it. */
+static int
+spawn_satellites(struct sample *s, int tls, char *err, size_t errlen)
+{
+	char satellite[1024], *args[12];
+	size_t n = 0;
+
+	args[0] = NULL;
+	ltb_sibling_tool("ltb-satellite", satellite, sizeof satellite);
+	if (tls)
+		n = tls_args(s, args, n);
+	if (metrics_runs(s))
+		n = datagram_args(s, NPORTS, args, n);
+	return ltb_satgroup_spawn(&s->sats, satellite, NPORTS, args, err,
+	    errlen);
+}
+
+/* A running group that does not say where its datagram sockets are
+ * leaves metrics clients without SatelliteUdpPorts: say so, once. */
+static void
+check_datagrams(struct sample *s)
+{
+	if (!metrics_runs(s) || s->sats.datagrams_known)
+		return;
+	ltb_warn("warning: the satellites at %s do not say which UDP ports "
+	    "or unix socket they serve (no udp_ports or unix_socket in "
+	    "their /stats: an ltb-satellite without --udp, or older): "
+	    "metrics clients get SatelliteUdpPorts [] and "
+	    "SatelliteUnixSocket null", s->sats.admin_url);
 }
 
 /* The plan from flags, calibrating the client first if need be. */
@@ -481,7 +570,11 @@ cleanup(struct sample *s)
 	ltb_satgroup_stop(&s->sats);
 	ltb_ctlserver_stop(s->ctl);
 	if (s->certdir[0] != '\0') {
-		unlink(s->cert);
+		if (s->cert[0] != '\0')
+			unlink(s->cert);
+		/* the satellites remove it at exit; one killed would not */
+		if (s->sock[0] != '\0')
+			unlink(s->sock);
 		rmdir(s->certdir);
 	}
 }
@@ -565,7 +658,7 @@ int
 main(int argc, char **argv)
 {
 	static struct sample s;
-	char err[1024], satellite[1024], why[1100], admin_url[1024];
+	char err[1024], why[1100], admin_url[1024];
 	sigset_t mask;
 	int rc, tls;
 
@@ -598,13 +691,12 @@ main(int argc, char **argv)
 		    "port)", err);
 	tls = satellites_tls(&s, admin_url, sizeof admin_url);
 	s.o.p.tls = tls;
-	if (s.o.satellites != NULL)
+	if (s.o.satellites != NULL) {
 		rc = ltb_satgroup_attach(&s.sats, admin_url, err, sizeof err);
-	else {
-		ltb_sibling_tool("ltb-satellite", satellite, sizeof satellite);
-		rc = ltb_satgroup_spawn(&s.sats, satellite, 8,
-		    tls ? tls_args(&s) : NULL, err, sizeof err);
-	}
+		if (rc == 0)
+			check_datagrams(&s);
+	} else
+		rc = spawn_satellites(&s, tls, err, sizeof err);
 	if (rc < 0) {
 		ltb_warn("%s", err);
 		plan_end(&s, 0, err, 0);

@@ -201,7 +201,8 @@ client_argv(struct run *x, char *run_path, size_t len, char **argv,
 }
 
 /* The message the client fetches: the record's control fields, with the
- * satellites filled in. */
+ * satellites filled in: their host and HTTP ports, and their datagram
+ * sockets (none unless the group serves them). */
 static char *
 control_json(struct run *x)
 {
@@ -215,6 +216,12 @@ control_json(struct run *x)
 		x->msg.nports = g->nports;
 		memcpy(x->msg.satellite_ports, g->ports,
 		    g->nports * sizeof g->ports[0]);
+		/* where a metrics client sends its datagrams */
+		x->msg.nudp = g->nudp;
+		memcpy(x->msg.satellite_udp_ports, g->udp_ports,
+		    g->nudp * sizeof g->udp_ports[0]);
+		memcpy(x->msg.satellite_unix, g->unix_socket,
+		    sizeof x->msg.satellite_unix);
 	}
 	if (o == NULL || ltb_control_to_json(&x->msg, o) < 0) {
 		cJSON_Delete(o);

@@ -27,19 +27,39 @@ struct ltb_satgroup {
 	size_t nports;
 	pid_t pid;		/* our ltb-satellite child, or 0 */
 	int out_fd;		/* its stdout, for its last words */
+	/* spectatord's datagram sockets (ltb-satellite --udp, --unix), for
+	 * metrics clients; none when the group serves none */
+	uint16_t udp_ports[LTB_CONTROL_MAX_PORTS];
+	size_t nudp;
+	char unix_socket[LTB_CONTROL_UNIX_MAX];	/* "": none */
+	int datagrams_known;	/* its record said which it serves (a group
+				 * without the keys serves none, or is older
+				 * than --udp and cannot say) */
 };
 
 /*
  * Start `satellite` (a path or a name in PATH) with its default ports
  * replaced by nports ports the kernel picks, plus extra (NULL-ended, may
  * be NULL) arguments; wait for its ready record (at most 10 s). 0, or -1
- * with a message in err.
+ * with a message in err. The ready record's udp_ports and unix_socket,
+ * when it has them, fill the datagram sockets.
  */
 int ltb_satgroup_spawn(struct ltb_satgroup *g, const char *satellite,
     size_t nports, char *const extra[], char *err, size_t errlen);
 
+/*
+ * The extra arguments that make a group serve metrics clients too:
+ * "--udp 0,0,..." (nudp ports the kernel picks) and "--unix PATH", into
+ * args (room for 5, NULL-ended; ports is its storage, at least
+ * LTB_CONTROL_MAX_PORTS * 2 bytes). path NULL: no unix socket.
+ */
+void ltb_satgroup_datagram_args(size_t nudp, const char *path, char *ports,
+    char *args[5]);
+
 /* Use a running group: ask its admin URL which ports it serves, and
- * where (ltb_satgroup_host). http://[::1]:8359 is fine. */
+ * where (ltb_satgroup_host); and which datagram sockets, when its /stats
+ * says (top-level udp_ports and unix_socket, or entries of ports with a
+ * "transport" of "udp" or "unix"). http://[::1]:8359 is fine. */
 int ltb_satgroup_attach(struct ltb_satgroup *g, const char *admin_url,
     char *err, size_t errlen);
 
