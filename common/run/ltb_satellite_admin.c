@@ -661,7 +661,8 @@ take_datagrams(struct ltb_satgroup *g, const cJSON *rec)
 }
 
 /* An entry of a stats record's ports with a "transport" other than
- * "http": a datagram socket, taken when udp or unix. 1 when it was one,
+ * "http": a socket tracers do not POST to, taken when a datagram one
+ * ("udp" with its port, "unix_dgram" with its path). 1 when it was one,
  * 0 when it is an HTTP port, -1 when it is broken. */
 static int
 take_transport(struct ltb_satgroup *g, const cJSON *p, int listed)
@@ -679,16 +680,15 @@ take_transport(struct ltb_satgroup *g, const cJSON *p, int listed)
 		    &g->udp_ports[g->nudp]) < 0)
 			return -1;
 		g->nudp++;
-	} else if (strcmp(t->valuestring, "unix") == 0 &&
+	} else if ((strcmp(t->valuestring, "unix_dgram") == 0 ||
+	    strcmp(t->valuestring, "unix") == 0) &&
 	    take_unix(g, cJSON_GetObjectItemCaseSensitive(p, "path")) < 0)
 		return -1;
 	return 1;
 }
 
-/* Fill ports and host, and the datagram sockets, from a ready or stats
- * record. */
-static int
-take_ports(struct ltb_satgroup *g, const cJSON *rec)
+int
+ltb_satgroup_take_ports(struct ltb_satgroup *g, const cJSON *rec)
 {
 	const cJSON *ports = cJSON_GetObjectItemCaseSensitive(rec, "ports");
 	const cJSON *bind = cJSON_GetObjectItemCaseSensitive(rec, "bind");
@@ -784,7 +784,7 @@ ltb_satgroup_attach(struct ltb_satgroup *g, const char *admin_url,
 		return -1;
 	rec = cJSON_Parse(body);
 	free(body);
-	if (rec == NULL || take_ports(g, rec) < 0) {
+	if (rec == NULL || ltb_satgroup_take_ports(g, rec) < 0) {
 		snprintf(err, errlen, "satellite admin %s/stats: no ports "
 		    "in its answer", g->admin_url);
 		cJSON_Delete(rec);
@@ -889,7 +889,7 @@ ltb_satgroup_spawn(struct ltb_satgroup *g, const char *satellite,
 	}
 	rec = cJSON_Parse(line);
 	url = cJSON_GetObjectItemCaseSensitive(rec, "admin_url");
-	if (!cJSON_IsString(url) || take_ports(g, rec) < 0) {
+	if (!cJSON_IsString(url) || ltb_satgroup_take_ports(g, rec) < 0) {
 		snprintf(err, errlen, "%s: not a ready record: %.80s",
 		    satellite, line);
 		goto fail;

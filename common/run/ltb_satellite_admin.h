@@ -59,9 +59,15 @@ void ltb_satgroup_datagram_args(size_t nudp, const char *path, char *ports,
 /* Use a running group: ask its admin URL which ports it serves, and
  * where (ltb_satgroup_host); and which datagram sockets, when its /stats
  * says (top-level udp_ports and unix_socket, or entries of ports with a
- * "transport" of "udp" or "unix"). http://[::1]:8359 is fine. */
+ * "transport" of "udp" or "unix_dgram"; entries of another transport
+ * than "http" are no HTTP port). http://[::1]:8359 is fine. */
 int ltb_satgroup_attach(struct ltb_satgroup *g, const char *admin_url,
     char *err, size_t errlen);
+
+/* Fill g's HTTP ports, host (the record's bind, else 127.0.0.1) and
+ * datagram sockets from a ready or stats record (as attach and spawn
+ * read them). 0, or -1 when it names no HTTP port or a bad one. */
+int ltb_satgroup_take_ports(struct ltb_satgroup *g, const cJSON *rec);
 
 /* Where tracers reach a group: bind, the address its stats record says
  * its ports listen on, unless that is the wildcard (0.0.0.0, ::) or NULL
