@@ -150,6 +150,8 @@ static const struct field result_fields[] = {
 	/* may be negative: more arrived intact than the client says it sent */
 	{ "dropped", F_NUM, REQ | NUL, NULL, NULL },
 	{ "dropped_refused", F_COUNT, NUL, NULL, NULL },
+	/* datagrams lost at the satellites' sockets (metrics runs) */
+	{ "socket_drops", F_COUNT, NUL, NULL, NULL },
 	{ "tracer_dropped", F_COUNT, NUL, NULL, NULL },
 	{ "accounting", F_STR, NUL | NONEMPTY, NULL, NULL },
 	{ "program_time", F_NUM, REQ | NONNEG, NULL, NULL },

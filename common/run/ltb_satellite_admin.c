@@ -251,6 +251,8 @@ ltb_satcounts_parse(struct ltb_satcounts *c, const char *json, char *err,
 		    spans_retried) },
 		{ "tls_handshake_failures", offsetof(struct ltb_satcounts,
 		    tls_failures) },
+		{ "socket_drops", offsetof(struct ltb_satcounts,
+		    socket_drops) },
 	};
 	const cJSON *v;
 	const cJSON *type, *other;
@@ -361,6 +363,7 @@ ltb_satcounts_diff(struct ltb_satcounts *d, const struct ltb_satcounts *after,
 	r.connections = since(after->connections, before->connections);
 	r.requests = since(after->requests, before->requests);
 	r.tls_failures = since(after->tls_failures, before->tls_failures);
+	r.socket_drops = since(after->socket_drops, before->socket_drops);
 	r.unknown_path_requests = since(after->unknown_path_requests,
 	    before->unknown_path_requests);
 	map_diff(&r.invalid_by_reason, &after->invalid_by_reason,

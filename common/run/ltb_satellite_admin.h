@@ -115,6 +115,10 @@ struct ltb_satcounts {
 	uint64_t connections;		/* accepted on the satellite ports */
 	uint64_t requests;		/* HTTP requests begun on them */
 	uint64_t tls_failures;		/* /stats tls_handshake_failures */
+	/* datagrams the kernel dropped at the satellites' sockets, their
+	 * buffers full: sent, never read (0 from a satellite without
+	 * datagram sockets) */
+	uint64_t socket_drops;		/* /stats socket_drops */
 	uint64_t unknown_path_requests;	/* to paths no protocol serves */
 	struct ltb_satcount_map invalid_by_reason;	/* /stats invalid */
 	struct ltb_satcount_map rejected_by_reason;	/* /stats rejected */

@@ -282,6 +282,25 @@ refused_counts_are_read_and_zero_from_an_older_satellite(void **unused)
 	assert_non_null(strstr(err, "retried_spans is not a count"));
 }
 
+static void
+socket_drops_are_read_diffed_and_zero_from_an_older_satellite(void **unused)
+{
+	struct ltb_satcounts before = parsed(captured), after, d;
+	char json[sizeof captured + 128], err[256];
+
+	assert_int_equal(before.socket_drops, 0);
+	snprintf(json, sizeof json, "%.*s,\"socket_drops\":17}",
+	    (int)(sizeof captured - 2), captured);
+	after = parsed(json);
+	assert_int_equal(after.socket_drops, 17);
+	ltb_satcounts_diff(&d, &after, &before);
+	assert_int_equal(d.socket_drops, 17);
+	snprintf(json, sizeof json, "%.*s,\"socket_drops\":\"x\"}",
+	    (int)(sizeof captured - 2), captured);
+	assert_int_equal(ltb_satcounts_parse(&d, json, err, sizeof err), -1);
+	assert_non_null(strstr(err, "socket_drops is not a count"));
+}
+
 /* 100 spans sent; a 429 refused 40 of them; a retry got 30 through, 10
  * given up. 140 arrived: 100 new, 40 again (the 30 retried, 10 refused
  * twice). Intact: the 60 never refused and the 30 retried. */
@@ -770,6 +789,8 @@ main(void)
 		cmocka_unit_test(says_nothing_when_intact_spans_arrived),
 		cmocka_unit_test(a_short_buffer_is_cut_not_overrun),
 		cmocka_unit_test(datagram_sockets_of_ready_and_stats_records),
+		cmocka_unit_test(
+		    socket_drops_are_read_diffed_and_zero_from_an_older_satellite),
 		cmocka_unit_test_teardown(diagnoses_a_real_satellite_group,
 		    stop_group),
 	};
