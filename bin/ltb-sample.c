@@ -251,11 +251,11 @@ struct sample {
 	cJSON **plan;
 	size_t nplan, cap;
 	size_t runs, nfailed;		/* results written, failed ones */
-	char certdir[64];		/* ours, for the certificate of a TLS */
-	char cert[96];			/* group we start; "" if none */
-	char sock[96];			/* and the unix socket of a group we
-					 * start for metrics clients; "" if
-					 * none */
+	char privdir[64];		/* ours, for what a group we start
+					 * writes; "" if none: */
+	char cert[96];			/* a TLS group's certificate */
+	char sock[96];			/* the unix socket of a group for
+					 * metrics clients */
 };
 
 static void
@@ -366,15 +366,15 @@ private_dir(struct sample *s, const char *what)
 {
 	const char *tmp = getenv("TMPDIR");
 
-	if (s->certdir[0] != '\0')
-		return s->certdir;
-	snprintf(s->certdir, sizeof s->certdir, "%s/ltb-sample.XXXXXX",
+	if (s->privdir[0] != '\0')
+		return s->privdir;
+	snprintf(s->privdir, sizeof s->privdir, "%s/ltb-sample.XXXXXX",
 	    tmp != NULL && *tmp != '\0' && strlen(tmp) < 32 ? tmp : "/tmp");
-	if (mkdtemp(s->certdir) == NULL)
+	if (mkdtemp(s->privdir) == NULL)
 		ltb_die(LTB_EXIT_SYS, "cannot make a directory for the "
-		    "satellites' %s: %s: %s", what, s->certdir,
+		    "satellites' %s: %s: %s", what, s->privdir,
 		    strerror(errno));
-	return s->certdir;
+	return s->privdir;
 }
 
 /* The arguments of a TLS group we start: --tls, and where to write its
@@ -576,13 +576,13 @@ cleanup(struct sample *s)
 	free(s->o.script_json);
 	ltb_satgroup_stop(&s->sats);
 	ltb_ctlserver_stop(s->ctl);
-	if (s->certdir[0] != '\0') {
+	if (s->privdir[0] != '\0') {
 		if (s->cert[0] != '\0')
 			unlink(s->cert);
 		/* the satellites remove it at exit; one killed would not */
 		if (s->sock[0] != '\0')
 			unlink(s->sock);
-		rmdir(s->certdir);
+		rmdir(s->privdir);
 	}
 }
 
