@@ -12,6 +12,10 @@
 #   throughput  the tracer reaches 3000 sps before its own CPU (traced minus
 #               NoOp) passes 0.10
 #
+# A metrics client (c-spectator, js-spectator) is gated the same way: its
+# runs speak what its clients/NAME/protocol file names, count measurements
+# where a tracer's count spans, and the verdicts say so (ns/measurement).
+#
 # usage: gates.sh [-c CLIENT] [-s SCALE] [-o DIR] [--retries K] [GATE...]
 #   -c CLIENT    client from the registry (default c)
 #   -s SCALE     runtime factor, e.g. 0.05 for a quick run; runtimes never go

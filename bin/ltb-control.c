@@ -55,8 +55,13 @@ static const char usage[] =
 "           to fetch it; print a \"fetched\" record. The message is the\n"
 "           first control record of --plan, or built from --trace,\n"
 "           --repeat N, --work N, --sleep NS, --sleep-interval NS,\n"
-"           --satellite-ports LIST, --protocol NAME, --tls, --tls-ca FILE\n"
-"           (default: the defaults of ltb_control).\n"
+"           --satellite-ports LIST, --protocol NAME, --line-buffer BYTES,\n"
+"           --meters LIST, --tls, --tls-ca FILE (default: the defaults of\n"
+"           ltb_control).\n"
+"           A client's default protocol is the one line of its\n"
+"           clients/NAME/protocol file (lightstep when it has none);\n"
+"           calibrate and plan tell it that unless --protocol says\n"
+"           otherwise.\n"
 "\n"
 "  --target-cpu X        the NoOp client's CPU to calibrate to (0.7)\n"
 "  --control-port PORT   where clients fetch the message (default 8024;\n"
@@ -277,7 +282,8 @@ plan_flag:
 			if (ch == LTB_OPT_TRACE)
 				trace_seen = 1;
 			if (ch == LTB_OPT_PROTOCOL || ch == LTB_OPT_TLS ||
-			    ch == LTB_OPT_TLS_CA)
+			    ch == LTB_OPT_TLS_CA || ch == LTB_OPT_LINE_BUFFER ||
+			    ch == LTB_OPT_METERS)
 				wire_seen = 1;
 			if (ltb_plan_flag(&o->p, ch, optarg, argv, argc,
 			    &optind, err, sizeof err) < 0)
@@ -301,6 +307,9 @@ plan_flag:
 		if (wire_seen) {
 			o->msg_flags = 1;
 			o->msg.protocol = o->p.protocol;
+			o->msg.line_buffer_bytes = o->p.line_buffer_bytes;
+			memcpy(o->msg.meters, o->p.meters,
+			    sizeof o->msg.meters);
 			o->msg.tls = o->p.tls;
 			memcpy(o->msg.tls_ca_file, o->p.tls_ca_file,
 			    sizeof o->msg.tls_ca_file);
@@ -313,6 +322,7 @@ plan_flag:
 		bad_usage(err);
 	o->cal.client = o->p.client;
 	o->cal.client_cmd = o->p.client_cmd;
+	o->cal.protocol = o->p.protocol;
 }
 
 /* Progress from the calibration and its runs: its steps and a client's

@@ -80,11 +80,20 @@ LTB_PLAN_USAGE
 "Spans of a refused report did arrive: they are received, and a retry's\n"
 "copies are duplicates (spans_retried once through), never new spans.\n"
 "\n"
+"A metrics client's runs (Protocol spectatord or atlas: --protocol, or its\n"
+"clients/NAME/protocol file) count measurements (\"unit\":\"measurement\");\n"
+"the group started for them also serves spectatord's datagrams (--udp, one\n"
+"port per HTTP port, and --unix in a directory of ours), and each client\n"
+"is told them (SatelliteUdpPorts, SatelliteUnixSocket); socket_drops counts\n"
+"the datagrams lost at the satellites' sockets.\n"
+"\n"
 "Exit: 0 every run succeeded; 1 a run failed (client crashed, hung, never\n"
 "fetched its message: its result carries \"error\"); 2 usage or bad plan;\n"
 "3 system failure (cannot bind, spawn, reach the satellites); 4 its\n"
 "calibration was inconclusive (the machine too busy to converge); 130/143\n"
 "interrupted. The last record is always a plan_end.\n";
+
+#define NPORTS 8		/* HTTP ports of a group we start */
 
 struct opts {
 	const char *plan;
@@ -242,8 +251,11 @@ struct sample {
 	cJSON **plan;
 	size_t nplan, cap;
 	size_t runs, nfailed;		/* results written, failed ones */
-	char certdir[64];		/* ours, for the certificate of a TLS */
-	char cert[96];			/* group we start; "" if none */
+	char privdir[64];		/* ours, for what a group we start
+					 * writes; "" if none: */
+	char cert[96];			/* a TLS group's certificate */
+	char sock[96];			/* the unix socket of a group for
+					 * metrics clients */
 };
 
 static void
@@ -347,23 +359,107 @@ tell_tls(struct sample *s, int tls)
 	}
 }
 
-/* The arguments of a TLS group we start: --tls, and where to write its
- * certificate, in a directory of our own that cleanup removes. */
-static char *const *
-tls_args(struct sample *s)
+/* A directory of our own that cleanup removes, for what a group we
+ * start writes: its certificate, its unix socket. */
+static const char *
+private_dir(struct sample *s, const char *what)
 {
-	static char *args[4] = { "--tls", "--cert-out", NULL, NULL };
 	const char *tmp = getenv("TMPDIR");
 
-	snprintf(s->certdir, sizeof s->certdir, "%s/ltb-sample.XXXXXX",
+	if (s->privdir[0] != '\0')
+		return s->privdir;
+	snprintf(s->privdir, sizeof s->privdir, "%s/ltb-sample.XXXXXX",
 	    tmp != NULL && *tmp != '\0' && strlen(tmp) < 32 ? tmp : "/tmp");
-	if (mkdtemp(s->certdir) == NULL)
+	if (mkdtemp(s->privdir) == NULL)
 		ltb_die(LTB_EXIT_SYS, "cannot make a directory for the "
-		    "satellites' certificate: %s: %s", s->certdir,
+		    "satellites' %s: %s: %s", what, s->privdir,
 		    strerror(errno));
-	snprintf(s->cert, sizeof s->cert, "%s/cert.pem", s->certdir);
-	args[2] = s->cert;
-	return args;
+	return s->privdir;
+}
+
+/* The arguments of a TLS group we start: --tls, and where to write its
+ * certificate, after the n in args. */
+static size_t
+tls_args(struct sample *s, char **args, size_t n)
+{
+	snprintf(s->cert, sizeof s->cert, "%s/cert.pem",
+	    private_dir(s, "certificate"));
+	args[n++] = "--tls";
+	args[n++] = "--cert-out";
+	args[n++] = s->cert;
+	args[n] = NULL;
+	return n;
+}
+
+/* Whether any run speaks a metrics protocol (its unit a measurement):
+ * the plan's records, or the flags that make the plan. */
+static int
+metrics_runs(const struct sample *s)
+{
+	char why[256];
+	int p;
+
+	if (s->o.plan == NULL)
+		return strcmp(ltb_control_protocol_unit(s->o.p.protocol),
+		    "measurement") == 0;
+	for (size_t i = 0; i < s->nplan; i++) {
+		p = ltb_control_protocol(ltb_json_str(s->plan[i], "Protocol",
+		    "lightstep"), why, sizeof why);
+		if (p >= 0 && strcmp(ltb_control_protocol_unit(p),
+		    "measurement") == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* The arguments of a group we start for metrics clients: spectatord's
+ * datagram sockets, as many UDP ports as HTTP ones and a unix socket
+ * in our directory, after the n in args. Only then, so that a tracer's
+ * runs start the satellites as they always did. */
+static size_t
+datagram_args(struct sample *s, size_t nports, char **args, size_t n)
+{
+	static char ports[LTB_CONTROL_MAX_PORTS * 2 + 1];
+	char *dargs[5];
+
+	snprintf(s->sock, sizeof s->sock, "%s/ltb-sat-%d.sock",
+	    private_dir(s, "unix socket"), (int)getpid());
+	ltb_satgroup_datagram_args(nports, s->sock, ports, dargs);
+	for (size_t i = 0; dargs[i] != NULL; i++)
+		args[n++] = dargs[i];
+	args[n] = NULL;
+	return n;
+}
+
+/* Start our own group, as the runs need it. */
+static int
+spawn_satellites(struct sample *s, int tls, char *err, size_t errlen)
+{
+	char satellite[1024], *args[12];
+	size_t n = 0;
+
+	args[0] = NULL;
+	ltb_sibling_tool("ltb-satellite", satellite, sizeof satellite);
+	if (tls)
+		n = tls_args(s, args, n);
+	if (metrics_runs(s))
+		n = datagram_args(s, NPORTS, args, n);
+	return ltb_satgroup_spawn(&s->sats, satellite, NPORTS, args, err,
+	    errlen);
+}
+
+/* A running group that does not say where its datagram sockets are
+ * leaves metrics clients without SatelliteUdpPorts: say so, once. */
+static void
+check_datagrams(struct sample *s)
+{
+	if (!metrics_runs(s) || s->sats.datagrams_known)
+		return;
+	ltb_warn("warning: the satellites at %s do not say which UDP ports "
+	    "or unix socket they serve (no udp_ports or unix_socket in "
+	    "their /stats: an ltb-satellite without --udp, or older): "
+	    "metrics clients get SatelliteUdpPorts [] and "
+	    "SatelliteUnixSocket null", s->sats.admin_url);
 }
 
 /* The plan from flags, calibrating the client first if need be. */
@@ -378,6 +474,7 @@ make_plan(struct sample *s, char *err, size_t errlen)
 	ltb_calibrate_default(&co);
 	co.client = s->o.p.client;
 	co.client_cmd = s->o.p.client_cmd;
+	co.protocol = s->o.p.protocol;
 	co.target_cpu = s->o.target_cpu;
 	if (s->o.calibration_runtime > 0)
 		co.runtime = s->o.calibration_runtime;
@@ -450,11 +547,14 @@ report(struct sample *s, size_t i, const cJSON *res)
 	const char *e = ltb_json_str(res, "error", NULL);
 	const cJSON *recv = cJSON_GetObjectItemCaseSensitive(res,
 	    "spans_received");
-	char spans[96] = "";
+	char spans[160] = "";
 
+	/* in the run's unit: spans, or a metrics client's measurements */
 	if (cJSON_IsNumber(recv))
-		snprintf(spans, sizeof spans, ", %.0f/%.0f spans, %.0f dropped",
-		    recv->valuedouble, ltb_json_num(res, "spans_sent", 0),
+		snprintf(spans, sizeof spans, ", %.0f/%.0f %.40ss, %.0f "
+		    "dropped", recv->valuedouble,
+		    ltb_json_num(res, "spans_sent", 0),
+		    ltb_json_str(res, "unit", "span"),
 		    ltb_json_num(res, "dropped", 0));
 	fprintf(stderr, "%s%s: run %zu/%zu: %s %s %g sps %g s trial %.0f: "
 	    "cpu %.3f, %.2f s%s%s%s\n", s->live ? "\r" : "",
@@ -476,9 +576,13 @@ cleanup(struct sample *s)
 	free(s->o.script_json);
 	ltb_satgroup_stop(&s->sats);
 	ltb_ctlserver_stop(s->ctl);
-	if (s->certdir[0] != '\0') {
-		unlink(s->cert);
-		rmdir(s->certdir);
+	if (s->privdir[0] != '\0') {
+		if (s->cert[0] != '\0')
+			unlink(s->cert);
+		/* the satellites remove it at exit; one killed would not */
+		if (s->sock[0] != '\0')
+			unlink(s->sock);
+		rmdir(s->privdir);
 	}
 }
 
@@ -561,7 +665,7 @@ int
 main(int argc, char **argv)
 {
 	static struct sample s;
-	char err[1024], satellite[1024], why[1100], admin_url[1024];
+	char err[1024], why[1100], admin_url[1024];
 	sigset_t mask;
 	int rc, tls;
 
@@ -594,13 +698,12 @@ main(int argc, char **argv)
 		    "port)", err);
 	tls = satellites_tls(&s, admin_url, sizeof admin_url);
 	s.o.p.tls = tls;
-	if (s.o.satellites != NULL)
+	if (s.o.satellites != NULL) {
 		rc = ltb_satgroup_attach(&s.sats, admin_url, err, sizeof err);
-	else {
-		ltb_sibling_tool("ltb-satellite", satellite, sizeof satellite);
-		rc = ltb_satgroup_spawn(&s.sats, satellite, 8,
-		    tls ? tls_args(&s) : NULL, err, sizeof err);
-	}
+		if (rc == 0)
+			check_datagrams(&s);
+	} else
+		rc = spawn_satellites(&s, tls, err, sizeof err);
 	if (rc < 0) {
 		ltb_warn("%s", err);
 		plan_end(&s, 0, err, 0);

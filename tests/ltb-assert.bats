@@ -464,3 +464,46 @@ broken_result() {
 	run ltb-assert --max-interval 0.06 --baseline "$FX/cost.jsonl" --max-regression 0.10 "$FX/cost-aa.jsonl"
 	assert_success
 }
+
+# as_measurements FILE: its results as a metrics client's, counting
+# measurements ("unit": "measurement"), on stdout.
+as_measurements() {
+	jq -c 'if .type == "result" then .unit = "measurement" | .client = "c-spectator" else . end' "$1"
+}
+
+@test "a metrics client's gates keep their meaning and say its unit" {
+	as_measurements "$FX/dropped-some.jsonl" >"$TMP/dropped.jsonl"
+	run --separate-stderr ltb-assert --max-dropped-ratio 0.001 "$TMP/dropped.jsonl"
+	assert_failure 1
+	[ "${stderr_lines[1]}" = "ltb-assert: FAIL max-dropped-ratio: 0.00133333 > 0.001 (worst: c-spectator traced 300 measurements/s trial 0, 12 of 9000 measurements dropped)" ]
+	as_measurements "$FX/memory.jsonl" >"$TMP/memory.jsonl"
+	run --separate-stderr ltb-assert --max-memory-growth 2 "$TMP/memory.jsonl"
+	assert_success
+	[ "${stderr_lines[1]}" = "ltb-assert: PASS max-memory-growth: 1.3299 <= 2 (worst at 500 measurements/s: 3.0 MiB after 5 s, 4.0 MiB after 100 s)" ]
+	as_measurements "$FX/throughput.jsonl" >"$TMP/throughput.jsonl"
+	run --separate-stderr ltb-assert --min-throughput 3000 --at-overhead 0.10 "$TMP/throughput.jsonl"
+	assert_success
+	[[ ${stderr_lines[1]} == "ltb-assert: PASS min-throughput: 4655.45 >= 3000 measurements/s (overhead exceeds 0.1 between 3994.5 measurements/s (0.09) and 7960.2 measurements/s (0.15))" ]]
+	as_measurements "$FX/cost.jsonl" >"$TMP/cost.jsonl"
+	run --separate-stderr ltb-assert --max-ns-per-span 3000 --max-overhead 0.5 --max-cpu 0.8 "$TMP/cost.jsonl"
+	assert_success
+	[[ ${stderr_lines[1]} == "ltb-assert: PASS max-ns-per-span: 2028 ns/measurement, 95% CI 1950 to 2106, <= 3000 (OLS over 9 pairs; "* ]]
+	[[ ${stderr_lines[2]} == "ltb-assert: PASS max-overhead: 0.0874667 <= 0.5 (worst at 40000 measurements/s: "*", 2187 CPU-ns/measurement; 3 rates; 2028 ns/measurement (95% CI 1950 to 2106, OLS over 9 pairs))" ]]
+	[[ ${stderr_lines[3]} == "ltb-assert: PASS max-cpu: 0.7889 <= 0.8 (worst: c-spectator traced 40000 measurements/s trial 2)" ]]
+	jq -s -e 'map(select(.gate == "max-ns-per-span"))[0].cost_per_span.unit == "ns/measurement"' <<<"$output"
+	# a tracer's are as they were
+	run --separate-stderr ltb-assert --max-ns-per-span 3000 "$FX/cost.jsonl"
+	[[ ${stderr_lines[1]} == "ltb-assert: PASS max-ns-per-span: 2028 ns/span, "* ]]
+}
+
+@test "results of two units, or a baseline of another unit, are exit 2 naming them" {
+	as_measurements "$FX/cost.jsonl" >"$TMP/cost.jsonl"
+	cat "$FX/cost.jsonl" >"$TMP/mixed.jsonl"
+	head -n 1 "$TMP/cost.jsonl" >>"$TMP/mixed.jsonl"
+	run --separate-stderr ltb-assert --max-cpu 0.8 "$TMP/mixed.jsonl"
+	assert_failure 2
+	[[ $stderr == *"ltb-assert: $TMP/mixed.jsonl:1 counts spans, $TMP/mixed.jsonl:20 measurements: judge one unit at a time (a tracer's runs or a metrics client's)"* ]]
+	run --separate-stderr ltb-assert --max-regression 0.1 --baseline "$FX/cost.jsonl" "$TMP/cost.jsonl"
+	assert_failure 2
+	[[ $stderr == *"ltb-assert: the baseline $FX/cost.jsonl counts spans and this input measurements: compare runs of one unit"* ]]
+}

@@ -267,3 +267,106 @@ calibration() {
 	assert_failure 2
 	assert_line --index 0 "ltb-satellite: bad --bind '999.1.1.1': not an IPv4 or IPv6 address"
 }
+
+# registered_client NAME [PROTOCOL]: a client NAME in $TMP/clients (found
+# through LTB_CLIENTS_DIR), whose protocol file names PROTOCOL; none
+# without one. Its run only prints a summary: these tests plan, not run.
+registered_client() {
+	mkdir -p "$TMP/clients/$1"
+	printf '#!/bin/sh\necho '"'"'{"type":"client","spans_sent":0}'"'"'\n' \
+		>"$TMP/clients/$1/run"
+	chmod +x "$TMP/clients/$1/run"
+	if [[ -n ${2:-} ]]; then
+		printf '%s\n' "$2" >"$TMP/clients/$1/protocol"
+	fi
+	export LTB_CLIENTS_DIR=$TMP/clients
+}
+
+@test "plan tells a client the protocol its protocol file names, unless --protocol says otherwise" {
+	calibration
+	registered_client metrics spectatord
+	registered_client publisher atlas
+	registered_client tracer
+	run ltb-control plan --client metrics --calibration "$TMP/cal.json" --sps 100 --runtime 1
+	assert_success
+	run jq -r .Protocol <<<"$output"
+	assert_output spectatord
+	run ltb-control plan --client publisher --calibration "$TMP/cal.json" --sps 100 --runtime 1
+	run jq -r .Protocol <<<"$output"
+	assert_output atlas
+	run ltb-control plan --client metrics --calibration "$TMP/cal.json" --sps 100 --runtime 1 \
+		--protocol otlp
+	run jq -r .Protocol <<<"$output"
+	assert_output otlp
+	# no file: lightstep, as clients always were
+	run ltb-control plan --client tracer --calibration "$TMP/cal.json" --sps 100 --runtime 1
+	run jq -r .Protocol <<<"$output"
+	assert_output lightstep
+}
+
+@test "the shipped clients say what they speak: js-otel otlp, c and js-lightstep nothing (lightstep)" {
+	calibration
+	for c in c:lightstep js-lightstep:lightstep js-otel:otlp; do
+		run ltb-control plan --client "${c%%:*}" --calibration "$TMP/cal.json" --sps 100 --runtime 1
+		assert_success
+		run jq -r .Protocol <<<"$output"
+		assert_output "${c#*:}"
+	done
+	[ ! -e "$LTB_ROOT/clients/c/protocol" ]
+}
+
+@test "a bad protocol file is exit 2 naming the file, the line and the known protocols" {
+	calibration
+	registered_client bad '# what it speaks'
+	printf 'zipkin\n' >>"$TMP/clients/bad/protocol"
+	for cmd in "plan --calibration $TMP/cal.json" calibrate; do
+		run --separate-stderr ltb-control $cmd --client bad --control-port 0
+		assert_failure 2
+		[[ ${stderr%%$'\n'*} == "ltb-control: $TMP/clients/bad/protocol:2: unknown protocol 'zipkin' (known: lightstep, otlp, spectatord, atlas)" ]]
+		[[ -z $output ]]
+	done
+	printf 'spectatord\natlas\n' >"$TMP/clients/bad/protocol"
+	run ltb-control plan --client bad --calibration "$TMP/cal.json"
+	assert_failure 2
+	assert_line --index 0 "ltb-control: $TMP/clients/bad/protocol:2: a second protocol (line 1 named one): the file names one"
+	# --protocol given, the file is not read
+	run ltb-control plan --client bad --calibration "$TMP/cal.json" --protocol spectatord
+	assert_success
+}
+
+@test "plan --line-buffer and --meters flow into the records; bad ones are usage errors" {
+	calibration
+	run ltb-control plan --client c --calibration "$TMP/cal.json" --protocol spectatord \
+		--line-buffer 2048 --meters counter,percentile_timer,gauge --sps 100 --runtime 1
+	assert_success
+	run jq -c '[.Protocol, .LineBufferBytes, .Meters]' <<<"$output"
+	assert_output '["spectatord",2048,["counter","percentile_timer","gauge"]]'
+	# the defaults: a datagram a line, counters, timers and gauges
+	run ltb-control plan --client c --calibration "$TMP/cal.json" --protocol atlas --sps 100 --runtime 1
+	run jq -c '[.Protocol, .LineBufferBytes, .Meters, .SatelliteUdpPorts, .SatelliteUnixSocket]' <<<"$output"
+	assert_output '["atlas",0,["counter","timer","gauge"],[],null]'
+	run ltb-control plan --client c --calibration "$TMP/cal.json" --line-buffer 70000
+	assert_failure 2
+	assert_line --index 0 "ltb-control: bad --line-buffer '70000': expected a whole number from 0 to 65536"
+	run ltb-control plan --client c --calibration "$TMP/cal.json" --meters counter,histogram
+	assert_failure 2
+	assert_line --index 0 --partial "ltb-control: bad --meters 'counter,histogram': 'histogram' is no meter type (counter, "
+	run ltb-control --help
+	assert_line --partial "--line-buffer BYTES"
+	assert_line --partial "--meters LIST"
+	assert_line --partial "clients/NAME/protocol"
+}
+
+@test "serve hands a metrics client its protocol, line buffer and meters" {
+	ltb-control serve --control-port 0 --protocol spectatord --line-buffer 512 \
+		--meters gauge --repeat 7 --timeout 10 >"$TMP/out" 2>"$TMP/err" &
+	pid=$!
+	started $pid
+	wait_for 5 grep -q 'serving at' "$TMP/err"
+	url=$(grep -o 'http://[^ ;]*/control' "$TMP/err" | head -n 1)
+	run curl -sS "$url"
+	assert_success
+	run jq -c '[.Protocol, .LineBufferBytes, .Meters, .Repeat]' <<<"$output"
+	assert_output '["spectatord",512,["gauge"],7]'
+	wait "$pid"
+}

@@ -459,3 +459,51 @@ gate_cost() {
 	grep -q '<p class="cost" id="cost-per-span">.*cost per span not known: 1 pair' "$TMP/one.html"
 	! grep -q 'ns/span' "$TMP/one.html"
 }
+
+# as_measurements FILE: its results as a metrics client's, counting
+# measurements ("unit": "measurement"), on stdout.
+as_measurements() {
+	jq -c 'if .type == "result" then .unit = "measurement" | .client = "c-spectator" else . end' "$1"
+}
+
+@test "a metrics client's graphs say measurements: axes, titles, cost per measurement" {
+	as_measurements "$FX/cost.jsonl" >"$TMP/cost.jsonl"
+	run ltb-plot cpu --script "$TMP/cost.jsonl"
+	assert_success
+	assert_line "set xlabel 'measurement rate achieved (measurements/s)'"
+	assert_line "set multiplot layout 2,1 title 'c-spectator: CPU against measurement rate' font ',13'"
+	assert_line --partial "set label 2 'cost per measurement: 6310 ns/measurement (95% CI 4779 to 7841, OLS over 6 pairs)'"
+	assert_line --partial "title 'fit: fixed cost per run + cost per measurement x measurements'"
+	refute_line --partial "span"
+	as_measurements "$FX/dropped.jsonl" >"$TMP/dropped.jsonl"
+	run ltb-plot dropped --script "$TMP/dropped.jsonl"
+	assert_success
+	assert_line "set ylabel 'measurements dropped (% of measurements sent)' tc rgb '#d62728'"
+	refute_line --partial "span"
+	as_measurements "$FX/memory.jsonl" >"$TMP/memory.jsonl"
+	run ltb-plot memory --script "$TMP/memory.jsonl"
+	assert_line --partial "title '500 measurements/s'"
+	# drawn, the SVG says so too
+	run ltb-plot cpu -o "$TMP/c.svg" "$TMP/cost.jsonl"
+	assert_success
+	is_svg "$TMP/c.svg"
+	grep -q 'measurement rate achieved (measurements/s)' "$TMP/c.svg"
+	# and the report's captions and cost
+	run ltb-plot report -o "$TMP/r.html" "$TMP/cost.jsonl"
+	assert_success
+	grep -q '<figcaption>CPU against measurement rate, NoOp and traced' "$TMP/r.html"
+	grep -qF 'program_time) against its measurements over every rate: cost per measurement: 6310 ns/measurement' "$TMP/r.html"
+	# a tracer's stay as they were
+	run ltb-plot cpu --script "$FX/cost.jsonl"
+	assert_line "set xlabel 'span rate achieved (spans/s)'"
+}
+
+@test "runs of two units in one graph are exit 2 naming two of them" {
+	as_measurements "$FX/cpu.jsonl" | head -n 1 | jq -c '.client = "c"' >"$TMP/m.jsonl"
+	cat "$FX/cpu.jsonl" "$TMP/m.jsonl" >"$TMP/mixed.jsonl"
+	n=$(wc -l <"$TMP/mixed.jsonl")
+	first=$(grep -n '"type":"result"' "$FX/cpu.jsonl" | head -n 1 | cut -d: -f1)
+	run --separate-stderr ltb-plot cpu --script "$TMP/mixed.jsonl"
+	assert_failure 2
+	[ "$stderr" = "ltb-plot: $TMP/mixed.jsonl:$first counts spans, $TMP/mixed.jsonl:$n measurements: one graph draws one unit (choose the runs with --label or --client)" ]
+}

@@ -601,3 +601,116 @@ SH
 	run jq -r .TlsCaFile "$TMP/ctl2.json"
 	assert_output "$TMP/ca.pem"
 }
+
+# --- metrics clients ---------------------------------------------------------
+
+# metrics_client NAME PROTOCOL: a registered client (LTB_CLIENTS_DIR) whose
+# protocol file names PROTOCOL, with a calibration in the cache so nothing
+# calibrates. Its run is a real process: it fetches its control message
+# with curl and keeps it in $TMP/NAME.json; traced, it is told UDP ports
+# and a unix socket by the satellites ltb-sample started (or it fails),
+# and sends one spectatord line a datagram (bash's /dev/udp: a connected
+# socket each) to the first port, Repeat of them; then it prints its
+# summary line.
+metrics_client() {
+	local dir=$TMP/clients/$1
+	mkdir -p "$dir"
+	printf '%s\n' "$2" >"$dir/protocol"
+	cat >"$dir/run" <<-EOF
+	#!/bin/bash
+	set -u
+	msg=\$(curl -sS "\$LTB_CONTROL_URL") || exit 3
+	printf '%s\n' "\$msg" >"$TMP/$1.json"
+	n=\$(jq .Repeat <<<"\$msg")
+	if [[ \$(jq .Trace <<<"\$msg") == true ]]; then
+		port=\$(jq -r '.SatelliteUdpPorts[0] // empty' <<<"\$msg")
+		sock=\$(jq -r '.SatelliteUnixSocket // empty' <<<"\$msg")
+		[[ -n \$port ]] || { echo "no SatelliteUdpPorts" >&2; exit 1; }
+		[[ -S \$sock ]] || { echo "SatelliteUnixSocket '\$sock' is no socket" >&2; exit 1; }
+		for ((i = 0; i < n; i++)); do
+			printf 'c:ltb.test,i=%d:1\n' "\$i" >/dev/udp/127.0.0.1/"\$port"
+		done
+	fi
+	printf '{"type":"client","spans_sent":%d,"dropped":0,"tracer":"shell"}\n' "\$n"
+	EOF
+	chmod +x "$dir/run"
+	export LTB_CLIENTS_DIR=$TMP/clients
+	mkdir -p "$LTB_CACHE_DIR"
+	jq -nc --arg c "$1" --arg host "$(hostname)" '{type:"calibration",v:1,
+		client:$c,target_cpu:0.7,sleep_per_work_ns:1,work_per_second:1e8,
+		achieved_cpu:0.7,iterations:1,host:$host,created:"test"}' \
+		>"$LTB_CACHE_DIR/calibration-$1-0.70-$(hostname).json"
+}
+
+# The satellites serve spectatord's datagrams (i11-dgram's --udp).
+need_udp() {
+	ltb-satellite --help 2>&1 | grep -q -- '--udp' ||
+		skip "ltb-satellite has no --udp yet"
+}
+
+@test "a metrics client's run counts measurements: the client is told the UDP ports and unix socket of the satellites ltb-sample started" {
+	need_udp
+	metrics_client spec spectatord
+	run --separate-stderr ltb-sample --client spec --trace --sps 50 --runtime 1 \
+		--control-port 0
+	assert_success
+	said=$stderr
+	run jq -r '[.unit, .spans_sent, .spans_received, .dropped, .error] | @tsv' <<<"$(results)"
+	assert_output "$(printf 'measurement\t50\t50\t0\t')"
+	[[ $said == *"spec traced 50 sps 1 s trial 0: cpu "*", 50/50 measurements, 0 dropped"* ]]
+	run jq -c '[.Protocol, (.SatelliteUdpPorts | length), (.SatelliteUnixSocket | test("/ltb-sample[.][^/]+/ltb-sat-[0-9]+[.]sock$"))]' "$TMP/spec.json"
+	assert_output '["spectatord",8,true]'
+	# the socket and its directory went with the satellites
+	sock=$(jq -r .SatelliteUnixSocket "$TMP/spec.json")
+	[ ! -e "$sock" ]
+	[ ! -e "$(dirname "$sock")" ]
+}
+
+@test "a metrics client against a running group: the datagram sockets its /stats names, or a warning that it names none" {
+	metrics_client spec spectatord
+	start_satellite
+	run --separate-stderr ltb-sample --client spec --trace off --sps 20 --runtime 1 \
+		--satellites "$SAT_ADMIN" --control-port 0
+	assert_success
+	said=$stderr
+	run jq -r '[.unit, .spans_sent, .spans_received, .error] | @tsv' <<<"$(results)"
+	assert_output "$(printf 'measurement\t20\t\t')"
+	if [[ $(sat_stat 'has("udp_ports")') == true ]]; then
+		[[ $said != *"do not say which UDP ports"* ]]
+		run jq -c .SatelliteUdpPorts "$TMP/spec.json"
+		assert_output "$(sat_stat '.udp_ports' | jq -c .)"
+	else
+		[[ $said == *"ltb-sample: warning: the satellites at $SAT_ADMIN do not say which UDP ports or unix socket they serve"* ]]
+		run jq -c '[.SatelliteUdpPorts, .SatelliteUnixSocket]' "$TMP/spec.json"
+		assert_output '[[],null]'
+	fi
+}
+
+@test "a tracer's run neither warns of datagram sockets nor counts anything but spans" {
+	start_satellite
+	run --separate-stderr ltb-sample --client c --trace --sps 100 --runtime 1 \
+		--satellites "$SAT_ADMIN" --control-port 0
+	assert_success
+	[[ $stderr != *"UDP ports"* ]]
+	[[ $stderr == *", 100/100 spans, 0 dropped"* ]]
+	run jq -r .unit <<<"$(results)"
+	assert_output span
+}
+
+@test "ltb-sample takes a client's protocol from its file; a bad file is exit 2 before any run" {
+	metrics_client spec spectatord
+	printf 'spectatord\nzipkin\n' >"$TMP/clients/spec/protocol"
+	run --separate-stderr ltb-sample --client spec --trace off --sps 20 --runtime 1 --control-port 0
+	assert_failure 2
+	[[ ${stderr%%$'\n'*} == "ltb-sample: $TMP/clients/spec/protocol:2: a second protocol (line 1 named one): the file names one" ]]
+	[ ! -e "$TMP/spec.json" ]
+	printf 'atlas\n' >"$TMP/clients/spec/protocol"
+	start_satellite
+	run --separate-stderr ltb-sample --client spec --trace off --sps 20 --runtime 1 \
+		--satellites "$SAT_ADMIN" --control-port 0 --meters gauge --line-buffer 1400
+	assert_success
+	run jq -r .unit <<<"$(results)"
+	assert_output measurement
+	run jq -c '[.Protocol, .Meters, .LineBufferBytes]' "$TMP/spec.json"
+	assert_output '["atlas",["gauge"],1400]'
+}

@@ -15,6 +15,7 @@
 
 #include "judge/ltb_cost.h"
 #include "core/ltb_stats.h"
+#include "records/ltb_records.h"
 
 static int
 role(const struct ltb_result *r)
@@ -139,6 +140,7 @@ ltb_cost_fit(const struct ltb_results *rs, struct ltb_cost *c, char *err,
 	memset(c, 0, sizeof *c);
 	unknown(c);
 	c->method = "ols";
+	c->unit = rs->n > 0 ? rs->v[0].unit : "span";
 	c->pairs = calloc(rs->n ? rs->n : 1, sizeof *c->pairs);
 	if (paired == NULL || c->pairs == NULL)
 		goto nomem;
@@ -197,16 +199,18 @@ ltb_cost_free(struct ltb_cost *c)
 void
 ltb_cost_line(const struct ltb_cost *c, char *buf, size_t len)
 {
+	const char *u = ltb_unit_word(c->unit);
+
 	if (!c->known)
-		snprintf(buf, len, "cost per span not known: %zu pair%s (it "
+		snprintf(buf, len, "cost per %s not known: %zu pair%s (it "
 		    "needs 3 or more, traced and NoOp at 2 rates or more)",
-		    c->npairs, c->npairs == 1 ? "" : "s");
+		    u, c->npairs, c->npairs == 1 ? "" : "s");
 	else if (!c->resolved)
-		snprintf(buf, len, "cost per span not resolved: %.0f to %.0f "
-		    "ns/span over %zu pairs (more rates, trials or longer runs "
-		    "would resolve it)", c->lo, c->hi, c->npairs);
+		snprintf(buf, len, "cost per %s not resolved: %.0f to %.0f "
+		    "ns/%s over %zu pairs (more rates, trials or longer runs "
+		    "would resolve it)", u, c->lo, c->hi, u, c->npairs);
 	else
-		snprintf(buf, len, "%.0f ns/span (95%% CI %.0f to %.0f, OLS "
-		    "over %zu pairs)", c->ns_per_span, c->lo, c->hi,
+		snprintf(buf, len, "%.0f ns/%s (95%% CI %.0f to %.0f, OLS "
+		    "over %zu pairs)", c->ns_per_span, u, c->lo, c->hi,
 		    c->npairs);
 }

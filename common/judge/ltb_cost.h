@@ -51,6 +51,8 @@ struct ltb_cost {
 	double resid_sd;	/* the residuals' spread, CPU-seconds */
 	int resolved;		/* the slope's interval excludes 0 */
 	const char *method;	/* "ols": static */
+	const char *unit;	/* static: what a pair's spans count, the
+				 * unit of its results ("span", ...) */
 };
 
 /*
@@ -66,7 +68,7 @@ void ltb_cost_free(struct ltb_cost *c);
 
 /* "1903 ns/span (95% CI 1701 to 2105, OLS over 9 pairs)", or, when the
  * interval holds 0, "not resolved: -300 to 800 ns/span over 9 pairs (more
- * rates or longer runs would resolve it)". */
+ * rates or longer runs would resolve it)"; in c's unit ("ns/measurement"). */
 void ltb_cost_line(const struct ltb_cost *c, char *buf, size_t len);
 
 #endif

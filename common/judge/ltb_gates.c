@@ -18,6 +18,7 @@
 #include "judge/ltb_cost.h"
 #include "core/ltb_jsonl.h"
 #include "core/ltb_stats.h"
+#include "records/ltb_records.h"
 
 static const char *const gate_names[] = {
 	[LTB_GATE_MAX_CPU] = "max-cpu",
@@ -246,6 +247,9 @@ ltb_results_add(struct ltb_results *rs, cJSON *rec, const char *src,
 	r->src = src;
 	r->line = line;
 	r->client = ltb_json_str(rec, "client", "?");
+	/* the schema refuses any other: a bad one is none */
+	if ((r->unit = ltb_unit(rec)) == NULL)
+		r->unit = "span";
 	r->trace = ltb_json_bool(rec, "trace", -1);
 	r->target_sps = ltb_json_num(rec, "target_sps", NAN);
 	r->runtime = ltb_json_num(rec, "runtime", NAN);
@@ -293,7 +297,19 @@ ltb_results_free(struct ltb_results *rs)
 	rs->n = rs->cap = 0;
 }
 
-/* "c traced 500 sps trial 1" */
+/* A rate in a unit, for people: "sps" as the original said of spans,
+ * "measurements/s" of a metrics client's. */
+static const char *
+rate_word(const char *unit)
+{
+	if (strcmp(unit, "measurement") == 0)
+		return "measurements/s";
+	if (strcmp(unit, "trace_point") == 0)
+		return "trace points/s";
+	return "sps";
+}
+
+/* "c traced 500 sps trial 1", "c-spectator traced 500 measurements/s" */
 static char *
 describe(const struct ltb_result *r, char *buf, size_t len)
 {
@@ -301,11 +317,11 @@ describe(const struct ltb_result *r, char *buf, size_t len)
 	    r->trace == 0 ? "NoOp" : "(trace?)";
 
 	if (isnan(r->trial))
-		say(buf, len, "%s %s %s sps", r->client, how,
-		    NUM(r->target_sps));
+		say(buf, len, "%s %s %s %s", r->client, how,
+		    NUM(r->target_sps), rate_word(r->unit));
 	else
-		say(buf, len, "%s %s %s sps trial %s", r->client, how,
-		    NUM(r->target_sps), NUM(r->trial));
+		say(buf, len, "%s %s %s %s trial %s", r->client, how,
+		    NUM(r->target_sps), rate_word(r->unit), NUM(r->trial));
 	return buf;
 }
 
@@ -517,8 +533,9 @@ gate_max_dropped(const struct ltb_gate *g, const struct ltb_results *rs,
 		}
 	}
 	if (ratio && v->worst != NULL)
-		say(note, sizeof note, "%s of %s spans dropped",
-		    NUM(v->worst->dropped), NUM(v->worst->spans_sent));
+		say(note, sizeof note, "%s of %s %s dropped",
+		    NUM(v->worst->dropped), NUM(v->worst->spans_sent),
+		    ltb_unit_plural(v->unit));
 	finish_max(v, note[0] ? note : NULL, NULL);
 	return 0;
 }
@@ -718,11 +735,12 @@ gate_max_overhead(const struct ltb_gate *g, const struct ltb_results *rs,
 			say(ci, sizeof ci, "95%% CI %s to %s", NUM(w->lo),
 			    NUM(w->hi));
 		if (!isnan(w->ns_per_span))
-			say(ns, sizeof ns, ", %s CPU-ns/span",
-			    NUM(round(w->ns_per_span)));
+			say(ns, sizeof ns, ", %s CPU-ns/%s",
+			    NUM(round(w->ns_per_span)), ltb_unit_word(v->unit));
 		unpaired_note(skipped, sizeof skipped, unpaired);
-		say(detail, sizeof detail, "worst at %s sps: traced %s - NoOp "
+		say(detail, sizeof detail, "worst at %s %s: traced %s - NoOp "
 		    "%s, %s%s; %zu rate%s%s%s%s", NUM(w->target_sps),
+		    rate_word(v->unit),
 		    NUM(w->traced_cpu), NUM(w->noop_cpu), ci, ns, v->nrates,
 		    v->nrates == 1 ? "" : "s", skipped, per_span[0] ? "; " :
 		    "", per_span);
@@ -838,8 +856,9 @@ gate_max_ns_per_span(const struct ltb_gate *g, const struct ltb_results *rs,
 	v->noise = pairs_noise(c);
 	ok = c->known && c->hi <= g->limit;
 	if (c->known) {
-		say(summary, sizeof summary, "%s ns/span, 95%% CI %s to %s, %s "
-		    "%s", NUM(round(c->ns_per_span)), NUM(round(c->lo)),
+		say(summary, sizeof summary, "%s ns/%s, 95%% CI %s to %s, %s "
+		    "%s", NUM(round(c->ns_per_span)), ltb_unit_word(v->unit),
+		    NUM(round(c->lo)),
 		    NUM(round(c->hi)), ok ? "<=" : c->lo > g->limit ? ">" :
 		    "holds", NUM(g->limit));
 		say(detail, sizeof detail, "OLS over %zu pairs%s; fixed cost "
@@ -1080,8 +1099,9 @@ gate_max_regression(const struct ltb_gate *g, const struct ltb_results *rs,
 	    "%s %+.0f%%", v->value * 100, v->rel_lo * 100, v->rel_hi * 100,
 	    v->rel_lo > g->limit ? ">" : ok ? "<=" : "above, not resolved,",
 	    g->limit * 100);
-	say(detail, sizeof detail, "%s ns/span against %s (%+.0f ns, 95%% CI "
+	say(detail, sizeof detail, "%s ns/%s against %s (%+.0f ns, 95%% CI "
 	    "%+.0f to %+.0f); %s%s%s", NUM(round(c->ns_per_span)),
+	    ltb_unit_word(v->unit),
 	    NUM(round(b->ns_per_span)), v->change_ns, v->change_lo,
 	    v->change_hi, others, tracer[0] ? "; " : "", tracer);
 	finish(v, ok || !(v->rel_lo > g->limit), summary, detail);
@@ -1095,10 +1115,11 @@ gate_max_regression(const struct ltb_gate *g, const struct ltb_results *rs,
 	} else if (!c->resolved || !b->resolved || isnan(v->rel_lo)) {
 		v->pass = 0;
 		v->inconclusive = 1;
-		say(v->detail, sizeof v->detail, "the cost per span of %s is "
+		say(v->detail, sizeof v->detail, "the cost per %s of %s is "
 		    "not resolved from zero, so a relative change means "
 		    "nothing: more pairs, rates or longer runs; %s",
-		    !b->resolved ? "the baseline" : "this run", detail);
+		    ltb_unit_word(v->unit), !b->resolved ? "the baseline" :
+		    "this run", detail);
 	} else if (v->rel_lo > g->limit) {
 		v->pass = 0;
 	} else if (g->max_halfwidth > 0 &&
@@ -1127,6 +1148,7 @@ gate_min_throughput(const struct ltb_gate *g, const struct ltb_results *rs,
 	char summary[256] = "", detail[768] = "", skipped[128];
 	const struct ltb_rate *prev = NULL, *cross = NULL;
 	double x = g->at_overhead, px = 0, py = 0;
+	const char *rate;
 	size_t unpaired, j;
 	int ok;
 
@@ -1155,23 +1177,24 @@ gate_min_throughput(const struct ltb_gate *g, const struct ltb_results *rs,
 		v->value = prev != NULL ? prev->sps : NAN;
 	ok = !isnan(v->value) && v->value >= g->limit;
 	unpaired_note(skipped, sizeof skipped, unpaired);
+	rate = rate_word(v->unit);
 	if (!isnan(v->value))
-		say(summary, sizeof summary, "%s %s %s sps", NUM(v->value),
-		    ok ? ">=" : "<", NUM(g->limit));
+		say(summary, sizeof summary, "%s %s %s %s", NUM(v->value),
+		    ok ? ">=" : "<", NUM(g->limit), rate);
 	if (cross != NULL && prev != NULL)
-		say(detail, sizeof detail, "overhead exceeds %s between %s sps "
-		    "(%s) and %s sps (%s)%s", NUM(x), NUM(prev->sps),
-		    NUM(prev->overhead), NUM(cross->sps),
+		say(detail, sizeof detail, "overhead exceeds %s between %s %s "
+		    "(%s) and %s %s (%s)%s", NUM(x), NUM(prev->sps), rate,
+		    NUM(prev->overhead), NUM(cross->sps), rate,
 		    NUM(cross->overhead), skipped);
 	else if (cross != NULL)
 		say(detail, sizeof detail, "overhead exceeds %s below the "
-		    "lowest rate measured, %s sps (%s); interpolated from 0 "
-		    "sps%s", NUM(x), NUM(cross->sps), NUM(cross->overhead),
-		    skipped);
+		    "lowest rate measured, %s %s (%s); interpolated from 0 "
+		    "%s%s", NUM(x), NUM(cross->sps), rate, NUM(cross->overhead),
+		    rate, skipped);
 	else if (prev != NULL)
 		say(detail, sizeof detail, "overhead %s not reached at the "
-		    "highest rate measured, %s sps (%s)%s", NUM(x),
-		    NUM(prev->sps), NUM(prev->overhead), skipped);
+		    "highest rate measured, %s %s (%s)%s", NUM(x),
+		    NUM(prev->sps), rate, NUM(prev->overhead), skipped);
 	finish(v, ok, summary, detail);
 	return 0;
 }
@@ -1270,8 +1293,9 @@ gate_max_memory_growth(const struct ltb_gate *g,
 	if (w != NULL) {
 		say(summary, sizeof summary, "%s %s %s", NUM(w->growth),
 		    ok ? "<=" : ">", NUM(g->limit));
-		say(detail, sizeof detail, "worst at %s sps: %s after %s s, %s "
-		    "after %s s", NUM(w->target_sps), BYTES(w->short_memory),
+		say(detail, sizeof detail, "worst at %s %s: %s after %s s, %s "
+		    "after %s s", NUM(w->target_sps), rate_word(v->unit),
+		    BYTES(w->short_memory),
 		    NUM(w->short_runtime), BYTES(w->long_memory),
 		    NUM(w->long_runtime));
 	}
@@ -1442,6 +1466,24 @@ gate_plan(const struct ltb_results *rs, struct ltb_verdict *v)
 	return 0;
 }
 
+/* The baseline of max-regression counts unit too. */
+static int
+baseline_unit(const struct ltb_gate *g, const char *unit, char *err,
+    size_t errlen)
+{
+	const char *b;
+
+	if (ltb_results_unit(g->baseline, &b, err, errlen) < 0)
+		return -1;
+	if (strcmp(b, unit) == 0)
+		return 0;
+	say(err, errlen, "the baseline %s counts %s and this input %s: "
+	    "compare runs of one unit", g->baseline_name, ltb_unit_plural(b),
+	    ltb_unit_plural(unit));
+	errno = EINVAL;
+	return -1;
+}
+
 /* A blank verdict of g, named: "max-cpu", "expect exit_status == 0". */
 static void
 verdict_start(struct ltb_verdict *v, const struct ltb_gate *g)
@@ -1451,10 +1493,31 @@ verdict_start(struct ltb_verdict *v, const struct ltb_gate *g)
 	v->value = NAN;
 	v->change_ns = v->change_lo = v->change_hi = NAN;
 	v->rel_lo = v->rel_hi = v->noise = NAN;
+	v->unit = "span";
 	if (g->kind == LTB_GATE_EXPECT)
 		say(v->name, sizeof v->name, "expect %s", g->expect.text);
 	else
 		say(v->name, sizeof v->name, "%s", ltb_gate_name(g->kind));
+}
+
+int
+ltb_results_unit(const struct ltb_results *rs, const char **unit, char *err,
+    size_t errlen)
+{
+	size_t i;
+
+	*unit = rs->n > 0 ? rs->v[0].unit : "span";
+	for (i = 1; i < rs->n; i++)
+		if (strcmp(rs->v[i].unit, *unit) != 0) {
+			say(err, errlen, "%s:%lu counts %s, %s:%lu %s: judge "
+			    "one unit at a time (a tracer's runs or a metrics "
+			    "client's)", rs->v[0].src, rs->v[0].line,
+			    ltb_unit_plural(*unit), rs->v[i].src, rs->v[i].line,
+			    ltb_unit_plural(rs->v[i].unit));
+			errno = EINVAL;
+			return -1;
+		}
+	return 0;
 }
 
 int
@@ -1469,6 +1532,14 @@ ltb_gate_eval(const struct ltb_gate *g, const struct ltb_results *rs,
 		errno = EINVAL;
 		return -1;
 	}
+	/* The plan counts runs and --expect reads fields as they are; the
+	 * rest say figures per unit, and a baseline counts the same one. */
+	if (g->kind != LTB_GATE_PLAN && g->kind != LTB_GATE_EXPECT &&
+	    (ltb_results_unit(rs, &v->unit, err, errlen) < 0 ||
+	    (g->kind == LTB_GATE_MAX_REGRESSION && g->baseline != NULL &&
+	    g->baseline->n > 0 && baseline_unit(g, v->unit, err,
+	    errlen) < 0)))
+		return -1;
 	switch (g->kind) {
 	case LTB_GATE_MAX_CPU:
 		rc = gate_max_cpu(g, rs, v, err, errlen);
@@ -1666,7 +1737,9 @@ cost_object(const struct ltb_cost *c, int *bad)
 	}
 	add_num(o, "value", c->ns_per_span, bad);
 	add_interval(o, "ci95", c->lo, c->hi, bad);
-	add_str(o, "unit", "ns/span", bad);
+	add_str(o, "unit", strcmp(c->unit, "measurement") == 0 ?
+	    "ns/measurement" : strcmp(c->unit, "trace_point") == 0 ?
+	    "ns/trace_point" : "ns/span", bad);
 	add_str(o, "method", c->method, bad);
 	add_num(o, "pairs", (double)c->npairs, bad);
 	add_num(o, "unpaired_runs", (double)c->unpaired, bad);

@@ -127,6 +127,8 @@ struct ltb_result {
 	const char *src;	/* borrowed: file name for messages */
 	unsigned long line;
 	const char *client;	/* in rec; "?" when absent */
+	const char *unit;	/* static: "span", "measurement", ...
+				 * (records/ltb_records.h, ltb_unit) */
 	int trace;
 	double target_sps;
 	double runtime;
@@ -224,13 +226,25 @@ struct ltb_verdict {
 	char detail[768];	/* "worst: c traced 500 sps trial 1" */
 	struct ltb_rate *rates;	/* owned */
 	size_t nrates;
+	const char *unit;	/* static: what the runs counted ("span",
+				 * "measurement"), the word of its texts */
 };
+
+/*
+ * The one unit the results of rs count (a static string; "span" when
+ * there are none). 0, or -1 with errno EINVAL and a message in err naming
+ * two results that count different ones: ns per span and ns per
+ * measurement are not one figure.
+ */
+int ltb_results_unit(const struct ltb_results *rs, const char **unit,
+    char *err, size_t errlen);
 
 /*
  * Evaluate gate g over rs into *v (ltb_verdict_free it). Borrows g and rs,
  * which must outlive *v. Returns 0, or -1 with a message in err: errno
  * EINVAL when the input cannot answer the gate ("results.jsonl:4: result
- * has no \"cpu_usage\" (needed by --max-cpu)"), ENOMEM otherwise.
+ * has no \"cpu_usage\" (needed by --max-cpu)", results in two units),
+ * ENOMEM otherwise. The texts say the results' unit ("ns/measurement").
  */
 int ltb_gate_eval(const struct ltb_gate *g, const struct ltb_results *rs,
     struct ltb_verdict *v, char *err, size_t errlen);

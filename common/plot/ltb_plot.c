@@ -21,6 +21,7 @@
 #include "plot/ltb_plot.h"
 #include "core/ltb_stats.h"
 #include "judge/ltb_gates.h"
+#include "records/ltb_records.h"
 
 static const char *const graph_names[LTB_PLOT_NGRAPHS] = {
 	"disconnect", "memory", "cpu", "dropped"
@@ -242,6 +243,9 @@ read_result(struct reading *rd, struct ltb_plot_run *r)
 		return -1;
 	if (r->client == NULL)
 		return bad(rd, "client", "no");
+	if ((r->unit = ltb_unit(rd->rec)) == NULL)
+		return bad(rd, "unit", "an unknown (span, measurement or "
+		    "trace_point)");
 	if (!cJSON_IsBool(trace))
 		return bad(rd, "trace", trace ? "a non-boolean" : "no");
 	r->trace = cJSON_IsTrue(trace);
@@ -862,6 +866,35 @@ cost_line(struct ltb_plot_cost *pc)
 }
 
 int
+ltb_plot_unit(const struct ltb_plot_data *d, const char *client,
+    const char **unit, char *err, size_t errlen)
+{
+	const struct ltb_plot_run *first = NULL;
+	size_t i;
+
+	*unit = "span";
+	for (i = 0; i < d->nruns; i++) {
+		const struct ltb_plot_run *r = &d->runs[i];
+
+		if (client != NULL && strcmp(r->client, client) != 0)
+			continue;
+		if (first == NULL) {
+			first = r;
+			*unit = r->unit;
+		} else if (strcmp(r->unit, first->unit) != 0) {
+			snprintf(err, errlen, "%s counts %s, %s %s: one graph "
+			    "draws one unit (choose the runs with --label or "
+			    "--client)", first->where,
+			    ltb_unit_plural(first->unit), r->where,
+			    ltb_unit_plural(r->unit));
+			errno = EINVAL;
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int
 ltb_plot_cost(const struct ltb_plot_data *d, const char *client,
     struct ltb_plot_cost *pc)
 {
@@ -889,17 +922,19 @@ ltb_plot_cost(const struct ltb_plot_data *d, const char *client,
 		memset(&pc->fit, 0, sizeof pc->fit);
 		pc->fit.ns_per_span = pc->fit.lo = pc->fit.hi = NAN;
 		pc->fit.method = "ols";
-		snprintf(pc->line, sizeof pc->line, "cost per span not "
-		    "known: %s", why);
+		pc->fit.unit = rs.n > 0 ? rs.v[0].unit : "span";
+		snprintf(pc->line, sizeof pc->line, "cost per %s not "
+		    "known: %s", ltb_unit_word(pc->fit.unit), why);
 		rc = 0;
 		goto out;
 	}
 	if (cost_rates(pc) < 0)
 		goto out;
 	cost_line(pc);
-	/* ltb_cost_line names the cost per span but when it is resolved */
+	/* ltb_cost_line names the cost per unit but when it is resolved */
 	i = pc->fit.known && pc->fit.resolved ? (size_t)snprintf(pc->line,
-	    sizeof pc->line, "cost per span: ") : 0;
+	    sizeof pc->line, "cost per %s: ",
+	    ltb_unit_word(pc->fit.unit)) : 0;
 	ltb_cost_line(&pc->fit, pc->line + i, sizeof pc->line - i);
 	rc = 0;
 out:

@@ -67,6 +67,8 @@ struct ltb_plot_event {
  */
 struct ltb_plot_run {
 	char *client;
+	const char *unit;	/* static: "span", "measurement", ...
+				 * (records/ltb_records.h, ltb_unit) */
 	int trace;
 	double target_sps;
 	double runtime;
@@ -136,6 +138,15 @@ int ltb_plot_run_failed(const struct ltb_plot_run *r);
  */
 int ltb_plot_client(const struct ltb_plot_data *d, const char *want,
     const char **client, char *err, size_t errlen);
+
+/*
+ * The one unit the runs of client in d count ("span", "measurement":
+ * static), for a graph's words ("measurements/s"). 0, or -1 with errno
+ * EINVAL and a message in err naming two runs in different units: one
+ * graph, one unit.
+ */
+int ltb_plot_unit(const struct ltb_plot_data *d, const char *client,
+    const char **unit, char *err, size_t errlen);
 
 /* How the spread of trials is drawn. */
 enum ltb_plot_spread {

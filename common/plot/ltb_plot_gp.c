@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "plot/ltb_plot.h"
+#include "records/ltb_records.h"
 
 /* Colours: NoOp, traced, the tracer's own CPU and its fit, dropped. */
 #define C_NOOP "#1f77b4"
@@ -102,12 +103,13 @@ g10(FILE *f, double x)
 	fprintf(f, "%.10g", x);
 }
 
-/* An x axis over [lo, hi] achieved spans/s: linear from 0, or logarithmic
- * when the rates span orders of magnitude. */
+/* An x axis over [lo, hi] achieved spans/s (or the unit's: measurements/s):
+ * linear from 0, or logarithmic when the rates span orders of magnitude. */
 static void
-rate_axis(FILE *f, double lo, double hi)
+rate_axis(FILE *f, double lo, double hi, const char *unit)
 {
-	fputs("set xlabel 'span rate achieved (spans/s)'\n", f);
+	fprintf(f, "set xlabel '%s rate achieved (%s/s)'\n",
+	    ltb_unit_word(unit), ltb_unit_plural(unit));
 	if (lo > 0 && hi / lo > LOG_RATIO) {
 		fputs("set logscale x\nset mxtics 10\n", f);
 		fputs("set xrange [", f);
@@ -173,10 +175,13 @@ row(FILE *f, double target, double x, const struct ltb_plot_stat *s)
 static size_t
 fit_rows(FILE *f, const struct ltb_plot_cost *pc)
 {
+	const char *u = ltb_unit_word(pc->fit.unit);
 	size_t i, rows = 0;
 
-	fputs("# the cost per span fitted over the pairs, as tracer CPU: "
-	    "(fixed cost + ns/span * spans) / run time\n"
+	fprintf(f, "# the cost per %s fitted over the pairs, as tracer CPU: "
+	    "(fixed cost + ns/%s * %s) / run time\n", u, u,
+	    ltb_unit_plural(pc->fit.unit));
+	fputs(
 	    "# target_sps  achieved_sps  cpu  lo  hi  pairs\n"
 	    "$fit << EOD\n", f);
 	for (i = 0; i < pc->nrates; i++) {
@@ -215,13 +220,14 @@ fit_rows(FILE *f, const struct ltb_plot_cost *pc)
 
 static int
 script_cpu(FILE *f, const struct ltb_plot_data *d, const char *client,
-    const struct ltb_plot_opts *o, char *err, size_t errlen)
+    const char *unit, const struct ltb_plot_opts *o, char *err,
+    size_t errlen)
 {
 	struct ltb_plot_rate *v;
 	struct ltb_plot_cost pc;
 	size_t i, n, nnoop = 0, ntraced = 0, nover = 0, nfit = 0;
 	double lo = INFINITY, hi = 0;
-	char t[256], sub[512];
+	char t[256], sub[512], what[96];
 	long rc;
 
 	if ((rc = ltb_plot_rates(d, client, o->spread, &v)) < 0) {
@@ -279,22 +285,23 @@ script_cpu(FILE *f, const struct ltb_plot_data *d, const char *client,
 			hi = b;
 	}
 
+	snprintf(what, sizeof what, "CPU against %s rate", ltb_unit_word(unit));
 	snprintf(t, sizeof t, "mean of %zu trial%s; %s", max_trials(v, n),
 	    max_trials(v, n) == 1 ? "" : "s", spread_words(o->spread));
 	if (nover > 0) {
 		/* Two panels: the runs, then the tracer's own CPU. */
 		fputs("set multiplot layout 2,1 ", f);
-		title(f, "title", o, "CPU against span rate", client);
+		title(f, "title", o, what, client);
 		snprintf(sub, sizeof sub, "Client program CPU, NoOp and "
 		    "traced (%s)", t);
 		fputs("set title ", f);
 		ltb_plot_gp_string(f, sub);
 		putc('\n', f);
 	} else {
-		snprintf(sub, sizeof sub, "CPU against span rate (%s)", t);
+		snprintf(sub, sizeof sub, "%s (%s)", what, t);
 		title(f, "set title", o, sub, client);
 	}
-	rate_axis(f, lo, hi);
+	rate_axis(f, lo, hi, unit);
 	/* Not from 0: CPU near the calibrated 0.7 would hide the spread
 	 * the bars show; the lower panel shows the difference. */
 	fputs("set ylabel 'CPU (fraction of one core)'\n"
@@ -330,18 +337,23 @@ script_cpu(FILE *f, const struct ltb_plot_data *d, const char *client,
 		fputs(" at screen 0.5, screen 0.015 center font ',10'\n"
 		    "plot 0 with lines lc rgb '#808080' dt 2 notitle, \\\n",
 		    f);
-		if (nfit > 0)
+		if (nfit > 0) {
 			fputs("     $fit using 2:4:5 with filledcurves fc rgb '"
 			    C_OVERHEAD "' fillstyle transparent solid 0.18 "
 			    "noborder title '95% interval of the fitted line', "
 			    "\\\n"
 			    "     $fit using 2:3 with lines lw 2 dt 2 lc rgb '"
-			    C_FIT "' title 'fit: fixed cost per run + cost per "
-			    "span x spans', \\\n"
+			    C_FIT "' title ", f);
+			snprintf(t, sizeof t, "fit: fixed cost per run + cost "
+			    "per %s x %s", ltb_unit_word(unit),
+			    ltb_unit_plural(unit));
+			ltb_plot_gp_string(f, t);
+			fputs(", \\\n"
 			    "     $pairs using 2:3 with points pt 6 ps 0.9 "
 			    "lc rgb '" C_FIT "' title 'pairs fitted: traced "
 			    "minus NoOp program time, over clock time', \\\n",
 			    f);
+		}
 		fputs("     $overhead using 2:3:4:5 with yerrorlines lw 2 pt 9 "
 		    "ps 0.9 lc rgb '" C_OVERHEAD "' title ", f);
 		snprintf(t, sizeof t, "%s tracer CPU (traced - NoOp)",
@@ -356,8 +368,10 @@ script_cpu(FILE *f, const struct ltb_plot_data *d, const char *client,
 
 static int
 script_dropped(FILE *f, const struct ltb_plot_data *d, const char *client,
-    const struct ltb_plot_opts *o, char *err, size_t errlen)
+    const char *unit, const struct ltb_plot_opts *o, char *err,
+    size_t errlen)
 {
+	const char *units = ltb_unit_plural(unit);
 	struct ltb_plot_rate *v;
 	double lo = INFINITY, hi = 0, pmax = 0, cmax = 0, top;
 	size_t i, n, np = 0;
@@ -402,16 +416,17 @@ script_dropped(FILE *f, const struct ltb_plot_data *d, const char *client,
 			cmax = r->traced_cpu.hi;
 	}
 	fputs("EOD\n", f);
-	title(f, "set title", o, "spans dropped and CPU against span rate",
-	    client);
-	rate_axis(f, lo, hi);
+	snprintf(t, sizeof t, "%s dropped and CPU against %s rate", units,
+	    ltb_unit_word(unit));
+	title(f, "set title", o, t, client);
+	rate_axis(f, lo, hi, unit);
 	/* A fixed range: nothing dropped is a flat line at 0, not an
 	 * empty range gnuplot has to widen. */
 	top = pmax > 0 ? (pmax * 1.15 > 100 ? 105 : pmax * 1.15) : 1;
 	/* A little below 0, so a line of nothing dropped is not hidden
 	 * in the axis. */
-	fputs("set ylabel 'spans dropped (% of spans sent)' tc rgb '"
-	    C_DROPPED "'\nset yrange [", f);
+	fprintf(f, "set ylabel '%s dropped (%% of %s sent)' tc rgb '"
+	    C_DROPPED "'\nset yrange [", units, units);
 	g10(f, -top * 0.03);
 	putc(':', f);
 	g10(f, top);
@@ -428,10 +443,10 @@ script_dropped(FILE *f, const struct ltb_plot_data *d, const char *client,
 	fputs("set label 1 ", f);
 	ltb_plot_gp_string(f, t);
 	fputs(" at screen 0.99, screen 0.02 right font ',9'\n", f);
-	fputs("plot $dropped using 2:3:4:5 axes x1y1 with yerrorlines lw 2 "
-	    "pt 7 ps 0.8 lc rgb '" C_DROPPED "' title 'spans dropped (%)', "
+	fprintf(f, "plot $dropped using 2:3:4:5 axes x1y1 with yerrorlines "
+	    "lw 2 pt 7 ps 0.8 lc rgb '" C_DROPPED "' title '%s dropped (%%)', "
 	    "\\\n     $dropped using 2:7:8:9 axes x1y2 with yerrorlines "
-	    "lw 2 pt 5 ps 0.8 lc rgb '" C_NOOP "' title ", f);
+	    "lw 2 pt 5 ps 0.8 lc rgb '" C_NOOP "' title ", units);
 	snprintf(t, sizeof t, "CPU of %s, traced", client);
 	ltb_plot_gp_string(f, t);
 	putc('\n', f);
@@ -443,11 +458,16 @@ script_dropped(FILE *f, const struct ltb_plot_data *d, const char *client,
  * series differ in it, and the runs averaged. */
 static void
 series_title(char *t, size_t len, const struct ltb_plot_series *s,
-    int runtimes)
+    int runtimes, const char *unit)
 {
 	size_t used;
 
-	used = (size_t)snprintf(t, len, "%.10g sps", s->target_sps);
+	/* "sps", as the original said of spans; "measurements/s" */
+	if (strcmp(unit, "span") == 0)
+		used = (size_t)snprintf(t, len, "%.10g sps", s->target_sps);
+	else
+		used = (size_t)snprintf(t, len, "%.10g %s/s", s->target_sps,
+		    ltb_unit_plural(unit));
 	if (runtimes && used < len)
 		used += (size_t)snprintf(t + used, len - used, ", %.10g s run",
 		    s->runtime);
@@ -457,7 +477,8 @@ series_title(char *t, size_t len, const struct ltb_plot_series *s,
 
 static int
 script_memory(FILE *f, const struct ltb_plot_data *d, const char *client,
-    const struct ltb_plot_opts *o, char *err, size_t errlen)
+    const char *unit, const struct ltb_plot_opts *o, char *err,
+    size_t errlen)
 {
 	struct ltb_plot_series *s;
 	int runtimes = 0;
@@ -491,7 +512,7 @@ script_memory(FILE *f, const struct ltb_plot_data *d, const char *client,
 	    "set key top left\n"
 	    "plot ", f);
 	for (i = 0; i < n; i++) {
-		series_title(t, sizeof t, &s[i], runtimes);
+		series_title(t, sizeof t, &s[i], runtimes, unit);
 		/* Past gnuplot's eight colours, dashes tell lines apart. */
 		fprintf(f, "%s$m%zu using 1:2 with linespoints lw 2 pt 7 "
 		    "ps 0.5 lt %zu dt %zu title ", i ? ", \\\n     " : "", i,
@@ -694,21 +715,22 @@ static int
 draw(FILE *f, enum ltb_plot_graph g, const struct ltb_plot_data *d,
     const struct ltb_plot_opts *o, char *err, size_t errlen)
 {
-	const char *client;
+	const char *client, *unit;
 
 	if (d->nruns == 0)
 		return nothing(err, errlen, "no result records");
-	if (ltb_plot_client(d, o->client, &client, err, errlen) < 0)
+	if (ltb_plot_client(d, o->client, &client, err, errlen) < 0 ||
+	    ltb_plot_unit(d, client, &unit, err, errlen) < 0)
 		return -1;
 	switch (g) {
 	case LTB_PLOT_DISCONNECT:
 		return script_disconnect(f, d, client, o, err, errlen);
 	case LTB_PLOT_MEMORY:
-		return script_memory(f, d, client, o, err, errlen);
+		return script_memory(f, d, client, unit, o, err, errlen);
 	case LTB_PLOT_CPU:
-		return script_cpu(f, d, client, o, err, errlen);
+		return script_cpu(f, d, client, unit, o, err, errlen);
 	case LTB_PLOT_DROPPED:
-		return script_dropped(f, d, client, o, err, errlen);
+		return script_dropped(f, d, client, unit, o, err, errlen);
 	default:
 		snprintf(err, errlen, "no graph %d", (int)g);
 		errno = EINVAL;

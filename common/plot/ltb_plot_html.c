@@ -16,6 +16,7 @@
 
 #include "core/ltb_jsonl.h"
 #include "plot/ltb_plot.h"
+#include "records/ltb_records.h"
 
 static const char style[] =
 "body{font-family:sans-serif;margin:1.5em auto;max-width:72em;"
@@ -35,14 +36,34 @@ static const char style[] =
 "figcaption{font-weight:bold;margin-bottom:.3em}\n"
 "p.skip{color:#8a5a00;background:#fff6e0;padding:.4em .6em}\n";
 
+/* Each with the unit's word where it has one ("span rate"); the dropped
+ * graph's starts with the plural, and caption() writes it. */
 static const char *const captions[LTB_PLOT_NGRAPHS] = {
 	/* Parenthesised: one string on purpose (clang -Wstring-concatenation). */
 	("Memory with unreliable satellites (NoOp, traced, satellites down, "
 	    "down then up)"),
-	"Memory over time at each span rate (traced)",
-	"CPU against span rate, NoOp and traced, and the tracer's own CPU",
-	"Spans dropped and CPU against span rate (traced)",
+	"Memory over time at each %s rate (traced)",
+	"CPU against %s rate, NoOp and traced, and the tracer's own CPU",
+	NULL,
 };
+
+/* Caption of graph g in unit's words. */
+static void
+caption(char *buf, size_t len, enum ltb_plot_graph g, const char *unit)
+{
+	char plural[32];
+
+	snprintf(plural, sizeof plural, "%s", ltb_unit_plural(unit));
+	plural[0] = (char)(plural[0] - 'a' + 'A');
+	if (g == LTB_PLOT_DROPPED)
+		snprintf(buf, len, "%s dropped and CPU against %s rate "
+		    "(traced)", plural, ltb_unit_word(unit));
+	else if ((unsigned)g < LTB_PLOT_NGRAPHS && g != LTB_PLOT_DISCONNECT)
+		snprintf(buf, len, captions[g], ltb_unit_word(unit));
+	else
+		snprintf(buf, len, "%s", (unsigned)g < LTB_PLOT_NGRAPHS ?
+		    captions[g] : ltb_plot_graph_name(g));
+}
 
 void
 ltb_plot_html_text(FILE *f, const char *s)
@@ -194,9 +215,10 @@ cost(FILE *f, const struct ltb_plot_data *d, const struct ltb_plot_opts *o)
 
 	if (ltb_plot_cpu_cost(d, o, &pc, err, sizeof err) < 0)
 		return errno == ENOMEM ? -1 : 0;
-	fputs("<p class=\"cost\" id=\"cost-per-span\">The tracer's CPU, "
-	    "fitted to each pair's extra CPU (traced minus NoOp "
-	    "program_time) against its spans over every rate: ", f);
+	fprintf(f, "<p class=\"cost\" id=\"cost-per-span\">The tracer's "
+	    "CPU, fitted to each pair's extra CPU (traced minus NoOp "
+	    "program_time) against its %s over every rate: ",
+	    ltb_unit_plural(pc.fit.unit));
 	ltb_plot_html_text(f, pc.line);
 	if (pc.fit.known) {
 		fputs(". Fixed cost per run, apart: ", f);
@@ -220,8 +242,13 @@ figures(FILE *f, const struct ltb_plot_data *d,
     const struct ltb_plot_opts *o, const struct ltb_plot_figure *figs,
     size_t n)
 {
+	const char *unit;
+	char cap[160], err[512];
 	size_t i;
 
+	/* the graphs' unit; runs in two have no graph, but for memory */
+	if (ltb_plot_unit(d, o->client, &unit, err, sizeof err) < 0)
+		unit = "span";
 	fputs("<h2>Graphs</h2>\n", f);
 	for (i = 0; i < n; i++) {
 		const char *name = ltb_plot_graph_name(figs[i].graph);
@@ -233,8 +260,8 @@ figures(FILE *f, const struct ltb_plot_data *d,
 			continue;
 		}
 		fprintf(f, "<figure id=\"graph-%s\">\n<figcaption>", name);
-		ltb_plot_html_text(f, (unsigned)figs[i].graph <
-		    LTB_PLOT_NGRAPHS ? captions[figs[i].graph] : name);
+		caption(cap, sizeof cap, figs[i].graph, unit);
+		ltb_plot_html_text(f, cap);
 		fputs("</figcaption>\n", f);
 		if (inline_svg(f, figs[i].svg, (int)i + 1) < 0)
 			return -1;

@@ -51,6 +51,47 @@ struct schema {
 
 static const char *const spans_sent_from[] = { "client", "plan", NULL };
 static const char *const arms[] = { "base", "test", NULL };
+/* What spans_sent and the counts after it count: tracers' spans, metrics
+ * clients' measurements (meter updates), OSProfiler's trace points; and
+ * their words, in the same order. */
+static const char *const units[] = { "span", "measurement", "trace_point",
+    NULL };
+static const char *const unit_words[][2] = { { "span", "spans" },
+    { "measurement", "measurements" }, { "trace point", "trace points" } };
+
+const char *
+ltb_unit(const cJSON *rec)
+{
+	const cJSON *u = cJSON_GetObjectItemCaseSensitive(rec, "unit");
+
+	if (u == NULL || cJSON_IsNull(u))
+		return units[0];
+	for (size_t i = 0; cJSON_IsString(u) && units[i] != NULL; i++)
+		if (strcmp(u->valuestring, units[i]) == 0)
+			return units[i];
+	return NULL;
+}
+
+static size_t
+unit_index(const char *unit)
+{
+	for (size_t i = 0; units[i] != NULL; i++)
+		if (unit != NULL && strcmp(unit, units[i]) == 0)
+			return i;
+	return 0;
+}
+
+const char *
+ltb_unit_word(const char *unit)
+{
+	return unit_words[unit_index(unit)][0];
+}
+
+const char *
+ltb_unit_plural(const char *unit)
+{
+	return unit_words[unit_index(unit)][1];
+}
 
 /* The plan's identity of a run, in its control record and its result:
  * its (rate, trial) pair and arm (paired plans only), the seed that
@@ -86,7 +127,7 @@ static const struct field noise_fields[] = {
 static const struct field result_fields[] = {
 	{ "client", F_STR, REQ | NONEMPTY, NULL, NULL },
 	{ "trace", F_BOOL, REQ, NULL, NULL },
-	{ "unit", F_STR, NONEMPTY, NULL, NULL },
+	{ "unit", F_STR, NONEMPTY, units, NULL },
 	{ "target_sps", F_NUM, REQ | NONNEG, NULL, NULL },
 	{ "runtime", F_NUM, REQ | NONNEG, NULL, NULL },
 	{ "trial", F_NUM, REQ | NONNEG, NULL, NULL },
@@ -109,6 +150,8 @@ static const struct field result_fields[] = {
 	/* may be negative: more arrived intact than the client says it sent */
 	{ "dropped", F_NUM, REQ | NUL, NULL, NULL },
 	{ "dropped_refused", F_COUNT, NUL, NULL, NULL },
+	/* datagrams lost at the satellites' sockets (metrics runs) */
+	{ "socket_drops", F_COUNT, NUL, NULL, NULL },
 	{ "tracer_dropped", F_COUNT, NUL, NULL, NULL },
 	{ "accounting", F_STR, NUL | NONEMPTY, NULL, NULL },
 	{ "program_time", F_NUM, REQ | NONNEG, NULL, NULL },

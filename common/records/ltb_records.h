@@ -34,4 +34,18 @@ int ltb_record_check(const cJSON *rec, char *err, size_t errlen);
 /* The "v" of rec is one this ltb understands: 0, or -1 with the reason. */
 int ltb_record_check_version(const cJSON *rec, char *err, size_t errlen);
 
+/*
+ * A result's "unit", what its spans_sent and the counts after it count:
+ * "span" (tracers), "measurement" (metrics clients' meter updates),
+ * "trace_point" (OSProfiler). ltb_unit returns the unit rec names (a
+ * static string), "span" when it names none (a result written before
+ * units), NULL when it names one of no such name. The words for people:
+ * ltb_unit_word ("span", "measurement", "trace point") and
+ * ltb_unit_plural ("spans", "measurements", "trace points") of a unit
+ * ltb_unit returned.
+ */
+const char *ltb_unit(const cJSON *rec);
+const char *ltb_unit_word(const char *unit);
+const char *ltb_unit_plural(const char *unit);
+
 #endif

@@ -67,6 +67,8 @@ noop_record(const struct ltb_calibrate_opts *o, double work, double sleep_ns,
 	cJSON_AddNumberToObject(rec, "Work", work);
 	cJSON_AddNumberToObject(rec, "Sleep", sleep_ns);
 	cJSON_AddNumberToObject(rec, "Repeat", repeat);
+	cJSON_AddStringToObject(rec, "Protocol",
+	    ltb_control_protocol_names[o->protocol]);
 	return rec;
 }
 

@@ -26,6 +26,9 @@
 struct ltb_calibrate_opts {
 	const char *client;		/* registry name */
 	const char *client_cmd;		/* or a command */
+	int protocol;			/* Protocol of its runs, LTB_CONTROL_*
+					 * (a metrics client is told it is one
+					 * even NoOp) */
 	double target_cpu;		/* 0.7 */
 	double sps;			/* rate of the calibration runs, 500 */
 	double runtime;			/* s per calibration run, 3 */

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "run/ltb_client_dir.h"
+#include "run/ltb_control_msg.h"
 #include "core/ltb_proc.h"
 
 int
@@ -121,6 +122,81 @@ ltb_client_dir(const char *name, char *dir, size_t len, char *err,
 	    n > 1 ? " or " : "", n > 1 ? places[1] : "",
 	    n > 2 ? " or " : "", n > 2 ? places[2] : "");
 	return -1;
+}
+
+/* line without the spaces around it, in place. */
+static char *
+trim(char *line)
+{
+	char *end;
+
+	while (*line == ' ' || *line == '\t')
+		line++;
+	end = line + strlen(line);
+	while (end > line && (end[-1] == ' ' || end[-1] == '\t' ||
+	    end[-1] == '\n' || end[-1] == '\r'))
+		*--end = '\0';
+	return line;
+}
+
+int
+ltb_client_protocol(const char *dir, int *protocol, char *err,
+    size_t errlen)
+{
+	char path[PATH_MAX + 16], buf[256], why[256], *name;
+	unsigned long n = 0, at = 0;
+	int found = -1, rc = -1;
+	FILE *f;
+
+	*protocol = LTB_CONTROL_LIGHTSTEP;
+	snprintf(path, sizeof path, "%.*s/protocol", PATH_MAX - 1, dir);
+	if ((f = fopen(path, "re")) == NULL) {
+		if (errno == ENOENT)
+			return 0;
+		snprintf(err, errlen, "cannot read %s: %s", path,
+		    strerror(errno));
+		return -1;
+	}
+	while (fgets(buf, sizeof buf, f) != NULL) {
+		n++;
+		if (strchr(buf, '\n') == NULL && !feof(f)) {
+			snprintf(err, errlen, "%s:%lu: line too long: one "
+			    "protocol name a line", path, n);
+			goto out;
+		}
+		name = trim(buf);
+		if (name[0] == '\0' || name[0] == '#')
+			continue;
+		if (found >= 0) {
+			snprintf(err, errlen, "%s:%lu: a second protocol "
+			    "(line %lu named one): the file names one", path,
+			    n, at);
+			goto out;
+		}
+		if ((found = ltb_control_protocol(name, why, sizeof why)) < 0) {
+			snprintf(err, errlen, "%s:%lu: %s", path, n, why);
+			goto out;
+		}
+		at = n;
+	}
+	if (ferror(f)) {
+		snprintf(err, errlen, "cannot read %s: %s", path,
+		    strerror(errno));
+		goto out;
+	}
+	if (found < 0) {
+		/* the list of known ones, as an unknown name gets it */
+		ltb_control_protocol("", why, sizeof why);
+		name = strstr(why, "(known:");
+		snprintf(err, errlen, "%s: names no protocol %s", path,
+		    name != NULL ? name : "");
+		goto out;
+	}
+	*protocol = found;
+	rc = 0;
+out:
+	fclose(f);
+	return rc;
 }
 
 int

@@ -6,6 +6,11 @@
  * registry is searched in order: $LTB_CLIENTS_DIR, then the share
  * directory of an installed tree (BINDIR/../share/ltb/clients), then the
  * source tree the tools were built in (build/bin/../../clients).
+ *
+ * A client may say what it speaks in clients/NAME/protocol, one line
+ * naming a control message Protocol (lightstep, otlp, spectatord,
+ * atlas): what the tools tell it when no --protocol says otherwise. A
+ * client without the file speaks lightstep.
  */
 #ifndef LTB_CLIENT_DIR_H
 #define LTB_CLIENT_DIR_H
@@ -15,6 +20,15 @@
 /* The directory of client name into dir. 0, or -1 with a message in err
  * naming the places searched. */
 int ltb_client_dir(const char *name, char *dir, size_t len, char *err,
+    size_t errlen);
+
+/* The protocol the client in dir speaks (LTB_CONTROL_*, ltb_control_msg.h)
+ * into *protocol: its `protocol` file's one line (blank lines and lines
+ * starting with # aside, spaces around the name ignored), or lightstep
+ * when it has no such file. 0, or -1 with a message in err naming the
+ * file and line ("clients/x/protocol:1: unknown protocol 'zipkin' (known:
+ * lightstep, otlp, spectatord, atlas)"). */
+int ltb_client_protocol(const char *dir, int *protocol, char *err,
     size_t errlen);
 
 /* Run the client's setup, if it has one, with its output on stderr.

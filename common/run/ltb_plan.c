@@ -200,6 +200,7 @@ ltb_plan_default(struct ltb_plan_opts *o)
 	o->reporting_period_ms = 200;
 	o->max_buffered_spans = 10000;
 	o->protocol = LTB_CONTROL_LIGHTSTEP;
+	snprintf(o->meters, sizeof o->meters, "%s", LTB_CONTROL_METERS_DEFAULT);
 }
 
 /* --tls-ca: a file clients can read, named so that they find it from
@@ -258,6 +259,8 @@ control_record(const struct ltb_plan_opts *o, const struct ltb_calibration *c,
 	m.reporting_period_ms = o->reporting_period_ms;
 	m.max_buffered_spans = o->max_buffered_spans;
 	m.protocol = o->protocol;
+	m.line_buffer_bytes = o->line_buffer_bytes;
+	memcpy(m.meters, o->meters, sizeof m.meters);
 	m.tls = o->tls;
 	/* The plant is the test arm's: a NoOp run plants nothing, and in an
 	 * A/A plan the base arm runs without it, so that the pairs measure
@@ -432,6 +435,45 @@ parse_u64(const char *flag, const char *s, uint64_t max, uint64_t *out,
 	return 0;
 }
 
+/* --meters: names, comma-separated, into letters. */
+static int
+parse_meters(struct ltb_plan_opts *o, const char *arg, char *err,
+    size_t errlen)
+{
+	char name[64], letters[sizeof o->meters];
+	const char *p = arg, *end;
+	size_t n = 0, len;
+
+	for (;;) {
+		end = strchr(p, ',');
+		len = end != NULL ? (size_t)(end - p) : strlen(p);
+		if (len == 0 || len >= sizeof name ||
+		    n == LTB_CONTROL_MAX_METERS)
+			goto bad;
+		memcpy(name, p, len);
+		name[len] = '\0';
+		if ((letters[n++] = ltb_control_meter_letter(name)) == 0) {
+			snprintf(err, errlen, "bad --meters '%s': '%s' is no "
+			    "meter type (counter, monotonic_counter, "
+			    "monotonic_counter_uint, distribution_summary, "
+			    "percentile_distribution_summary, timer, "
+			    "percentile_timer, gauge, max_gauge, age_gauge, "
+			    "monotonic_sampled)", arg, name);
+			return -1;
+		}
+		if (end == NULL)
+			break;
+		p = end + 1;
+	}
+	letters[n] = '\0';
+	memcpy(o->meters, letters, n + 1);
+	return 0;
+bad:
+	snprintf(err, errlen, "bad --meters '%s': 1 to %d meter types "
+	    "separated by commas", arg, LTB_CONTROL_MAX_METERS);
+	return -1;
+}
+
 /* LTB_TRACE_* by its --trace word, or -1 (the words in the enum's
  * order). */
 static int
@@ -529,8 +571,15 @@ ltb_plan_flag(struct ltb_plan_opts *o, int code, const char *arg,
 			return -1;
 		}
 		o->protocol = p;
+		o->protocol_set = 1;
 		return 0;
 	}
+	case LTB_OPT_LINE_BUFFER:
+		return parse_count("--line-buffer", arg, 0,
+		    LTB_CONTROL_LINE_BUFFER_MAX, &o->line_buffer_bytes, err,
+		    errlen);
+	case LTB_OPT_METERS:
+		return parse_meters(o, arg, err, errlen);
 	case LTB_OPT_TLS:
 		o->tls = 1;
 		return 0;
@@ -542,7 +591,7 @@ ltb_plan_flag(struct ltb_plan_opts *o, int code, const char *arg,
 }
 
 int
-ltb_plan_check(const struct ltb_plan_opts *o, char *err, size_t errlen)
+ltb_plan_check(struct ltb_plan_opts *o, char *err, size_t errlen)
 {
 	char dir[1024];
 	size_t i;
@@ -555,6 +604,10 @@ ltb_plan_check(const struct ltb_plan_opts *o, char *err, size_t errlen)
 	/* A client that is not there is a usage error, before any work. */
 	if (o->client != NULL && o->client_cmd == NULL &&
 	    ltb_client_dir(o->client, dir, sizeof dir, err, errlen) < 0)
+		return -1;
+	/* What it speaks, unless told: a file beside its run. */
+	if (o->client != NULL && o->client_cmd == NULL && !o->protocol_set &&
+	    ltb_client_protocol(dir, &o->protocol, err, errlen) < 0)
 		return -1;
 	/* A run of no span measures nothing; one of 10^10 never ends. */
 	for (i = 0; i < o->nsps; i++) {

@@ -80,12 +80,18 @@ struct ltb_plan_opts {
 	unsigned reporting_period_ms, max_buffered_spans;
 	int no_flush;
 	int protocol;			/* LTB_CONTROL_LIGHTSTEP, ... */
+	int protocol_set;		/* --protocol given: the client's
+					 * protocol file is not read */
+	unsigned line_buffer_bytes;	/* LineBufferBytes, metrics clients */
+	char meters[LTB_CONTROL_MAX_METERS + 1];	/* Meters, as letters */
 	int tls;
 	char tls_ca_file[LTB_CONTROL_PATH_MAX];	/* absolute, or "" */
 };
 
 /* Defaults: 500 sps, 10 s, 1 trial, traced, 10 tags, 15 logs, 200 ms,
- * 10000 spans, one shard, LightStep over plain HTTP. */
+ * 10000 spans, one shard, LightStep over plain HTTP (or what the client's
+ * protocol file says: ltb_plan_check); for metrics clients no line buffer,
+ * counters, timers and gauges. */
 void ltb_plan_default(struct ltb_plan_opts *o);
 
 /*
@@ -127,7 +133,7 @@ enum {
 	LTB_OPT_SHARD, LTB_OPT_NUM_TAGS, LTB_OPT_NUM_LOGS,
 	LTB_OPT_REPORTING_PERIOD, LTB_OPT_MAX_BUFFERED, LTB_OPT_NO_FLUSH,
 	LTB_OPT_PROTOCOL, LTB_OPT_TLS, LTB_OPT_TLS_CA, LTB_OPT_SEED,
-	LTB_OPT_PLANTED_NS
+	LTB_OPT_PLANTED_NS, LTB_OPT_LINE_BUFFER, LTB_OPT_METERS
 };
 
 #define LTB_PLAN_LONGOPTS \
@@ -149,7 +155,9 @@ enum {
 	{ "tls", no_argument, NULL, LTB_OPT_TLS }, \
 	{ "tls-ca", required_argument, NULL, LTB_OPT_TLS_CA }, \
 	{ "seed", required_argument, NULL, LTB_OPT_SEED }, \
-	{ "planted-ns", required_argument, NULL, LTB_OPT_PLANTED_NS }
+	{ "planted-ns", required_argument, NULL, LTB_OPT_PLANTED_NS }, \
+	{ "line-buffer", required_argument, NULL, LTB_OPT_LINE_BUFFER }, \
+	{ "meters", required_argument, NULL, LTB_OPT_METERS }
 
 /* The usage lines of those flags. */
 #define LTB_PLAN_USAGE \
@@ -176,8 +184,20 @@ enum {
 "      --reporting-period MS, --max-buffered N  tracer settings\n" \
 "                           (default 200 ms, 10000 spans)\n" \
 "      --no-flush           clients do not flush at the end\n" \
-"      --protocol NAME      what tracers report with: lightstep (default)\n" \
-"                           or otlp (OTLP/HTTP protobuf, POST /v1/traces)\n" \
+"      --protocol NAME      what clients report with: lightstep, otlp\n" \
+"                           (OTLP/HTTP protobuf, POST /v1/traces), or for\n" \
+"                           metrics clients spectatord (lines over UDP or\n" \
+"                           a unix socket) or atlas (POST /api/v1/publish)\n" \
+"                           (default: the client's clients/NAME/protocol\n" \
+"                           file, else lightstep); a metrics protocol's\n" \
+"                           runs count measurements, not spans, and --sps\n" \
+"                           is measurements a second\n" \
+"      --line-buffer BYTES  metrics clients gather lines into datagrams of\n" \
+"                           up to BYTES (0, default: a datagram a line)\n" \
+"      --meters LIST        meter types a metrics client updates in turn,\n" \
+"                           comma-separated (default counter,timer,gauge;\n" \
+"                           also monotonic_counter, distribution_summary,\n" \
+"                           percentile_timer, max_gauge, age_gauge, ...)\n" \
 "      --tls                tracers report over https, not verifying the\n" \
 "                           satellites' certificate\n" \
 "      --tls-ca FILE        over https, verifying it with the CA in FILE\n"
@@ -185,6 +205,8 @@ enum {
 int ltb_plan_flag(struct ltb_plan_opts *o, int code, const char *arg,
     char **argv, int argc, int *next, char *err, size_t errlen);
 
-/* After the flags: a client must be named one way or the other. */
-int ltb_plan_check(const struct ltb_plan_opts *o, char *err, size_t errlen);
+/* After the flags: a client must be named one way or the other; a
+ * registered client without --protocol gets the protocol its
+ * clients/NAME/protocol file names (ltb_client_protocol). */
+int ltb_plan_check(struct ltb_plan_opts *o, char *err, size_t errlen);
 #endif

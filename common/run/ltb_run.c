@@ -201,7 +201,8 @@ client_argv(struct run *x, char *run_path, size_t len, char **argv,
 }
 
 /* The message the client fetches: the record's control fields, with the
- * satellites filled in. */
+ * satellites filled in: their host and HTTP ports, and their datagram
+ * sockets (none unless the group serves them). */
 static char *
 control_json(struct run *x)
 {
@@ -215,6 +216,12 @@ control_json(struct run *x)
 		x->msg.nports = g->nports;
 		memcpy(x->msg.satellite_ports, g->ports,
 		    g->nports * sizeof g->ports[0]);
+		/* where a metrics client sends its datagrams */
+		x->msg.nudp = g->nudp;
+		memcpy(x->msg.satellite_udp_ports, g->udp_ports,
+		    g->nudp * sizeof g->udp_ports[0]);
+		memcpy(x->msg.satellite_unix, g->unix_socket,
+		    sizeof x->msg.satellite_unix);
 	}
 	if (o == NULL || ltb_control_to_json(&x->msg, o) < 0) {
 		cJSON_Delete(o);
@@ -709,6 +716,12 @@ add_span_counts(struct run *x, cJSON *rec, double sent)
 	    sent - (double)ltb_satcounts_intact(d));
 	cJSON_AddNumberToObject(rec, "dropped_refused",
 	    (double)ltb_satcounts_refused_only(d));
+	/* A metrics client's datagrams: a burst the satellites could not
+	 * read in time is lost at their sockets, not "never sent". */
+	if (strcmp(ltb_control_protocol_unit(x->msg.protocol),
+	    "measurement") == 0)
+		cJSON_AddNumberToObject(rec, "socket_drops",
+		    (double)d->socket_drops);
 	/* A traced run that reached no satellite measured no tracer: say
 	 * what the satellites did see. */
 	if (d->spans_received == 0 && sent > 0 &&
@@ -732,23 +745,30 @@ add_accounting(struct run *x, cJSON *rec, double sent, double tracer)
 	double refused = (double)ltb_satcounts_refused_only(d);
 	double invalid = (double)d->spans_invalid;
 	double dropped = sent - intact, never = dropped - refused - invalid;
-	char line[512], inv[48] = "";
+	char line[640], inv[48] = "", sock[96] = "";
 	int n;
 
 	if (invalid > 0)
 		snprintf(inv, sizeof inv, "%.0f invalid, ", invalid);
+	/* the kernel's count is of datagrams, which may hold several */
+	if (d->socket_drops > 0)
+		snprintf(sock, sizeof sock, "; %llu datagram%s lost at the "
+		    "satellites' sockets, their buffers full",
+		    (unsigned long long)d->socket_drops,
+		    d->socket_drops == 1 ? "" : "s");
 	n = snprintf(line, sizeof line, "%.0f sent = %.0f intact + %.0f "
 	    "dropped (%.0f refused by the satellites and never through, %s"
-	    "%.0f never arrived)", sent, intact, dropped, refused, inv,
-	    never);
+	    "%.0f never arrived%s)", sent, intact, dropped, refused, inv,
+	    never, sock);
 	if (d->spans_retried > 0 && n > 0 && (size_t)n < sizeof line)
 		n += snprintf(line + n, sizeof line - (size_t)n, "; %llu of the "
 		    "intact through on a retry after a refusal",
 		    (unsigned long long)d->spans_retried);
 	if (d->spans_duplicate > 0 && n > 0 && (size_t)n < sizeof line)
 		n += snprintf(line + n, sizeof line - (size_t)n, "; %llu "
-		    "duplicate copies, not counted as spans",
-		    (unsigned long long)d->spans_duplicate);
+		    "duplicate copies, not counted as %ss",
+		    (unsigned long long)d->spans_duplicate,
+		    ltb_control_protocol_unit(x->msg.protocol));
 	if (!isnan(tracer) && n > 0 && (size_t)n < sizeof line)
 		snprintf(line + n, sizeof line - (size_t)n, tracer == dropped ?
 		    "; the client counted the same %.0f dropped" :
@@ -872,7 +892,9 @@ result_record(struct run *x, cJSON *summary, int have_spans)
 		    ltb_json_str(x->rec, keys[i], ""));
 	add_plan_identity(x, rec);
 	add_planted_measured(x, rec, summary);
-	cJSON_AddStringToObject(rec, "unit", "span");
+	/* what spans_* count: a metrics client's are measurements */
+	cJSON_AddStringToObject(rec, "unit",
+	    ltb_control_protocol_unit(x->msg.protocol));
 	cJSON_AddNumberToObject(rec, "spans_sent", sent);
 	cJSON_AddStringToObject(rec, "spans_sent_from", isnan(claimed) ?
 	    "plan" : "client");

@@ -251,6 +251,8 @@ ltb_satcounts_parse(struct ltb_satcounts *c, const char *json, char *err,
 		    spans_retried) },
 		{ "tls_handshake_failures", offsetof(struct ltb_satcounts,
 		    tls_failures) },
+		{ "socket_drops", offsetof(struct ltb_satcounts,
+		    socket_drops) },
 	};
 	const cJSON *v;
 	const cJSON *type, *other;
@@ -361,6 +363,7 @@ ltb_satcounts_diff(struct ltb_satcounts *d, const struct ltb_satcounts *after,
 	r.connections = since(after->connections, before->connections);
 	r.requests = since(after->requests, before->requests);
 	r.tls_failures = since(after->tls_failures, before->tls_failures);
+	r.socket_drops = since(after->socket_drops, before->socket_drops);
 	r.unknown_path_requests = since(after->unknown_path_requests,
 	    before->unknown_path_requests);
 	map_diff(&r.invalid_by_reason, &after->invalid_by_reason,
@@ -610,16 +613,105 @@ ltb_satcounts_diagnose(const struct ltb_satcounts *d,
 	return 1;
 }
 
-/* Fill ports and host from a ready or stats record. */
+/* A port number of a record: 1 to 65535. */
 static int
-take_ports(struct ltb_satgroup *g, const cJSON *rec)
+port_of(const cJSON *num, uint16_t *port)
+{
+	if (!cJSON_IsNumber(num) || num->valuedouble < 1 ||
+	    num->valuedouble > 65535)
+		return -1;
+	*port = (uint16_t)num->valuedouble;
+	return 0;
+}
+
+/* A unix socket's path, if it fits sun_path. */
+static int
+take_unix(struct ltb_satgroup *g, const cJSON *path)
+{
+	if (!cJSON_IsString(path) || path->valuestring[0] == '\0' ||
+	    strlen(path->valuestring) >= sizeof g->unix_socket)
+		return -1;
+	snprintf(g->unix_socket, sizeof g->unix_socket, "%s",
+	    path->valuestring);
+	return 0;
+}
+
+/* The datagram sockets of a ready or stats record: its udp_ports and
+ * unix_socket (null: none), when it has them. */
+static int
+take_datagrams(struct ltb_satgroup *g, const cJSON *rec)
+{
+	const cJSON *udp = cJSON_GetObjectItemCaseSensitive(rec, "udp_ports");
+	const cJSON *sock = cJSON_GetObjectItemCaseSensitive(rec,
+	    "unix_socket"), *p;
+
+	if (udp == NULL && sock == NULL)
+		return 0;
+	g->datagrams_known = 1;
+	g->nudp = 0;
+	cJSON_ArrayForEach(p, udp) {
+		if (g->nudp == LTB_CONTROL_MAX_PORTS ||
+		    port_of(p, &g->udp_ports[g->nudp]) < 0)
+			return -1;
+		g->nudp++;
+	}
+	if (udp != NULL && !cJSON_IsArray(udp) && !cJSON_IsNull(udp))
+		return -1;
+	g->unix_socket[0] = '\0';
+	if (sock != NULL && !cJSON_IsNull(sock) && take_unix(g, sock) < 0)
+		return -1;
+	return 0;
+}
+
+/* An entry of a stats record's ports with a "transport" other than
+ * "http": a socket tracers do not POST to, taken when a datagram one
+ * ("udp" with its port, "unix_dgram" with its path). 1 when it was one,
+ * 0 when it is an HTTP port, -1 when it is broken. */
+static int
+take_transport(struct ltb_satgroup *g, const cJSON *p, int listed)
+{
+	const cJSON *t = cJSON_GetObjectItemCaseSensitive(p, "transport");
+
+	if (!cJSON_IsString(t) || strcmp(t->valuestring, "http") == 0)
+		return 0;
+	if (listed)		/* the top-level keys said it already */
+		return 1;
+	g->datagrams_known = 1;
+	if (strcmp(t->valuestring, "udp") == 0) {
+		if (g->nudp == LTB_CONTROL_MAX_PORTS || port_of(
+		    cJSON_GetObjectItemCaseSensitive(p, "port"),
+		    &g->udp_ports[g->nudp]) < 0)
+			return -1;
+		g->nudp++;
+	} else if ((strcmp(t->valuestring, "unix_dgram") == 0 ||
+	    strcmp(t->valuestring, "unix") == 0) &&
+	    take_unix(g, cJSON_GetObjectItemCaseSensitive(p, "path")) < 0)
+		return -1;
+	return 1;
+}
+
+int
+ltb_satgroup_take_ports(struct ltb_satgroup *g, const cJSON *rec)
 {
 	const cJSON *ports = cJSON_GetObjectItemCaseSensitive(rec, "ports");
 	const cJSON *bind = cJSON_GetObjectItemCaseSensitive(rec, "bind");
 	const cJSON *p, *num;
+	int listed, other;
 
 	g->nports = 0;
+	g->nudp = 0;
+	g->unix_socket[0] = '\0';
+	g->datagrams_known = 0;
+	if (take_datagrams(g, rec) < 0)
+		return -1;
+	listed = g->datagrams_known;
 	cJSON_ArrayForEach(p, ports) {
+		if (cJSON_IsObject(p) &&
+		    (other = take_transport(g, p, listed)) != 0) {
+			if (other < 0)
+				return -1;
+			continue;
+		}
 		num = cJSON_IsObject(p) ?
 		    cJSON_GetObjectItemCaseSensitive(p, "port") : p;
 		if (!cJSON_IsNumber(num) || g->nports == LTB_CONTROL_MAX_PORTS)
@@ -695,7 +787,7 @@ ltb_satgroup_attach(struct ltb_satgroup *g, const char *admin_url,
 		return -1;
 	rec = cJSON_Parse(body);
 	free(body);
-	if (rec == NULL || take_ports(g, rec) < 0) {
+	if (rec == NULL || ltb_satgroup_take_ports(g, rec) < 0) {
 		snprintf(err, errlen, "satellite admin %s/stats: no ports "
 		    "in its answer", g->admin_url);
 		cJSON_Delete(rec);
@@ -740,6 +832,24 @@ read_line(int fd, char *buf, size_t len, int timeout_ms)
 	return -1;
 }
 
+void
+ltb_satgroup_datagram_args(size_t nudp, const char *path, char *ports,
+    char *args[5])
+{
+	size_t n = 0;
+
+	ports[0] = '\0';
+	for (size_t i = 0; i < nudp && i < LTB_CONTROL_MAX_PORTS; i++)
+		strcat(ports, i ? ",0" : "0");
+	args[n++] = "--udp";
+	args[n++] = ports;
+	if (path != NULL) {
+		args[n++] = "--unix";
+		args[n++] = (char *)path;
+	}
+	args[n] = NULL;
+}
+
 int
 ltb_satgroup_spawn(struct ltb_satgroup *g, const char *satellite,
     size_t nports, char *const extra[], char *err, size_t errlen)
@@ -782,7 +892,7 @@ ltb_satgroup_spawn(struct ltb_satgroup *g, const char *satellite,
 	}
 	rec = cJSON_Parse(line);
 	url = cJSON_GetObjectItemCaseSensitive(rec, "admin_url");
-	if (!cJSON_IsString(url) || take_ports(g, rec) < 0) {
+	if (!cJSON_IsString(url) || ltb_satgroup_take_ports(g, rec) < 0) {
 		snprintf(err, errlen, "%s: not a ready record: %.80s",
 		    satellite, line);
 		goto fail;

@@ -27,21 +27,47 @@ struct ltb_satgroup {
 	size_t nports;
 	pid_t pid;		/* our ltb-satellite child, or 0 */
 	int out_fd;		/* its stdout, for its last words */
+	/* spectatord's datagram sockets (ltb-satellite --udp, --unix), for
+	 * metrics clients; none when the group serves none */
+	uint16_t udp_ports[LTB_CONTROL_MAX_PORTS];
+	size_t nudp;
+	char unix_socket[LTB_CONTROL_UNIX_MAX];	/* "": none */
+	int datagrams_known;	/* its record said which it serves (a group
+				 * without the keys serves none, or is older
+				 * than --udp and cannot say) */
 };
 
 /*
  * Start `satellite` (a path or a name in PATH) with its default ports
  * replaced by nports ports the kernel picks, plus extra (NULL-ended, may
  * be NULL) arguments; wait for its ready record (at most 10 s). 0, or -1
- * with a message in err.
+ * with a message in err. The ready record's udp_ports and unix_socket,
+ * when it has them, fill the datagram sockets.
  */
 int ltb_satgroup_spawn(struct ltb_satgroup *g, const char *satellite,
     size_t nports, char *const extra[], char *err, size_t errlen);
 
+/*
+ * The extra arguments that make a group serve metrics clients too:
+ * "--udp 0,0,..." (nudp ports the kernel picks) and "--unix PATH", into
+ * args (room for 5, NULL-ended; ports is its storage, at least
+ * LTB_CONTROL_MAX_PORTS * 2 bytes). path NULL: no unix socket.
+ */
+void ltb_satgroup_datagram_args(size_t nudp, const char *path, char *ports,
+    char *args[5]);
+
 /* Use a running group: ask its admin URL which ports it serves, and
- * where (ltb_satgroup_host). http://[::1]:8359 is fine. */
+ * where (ltb_satgroup_host); and which datagram sockets, when its /stats
+ * says (top-level udp_ports and unix_socket, or entries of ports with a
+ * "transport" of "udp" or "unix_dgram"; entries of another transport
+ * than "http" are no HTTP port). http://[::1]:8359 is fine. */
 int ltb_satgroup_attach(struct ltb_satgroup *g, const char *admin_url,
     char *err, size_t errlen);
+
+/* Fill g's HTTP ports, host (the record's bind, else 127.0.0.1) and
+ * datagram sockets from a ready or stats record (as attach and spawn
+ * read them). 0, or -1 when it names no HTTP port or a bad one. */
+int ltb_satgroup_take_ports(struct ltb_satgroup *g, const cJSON *rec);
 
 /* Where tracers reach a group: bind, the address its stats record says
  * its ports listen on, unless that is the wildcard (0.0.0.0, ::) or NULL
@@ -89,6 +115,10 @@ struct ltb_satcounts {
 	uint64_t connections;		/* accepted on the satellite ports */
 	uint64_t requests;		/* HTTP requests begun on them */
 	uint64_t tls_failures;		/* /stats tls_handshake_failures */
+	/* datagrams the kernel dropped at the satellites' sockets, their
+	 * buffers full: sent, never read (0 from a satellite without
+	 * datagram sockets) */
+	uint64_t socket_drops;		/* /stats socket_drops */
 	uint64_t unknown_path_requests;	/* to paths no protocol serves */
 	struct ltb_satcount_map invalid_by_reason;	/* /stats invalid */
 	struct ltb_satcount_map rejected_by_reason;	/* /stats rejected */

@@ -55,6 +55,22 @@ a_written_result_passes(void **unused)
 }
 
 static void
+units_are_span_measurement_or_trace_point(void **unused)
+{
+	char err[256];
+
+	assert_int_equal(check_with("unit", "\"measurement\"", err,
+	    sizeof err), 0);
+	assert_int_equal(check_with("unit", "\"trace_point\"", err,
+	    sizeof err), 0);
+	/* an older writer's result has none */
+	assert_int_equal(check_with("unit", NULL, err, sizeof err), 0);
+	assert_int_equal(check_with("unit", "\"measurements\"", err,
+	    sizeof err), -1);
+	assert_non_null(strstr(err, "\"unit\""));
+}
+
+static void
 wrong_types_and_bounds_are_refused(void **unused)
 {
 	static const struct {
@@ -239,6 +255,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(a_written_result_passes),
+		cmocka_unit_test(units_are_span_measurement_or_trace_point),
 		cmocka_unit_test(wrong_types_and_bounds_are_refused),
 		cmocka_unit_test(pairs_and_the_fingerprint),
 		cmocka_unit_test(control_records_of_pairs),

@@ -282,6 +282,25 @@ refused_counts_are_read_and_zero_from_an_older_satellite(void **unused)
 	assert_non_null(strstr(err, "retried_spans is not a count"));
 }
 
+static void
+socket_drops_are_read_diffed_and_zero_from_an_older_satellite(void **unused)
+{
+	struct ltb_satcounts before = parsed(captured), after, d;
+	char json[sizeof captured + 128], err[256];
+
+	assert_int_equal(before.socket_drops, 0);
+	snprintf(json, sizeof json, "%.*s,\"socket_drops\":17}",
+	    (int)(sizeof captured - 2), captured);
+	after = parsed(json);
+	assert_int_equal(after.socket_drops, 17);
+	ltb_satcounts_diff(&d, &after, &before);
+	assert_int_equal(d.socket_drops, 17);
+	snprintf(json, sizeof json, "%.*s,\"socket_drops\":\"x\"}",
+	    (int)(sizeof captured - 2), captured);
+	assert_int_equal(ltb_satcounts_parse(&d, json, err, sizeof err), -1);
+	assert_non_null(strstr(err, "socket_drops is not a count"));
+}
+
 /* 100 spans sent; a 429 refused 40 of them; a retry got 30 through, 10
  * given up. 140 arrived: 100 new, 40 again (the 30 retried, 10 refused
  * twice). Intact: the 60 never refused and the 30 retried. */
@@ -677,6 +696,73 @@ host_is_the_bind_address_or_the_admin_urls(void **unused)
 	assert_string_equal(host_of("not a url", NULL), "error");
 }
 
+/* ---- the group's sockets from its records -------------------------- */
+
+/* take_ports of the JSON text rec into g: its return. */
+static int
+take(struct ltb_satgroup *sg, const char *json)
+{
+	cJSON *rec = cJSON_Parse(json);
+	int rc;
+
+	assert_non_null(rec);
+	memset(sg, 0xa5, sizeof *sg);
+	rc = ltb_satgroup_take_ports(sg, rec);
+	cJSON_Delete(rec);
+	return rc;
+}
+
+static void
+datagram_sockets_of_ready_and_stats_records(void **unused)
+{
+	struct ltb_satgroup sg;
+
+	/* an older ready record: HTTP ports only, datagrams unknown */
+	assert_int_equal(take(&sg, "{\"bind\":\"127.0.0.1\",\"ports\":[8360,"
+	    "8361]}"), 0);
+	assert_int_equal(sg.nports, 2);
+	assert_int_equal(sg.nudp, 0);
+	assert_string_equal(sg.unix_socket, "");
+	assert_int_equal(sg.datagrams_known, 0);
+	/* a ready record of --udp and --unix */
+	assert_int_equal(take(&sg, "{\"ports\":[8360],\"udp_ports\":[9000,"
+	    "9001],\"unix_socket\":\"/tmp/x.sock\"}"), 0);
+	assert_int_equal(sg.nports, 1);
+	assert_int_equal(sg.nudp, 2);
+	assert_int_equal(sg.udp_ports[1], 9001);
+	assert_string_equal(sg.unix_socket, "/tmp/x.sock");
+	assert_int_equal(sg.datagrams_known, 1);
+	assert_string_equal(sg.host, "127.0.0.1");
+	/* none of them: known to be none */
+	assert_int_equal(take(&sg, "{\"ports\":[8360],\"udp_ports\":[],"
+	    "\"unix_socket\":null}"), 0);
+	assert_int_equal(sg.datagrams_known, 1);
+	assert_int_equal(sg.nudp, 0);
+	assert_string_equal(sg.unix_socket, "");
+	/* a stats record: per-port entries by transport, and only the HTTP
+	 * ones are where tracers POST */
+	assert_int_equal(take(&sg, "{\"ports\":[{\"transport\":\"http\","
+	    "\"port\":8360},{\"port\":8361},{\"transport\":\"udp\","
+	    "\"port\":9000},{\"transport\":\"unix_dgram\",\"port\":0,"
+	    "\"path\":\"/tmp/s.sock\"},{\"transport\":\"tcp\",\"port\":"
+	    "6379}]}"), 0);
+	assert_int_equal(sg.nports, 2);
+	assert_int_equal(sg.ports[1], 8361);
+	assert_int_equal(sg.nudp, 1);
+	assert_int_equal(sg.udp_ports[0], 9000);
+	assert_string_equal(sg.unix_socket, "/tmp/s.sock");
+	assert_int_equal(sg.datagrams_known, 1);
+	/* broken ones */
+	assert_int_equal(take(&sg, "{\"ports\":[8360],\"udp_ports\":[0]}"),
+	    -1);
+	assert_int_equal(take(&sg, "{\"ports\":[8360],\"udp_ports\":7}"),
+	    -1);
+	assert_int_equal(take(&sg, "{\"ports\":[8360],\"unix_socket\":3}"),
+	    -1);
+	assert_int_equal(take(&sg, "{\"ports\":[{\"transport\":\"udp\","
+	    "\"port\":9000}]}"), -1);	/* no HTTP port at all */
+}
+
 int
 main(void)
 {
@@ -704,6 +790,9 @@ main(void)
 		cmocka_unit_test(diagnoses_empty_reports_and_other_requests),
 		cmocka_unit_test(says_nothing_when_intact_spans_arrived),
 		cmocka_unit_test(a_short_buffer_is_cut_not_overrun),
+		cmocka_unit_test(datagram_sockets_of_ready_and_stats_records),
+		cmocka_unit_test(
+		    socket_drops_are_read_diffed_and_zero_from_an_older_satellite),
 		cmocka_unit_test_teardown(diagnoses_a_real_satellite_group,
 		    stop_group),
 	};
