@@ -34,6 +34,7 @@ struct ltb_meter_writer {
 	int transport;
 	int fd;
 	struct sockaddr_un sun;		/* unix: to connect again */
+	int broken;			/* unix: its reader went away */
 	int no_flush;
 	unsigned period_ms;
 	int closed;
@@ -119,23 +120,24 @@ open_unix(struct ltb_meter_writer *w, const char *path, char *err,
 }
 
 /* A unix datagram socket whose reader went away (closed, or removed and
- * made again) is connected again to the path, for the next send. */
-static void
+ * made again at the same path) is connected again to the path before the
+ * next send; 0 once it is. */
+static int
 reconnect_unix(struct ltb_meter_writer *w)
 {
-	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	struct timeval tv = { SEND_TIMEOUT_MS / 1000,
-	    (SEND_TIMEOUT_MS % 1000) * 1000 };
+	if (connect(w->fd, (struct sockaddr *)&w->sun, sizeof w->sun) < 0)
+		return -1;
+	w->broken = 0;
+	return 0;
+}
 
-	if (fd < 0)
-		return;
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-	if (connect(fd, (struct sockaddr *)&w->sun, sizeof w->sun) < 0) {
-		close(fd);
-		return;
-	}
-	dup2(fd, w->fd);
-	close(fd);
+static void
+count_failure(struct ltb_meter_writer *w, int e, uint64_t lines)
+{
+	w->st.datagrams_failed++;
+	w->st.lines_failed += lines;
+	w->st.lines_failed_by_errno[e >= 0 && e < LTB_METER_NERRNO - 1 ?
+	    e : LTB_METER_NERRNO - 1] += lines;
 }
 
 /* Send one datagram of n bytes holding lines lines; count what happened. */
@@ -145,19 +147,20 @@ send_datagram(struct ltb_meter_writer *w, const char *p, size_t n,
 {
 	int e;
 
+	if (w->broken && reconnect_unix(w) < 0) {
+		count_failure(w, errno, lines);
+		return;
+	}
 	if (send(w->fd, p, n, 0) >= 0) {
 		w->st.datagrams++;
 		w->st.bytes += n;
 		return;
 	}
 	e = errno;
-	w->st.datagrams_failed++;
-	w->st.lines_failed += lines;
-	w->st.lines_failed_by_errno[e >= 0 && e < LTB_METER_NERRNO - 1 ?
-	    e : LTB_METER_NERRNO - 1] += lines;
+	count_failure(w, e, lines);
 	if (w->transport == LTB_METER_UNIX && (e == ECONNREFUSED ||
-	    e == ENOTCONN || e == ENOENT || e == ECONNRESET))
-		reconnect_unix(w);
+	    e == ENOTCONN || e == ECONNRESET))
+		w->broken = 1;
 }
 
 static void
