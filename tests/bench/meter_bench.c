@@ -8,10 +8,13 @@
  * recvmmsg, and a large receive buffer): over UDP and over a unix
  * datagram socket, a datagram per line (line_buffer_bytes 0) and with a
  * 2048-byte line buffer (its flusher every 5 s, spectator-py's period).
- * For each it prints
+ * The same buffered over UDP with a timer whose values are no integers
+ * (formatted with snprintf, where a counter's 1 is written by hand), the
+ * seed figure null for it: spectator-py published none. For each it
+ * prints
  *
  *   {"type":"bench","bench":"meter_writer","transport":"udp",
- *    "line_buffer_bytes":0,"line_bytes":74,"updates":N,
+ *    "meter":"counter","line_buffer_bytes":0,"line_bytes":74,"updates":N,
  *    "ns_per_update":C,"wall_ns_per_update":W,"updates_per_s":R,
  *    "lines_received":L,"lines_lost":X,"send_failures":F,
  *    "seed_spectator_py_updates_per_s":80626}
@@ -51,6 +54,7 @@ static const char *const keys[] = { "nf.app", "nf.cluster" };
 static const char *const values[] = { "benchmark-app",
 	"benchmark-main" };
 static const char *const name = "spectator.bench.counter";
+static const char *const tname = "spectator.bench.timer__";	/* as long */
 
 struct drain {
 	int fd;
@@ -161,7 +165,7 @@ struct figures {
 /* One trial: n updates through a fresh writer to the receiver. */
 static int
 trial(int transport, uint16_t port, const char *path, unsigned buffer,
-    struct drain *d, size_t n, struct figures *f)
+    char type, struct drain *d, size_t n, struct figures *f)
 {
 	struct ltb_meter_config cfg;
 	struct ltb_meter_writer *w;
@@ -177,17 +181,22 @@ trial(int transport, uint16_t port, const char *path, unsigned buffer,
 	cfg.unix_path = path;
 	cfg.line_buffer_bytes = buffer;
 	if ((w = ltb_meter_writer_new(&cfg, err, sizeof err)) == NULL ||
-	    (m = ltb_meter_new(w, 'c', name, 2, keys, values, err,
-	    sizeof err)) == NULL) {
+	    (m = ltb_meter_new(w, type, type == 'c' ? name : tname, 2, keys,
+	    values, err, sizeof err)) == NULL) {
 		fprintf(stderr, "meter_bench: %s\n", err);
 		ltb_meter_writer_free(w);
 		return -1;
 	}
-	f->line_bytes = ltb_meter_format(m, 0, 1, line, sizeof line);
+	f->line_bytes = ltb_meter_format(m, 0, type == 'c' ? 1 : 0.000375,
+	    line, sizeof line);
 	w0 = ltb_mono_ns();
 	c0 = thread_ns();
-	for (size_t i = 0; i < n; i++)
-		ltb_meter_update(m, 1);
+	if (type == 'c')
+		for (size_t i = 0; i < n; i++)
+			ltb_meter_update(m, 1);
+	else		/* seconds that are no integer: snprintf's path */
+		for (size_t i = 0; i < n; i++)
+			ltb_meter_update(m, 0.000125 * (double)(1 + i % 8));
 	f->cpu_ns = (thread_ns() - c0) / (double)n;
 	f->wall_ns = (double)(ltb_mono_ns() - w0) / (double)n;
 	ltb_meter_writer_close(w);
@@ -208,7 +217,7 @@ trial(int transport, uint16_t port, const char *path, unsigned buffer,
 }
 
 static int
-run(const char *tname, int transport, unsigned buffer, double seed,
+run(const char *how, int transport, unsigned buffer, char type, double seed,
     size_t n, int trials)
 {
 	struct drain d = { .fd = -1 };
@@ -229,7 +238,7 @@ run(const char *tname, int transport, unsigned buffer, double seed,
 	if (transport != LTB_METER_NOOP) {
 		if (d.fd < 0) {
 			fprintf(stderr, "meter_bench: cannot bind a %s "
-			    "receiver: %s\n", tname, strerror(errno));
+			    "receiver: %s\n", how, strerror(errno));
 			return -1;
 		}
 		/* recvmmsg's own timeout is only looked at after a
@@ -240,7 +249,8 @@ run(const char *tname, int transport, unsigned buffer, double seed,
 		pthread_create(&d.th, NULL, drain_loop, &d);
 	}
 	for (int t = 0; t < trials; t++) {
-		if (trial(transport, port, path, buffer, &d, n, &f[t]) < 0)
+		if (trial(transport, port, path, buffer, type, &d, n,
+		    &f[t]) < 0)
 			goto out;
 		cpu[t] = f[t].cpu_ns;
 		wall[t] = f[t].wall_ns;
@@ -248,10 +258,11 @@ run(const char *tname, int transport, unsigned buffer, double seed,
 		failed += f[t].failed;
 	}
 	printf("{\"type\":\"bench\",\"bench\":\"meter_writer\","
-	    "\"transport\":\"%s\",\"line_buffer_bytes\":%u,"
+	    "\"transport\":\"%s\",\"meter\":\"%s\",\"line_buffer_bytes\":%u,"
 	    "\"line_bytes\":%zu,\"updates\":%zu,\"trials\":%d,"
 	    "\"ns_per_update\":%.1f,\"wall_ns_per_update\":%.1f,"
-	    "\"updates_per_s\":%.0f,", tname, buffer, f[0].line_bytes,
+	    "\"updates_per_s\":%.0f,", how, type == 'c' ? "counter" : "timer",
+	    buffer, f[0].line_bytes,
 	    n * (size_t)trials, trials, median(cpu, trials),
 	    median(wall, trials), 1e9 / median(wall, trials));
 	if (transport == LTB_METER_NOOP)
@@ -298,11 +309,12 @@ main(int argc, char **argv)
 		return 2;
 	}
 	/* spectator-py 1.0.6's published figures, its README */
-	if (run("noop", LTB_METER_NOOP, 0, 0, n, trials) < 0 ||
-	    run("udp", LTB_METER_UDP, 0, 80626, n, trials) < 0 ||
-	    run("udp", LTB_METER_UDP, 2048, 150000, n, trials) < 0 ||
-	    run("unix", LTB_METER_UNIX, 0, 90811, n, trials) < 0 ||
-	    run("unix", LTB_METER_UNIX, 2048, 150000, n, trials) < 0)
+	if (run("noop", LTB_METER_NOOP, 0, 'c', 0, n, trials) < 0 ||
+	    run("udp", LTB_METER_UDP, 0, 'c', 80626, n, trials) < 0 ||
+	    run("udp", LTB_METER_UDP, 2048, 'c', 150000, n, trials) < 0 ||
+	    run("udp", LTB_METER_UDP, 2048, 't', 0, n, trials) < 0 ||
+	    run("unix", LTB_METER_UNIX, 0, 'c', 90811, n, trials) < 0 ||
+	    run("unix", LTB_METER_UNIX, 2048, 'c', 150000, n, trials) < 0)
 		return 1;
 	return 0;
 }
