@@ -75,7 +75,9 @@ struct ltb_meter_stats {
 	uint64_t lines;			/* lines written by updates */
 	uint64_t datagrams;		/* datagrams send() took */
 	uint64_t bytes;			/* their bytes */
-	uint64_t datagrams_failed;	/* send() calls that failed */
+	uint64_t datagrams_failed;	/* not sent: send() failed, or a
+					 * unix socket could not be
+					 * connected again (its errno) */
 	uint64_t lines_failed;		/* lines in those */
 	uint64_t lines_unsent;		/* left in the buffer at close */
 	/* lines_failed by errno (index), the last slot for errno >=
