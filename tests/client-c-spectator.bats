@@ -96,7 +96,7 @@ received() {
 
 @test "over udp, a datagram per line: every line arrives, meter types in turn, NumTags tags" {
 	receiver udp
-	control "{\"Trace\":true,\"Repeat\":300,\"NumTags\":2,\"SatelliteUdpPorts\":[$RECV_AT],\"Meters\":[\"counter\",\"timer\",\"gauge\"]}"
+	control "{\"Trace\":true,\"Repeat\":300,\"Sleep\":1000000,\"NumTags\":2,\"SatelliteUdpPorts\":[$RECV_AT],\"Meters\":[\"counter\",\"timer\",\"gauge\"]}"
 	run --separate-stderr client
 	assert_success
 	[ "$(field tracer)" = "ltb-meter spectatord udp 0.1" ]
