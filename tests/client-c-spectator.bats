@@ -283,3 +283,15 @@ unix_satellite() {
 	run result '.unit, .spans_sent, .spans_received, .dropped, .tracer_dropped'
 	assert_output "$(printf 'measurement\t2000\t2000\t0\t0')"
 }
+
+@test "under ltb-sample with the satellites down for part of the run: send()'s refusals are the client's dropped, and every measurement is accounted for" {
+	need_datagrams
+	plan 2000 2 0
+	sample --satellite-down-at 0.5 --satellite-up-at 1.2
+	assert_success
+	run result '.spans_sent, .spans_received + .dropped, (.tracer_dropped > 0), (.dropped >= .tracer_dropped), (.spans_received > 0)'
+	assert_output "$(printf '4000\t4000\ttrue\ttrue\ttrue')"
+	# a connected UDP socket hears of the ICMP answer on its next send:
+	# the client sees about half of what was lost, the satellites all of it
+	[[ $stderr == *"ltb-client-c-spectator: send() refused "*" of 4000 lines"* ]]
+}
