@@ -50,11 +50,10 @@
 #include "run/ltb_control_msg.h"
 #include "core/ltb_clock.h"
 #include "core/ltb_log.h"
+#include "client/ltb_client_loop.h"
 #include "client/ltb_tracer.h"
 #include "plant.h"
 
-#define CONTROL_MAX (1 << 20)		/* a control message is small */
-#define CONTROL_TIMEOUT_MS 10000
 #define FLUSH_TIMEOUT_MS 5000		/* > a POST's 2 s, twice */
 
 /* A chain, outermost first: a client request served through a stack. */
@@ -83,96 +82,12 @@ static const char *const events[] = {
 };
 #define NEVENTS (sizeof events / sizeof events[0])
 
-/* Where the multiplications go, so the compiler must do them. */
-static volatile double sink;
-
 struct run {
 	struct ltb_tracer *t;
 	const struct ltb_control *c;
 	const char **keys, **values;	/* NumTags of each, outlive t */
 	struct plant *plant;		/* PlantedNsPerSpan's */
 };
-
-struct body {
-	char *p;
-	size_t n, cap;
-};
-
-static size_t
-take(char *p, size_t size, size_t nm, void *ctx)
-{
-	struct body *b = ctx;
-	size_t n = size * nm;
-	char *np;
-
-	if (b->n + n + 1 > CONTROL_MAX)
-		return 0;
-	if (b->n + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 4096;
-
-		while (cap < b->n + n + 1)
-			cap *= 2;
-		if ((np = realloc(b->p, cap)) == NULL)
-			return 0;
-		b->p = np;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->n, p, n);
-	b->n += n;
-	b->p[b->n] = '\0';
-	return n;
-}
-
-/* GET url into b. 0, or -1 with the reason in err. */
-static int
-fetch(const char *url, struct body *b, char *err, size_t errlen)
-{
-	char cerr[CURL_ERROR_SIZE] = "";
-	CURL *h;
-	CURLcode rc;
-
-	if ((h = curl_easy_init()) == NULL) {
-		snprintf(err, errlen, "cannot initialise libcurl");
-		return -1;
-	}
-	curl_easy_setopt(h, CURLOPT_URL, url);
-	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, take);
-	curl_easy_setopt(h, CURLOPT_WRITEDATA, b);
-	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, cerr);
-	curl_easy_setopt(h, CURLOPT_FAILONERROR, 1L);
-	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)CONTROL_TIMEOUT_MS);
-	/* the controller is local: never a proxy */
-	curl_easy_setopt(h, CURLOPT_PROXY, "");
-	rc = curl_easy_perform(h);
-	curl_easy_cleanup(h);
-	if (rc == CURLE_WRITE_ERROR) {
-		snprintf(err, errlen, "body larger than %d bytes or out of "
-		    "memory", CONTROL_MAX);
-		return -1;
-	}
-	if (rc != CURLE_OK) {
-		snprintf(err, errlen, "%s",
-		    cerr[0] ? cerr : curl_easy_strerror(rc));
-		return -1;
-	}
-	if (b->n == 0) {
-		snprintf(err, errlen, "empty body");
-		return -1;
-	}
-	return 0;
-}
-
-static void
-work(uint64_t n)
-{
-	double x = 1.0;
-	uint64_t i;
-
-	for (i = 0; i < n; i++)
-		x *= 1.000000001;
-	sink = x;
-}
 
 /* One span of a chain, then the rest of the chain inside it. */
 static void
@@ -186,7 +101,7 @@ chain(const struct run *r, const struct ltb_span_context *parent,
 	s = ltb_span_start(r->t, operations[depth], parent);
 	for (i = 0; i < c->num_tags; i++)
 		ltb_span_set_tag(s, r->keys[i], r->values[i]);
-	work(c->work);
+	ltb_client_work(c->work);
 	plant_span(r->plant);
 	for (i = 0; i < c->num_logs; i++)
 		ltb_span_log(s, "event", events[i % NEVENTS]);
@@ -195,28 +110,19 @@ chain(const struct run *r, const struct ltb_span_context *parent,
 	ltb_span_finish(s);
 }
 
-static void
-sleep_ns(uint64_t ns)
-{
-	struct timespec ts = { (time_t)(ns / 1000000000),
-	    (long)(ns % 1000000000) };
-
-	while (clock_nanosleep(CLOCK_MONOTONIC, 0, &ts, &ts) == EINTR)
-		;
-}
-
 /* Sleep, and tell the plant: the time is not CPU. */
 static void
-pause_ns(const struct run *r, uint64_t ns)
+pause_ns(void *ctx, uint64_t ns)
 {
+	const struct run *r = ctx;
 	uint64_t t;
 
 	if (r->plant->ns == 0) {
-		sleep_ns(ns);
+		ltb_client_sleep_ns(ns);
 		return;
 	}
 	t = ltb_mono_ns();
-	sleep_ns(ns);
+	ltb_client_sleep_ns(ns);
 	plant_slept(r->plant, ltb_mono_ns() - t);
 }
 
@@ -224,30 +130,18 @@ static void
 generate(const struct run *r)
 {
 	const struct ltb_control *c = r->c;
-	uint64_t sent, debt = 0;
+	struct ltb_client_pace pace;
+	uint64_t sent;
 	unsigned k;
 
+	ltb_client_pace_init(&pace, c, pause_ns, (void *)r);
 	for (sent = 0; sent < c->repeat; sent += k) {
 		k = c->repeat - sent < LTB_SPANS_PER_CHAIN ?
 		    (unsigned)(c->repeat - sent) : LTB_SPANS_PER_CHAIN;
 		chain(r, NULL, 0, k);
-		debt += c->sleep_ns * k;
-		if (c->sleep_interval_ns == 0) {
-			/* no interval to batch sleeps by: pay as we go */
-			if (debt > 0)
-				pause_ns(r, debt);
-			debt = 0;
-		}
-		while (c->sleep_interval_ns > 0 && debt > c->sleep_interval_ns) {
-			pause_ns(r, c->sleep_interval_ns);
-			debt -= c->sleep_interval_ns;
-		}
+		ltb_client_pace_add(&pace, k);
 	}
-	/* The original dropped the debt left at the end, which cuts a short
-	 * run short by up to one SleepInterval (10% of a 1 s run); paying it
-	 * keeps the run as long as Repeat spans at the planned rate take. */
-	if (debt > 0)
-		pause_ns(r, debt);
+	ltb_client_pace_finish(&pace);
 }
 
 /* NumTags keys and values: the usual ones, then "tag.N" = "value.N". All
@@ -323,11 +217,10 @@ main(int argc, char **argv)
 	struct ltb_control c;
 	struct plant plant;
 	struct ltb_tracer_stats st;
-	struct body body = { NULL, 0, 0 };
 	struct run r;
 	const char *url = getenv("LTB_CONTROL_URL");
 	const char **keys = NULL, **values = NULL;
-	char *block = NULL, err[256], name[64];
+	char *block = NULL, err[1536], name[64];
 
 	ltb_prog = "ltb-client-c";
 	if (argc > 1)
@@ -341,13 +234,8 @@ main(int argc, char **argv)
 		ltb_die(LTB_EXIT_SYS, "cannot initialise libcurl");
 
 	ltb_control_default(&c);
-	if (fetch(url, &body, err, sizeof err) < 0)
-		ltb_die(LTB_EXIT_USAGE, "cannot fetch the control message "
-		    "from %s: %s", url, err);
-	if (ltb_control_parse(&c, body.p, body.n, err, sizeof err) < 0)
-		ltb_die(LTB_EXIT_USAGE, "bad control message from %s: %s",
-		    url, err);
-	free(body.p);
+	if (ltb_client_fetch_control(url, &c, err, sizeof err) < 0)
+		ltb_die(LTB_EXIT_USAGE, "%s", err);
 	if (c.protocol != LTB_CONTROL_LIGHTSTEP &&
 	    c.protocol != LTB_CONTROL_OTLP)
 		ltb_die(LTB_EXIT_USAGE, "bad control message from %s: "
