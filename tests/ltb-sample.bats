@@ -642,14 +642,7 @@ metrics_client() {
 		>"$LTB_CACHE_DIR/calibration-$1-0.70-$(hostname).json"
 }
 
-# The satellites serve spectatord's datagrams (i11-dgram's --udp).
-need_udp() {
-	ltb-satellite --help 2>&1 | grep -q -- '--udp' ||
-		skip "ltb-satellite has no --udp yet"
-}
-
 @test "a metrics client's run counts measurements: the client is told the UDP ports and unix socket of the satellites ltb-sample started" {
-	need_udp
 	metrics_client spec spectatord
 	run --separate-stderr ltb-sample --client spec --trace --sps 50 --runtime 1 \
 		--control-port 0
@@ -664,6 +657,44 @@ need_udp() {
 	sock=$(jq -r .SatelliteUnixSocket "$TMP/spec.json")
 	[ ! -e "$sock" ]
 	[ ! -e "$(dirname "$sock")" ]
+}
+
+@test "a burst the satellites could not read in time is socket loss in the result, not data the client never sent" {
+	# The client sends its burst while the satellites' process is
+	# stopped, as a satellite busy elsewhere would be: the kernel drops
+	# what its receive buffer cannot hold.
+	start_satellite --udp 0
+	local dir=$TMP/clients/burst
+	mkdir -p "$dir"
+	printf 'spectatord\n' >"$dir/protocol"
+	cat >"$dir/run" <<-EOF
+	#!/bin/bash
+	set -u
+	msg=\$(curl -sS "\$LTB_CONTROL_URL") || exit 3
+	port=\$(jq -r '.SatelliteUdpPorts[0]' <<<"\$msg")
+	n=\$(jq .Repeat <<<"\$msg")
+	kill -STOP $SAT_PID
+	dgramsend --udp "\$port" --count "\$n" 'c:burst:1' >$TMP/burst.json
+	kill -CONT $SAT_PID
+	printf '{"type":"client","spans_sent":%d,"dropped":0,"tracer":"shell"}\n' "\$n"
+	EOF
+	chmod +x "$dir/run"
+	export LTB_CLIENTS_DIR=$TMP/clients
+	mkdir -p "$LTB_CACHE_DIR"
+	jq -nc --arg host "$(hostname)" '{type:"calibration",v:1,client:"burst",
+		target_cpu:0.7,sleep_per_work_ns:1,work_per_second:1e8,achieved_cpu:0.7,
+		iterations:1,host:$host,created:"test"}' \
+		>"$LTB_CACHE_DIR/calibration-burst-0.70-$(hostname).json"
+	run --separate-stderr ltb-sample --client burst --trace --sps 60000 --runtime 1 \
+		--satellites "$SAT_ADMIN" --control-port 0
+	echo "$stderr" >&3
+	[ "$(jq .sent "$TMP/burst.json")" = 60000 ]
+	out=$(results)
+	jq -c '{spans_sent, spans_received, socket_drops, dropped}' <<<"$out" >&3
+	jq -e '.unit == "measurement" and .socket_drops > 0 and
+		.spans_received + .socket_drops == 60000 and
+		.dropped == 60000 - .spans_received and
+		(.socket_drops as $d | .accounting | contains("\($d) datagrams lost at the satellites'"'"' sockets"))' <<<"$out"
 }
 
 @test "a metrics client against a running group: the datagram sockets its /stats names, or a warning that it names none" {
