@@ -5,6 +5,8 @@
 
 load test_helper
 
+LTB_NOT_IN_FRESH_ROOT="the satellite's protocols need nothing a fresh machine lacks; tested on the normal and sanitizer builds"
+
 # start_dgram: a satellite with one UDP port and a unix socket at
 # $TMP/s.sock. Sets UDP_PORT and SOCK besides start_satellite's.
 start_dgram() {
