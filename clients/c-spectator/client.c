@@ -70,33 +70,6 @@ struct run {
 	uint64_t count[LTB_CONTROL_MAX_METERS];	/* updates of each */
 };
 
-/* NumTags keys and values: the usual ones, then "tag.N" = "value.N", in
- * one block (*block). */
-static int
-make_tags(unsigned n, const char ***keys, const char ***values, char **block)
-{
-	char *p;
-	unsigned i;
-
-	*keys = calloc(n + 1, sizeof **keys);
-	*values = calloc(n + 1, sizeof **values);
-	*block = malloc((size_t)n * 48 + 1);
-	if (*keys == NULL || *values == NULL || *block == NULL)
-		return -1;
-	for (i = 0, p = *block; i < n; i++) {
-		if (i < NTAGTAB) {
-			(*keys)[i] = tag_keys[i];
-			(*values)[i] = tag_values[i];
-			continue;
-		}
-		(*keys)[i] = p;
-		p += snprintf(p, 24, "tag.%u", i) + 1;
-		(*values)[i] = p;
-		p += snprintf(p, 24, "value.%u", i) + 1;
-	}
-	return 0;
-}
-
 /* Where the message says to send, or die naming what is missing. */
 static void
 config_of(const struct ltb_control *c, const char *url,
@@ -242,8 +215,8 @@ main(int argc, char **argv)
 	struct ltb_meter_stats st;
 	struct run r;
 	const char *url = getenv("LTB_CONTROL_URL");
-	const char **keys = NULL, **values = NULL;
-	char *block = NULL, err[1536];
+	struct ltb_client_tags tags = { 0 };
+	char err[1536];
 
 	ltb_prog = "ltb-client-c-spectator";
 	if (argc > 1 && (strcmp(argv[1], "-h") == 0 ||
@@ -269,13 +242,14 @@ main(int argc, char **argv)
 		    "Protocol %s: this client speaks spectatord only", url,
 		    ltb_control_protocol_names[c.protocol]);
 	config_of(&c, url, &mc);
-	if (make_tags(c.num_tags, &keys, &values, &block) < 0)
+	if (ltb_client_tags_make(&tags, c.num_tags, tag_keys, tag_values,
+	    NTAGTAB) < 0)
 		ltb_die(LTB_EXIT_SYS, "out of memory");
 	if ((w = ltb_meter_writer_new(&mc, err, sizeof err)) == NULL)
 		ltb_die(LTB_EXIT_SYS, "cannot start the meter writer: %s", err);
 	memset(&r, 0, sizeof r);
 	r.c = &c;
-	make_meters(&r, w, keys, values);
+	make_meters(&r, w, tags.keys, tags.values);
 	generate(&r);
 
 	ltb_meter_writer_close(w);
@@ -285,9 +259,7 @@ main(int argc, char **argv)
 		    st.lines_failed, st.lines);
 	summary(&c, w, &st);
 	ltb_meter_writer_free(w);
-	free(keys);
-	free(values);
-	free(block);
+	ltb_client_tags_free(&tags);
 	curl_global_cleanup();
 	if (fflush(stdout) == EOF || ferror(stdout) || fclose(stdout) == EOF) {
 		if (errno == EPIPE)

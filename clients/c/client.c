@@ -144,33 +144,6 @@ generate(const struct run *r)
 	ltb_client_pace_finish(&pace);
 }
 
-/* NumTags keys and values: the usual ones, then "tag.N" = "value.N". All
- * strings live in one block (*block) that outlives the tracer. */
-static int
-make_tags(unsigned n, const char ***keys, const char ***values, char **block)
-{
-	char *p;
-	unsigned i;
-
-	*keys = calloc(n + 1, sizeof **keys);
-	*values = calloc(n + 1, sizeof **values);
-	*block = malloc((size_t)n * 48 + 1);
-	if (*keys == NULL || *values == NULL || *block == NULL)
-		return -1;
-	for (i = 0, p = *block; i < n; i++) {
-		if (i < NTAGTAB) {
-			(*keys)[i] = tag_keys[i];
-			(*values)[i] = tag_values[i];
-			continue;
-		}
-		(*keys)[i] = p;
-		p += snprintf(p, 24, "tag.%u", i) + 1;
-		(*values)[i] = p;
-		p += snprintf(p, 24, "value.%u", i) + 1;
-	}
-	return 0;
-}
-
 static struct ltb_tracer *
 make_tracer(const struct ltb_control *c)
 {
@@ -219,8 +192,8 @@ main(int argc, char **argv)
 	struct ltb_tracer_stats st;
 	struct run r;
 	const char *url = getenv("LTB_CONTROL_URL");
-	const char **keys = NULL, **values = NULL;
-	char *block = NULL, err[1536], name[64];
+	struct ltb_client_tags tags = { 0 };
+	char err[1536], name[64];
 
 	ltb_prog = "ltb-client-c";
 	if (argc > 1)
@@ -241,13 +214,14 @@ main(int argc, char **argv)
 		ltb_die(LTB_EXIT_USAGE, "bad control message from %s: "
 		    "Protocol %s is a metrics protocol: run the c-spectator "
 		    "client for it", url, ltb_control_protocol_names[c.protocol]);
-	if (make_tags(c.num_tags, &keys, &values, &block) < 0)
+	if (ltb_client_tags_make(&tags, c.num_tags, tag_keys, tag_values,
+	    NTAGTAB) < 0)
 		ltb_die(LTB_EXIT_SYS, "out of memory");
 
 	r.c = &c;
 	r.t = make_tracer(&c);
-	r.keys = keys;
-	r.values = values;
+	r.keys = tags.keys;
+	r.values = tags.values;
 	r.plant = &plant;
 	/* after the tracer: its reporter thread runs when the spans do */
 	if (plant_start(&plant, c.trace ? c.planted_ns : 0, err,
@@ -266,9 +240,7 @@ main(int argc, char **argv)
 		    "%s", st.reports_failed, st.reports_failed + st.reports_ok,
 		    st.last_error);
 	ltb_tracer_free(r.t);
-	free(keys);
-	free(values);
-	free(block);
+	ltb_client_tags_free(&tags);
 	curl_global_cleanup();
 
 	printf("{\"type\":\"client\",\"v\":1,\"client\":\"c\",\"trace\":%s,"

@@ -178,3 +178,41 @@ ltb_client_pace_finish(struct ltb_client_pace *p)
 		p->pause(p->ctx, p->debt);
 	p->debt = 0;
 }
+
+int
+ltb_client_tags_make(struct ltb_client_tags *t, unsigned n,
+    const char *const *first_keys, const char *const *first_values,
+    size_t nfirst)
+{
+	char *p;
+	unsigned i;
+
+	t->keys = calloc(n + 1, sizeof *t->keys);
+	t->values = calloc(n + 1, sizeof *t->values);
+	t->block = malloc((size_t)n * 48 + 1);
+	if (t->keys == NULL || t->values == NULL || t->block == NULL)
+		return -1;
+	for (i = 0, p = t->block; i < n; i++) {
+		if (i < nfirst) {
+			t->keys[i] = first_keys[i];
+			t->values[i] = first_values[i];
+			continue;
+		}
+		/* "tag.4294967295" and "value.4294967295" fit 48 bytes */
+		t->keys[i] = p;
+		p += snprintf(p, 24, "tag.%u", i) + 1;
+		t->values[i] = p;
+		p += snprintf(p, 24, "value.%u", i) + 1;
+	}
+	return 0;
+}
+
+void
+ltb_client_tags_free(struct ltb_client_tags *t)
+{
+	free(t->keys);
+	free(t->values);
+	free(t->block);
+	t->keys = t->values = NULL;
+	t->block = NULL;
+}

@@ -56,4 +56,21 @@ void ltb_client_pace_add(struct ltb_client_pace *p, uint64_t k);
  * units at the planned rate take. */
 void ltb_client_pace_finish(struct ltb_client_pace *p);
 
+/*
+ * NumTags tags of a unit: the client's own first (nfirst of them, what an
+ * instrumented service sets), then numbered "tag.N" = "value.N". keys and
+ * values hold n each and a NULL; the numbered strings live in one block.
+ */
+struct ltb_client_tags {
+	const char **keys, **values;
+	char *block;
+};
+
+/* Make n tags from the first ones given. 0, or -1 out of memory (then
+ * free what it made with ltb_client_tags_free). */
+int ltb_client_tags_make(struct ltb_client_tags *t, unsigned n,
+    const char *const *first_keys, const char *const *first_values,
+    size_t nfirst);
+void ltb_client_tags_free(struct ltb_client_tags *t);
+
 #endif
