@@ -4,6 +4,8 @@
 
 load test_helper
 
+LTB_NOT_IN_FRESH_ROOT="calibrating and planning need only what make demo uses there; run on the normal and sanitizer builds"
+
 # A calibration record made by hand: 1e9 work/s, and as much sleep as work.
 calibration() {
 	jq -nc '{type:"calibration",v:1,client:"c",target_cpu:0.5,

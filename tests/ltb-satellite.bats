@@ -4,6 +4,8 @@
 
 load test_helper
 
+LTB_NOT_IN_FRESH_ROOT="the satellite needs nothing a fresh machine lacks that client-c.bats and make demo do not use there; run on the normal and sanitizer builds"
+
 # --- usage -----------------------------------------------------------------
 
 @test "--help prints the usage on stdout and exits 0" {
