@@ -170,12 +170,13 @@ msg_unit(void *ctx, uint64_t key, unsigned invalid)
 		m->p_invalid_units++;
 	}
 	/* A unit without identity is never a duplicate: nothing to note.
-	 * Counts go to the port at least every KEY_BATCH units either way. */
+	 * Counts go to the port every KEY_BATCH units; keys, never more
+	 * than units since the last commit, cannot fill the batch first. */
 	if (key != 0) {
 		m->kbad[m->nkeys] = invalid > 0;
 		m->keys[m->nkeys++] = key;
 	}
-	if (m->nkeys == KEY_BATCH || m->p_units % KEY_BATCH == 0)
+	if (m->p_units == KEY_BATCH)
 		msg_commit(m);
 }
 
