@@ -24,6 +24,7 @@
 #include <stdint.h>
 
 struct ltb_budget;
+struct cJSON;
 
 /* How a protocol's messages arrive. */
 enum ltb_transport {
@@ -55,6 +56,10 @@ struct ltb_message {
 	int body_taken;			/* max_field bytes are taken from it
 					 * already for a body held whole:
 					 * hold it without taking again */
+	void *shared;			/* the protocol's state shared by
+					 * every message of the group
+					 * (shared_size bytes); NULL for a
+					 * protocol without one */
 };
 
 /* Where a protocol sends what it finds; owned by the group. */
@@ -97,7 +102,9 @@ struct ltb_collector_proto {
 	const char *name;		/* "lightstep", "otlp": the /stats key */
 	const char *unit;		/* what it counts: "span" */
 	enum ltb_transport transport;
-	const char *path;		/* HTTP: the POST target */
+	const char *path;		/* HTTP: the POST target; TCP (RESP):
+					 * the prefix of the keys whose
+					 * values are its messages */
 	/* Media types it reads, NULL-ended; NULL: whatever is sent. */
 	const char *const *content_types;
 	/* Names of its validation results, JSON keys it owns; [0] is the
@@ -137,6 +144,27 @@ struct ltb_collector_proto {
 	/* Release what begin and feed took; called exactly once per begin
 	 * that returned LTB_COLLECT_OK. */
 	void (*release)(void *state);
+
+	/*
+	 * Optional, for a unit made of several messages (OSProfiler pairs a
+	 * trace point's start with its stop, two messages that may come on
+	 * different connections): state that outlives a message, one per
+	 * group, shared_size bytes zeroed, given to begin as m->shared.
+	 * Messages of several connections use it at once: the protocol
+	 * locks it itself. shared_size 0: none, and the hooks are NULL.
+	 */
+	size_t shared_size;
+	/* Set it up as the group starts: 0, or -1 (out of memory). What it
+	 * holds beyond shared_size it takes from budget (may be NULL) and
+	 * gives back. */
+	int (*shared_init)(void *shared, struct ltb_budget *budget);
+	/* Tear it down as the group stops, every message released. */
+	void (*shared_free)(void *shared);
+	/* /reset: forget what it holds and zero its own counts. */
+	void (*shared_reset)(void *shared);
+	/* Its own counts, added to its object in the group's /stats (o is
+	 * a cJSON object). */
+	void (*shared_stats)(void *shared, struct cJSON *o);
 };
 
 /* The protocols a satellite group serves, NULL-ended, and their count. */
@@ -154,5 +182,6 @@ extern const struct ltb_collector_proto ltb_proto_lightstep;
 extern const struct ltb_collector_proto ltb_proto_otlp;
 extern const struct ltb_collector_proto ltb_proto_spectatord;
 extern const struct ltb_collector_proto ltb_proto_atlas;
+extern const struct ltb_collector_proto ltb_proto_osprofiler;
 
 #endif

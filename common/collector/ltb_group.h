@@ -9,6 +9,8 @@
  *   ltb_tls.c         the HTTPS listener: TLS (mbedtls) in front of the
  *                     HTTP listener's daemon
  *   ltb_dgram.c       the datagram listeners: UDP and unix sockets
+ *   ltb_resp.c        the RESP listener (Redis protocol over TCP) and
+ *                     the keys it keeps for reading back
  *   ltb_conns.c       open connections: admission, fair eviction, deadlines
  *   ltb_admin.c       the admin API, on its own port
  *   ltb_script.c      parsing a script of answers over time
@@ -127,6 +129,7 @@ extern const struct ltb_listener ltb_listener_http;
 extern const struct ltb_listener ltb_listener_tls;
 extern const struct ltb_listener ltb_listener_udp;
 extern const struct ltb_listener ltb_listener_unix;
+extern const struct ltb_listener ltb_listener_resp;
 
 #define LTB_ADMIN_NREFUSE 3	/* enum ltb_admin_refuse, below */
 
@@ -152,6 +155,12 @@ struct ltb_sat {
 	pthread_mutex_t state_lock;	/* serialises down/up/stop */
 	pthread_mutex_t dup_lock;
 	struct ltb_dupset *dups;
+	/* Each protocol's state shared by its messages (shared_size bytes,
+	 * NULL for none), by index in ltb_collector_protocols. */
+	void *shared[LTB_MAX_PROTOS];
+	/* The RESP ports' kept keys (ltb_resp.c's): what SCAN, LRANGE and
+	 * GET read back, shared by every RESP port; NULL without one. */
+	void *resp_store;
 	/* The group's own table, not a merge of the ports': which paths it
 	 * names stays fixed until a reset, so two snapshots subtract. */
 	pthread_mutex_t path_lock;

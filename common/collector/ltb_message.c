@@ -470,6 +470,7 @@ ltb_msg_begin(struct ltb_port *port, const struct ltb_collector_proto *p,
 		.budget = &g->budget,
 		/* A body reserved whole holds inside what was reserved. */
 		.body_taken = max_field < held_cap(g),
+		.shared = g->shared[ltb_proto_index(p)],
 	};
 	if (coding != CODING_IDENTITY && inflate_open(m) < 0) {
 		msg_destroy(m);

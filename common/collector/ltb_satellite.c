@@ -70,6 +70,8 @@ ltb_sat_config_default(struct ltb_sat_config *c)
 	c->header_timeout = 5;
 	c->body_timeout = 10;
 	c->dup_window = 1u << 18;
+	c->keep_traces = 1000;
+	c->keep_bytes = 64u << 20;
 }
 
 /* ---- counting what is not a message --------------------------------------- */
@@ -207,6 +209,40 @@ counts_zero(struct ltb_port *port)
 
 /* ---- the group ----------------------------------------------------------- */
 
+/* The protocols' shared states (ltb_collector.h), each set up once. */
+static int
+shared_start(struct ltb_sat *g)
+{
+	const struct ltb_collector_proto *p;
+
+	for (size_t k = 0; (p = ltb_collector_protocols[k]) != NULL; k++) {
+		if (p->shared_size == 0)
+			continue;
+		if ((g->shared[k] = calloc(1, p->shared_size)) == NULL)
+			return -1;
+		if (p->shared_init(g->shared[k], &g->budget) < 0) {
+			free(g->shared[k]);
+			g->shared[k] = NULL;
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static void
+shared_stop(struct ltb_sat *g)
+{
+	const struct ltb_collector_proto *p;
+
+	for (size_t k = 0; (p = ltb_collector_protocols[k]) != NULL; k++) {
+		if (g->shared[k] == NULL)
+			continue;
+		p->shared_free(g->shared[k]);
+		free(g->shared[k]);
+		g->shared[k] = NULL;
+	}
+}
+
 static void
 ports_stop(struct ltb_sat *g)
 {
@@ -253,8 +289,10 @@ ltb_sat_start(const struct ltb_sat_config *c, char *err, size_t errlen)
 	ltb_budget_init(&g->budget, c->memory_budget);
 	if ((g->dups = ltb_dupset_new(c->dup_window)) == NULL)
 		goto nomem;
-	/* HTTP ports first, then UDP, then the unix socket. */
-	nports = c->nports + c->nudp + (c->unix_path != NULL);
+	if (shared_start(g) < 0)
+		goto nomem;
+	/* HTTP ports first, then UDP, then the unix socket, then RESP. */
+	nports = c->nports + c->nudp + (c->unix_path != NULL) + c->nresp;
 	if ((g->ports = calloc(nports, sizeof *g->ports)) == NULL)
 		goto nomem;
 	/* nports once the address parsed: stop must not walk ports that
@@ -280,9 +318,13 @@ ltb_sat_start(const struct ltb_sat_config *c, char *err, size_t errlen)
 		} else if (i < c->nports + c->nudp) {
 			pt->listener = &ltb_listener_udp;
 			pt->port = c->udp_ports[i - c->nports];
-		} else {
+		} else if (c->unix_path != NULL &&
+		    i == c->nports + c->nudp) {
 			pt->listener = &ltb_listener_unix;
 			snprintf(pt->path, sizeof pt->path, "%s", c->unix_path);
+		} else {
+			pt->listener = &ltb_listener_resp;
+			pt->port = c->resp_ports[i - (nports - c->nresp)];
 		}
 		pthread_mutex_init(&pt->bw_lock, NULL);
 	}
@@ -324,6 +366,7 @@ ltb_sat_stop(struct ltb_sat *g)
 		pthread_mutex_destroy(&g->ports[i].bw_lock);
 	free(g->ports);
 	ltb_dupset_free(g->dups);
+	shared_stop(g);
 	pthread_mutex_destroy(&g->dup_lock);
 	pthread_mutex_destroy(&g->path_lock);
 	pthread_mutex_destroy(&g->script_lock);
@@ -386,6 +429,9 @@ ltb_sat_reset(struct ltb_sat *g)
 	memset(g->step_answered, 0, sizeof g->step_answered);
 	memset(g->step_units, 0, sizeof g->step_units);
 	pthread_mutex_unlock(&g->script_lock);
+	for (size_t k = 0; ltb_collector_protocols[k] != NULL; k++)
+		if (g->shared[k] != NULL)
+			ltb_collector_protocols[k]->shared_reset(g->shared[k]);
 	ltb_budget_reset_peak(&g->budget);
 }
 
@@ -559,6 +605,11 @@ ltb_sat_ready_record(struct ltb_sat *g)
 		if (g->ports[i].listener == &ltb_listener_udp)
 			cJSON_AddItemToArray(ports,
 			    cJSON_CreateNumber(g->ports[i].port));
+	ports = cJSON_AddArrayToObject(rec, "resp_ports");
+	for (size_t i = 0; ports != NULL && i < g->nports; i++)
+		if (g->ports[i].listener == &ltb_listener_resp)
+			cJSON_AddItemToArray(ports,
+			    cJSON_CreateNumber(g->ports[i].port));
 	if ((unix_path = unix_socket(g)) != NULL)
 		cJSON_AddStringToObject(rec, "unix_socket", unix_path);
 	else
@@ -651,7 +702,8 @@ add_to(cJSON *obj, const char *key, uint64_t n)
 
 /* One protocol's own object: its figures in its unit and its reasons. */
 static cJSON *
-protocol_counts(const struct ltb_collector_proto *p, const struct sums *s)
+protocol_counts(const struct ltb_collector_proto *p, const struct sums *s,
+    void *shared)
 {
 	cJSON *o = cJSON_CreateObject(), *inv;
 	uint64_t nrej = 0;
@@ -682,6 +734,9 @@ protocol_counts(const struct ltb_collector_proto *p, const struct sums *s)
 		for (unsigned r = 0; r < p->nkinds && r < LTB_MAX_KINDS; r++)
 			cJSON_AddNumberToObject(inv, p->kind_names[r],
 			    (double)s->kinds[r]);
+	/* The group's own: a port does not have them apart. */
+	if (shared != NULL)
+		p->shared_stats(shared, o);
 	return o;
 }
 
@@ -717,7 +772,8 @@ add_counts(cJSON *obj, struct ltb_sat *g, const struct ltb_port *port)
 			add_to(inv, p->invalid_names[r], s.invalid[r]);
 		if (protos != NULL)
 			cJSON_AddItemToObject(protos, p->name,
-			    protocol_counts(p, &s));
+			    protocol_counts(p, &s, port == NULL ? g->shared[k] :
+			    NULL));
 	}
 	for (size_t i = 0; i < g->nports; i++) {
 		if (port != NULL && port != &g->ports[i])

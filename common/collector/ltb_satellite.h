@@ -89,6 +89,14 @@ struct ltb_sat_config {
 	uint16_t udp_ports[LTB_MAX_PORTS];
 	size_t nudp;
 	const char *unix_path;
+	/* RESP ports (Redis protocol over TCP: OSProfiler's redis driver)
+	 * on bind, 0 for any; and the traces they keep to be read back:
+	 * the keys of the last keep_traces traces, at most keep_bytes
+	 * bytes of them (taken from the memory budget too). */
+	uint16_t resp_ports[LTB_MAX_PORTS];
+	size_t nresp;
+	size_t keep_traces;
+	uint64_t keep_bytes;
 	uint16_t admin_port;		/* 0: the kernel picks */
 	const char *admin_bind;		/* NULL: bind when it is loopback,
 					 * else 127.0.0.1 */
