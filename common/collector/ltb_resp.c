@@ -93,7 +93,7 @@ put(struct buf *o, const void *p, size_t n)
 	size_t ncap;
 	char *nb;
 
-	if (o->oom)
+	if (o->oom || n == 0)
 		return;
 	if (o->len + n > o->cap) {
 		for (ncap = o->cap ? o->cap : 4096; ncap < o->len + n; ncap *= 2)
