@@ -195,6 +195,42 @@ t:4"
 	[[ $(sat_stat ".unknown_path_requests") == 0 ]]
 }
 
+@test "a script's 503 is Redis's error naming it, its drop a closed connection" {
+	start_resp
+	prefix=$(jq -r '[.protocols[] | select(.transport == "tcp")][0].path // empty' <<<"$SAT_READY")
+	[[ -n $prefix ]] || skip "no protocol of the table reads RESP yet"
+	curl -sS -X POST "$SAT_ADMIN/script" \
+		-d '[{"at_s": 0, "for_s": 30, "status": 503, "retry_after": "1"}]' >/dev/null
+	run raw "*4\r\n\$5\r\nLPUSH\r\n\$${#prefix}\r\n$prefix\r\n\$2\r\n{}\r\n\$2\r\n{}\r\n*1\r\n\$4\r\nPING\r\n"
+	assert_output "-ERR ltb-satellite: 503: satellite script, step 0: 503 Retry-After 1
++PONG"
+	run cli EXISTS "$prefix"
+	assert_output 0
+	curl -sS -X POST "$SAT_ADMIN/script" \
+		-d '[{"at_s": 0, "for_s": 30, "drop": true}]' >/dev/null
+	run raw "*3\r\n\$5\r\nLPUSH\r\n\$${#prefix}\r\n$prefix\r\n\$2\r\n{}\r\n*1\r\n\$4\r\nPING\r\n"
+	assert_output ""
+}
+
+@test "a new connection to a full port evicts the idle one, as HTTP's do" {
+	start_resp --max-connections 1
+	exec 7<>"/dev/tcp/127.0.0.1/$RESP_PORT"	# bats has fd 3
+	wait_for 5 stat_is .connections_open 1
+	run cli PING
+	assert_output PONG
+	exec 7<&-
+	[[ $(sat_stat .evicted_connections) == 1 ]]
+}
+
+@test "a command stalled part way is closed after --body-timeout" {
+	start_resp --body-timeout 1
+	exec 7<>"/dev/tcp/127.0.0.1/$RESP_PORT"	# bats has fd 3
+	printf '*2\r\n$4\r\nECHO\r\n$10\r\nabc' >&7
+	wait_for 5 stat_is .body_timeouts 1
+	exec 7<&-
+	[[ $(sat_stat .idle_timeouts) == 0 ]]
+}
+
 @test "down closes the RESP port (connection refused), up serves the same port" {
 	start_resp
 	cli LPUSH k v >/dev/null
