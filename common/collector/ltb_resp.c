@@ -44,6 +44,7 @@
 #define THREAD_STACK (512 * 1024)	/* as ltb_http.c: room under ASan */
 #define READ_CHUNK (64 * 1024)
 #define OUT_FLUSH (64 * 1024)		/* write the answers past this */
+#define BUF_KEEP (1024 * 1024)		/* answer buffer kept between pieces */
 #define SEND_TIMEOUT_S 10		/* a peer that does not read */
 #define SCAN_COUNT 10			/* SCAN's default COUNT, Redis's */
 #define NAME_MAX_LEN 128		/* CLIENT SETNAME kept */
@@ -137,6 +138,19 @@ put_bulk(struct buf *o, const void *v, size_t n)
 	putf(o, "$%zu\r\n", n);
 	put(o, v, n);
 	put(o, "\r\n", 2);
+}
+
+/* Empty o; a big buffer (a long LRANGE's) is let go rather than kept by
+ * a connection that may sit idle for long. */
+static void
+buf_clear(struct buf *o)
+{
+	o->len = 0;
+	if (o->cap > BUF_KEEP) {
+		free(o->b);
+		o->b = NULL;
+		o->cap = 0;
+	}
 }
 
 static void
@@ -540,7 +554,8 @@ put_gathered(struct conn *c, struct gather *g)
 {
 	putf(&c->out, "*%zu\r\n", g->n);
 	put(&c->out, c->tmp.b, c->tmp.len);
-	c->tmp.len = 0;
+	c->out.oom |= c->tmp.oom;	/* a partial array: close instead */
+	buf_clear(&c->tmp);
 }
 
 static void
@@ -724,8 +739,9 @@ cmd_info(struct conn *c, size_t argc)
 			putf(&c->tmp, "db0:keys=%llu,expires=0,avg_ttl=0\r\n",
 			    (unsigned long long)k.keys);
 	}
-	put_bulk(&c->out, c->tmp.oom ? "" : c->tmp.b, c->tmp.len);
-	c->tmp.len = 0;
+	put_bulk(&c->out, c->tmp.b != NULL ? c->tmp.b : "", c->tmp.len);
+	c->out.oom |= c->tmp.oom;
+	buf_clear(&c->tmp);
 }
 
 static void cmd_command(struct conn *c, size_t argc);
@@ -822,7 +838,7 @@ flush_out(struct conn *c)
 			return -1;
 		at += (size_t)n;
 	}
-	c->out.len = 0;
+	buf_clear(&c->out);
 	return 0;
 }
 
