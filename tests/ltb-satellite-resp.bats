@@ -174,6 +174,9 @@ t:4"
 	[[ $(kept not_kept) == 0 ]]
 	(( $(kept bytes) > 0 ))
 	(( $(sat_stat .memory_budget.used) >= $(kept bytes) ))
+	curl -sS -X POST "$SAT_ADMIN/reset" >/dev/null
+	[[ $(kept evicted_keys) == 0 ]]
+	[[ $(kept keys) == 3 ]]
 }
 
 @test "an LPUSH to a key no protocol reads is kept and counted in unknown_paths" {

@@ -438,6 +438,9 @@ ltb_sat_reset(struct ltb_sat *g)
 	for (size_t k = 0; ltb_collector_protocols[k] != NULL; k++)
 		if (g->shared[k] != NULL)
 			ltb_collector_protocols[k]->shared_reset(g->shared[k]);
+	/* The kept keys stay to be read back; only their counts go. */
+	if (g->resp_store != NULL)
+		ltb_store_reset_counts(g->resp_store);
 	ltb_budget_reset_peak(&g->budget);
 }
 

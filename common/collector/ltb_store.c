@@ -551,3 +551,11 @@ ltb_store_counts(struct ltb_store *s, struct ltb_store_counts *c)
 	*c = s->c;
 	pthread_mutex_unlock(&s->lock);
 }
+
+void
+ltb_store_reset_counts(struct ltb_store *s)
+{
+	pthread_mutex_lock(&s->lock);
+	s->c.evicted_keys = s->c.not_kept = 0;
+	pthread_mutex_unlock(&s->lock);
+}

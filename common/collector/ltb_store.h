@@ -89,5 +89,7 @@ uint64_t ltb_store_scan(struct ltb_store *s, uint64_t cursor, size_t count,
     void *ctx);
 
 void ltb_store_counts(struct ltb_store *s, struct ltb_store_counts *c);
+/* /reset: zero evicted_keys and not_kept; the keys stay. */
+void ltb_store_reset_counts(struct ltb_store *s);
 
 #endif
