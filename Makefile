@@ -150,6 +150,7 @@ bench:
 # for the target over every protocol; the records' in seeds/records/,
 # the satellite scripts' in seeds/script/, whole HTTP request streams in
 # seeds/http/, spectatord datagrams (also a protocol's) in seeds/spectatord/.
+# RESP request streams (a limit byte, then the stream) in seeds/resp/.
 FUZZ_SEEDS_fuzz_report = tests/fuzz/seeds/lightstep
 FUZZ_SEEDS_fuzz_atlas = tests/fuzz/seeds/atlas
 FUZZ_SEEDS_fuzz_protocols = $(filter-out tests/fuzz/seeds/records/ tests/fuzz/seeds/script/ tests/fuzz/seeds/http/,$(wildcard tests/fuzz/seeds/*/))
@@ -157,6 +158,7 @@ FUZZ_SEEDS_fuzz_http = tests/fuzz/seeds/http
 FUZZ_SEEDS_fuzz_spectatord = tests/fuzz/seeds/spectatord
 FUZZ_SEEDS_fuzz_records = tests/fuzz/seeds/records
 FUZZ_SEEDS_fuzz_script = tests/fuzz/seeds/script
+FUZZ_SEEDS_fuzz_resp = tests/fuzz/seeds/resp
 fuzz: deps $(FUZZ)
 	@set -e; $(foreach f,$(FUZZ), \
 		mkdir -p $(B)/fuzz/corpus-$(notdir $(f)); \

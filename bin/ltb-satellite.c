@@ -31,7 +31,8 @@
 
 static const char usage[] =
 "usage: ltb-satellite [-p ports] [-b address] [-a port] [-m mode]\n"
-"                     [--udp ports] [--unix path]\n"
+"                     [--udp ports] [--unix path] [--resp ports]\n"
+"                     [--keep-traces n] [--keep-bytes size]\n"
 "                     [--admin-bind address] [--admin-token token]\n"
 "                     [--bandwidth rate] [--validate walk|full]\n"
 "                     [--max-body size] [--memory-budget size]\n"
@@ -51,6 +52,16 @@ static const char usage[] =
 "      --unix PATH           a unix datagram socket too, the same protocol;\n"
 "                            a stale socket there is replaced, a file that\n"
 "                            is not a socket refused; removed at exit\n"
+"      --resp LIST           RESP ports too (Redis's protocol over TCP), on\n"
+"                            -b's address, as -p (0 for any): LPUSH or\n"
+"                            RPUSH to a key under a protocol's prefix\n"
+"                            (below) makes each value one of its messages;\n"
+"                            keys are kept and read back (SCAN, LRANGE,\n"
+"                            LINDEX, GET...) as from a Redis server\n"
+"      --keep-traces N       keys the RESP ports keep, the oldest evicted\n"
+"                            first (default 1000)\n"
+"      --keep-bytes SIZE     bytes they keep, keys and values, taken from\n"
+"                            the memory budget too (default 64M)\n"
 "  -a, --admin-port PORT     admin port (default 8359; 0 for any)\n"
 "      --admin-bind ADDRESS  address of the admin port (default: -b's when\n"
 "                            it is loopback, else 127.0.0.1); another than\n"
@@ -146,6 +157,16 @@ static const char usage[] =
 "         --bandwidth hold a datagram port's reader too: held back, it\n"
 "         drops at the socket.\n"
 "\n"
+"RESP:    one thread per connection (so a delay holds only its own);\n"
+"         pipelined commands answered in order; a bulk over --max-body\n"
+"         (0: Redis's 512M) refused with an error, the connection kept;\n"
+"         framing that cannot be read answered with an error, then\n"
+"         closed. LPUSH to a key no protocol reads is kept and counted in\n"
+"         unknown_paths. /stats \"kept\": keys, bytes, evicted_keys,\n"
+"         not_kept (a value that could not fit); POST /reset zeroes the\n"
+"         last two and keeps the keys. The ready record lists\n"
+"         \"resp_ports\".\n"
+"\n"
 "Exit: 0 stopped by a signal; 2 usage; 3 cannot bind or start, or cannot\n"
 "read the certificate or key, or write --cert-out.\n";
 
@@ -166,6 +187,10 @@ print_usage(FILE *f)
 		    p->transport == LTB_TRANSPORT_UNIX_DGRAM)
 			fprintf(f, "  %-12s datagrams on --udp and --unix  %s\n",
 			    p->name, p->unit);
+	for (size_t i = 0; (p = ltb_collector_protocols[i]) != NULL; i++)
+		if (p->transport == LTB_TRANSPORT_TCP)
+			fprintf(f, "  %-12s LPUSH %s* on --resp  %s\n", p->name,
+			    p->path, p->unit);
 }
 
 static void
@@ -226,12 +251,15 @@ parse_args(int argc, char **argv, struct ltb_sat_config *c)
 	enum { O_BANDWIDTH = 256, O_VALIDATE, O_MAX_BODY, O_MAX_CONN, O_IDLE,
 	    O_TLS, O_CERT, O_KEY, O_CERT_OUT, O_MAX_CONN_TOTAL, O_HEADER_TO,
 	    O_BODY_TO, O_ADMIN_BIND, O_ADMIN_TOKEN, O_MEMORY_BUDGET, O_UDP,
-	    O_UNIX };
+	    O_UNIX, O_RESP, O_KEEP_TRACES, O_KEEP_BYTES };
 	static const struct option longopts[] = {
 		{ "ports", required_argument, NULL, 'p' },
 		{ "bind", required_argument, NULL, 'b' },
 		{ "udp", required_argument, NULL, O_UDP },
 		{ "unix", required_argument, NULL, O_UNIX },
+		{ "resp", required_argument, NULL, O_RESP },
+		{ "keep-traces", required_argument, NULL, O_KEEP_TRACES },
+		{ "keep-bytes", required_argument, NULL, O_KEEP_BYTES },
 		{ "admin-port", required_argument, NULL, 'a' },
 		{ "mode", required_argument, NULL, 'm' },
 		{ "admin-bind", required_argument, NULL, O_ADMIN_BIND },
@@ -271,6 +299,20 @@ parse_args(int argc, char **argv, struct ltb_sat_config *c)
 			if (ltb_parse_ports(optarg, c->udp_ports, LTB_MAX_PORTS,
 			    &c->nudp, &why) < 0)
 				bad_usage("bad --udp '%s'", optarg, why);
+			break;
+		case O_RESP:
+			if (ltb_parse_ports(optarg, c->resp_ports,
+			    LTB_MAX_PORTS, &c->nresp, &why) < 0)
+				bad_usage("bad --resp '%s'", optarg, why);
+			break;
+		case O_KEEP_TRACES:
+			if (ltb_parse_uint(optarg, 1, 10000000, &v, &why) < 0)
+				bad_usage("bad --keep-traces '%s'", optarg, why);
+			c->keep_traces = (size_t)v;
+			break;
+		case O_KEEP_BYTES:
+			if (ltb_parse_size(optarg, &c->keep_bytes, &why) < 0)
+				bad_usage("bad --keep-bytes '%s'", optarg, why);
 			break;
 		case O_UNIX:
 			if ((why = unix_path_why(optarg)) != NULL)

@@ -21,6 +21,7 @@
 
 #include "collector/ltb_dupset.h"
 #include "collector/ltb_group.h"
+#include "collector/ltb_store.h"
 #include "core/ltb_clock.h"
 #include "core/ltb_jsonl.h"
 
@@ -334,6 +335,10 @@ ltb_sat_start(const struct ltb_sat_config *c, char *err, size_t errlen)
 		goto fail;
 	if (ltb_conns_start(g, err, errlen) < 0)
 		goto fail;
+	/* The RESP ports' kept keys, in the budget like what they hold. */
+	if (c->nresp > 0 && (g->resp_store = ltb_store_new(c->keep_traces,
+	    c->keep_bytes, &g->budget)) == NULL)
+		goto nomem;
 	if (ports_start(g, err, errlen) < 0)
 		goto fail;
 	g->cfg.bind = g->addr.text;
@@ -361,6 +366,7 @@ ltb_sat_stop(struct ltb_sat *g)
 	ltb_admin_stop(g);
 	/* After the ports: every connection is closed, the table empty. */
 	ltb_conns_stop(g);
+	ltb_store_free(g->resp_store);
 	ltb_tls_free(g->tls);
 	for (size_t i = 0; i < g->nports; i++)
 		pthread_mutex_destroy(&g->ports[i].bw_lock);
@@ -432,6 +438,9 @@ ltb_sat_reset(struct ltb_sat *g)
 	for (size_t k = 0; ltb_collector_protocols[k] != NULL; k++)
 		if (g->shared[k] != NULL)
 			ltb_collector_protocols[k]->shared_reset(g->shared[k]);
+	/* The kept keys stay to be read back; only their counts go. */
+	if (g->resp_store != NULL)
+		ltb_store_reset_counts(g->resp_store);
 	ltb_budget_reset_peak(&g->budget);
 }
 
@@ -855,6 +864,23 @@ add_budget(cJSON *obj, struct ltb_budget *b)
 	cJSON_AddNumberToObject(o, "peak", (double)atomic_load(&b->peak));
 }
 
+/* "kept": what the RESP ports keep to be read back (ltb_store.h): keys
+ * and bytes now, keys evicted and values not kept for want of room. */
+static void
+add_kept(cJSON *obj, struct ltb_store *s)
+{
+	cJSON *o = cJSON_AddObjectToObject(obj, "kept");
+	struct ltb_store_counts k;
+
+	if (o == NULL)
+		return;
+	ltb_store_counts(s, &k);
+	cJSON_AddNumberToObject(o, "keys", (double)k.keys);
+	cJSON_AddNumberToObject(o, "bytes", (double)k.bytes);
+	cJSON_AddNumberToObject(o, "evicted_keys", (double)k.evicted_keys);
+	cJSON_AddNumberToObject(o, "not_kept", (double)k.not_kept);
+}
+
 /* Which port: its transport, its number or path, and for a datagram
  * socket the receive buffer the kernel gave. */
 static void
@@ -890,6 +916,8 @@ ltb_sat_stats_record(struct ltb_sat *g)
 	add_counts(rec, g, NULL);
 	add_admin_refused(rec, g);
 	add_budget(rec, &g->budget);
+	if (g->resp_store != NULL)
+		add_kept(rec, g->resp_store);
 	cJSON_AddItemToObject(rec, "script", ltb_sat_script_json(g));
 	ports = cJSON_AddArrayToObject(rec, "ports");
 	for (size_t i = 0; ports != NULL && i < g->nports; i++) {
