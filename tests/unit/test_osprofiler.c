@@ -486,6 +486,100 @@ reset_forgets_every_point(void **unused)
 	assert_int_equal(atomic_load(&b.used), 0);
 }
 
+/* A sink that counts and keeps the last key. */
+struct tally {
+	uint64_t units, invalid, last;
+};
+
+static void
+tally_span(void *ctx, uint64_t key, unsigned invalid)
+{
+	struct tally *t = ctx;
+
+	t->units++;
+	t->invalid += invalid != 0;
+	t->last = key;
+}
+
+/* Point i's start or stop, its parent the trace or point parent + 1. */
+static void
+point(void *sh, uint32_t i, int stop, uint32_t parent, struct tally *t)
+{
+	struct ltb_message m = { .path = KEY, .content_type = "",
+		.encoding = "", .max_field = 1 << 20, .shared = sh };
+	struct ltb_span_sink sink = { .span = tally_span, .ctx = t };
+	char trace[40], par[40], v[512];
+	struct ltb_reply reply;
+	const char *why;
+	static uint64_t state[1024];
+	int n;
+
+	assert_true(P->state_size <= sizeof state);
+	memset(state, 0, P->state_size);
+	snprintf(trace, sizeof trace, "%08x-0000-4000-8000-000000000000", i);
+	if (parent == 0)
+		snprintf(par, sizeof par, "%s", BASE);
+	else
+		snprintf(par, sizeof par, "%08x-0000-4000-8000-000000000000",
+		    parent - 1);
+	n = snprintf(v, sizeof v, "%s", make(stop ? "p-stop" : "p-start",
+	    BASE, trace, par, TS, "{\"host\": \"vm\"}"));
+	assert_int_equal(P->begin(state, &m), LTB_COLLECT_OK);
+	assert_int_equal(P->feed(state, (uint8_t *)v, (size_t)n, &sink, &why),
+	    LTB_COLLECT_OK);
+	assert_int_equal(P->end(state, &sink, &reply, &why), LTB_COLLECT_OK);
+	P->release(state);
+}
+
+static void
+many_points_grow_and_the_oldest_are_forgotten(void **unused)
+{
+	enum { OPEN = 3000, MORE = 70000 };
+	struct ltb_budget b;
+	struct tally t = { 0 };
+	uint64_t first, last;
+	void *sh;
+
+	(void)unused;
+	ltb_budget_init(&b, 256u << 20);
+	sh = shared_new(&b);
+	/* open at once: past the first pool, twice */
+	for (uint32_t i = 0; i < OPEN; i++)
+		point(sh, i, 0, i ? i : 0, &t);
+	assert_true(stat(sh, "unmatched_starts") == OPEN);
+	assert_true(stat(sh, "broken_parents") == 0);
+	for (uint32_t i = OPEN; i-- > 0; )
+		point(sh, i, 1, i ? i : 0, &t);
+	first = t.last;
+	assert_int_equal(t.units, OPEN);
+	assert_int_equal(t.invalid, 0);
+	assert_true(stat(sh, "unmatched_starts") == 0);
+	/* more than are remembered: the first are forgotten */
+	for (uint32_t i = OPEN; i < OPEN + MORE; i++) {
+		point(sh, i, 0, 0, &t);
+		point(sh, i, 1, 0, &t);
+	}
+	last = t.last;
+	assert_int_equal(t.units, OPEN + MORE);
+	point(sh, 0, 1, 0, &t);
+	assert_int_equal(t.units, OPEN + MORE);
+	assert_true(stat(sh, "unmatched_stops") == 1);
+	point(sh, OPEN + MORE + 1, 0, 1, &t);
+	assert_true(stat(sh, "broken_parents") == 1);
+	/* the last completed is still known: its parent is not broken, and
+	 * its second stop gives its key again */
+	point(sh, OPEN + MORE + 2, 0, OPEN + MORE, &t);
+	assert_true(stat(sh, "broken_parents") == 1);
+	point(sh, OPEN + MORE - 1, 1, 0, &t);
+	assert_int_equal(t.units, OPEN + MORE + 1);
+	assert_int_equal(t.last, last);
+	assert_true(first != last);
+	assert_true(stat(sh, "duplicate_starts") == 0);
+	assert_true(stat(sh, "pairing_overflow") == 0);
+	shared_del(sh);
+	assert_int_equal(atomic_load(&b.used), 0);
+}
+
 int
 main(void)
 {
@@ -499,6 +593,7 @@ main(void)
 		cmocka_unit_test(pieces_read_as_the_whole),
 		cmocka_unit_test(limits_hold),
 		cmocka_unit_test(reset_forgets_every_point),
+		cmocka_unit_test(many_points_grow_and_the_oldest_are_forgotten),
 	};
 
 	return cmocka_run_group_tests_name("osprofiler", tests, NULL, NULL);
