@@ -9,6 +9,7 @@
  * messages are real ones, captured from Debian's python3-osprofiler 3.4.3
  * (notifier.set, with the redis driver's project and service added).
  */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -147,18 +148,18 @@ feed(void *sh, const char *key, const char *v, struct units *u)
 	return feed_cut(sh, key, v, 0, 0, 1 << 20, u);
 }
 
-/* A message of these fields (NULL: left out); info is JSON text. */
+/* A message of these fields (NULL: left out) into buf (2048 bytes);
+ * info is JSON text. */
 static const char *
-make(const char *name, const char *base, const char *trace,
+make_in(char *buf, const char *name, const char *base, const char *trace,
     const char *parent, const char *ts, const char *info)
 {
-	static char buf[2048];
 	size_t n = 0;
 
 #define FIELD(k, v, q) do { if ((v) != NULL) n += (size_t)snprintf(buf + n, \
-	sizeof buf - n, "%s\"%s\": %s%s%s", n > 1 ? ", " : "", k, q, v, q); \
+	2048 - n, "%s\"%s\": %s%s%s", n > 1 ? ", " : "", k, q, v, q); \
 	} while (0)
-	n = (size_t)snprintf(buf, sizeof buf, "{");
+	n = (size_t)snprintf(buf, 2048, "{");
 	FIELD("name", name, "\"");
 	FIELD("base_id", base, "\"");
 	FIELD("trace_id", trace, "\"");
@@ -166,8 +167,17 @@ make(const char *name, const char *base, const char *trace,
 	FIELD("timestamp", ts, "\"");
 	FIELD("info", info, "");
 #undef FIELD
-	snprintf(buf + n, sizeof buf - n, "}");
+	snprintf(buf + n, 2048 - n, "}");
 	return buf;
+}
+
+static const char *
+make(const char *name, const char *base, const char *trace,
+    const char *parent, const char *ts, const char *info)
+{
+	static char buf[2048];
+
+	return make_in(buf, name, base, trace, parent, ts, info);
 }
 
 static void
@@ -508,10 +518,10 @@ point(void *sh, uint32_t i, int stop, uint32_t parent, struct tally *t)
 	struct ltb_message m = { .path = KEY, .content_type = "",
 		.encoding = "", .max_field = 1 << 20, .shared = sh };
 	struct ltb_span_sink sink = { .span = tally_span, .ctx = t };
-	char trace[40], par[40], v[512];
+	char trace[40], par[40], v[2048];
 	struct ltb_reply reply;
 	const char *why;
-	static uint64_t state[1024];
+	uint64_t state[1024];
 	int n;
 
 	assert_true(P->state_size <= sizeof state);
@@ -522,8 +532,8 @@ point(void *sh, uint32_t i, int stop, uint32_t parent, struct tally *t)
 	else
 		snprintf(par, sizeof par, "%08x-0000-4000-8000-000000000000",
 		    parent - 1);
-	n = snprintf(v, sizeof v, "%s", make(stop ? "p-stop" : "p-start",
-	    BASE, trace, par, TS, "{\"host\": \"vm\"}"));
+	n = (int)strlen(make_in(v, stop ? "p-stop" : "p-start", BASE, trace,
+	    par, TS, "{\"host\": \"vm\"}"));
 	assert_int_equal(P->begin(state, &m), LTB_COLLECT_OK);
 	assert_int_equal(P->feed(state, (uint8_t *)v, (size_t)n, &sink, &why),
 	    LTB_COLLECT_OK);
@@ -580,6 +590,46 @@ many_points_grow_and_the_oldest_are_forgotten(void **unused)
 	assert_int_equal(atomic_load(&b.used), 0);
 }
 
+struct worker {
+	void *sh;
+	uint32_t from;
+	struct tally t;
+};
+
+static void *
+work(void *arg)
+{
+	struct worker *w = arg;
+
+	for (uint32_t i = w->from; i < w->from + 20000; i++) {
+		point(w->sh, i, 0, 0, &w->t);
+		point(w->sh, i, 1, 0, &w->t);
+	}
+	return NULL;
+}
+
+static void
+connections_pair_at_once(void **unused)
+{
+	struct worker w[2] = { { .from = 0 }, { .from = 1u << 24 } };
+	pthread_t th[2];
+	void *sh = shared_new(NULL);
+
+	(void)unused;
+	for (int i = 0; i < 2; i++) {
+		w[i].sh = sh;
+		assert_int_equal(pthread_create(&th[i], NULL, work, &w[i]), 0);
+	}
+	for (int i = 0; i < 2; i++)
+		pthread_join(th[i], NULL);
+	assert_int_equal(w[0].t.units + w[1].t.units, 40000);
+	assert_int_equal(w[0].t.invalid + w[1].t.invalid, 0);
+	assert_true(stat(sh, "unmatched_starts") == 0);
+	assert_true(stat(sh, "unmatched_stops") == 0);
+	assert_true(stat(sh, "duplicate_starts") == 0);
+	shared_del(sh);
+}
+
 int
 main(void)
 {
@@ -594,6 +644,7 @@ main(void)
 		cmocka_unit_test(limits_hold),
 		cmocka_unit_test(reset_forgets_every_point),
 		cmocka_unit_test(many_points_grow_and_the_oldest_are_forgotten),
+		cmocka_unit_test(connections_pair_at_once),
 	};
 
 	return cmocka_run_group_tests_name("osprofiler", tests, NULL, NULL);
