@@ -555,7 +555,8 @@ osp_begin(void *state, const struct ltb_message *m)
 	s->max = m->max_field;
 	s->budget = m->budget;
 	s->sh = m->shared;
-	s->big.budget = m->budget;
+	/* A value held whole is inside what the group reserved. */
+	s->big.budget = m->body_taken ? NULL : m->budget;
 	/* A key longer than the longest right one is wrong whatever the
 	 * value says: kept as "", which never matches. */
 	if (strlen(key) < sizeof s->key)
