@@ -520,7 +520,8 @@ put_served(struct line *l)
 	const char *sep = "";
 
 	for (size_t i = 0; ltb_collector_protocols[i] != NULL; i++) {
-		if (ltb_collector_protocols[i]->path == NULL)
+		if (ltb_collector_protocols[i]->transport !=
+		    LTB_TRANSPORT_HTTP)
 			continue;
 		put(l, "%sPOST %s", sep, ltb_collector_protocols[i]->path);
 		sep = ", ";

@@ -75,7 +75,7 @@ run(const struct ltb_collector_proto *p, const char *ctype, int fullv,
     const uint8_t *b, size_t n, const size_t *cuts, size_t ncuts,
     size_t step, struct outcome *o)
 {
-	static uint64_t state[1 << 13];
+	static uint64_t state[1 << 13], shared[1 << 10];
 	struct ltb_message m = { .path = p->path, .content_type = ctype,
 		.encoding = "", .start_real_ns = 1700000000000000000ull,
 		.max_field = 1 << 24, .full = fullv };
@@ -86,7 +86,16 @@ run(const struct ltb_collector_proto *p, const char *ctype, int fullv,
 	int rc;
 
 	must(p->state_size <= sizeof state, p->name, ctype, "state size");
+	must(p->shared_size <= sizeof shared, p->name, ctype, "shared size");
 	memset(state, 0, p->state_size);
+	/* a fresh group's shared state for each run, so that every way of
+	 * feeding a message starts from the same */
+	if (p->shared_size > 0) {
+		memset(shared, 0, p->shared_size);
+		must(p->shared_init(shared, NULL) == 0, p->name, ctype,
+		    "shared_init");
+		m.shared = shared;
+	}
 	memset(&reply, 0, sizeof reply);
 	o->n = 0;
 	o->over = 0;
@@ -94,6 +103,8 @@ run(const struct ltb_collector_proto *p, const char *ctype, int fullv,
 	if ((rc = p->begin(state, &m)) != LTB_COLLECT_OK) {
 		o->rc = rc;
 		o->status = status_of(rc);
+		if (p->shared_size > 0)
+			p->shared_free(shared);
 		return;
 	}
 	if (step > 0) {
@@ -129,6 +140,8 @@ run(const struct ltb_collector_proto *p, const char *ctype, int fullv,
 		}
 	}
 	p->release(state);
+	if (p->shared_size > 0)
+		p->shared_free(shared);
 }
 
 static void

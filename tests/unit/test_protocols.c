@@ -78,6 +78,15 @@ status_of(int rc)
 	}
 }
 
+static void
+shared_end(const struct ltb_collector_proto *p, void *shared)
+{
+	if (shared == NULL)
+		return;
+	p->shared_free(shared);
+	free(shared);
+}
+
 /*
  * One message through p as the group runs it: begin, the body in pieces
  * cut at cuts[0..ncuts) (ascending; the group never feeds an empty piece,
@@ -96,15 +105,24 @@ run(const struct ltb_collector_proto *p, const char *ctype, int full,
 	struct ltb_reply reply;
 	const char *why = "";
 	void *state = calloc(1, p->state_size ? p->state_size : 1);
+	void *shared = NULL;
 	size_t at = 0, i;
 	int rc;
 
 	assert_non_null(state);
+	/* a fresh group's shared state for each message, so that every
+	 * way of feeding it starts from the same */
+	if (p->shared_size > 0) {
+		assert_non_null(shared = calloc(1, p->shared_size));
+		assert_int_equal(p->shared_init(shared, NULL), 0);
+		m.shared = shared;
+	}
 	memset(&reply, 0, sizeof reply);
 	o->n = 0;
 	rc = p->begin(state, &m);
 	if (rc != LTB_COLLECT_OK) {
 		free(state);
+		shared_end(p, shared);
 		o->rc = rc;
 		o->status = status_of(rc);
 		o->content_type = NULL;
@@ -139,6 +157,7 @@ run(const struct ltb_collector_proto *p, const char *ctype, int full,
 	}
 	p->release(state);
 	free(state);
+	shared_end(p, shared);
 }
 
 static void
@@ -367,6 +386,12 @@ test_every_protocol_declares_what_the_group_needs(void **state)
 		assert_non_null(p->feed);
 		assert_non_null(p->end);
 		assert_non_null(p->release);
+		if (p->shared_size > 0) {
+			assert_non_null(p->shared_init);
+			assert_non_null(p->shared_free);
+			assert_non_null(p->shared_reset);
+			assert_non_null(p->shared_stats);
+		}
 		assert_ptr_equal(ltb_collector_find(p->name), p);
 		/* one protocol per name and per HTTP path */
 		for (j = 0; j < i; j++) {

@@ -12,6 +12,7 @@ const struct ltb_collector_proto *const ltb_collector_protocols[] = {
 	&ltb_proto_otlp,	/* HTTP POST /v1/traces, protobuf and JSON */
 	&ltb_proto_atlas,	/* HTTP POST /api/v1/publish, JSON */
 	&ltb_proto_spectatord,	/* datagrams (UDP, unix): spectatord lines */
+	&ltb_proto_osprofiler,	/* TCP (RESP): OSProfiler redis driver LPUSHes */
 	NULL
 };
 
