@@ -99,6 +99,7 @@ struct conn {
 	uint64_t sent, answered, points, traces, errors, bytes;
 	int fd;
 	char why[160];
+	char first_err[96];		/* the first error reply */
 };
 
 static void
@@ -235,7 +236,11 @@ replies(struct conn *c, unsigned n, const unsigned char *stop)
 				c->answered++;
 				c->points += stop[got];
 			} else if (t == '-') {
-				c->errors++;
+				if (c->errors++ == 0)
+					snprintf(c->first_err,
+					    sizeof c->first_err, "%.*s",
+					    (int)(nl - (c->in + pos)),
+					    c->in + pos);
 			} else {
 				snprintf(c->why, sizeof c->why,
 				    "a reply that is not an integer: %.40s",
@@ -380,7 +385,7 @@ main(int argc, char **argv)
 	static struct conn conns[MAX_CONNS];
 	uint64_t port = 0, nconn = 2, pipe = 32, points = 3, count = 0;
 	uint64_t secs = 5, t0, t1;
-	uint64_t sent = 0, answered = 0, npoints = 0, traces = 0, errs = 0;
+	uint64_t answered = 0, npoints = 0, traces = 0, errs = 0;
 	uint64_t bytes = 0;
 	struct blast b = { 0 };
 	const char *why;
@@ -456,6 +461,7 @@ main(int argc, char **argv)
 		}
 	for (unsigned i = 0; i < started; i++) {
 		struct conn *c = &conns[i];
+		size_t el;
 
 		pthread_join(c->thread, NULL);
 		if (c->why[0] != '\0') {
@@ -463,7 +469,12 @@ main(int argc, char **argv)
 			if (rc == 0)
 				rc = 1;
 		}
-		sent += c->sent;
+		/* The reason, once: the count says how many. */
+		if (c->first_err[0] != '\0' && errs == 0) {
+			el = strcspn(c->first_err, "\r");
+			fprintf(stderr, PROG ": an error reply: %.*s\n",
+			    (int)el, c->first_err);
+		}
 		answered += c->answered;
 		npoints += c->points;
 		traces += c->traces;
