@@ -15,8 +15,8 @@
 #
 # Run with Debian's /usr/bin/python3 (the one with python3-osprofiler and
 # python3-redis). Prints one JSON line: {"type":"osp_cost","notifier":...,
-# "traces":T,"points":K,"messages":M,"failed_traces":F,"cpu_s":C,
-# "wall_s":W,"cpu_us_per_point":U}. Exit: 0 ok; 1 some traces failed to
+# "traces":T,"points":K,"messages":M,"failed_traces":F,"warmup_points":N,
+# "cpu_s":C,"wall_s":W,"cpu_us_per_point":U}: a receiver got K + N points. Exit: 0 ok; 1 some traces failed to
 # send; 2 usage; 3 osprofiler or redis cannot be loaded.
 
 import argparse
@@ -127,6 +127,7 @@ def main():
     print(json.dumps({
         "type": "osp_cost", "notifier": name, "traces": n, "points": points,
         "messages": 2 * points, "failed_traces": failed,
+        "warmup_points": a.warmup * a.points,
         "cpu_s": round(cpu, 4), "wall_s": round(wall, 4),
         "cpu_us_per_point": round(cpu / points * 1e6, 2),
     }, separators=(",", ":")), flush=True)
