@@ -129,6 +129,23 @@ EOF
 	jq -e '.seconds >= 1 and .seconds < 3 and .messages > 0' <<<"$output"
 }
 
+# 1024 deep: batches larger than the socket buffers, so a close may find
+# it writing as well as reading
+@test "respblast whose connections the server closes mid-run says so and exits 1" {
+	start_redis
+	"$RESPBLAST" --port "$REDIS_PORT" --seconds 5 --pipeline 1024 >"$TMP/out" 2>"$TMP/err" &
+	pid=$!
+	started "$pid"
+	wait_for 5 bash -c "redis-cli -p $REDIS_PORT dbsize | grep -qv '^0$'"
+	redis-cli -p "$REDIS_PORT" client kill type normal skipme yes
+	rc=0
+	wait "$pid" || rc=$?
+	assert_equal "$rc" 1
+	run grep -c '^respblast: connection [01]: ' "$TMP/err"
+	assert_output 2
+	jq -e '.messages > 0 and .errors >= 0' "$TMP/out"
+}
+
 @test "respblast with nothing on its port exits 3 and says why" {
 	# port 1: privileged, and nothing of ours listens there
 	run --separate-stderr "$RESPBLAST" --port 1 --count 10

@@ -202,7 +202,8 @@ static int
 write_all(int fd, const char *p, size_t len)
 {
 	while (len > 0) {
-		ssize_t w = write(fd, p, len);
+		/* A server gone is an error to count, not a SIGPIPE. */
+		ssize_t w = send(fd, p, len, MSG_NOSIGNAL);
 
 		if (w < 0 && errno == EINTR)
 			continue;
