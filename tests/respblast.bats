@@ -173,12 +173,12 @@ EOF
 		BENCH_RESP_COUNT=6000 BENCH_OSP_TRACES=50 tests/bench/run
 	echo "$stderr"
 	assert_success
-	lines=$output
+	bench_out=$output
 	# every line JSON, the servers' lines ok, the ltb points all received
-	jq -e . <<<"$lines" >/dev/null
-	run jq -rs 'map(select(.bench == "resp_intake")) | map("\(.server) \(.ok) \(.points_match) \(.messages)") | join(";")' <<<"$lines"
+	jq -e . <<<"$bench_out" >/dev/null
+	run jq -rs 'map(select(.bench == "resp_intake")) | map("\(.server) \(.ok) \(.points_match) \(.messages)") | join(";")' <<<"$bench_out"
 	assert_output "ltb-satellite true true 6000;redis-server true null 6000"
-	line=$(jq -c 'select(.bench == "resp_intake_vs_redis")' <<<"$lines")
+	line=$(jq -c 'select(.bench == "resp_intake_vs_redis")' <<<"$bench_out")
 	jq -e '.ltb_points_match == true and (.throughput_ratio | type) == "number" and (.cpu_ratio | type) == "number"' <<<"$line"
 }
 
