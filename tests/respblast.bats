@@ -169,15 +169,16 @@ EOF
 	[[ -z ${LTB_SANITIZED:-} ]] || skip "tests/bench/run benches build/, not this sanitizer tree"
 	command -v redis-server >/dev/null || skip "no redis-server (Debian's redis-server)"
 	cd "$LTB_ROOT"
-	run --separate-stderr env BENCH_RESP=only BENCH_SECONDS=1 BENCH_RESP_TRIALS=1 \
-		BENCH_RESP_COUNT=6000 BENCH_OSP_TRACES=50 tests/bench/run
+	# 60000 messages: enough CPU ticks for a ratio (100 a second)
+	run --separate-stderr env BENCH_RESP=only BENCH_SECONDS=5 BENCH_RESP_TRIALS=1 \
+		BENCH_RESP_COUNT=60000 BENCH_OSP_TRACES=50 tests/bench/run
 	echo "$stderr"
 	assert_success
 	bench_out=$output
 	# every line JSON, the servers' lines ok, the ltb points all received
 	jq -e . <<<"$bench_out" >/dev/null
 	run jq -rs 'map(select(.bench == "resp_intake")) | map("\(.server) \(.ok) \(.points_match) \(.messages)") | join(";")' <<<"$bench_out"
-	assert_output "ltb-satellite true true 6000;redis-server true null 6000"
+	assert_output "ltb-satellite true true 60000;redis-server true null 60000"
 	line=$(jq -c 'select(.bench == "resp_intake_vs_redis")' <<<"$bench_out")
 	jq -e '.ltb_points_match == true and (.throughput_ratio | type) == "number" and (.cpu_ratio | type) == "number"' <<<"$line"
 }
