@@ -136,7 +136,8 @@ $(B)/fuzz/%: tests/fuzz/%.c $(LIB_SRC) $(GEN_C) | deps
 # a plain tree, not this one's.
 # LTB_SANITIZED says which sanitizers the binaries carry, for the tests that
 # measure CPU (a sanitizer multiplies the costs they measure).
-test: all $(UNIT)
+# tests/respblast.bats tests the bench's RESP load itself.
+test: all $(UNIT) $(B)/tests/bench/respblast
 	env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u B -u SANITIZER LTB_BUILD=$(B) \
 		LTB_SANITIZED=$(SANITIZER) \
 		prove -f --comments -e tests/run-test $(UNIT) tests/*.bats

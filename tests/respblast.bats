@@ -9,6 +9,7 @@
 load test_helper
 
 LTB_NOT_IN_FRESH_ROOT="a bench load against redis-server: needs nothing a fresh machine lacks; tested on the normal build"
+LTB_NOT_UNDER_SANITIZER="it measures the bench's load and lines, which the sanitizers' own cost distorts; the satellite's RESP is tested under them in ltb-satellite-resp.bats"
 
 RESPBLAST=$LTB_BUILD_DIR/tests/bench/respblast
 
