@@ -34,6 +34,7 @@
 #include "run/ltb_plan.h"
 #include "core/ltb_proc.h"
 #include "run/ltb_run.h"
+#include "records/ltb_records.h"
 #include "run/ltb_satellite_admin.h"
 
 static const char usage[] =
@@ -596,12 +597,13 @@ report(struct sample *s, size_t i, const cJSON *res)
 	    "spans_received");
 	char spans[160] = "";
 
-	/* in the run's unit: spans, or a metrics client's measurements */
+	/* in the run's unit: spans, a metrics client's measurements, trace
+	 * points */
 	if (cJSON_IsNumber(recv))
-		snprintf(spans, sizeof spans, ", %.0f/%.0f %.40ss, %.0f "
+		snprintf(spans, sizeof spans, ", %.0f/%.0f %s, %.0f "
 		    "dropped", recv->valuedouble,
 		    ltb_json_num(res, "spans_sent", 0),
-		    ltb_json_str(res, "unit", "span"),
+		    ltb_unit_plural(ltb_unit(res)),
 		    ltb_json_num(res, "dropped", 0));
 	fprintf(stderr, "%s%s: run %zu/%zu: %s %s %g sps %g s trial %.0f: "
 	    "cpu %.3f, %.2f s%s%s%s\n", s->live ? "\r" : "",

@@ -770,9 +770,10 @@ add_accounting(struct run *x, cJSON *rec, double sent, double tracer)
 		    (unsigned long long)d->spans_retried);
 	if (d->spans_duplicate > 0 && n > 0 && (size_t)n < sizeof line)
 		n += snprintf(line + n, sizeof line - (size_t)n, "; %llu "
-		    "duplicate copies, not counted as %ss",
+		    "duplicate copies, not counted as %s",
 		    (unsigned long long)d->spans_duplicate,
-		    ltb_control_protocol_unit(x->msg.protocol));
+		    ltb_unit_plural(ltb_control_protocol_unit(
+		    x->msg.protocol)));
 	if (!isnan(tracer) && n > 0 && (size_t)n < sizeof line)
 		snprintf(line + n, sizeof line - (size_t)n, tracer == dropped ?
 		    "; the client counted the same %.0f dropped" :
