@@ -295,12 +295,13 @@ result() {
 	run --separate-stderr ltb-sample --plan "$TMP/plan.jsonl" --control-port 0
 	printf '%s\n' "$output" >"$TMP/results.jsonl"
 	assert_success
+	local said=$stderr
 	run result '.trace, .unit, .spans_sent, .spans_received, .dropped, .tracer_dropped, .fingerprint.tracer'
 	assert_line --index 0 "$(printf 'true\ttrace_point\t300\t300\t0\t0\tosprofiler 3.4.3 redis-py 4.3.4')"
 	assert_line --index 1 "$(printf 'false\ttrace_point\t300\t\t\t0\tnoop')"
 	# the progress says the unit in words
-	[[ $stderr == *"py-osprofiler traced 300 sps 1 s trial 0: cpu "*", 300/300 trace points, 0 dropped"* ]] ||
-		fail "$stderr"
+	[[ $said == *"py-osprofiler traced 300 sps 1 s trial 0: cpu "*", 300/300 trace points, 0 dropped"* ]] ||
+		fail "$said"
 }
 
 @test "under ltb-sample with the satellites down for part of the run: the refusals are the client's dropped, every point accounted for" {
