@@ -289,6 +289,21 @@ result() {
 	jq -r "select(.type == \"result\") | [$1] | @tsv" "$TMP/results.jsonl"
 }
 
+@test "under ltb-sample, satellites without a RESP port: a warning says so, and the traced client fails saying it has nowhere to send" {
+	start_satellite
+	plan 300 1
+	jq -c 'select(.Trace)' "$TMP/plan.jsonl" >"$TMP/traced.jsonl"
+	run --separate-stderr ltb-sample --plan "$TMP/traced.jsonl" --control-port 0 \
+		--satellites "$SAT_ADMIN"
+	assert_failure 1
+	[[ $stderr == *"ltb-sample: warning: the satellites at $SAT_ADMIN serve no RESP port"*"OSProfiler clients get SatelliteRespPorts []"* ]] ||
+		fail "$stderr"
+	[[ $stderr == *"py-osprofiler: cannot fetch control message from http://"*"SatelliteRespPorts is empty"* ]] ||
+		fail "$stderr"
+	run jq -r 'select(.type == "result") | .error' <<<"$output"
+	assert_output "the client exited with status 2"
+}
+
 @test "under ltb-sample, traced and NoOp at 300 trace points/s: every point sent is received, none dropped" {
 	need_resp
 	plan 300 1
@@ -302,6 +317,20 @@ result() {
 	# the progress says the unit in words
 	[[ $said == *"py-osprofiler traced 300 sps 1 s trial 0: cpu "*", 300/300 trace points, 0 dropped"* ]] ||
 		fail "$said"
+}
+
+@test "under ltb-sample, a running group's RESP port is read from its /stats and told to the client" {
+	need_resp
+	start_satellite --resp 0
+	plan 300 1
+	jq -c 'select(.Trace)' "$TMP/plan.jsonl" >"$TMP/traced.jsonl"
+	run --separate-stderr ltb-sample --plan "$TMP/traced.jsonl" --control-port 0 \
+		--satellites "$SAT_ADMIN"
+	printf '%s\n' "$output" >"$TMP/results.jsonl"
+	assert_success
+	[[ $stderr != *"serve no RESP port"* ]] || fail "$stderr"
+	run result '.unit, .spans_sent, .spans_received, .dropped'
+	assert_output "$(printf 'trace_point\t300\t300\t0')"
 }
 
 @test "under ltb-sample with the satellites down for part of the run: the refusals are the client's dropped, every point accounted for" {
