@@ -34,6 +34,7 @@
 #include "run/ltb_plan.h"
 #include "core/ltb_proc.h"
 #include "run/ltb_run.h"
+#include "records/ltb_records.h"
 #include "run/ltb_satellite_admin.h"
 
 static const char usage[] =
@@ -86,6 +87,11 @@ LTB_PLAN_USAGE
 "port per HTTP port, and --unix in a directory of ours), and each client\n"
 "is told them (SatelliteUdpPorts, SatelliteUnixSocket); socket_drops counts\n"
 "the datagrams lost at the satellites' sockets.\n"
+"\n"
+"An OSProfiler client's runs (Protocol osprofiler) count trace points\n"
+"(\"unit\":\"trace_point\": a start and its stop); the group started for them\n"
+"also serves RESP (--resp, one port), and each client is told it\n"
+"(SatelliteRespPorts).\n"
 "\n"
 "Exit: 0 every run succeeded; 1 a run failed (client crashed, hung, never\n"
 "fetched its message: its result carries \"error\"); 2 usage or bad plan;\n"
@@ -391,25 +397,37 @@ tls_args(struct sample *s, char **args, size_t n)
 	return n;
 }
 
-/* Whether any run speaks a metrics protocol (its unit a measurement):
- * the plan's records, or the flags that make the plan. */
+/* Whether any run's unit is unit ("measurement": a metrics protocol;
+ * "trace_point": OSProfiler): the plan's records, or the flags that make
+ * the plan. */
 static int
-metrics_runs(const struct sample *s)
+runs_count(const struct sample *s, const char *unit)
 {
 	char why[256];
 	int p;
 
 	if (s->o.plan == NULL)
 		return strcmp(ltb_control_protocol_unit(s->o.p.protocol),
-		    "measurement") == 0;
+		    unit) == 0;
 	for (size_t i = 0; i < s->nplan; i++) {
 		p = ltb_control_protocol(ltb_json_str(s->plan[i], "Protocol",
 		    "lightstep"), why, sizeof why);
-		if (p >= 0 && strcmp(ltb_control_protocol_unit(p),
-		    "measurement") == 0)
+		if (p >= 0 && strcmp(ltb_control_protocol_unit(p), unit) == 0)
 			return 1;
 	}
 	return 0;
+}
+
+static int
+metrics_runs(const struct sample *s)
+{
+	return runs_count(s, "measurement");
+}
+
+static int
+osprofiler_runs(const struct sample *s)
+{
+	return runs_count(s, "trace_point");
 }
 
 /* The arguments of a group we start for metrics clients: spectatord's
@@ -431,11 +449,26 @@ datagram_args(struct sample *s, size_t nports, char **args, size_t n)
 	return n;
 }
 
+/* The arguments of a group we start for OSProfiler clients: one RESP
+ * port (its redis driver connects to one), after the n in args. */
+static size_t
+resp_args(char **args, size_t n)
+{
+	static char ports[LTB_CONTROL_MAX_PORTS * 2 + 1];
+	char *rargs[3];
+
+	ltb_satgroup_resp_args(1, ports, rargs);
+	for (size_t i = 0; rargs[i] != NULL; i++)
+		args[n++] = rargs[i];
+	args[n] = NULL;
+	return n;
+}
+
 /* Start our own group, as the runs need it. */
 static int
 spawn_satellites(struct sample *s, int tls, char *err, size_t errlen)
 {
-	char satellite[1024], *args[12];
+	char satellite[1024], *args[16];
 	size_t n = 0;
 
 	args[0] = NULL;
@@ -444,6 +477,8 @@ spawn_satellites(struct sample *s, int tls, char *err, size_t errlen)
 		n = tls_args(s, args, n);
 	if (metrics_runs(s))
 		n = datagram_args(s, NPORTS, args, n);
+	if (osprofiler_runs(s))
+		n = resp_args(args, n);
 	return ltb_satgroup_spawn(&s->sats, satellite, NPORTS, args, err,
 	    errlen);
 }
@@ -460,6 +495,19 @@ check_datagrams(struct sample *s)
 	    "their /stats: an ltb-satellite without --udp, or older): "
 	    "metrics clients get SatelliteUdpPorts [] and "
 	    "SatelliteUnixSocket null", s->sats.admin_url);
+}
+
+/* A running group without RESP ports leaves OSProfiler clients with
+ * nowhere to send: say so, once. */
+static void
+check_resp(struct sample *s)
+{
+	if (!osprofiler_runs(s) || s->sats.nresp > 0)
+		return;
+	ltb_warn("warning: the satellites at %s serve no RESP port (no "
+	    "resp_ports in their /stats: an ltb-satellite without --resp, "
+	    "or older): OSProfiler clients get SatelliteRespPorts []",
+	    s->sats.admin_url);
 }
 
 /* The plan from flags, calibrating the client first if need be. */
@@ -549,12 +597,13 @@ report(struct sample *s, size_t i, const cJSON *res)
 	    "spans_received");
 	char spans[160] = "";
 
-	/* in the run's unit: spans, or a metrics client's measurements */
+	/* in the run's unit: spans, a metrics client's measurements, trace
+	 * points */
 	if (cJSON_IsNumber(recv))
-		snprintf(spans, sizeof spans, ", %.0f/%.0f %.40ss, %.0f "
+		snprintf(spans, sizeof spans, ", %.0f/%.0f %s, %.0f "
 		    "dropped", recv->valuedouble,
 		    ltb_json_num(res, "spans_sent", 0),
-		    ltb_json_str(res, "unit", "span"),
+		    ltb_unit_plural(ltb_unit(res)),
 		    ltb_json_num(res, "dropped", 0));
 	fprintf(stderr, "%s%s: run %zu/%zu: %s %s %g sps %g s trial %.0f: "
 	    "cpu %.3f, %.2f s%s%s%s\n", s->live ? "\r" : "",
@@ -700,8 +749,10 @@ main(int argc, char **argv)
 	s.o.p.tls = tls;
 	if (s.o.satellites != NULL) {
 		rc = ltb_satgroup_attach(&s.sats, admin_url, err, sizeof err);
-		if (rc == 0)
+		if (rc == 0) {
 			check_datagrams(&s);
+			check_resp(&s);
+		}
 	} else
 		rc = spawn_satellites(&s, tls, err, sizeof err);
 	if (rc < 0) {

@@ -13,16 +13,18 @@
 set -eu
 
 # Runtime: shared libraries the tools link, gnuplot for ltb-plot, Node.js for
-# the JavaScript clients.
+# the JavaScript clients, OSProfiler and its redis driver's redis-py for the
+# py-osprofiler client (on Debian's python3: there is no PyPI here).
 RUNTIME="libmicrohttpd12 libcurl4 libmbedtls14 libprotobuf-c1 libcjson1 zlib1g
-gnuplot-nox nodejs ca-certificates"
+gnuplot-nox nodejs ca-certificates python3-osprofiler python3-redis"
 
 # Build and test: compilers, headers, protobuf-c compiler, test frameworks;
+# a real Redis (server and redis-cli) for the RESP and OSProfiler tests;
 # git and ssh for a CI checkout (CircleCI's checkout step on debian:bookworm).
 BUILD="git openssh-client make gcc clang pkg-config libmicrohttpd-dev libcurl4-openssl-dev
 libmbedtls-dev libprotobuf-c-dev protobuf-c-compiler libcjson-dev zlib1g-dev
 libcmocka-dev bats bats-support bats-assert curl jq perl procps iproute2
-python3-yaml libtap-formatter-junit-perl"
+python3-yaml libtap-formatter-junit-perl redis-server redis-tools"
 
 mode=${1:-build}
 case $mode in

@@ -286,7 +286,7 @@ otlp_spans() {
 	LTB_CONTROL_URL=file://$TMP/bad.json run --separate-stderr client
 	assert_failure 2
 	assert_output ""
-	[ "$stderr" = "ltb-client-c: bad control message from file://$TMP/bad.json: Protocol: unknown protocol 'zipkin' (known: lightstep, otlp, spectatord, atlas)" ]
+	[ "$stderr" = "ltb-client-c: bad control message from file://$TMP/bad.json: Protocol: unknown protocol 'zipkin' (known: lightstep, otlp, spectatord, atlas, osprofiler)" ]
 	# A metrics protocol is known, but not this client's.
 	printf '{"Trace": true, "Repeat": 10, "Protocol": "spectatord"}' >"$TMP/bad.json"
 	LTB_CONTROL_URL=file://$TMP/bad.json run --separate-stderr client

@@ -324,7 +324,7 @@ registered_client() {
 	for cmd in "plan --calibration $TMP/cal.json" calibrate; do
 		run --separate-stderr ltb-control $cmd --client bad --control-port 0
 		assert_failure 2
-		[[ ${stderr%%$'\n'*} == "ltb-control: $TMP/clients/bad/protocol:2: unknown protocol 'zipkin' (known: lightstep, otlp, spectatord, atlas)" ]]
+		[[ ${stderr%%$'\n'*} == "ltb-control: $TMP/clients/bad/protocol:2: unknown protocol 'zipkin' (known: lightstep, otlp, spectatord, atlas, osprofiler)" ]]
 		[[ -z $output ]]
 	done
 	printf 'spectatord\natlas\n' >"$TMP/clients/bad/protocol"

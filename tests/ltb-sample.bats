@@ -543,7 +543,7 @@ SH
 	for tool in "ltb-control plan" ltb-sample; do
 		run $tool --client c --protocol zipkin --control-port 0
 		assert_failure 2
-		assert_line "${tool%% *}: bad --protocol: unknown protocol 'zipkin' (known: lightstep, otlp, spectatord, atlas)"
+		assert_line "${tool%% *}: bad --protocol: unknown protocol 'zipkin' (known: lightstep, otlp, spectatord, atlas, osprofiler)"
 	done
 }
 

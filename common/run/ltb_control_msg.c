@@ -12,13 +12,18 @@ const char *const ltb_control_protocol_names[LTB_CONTROL_NPROTOCOLS] = {
 	[LTB_CONTROL_OTLP] = "otlp",
 	[LTB_CONTROL_SPECTATORD] = "spectatord",
 	[LTB_CONTROL_ATLAS] = "atlas",
+	[LTB_CONTROL_OSPROFILER] = "osprofiler",
 };
 
 const char *
 ltb_control_protocol_unit(int protocol)
 {
-	return protocol == LTB_CONTROL_SPECTATORD ||
-	    protocol == LTB_CONTROL_ATLAS ? "measurement" : "span";
+	if (protocol == LTB_CONTROL_SPECTATORD || protocol == LTB_CONTROL_ATLAS)
+		return "measurement";
+	/* a start and its stop, two messages, make one */
+	if (protocol == LTB_CONTROL_OSPROFILER)
+		return "trace_point";
+	return "span";
 }
 
 /* spectatord's meter types, by letter and by name. */
@@ -152,14 +157,13 @@ bad:
 	return -1;
 }
 
-/* SatelliteUdpPorts: a list of up to LTB_CONTROL_MAX_PORTS ports, maybe
- * empty. */
+/* A list of up to LTB_CONTROL_MAX_PORTS ports under key, maybe empty:
+ * SatelliteUdpPorts, SatelliteRespPorts. */
 static int
-get_udp_ports(const cJSON *obj, struct ltb_control *c, char *err,
-    size_t errlen)
+get_port_list(const cJSON *obj, const char *key, uint16_t *ports,
+    size_t *nports, char *err, size_t errlen)
 {
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj,
-	    "SatelliteUdpPorts"), *p;
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key), *p;
 	size_t n = 0;
 
 	if (v == NULL)
@@ -172,12 +176,12 @@ get_udp_ports(const cJSON *obj, struct ltb_control *c, char *err,
 		    p->valuedouble > 65535 ||
 		    p->valuedouble != floor(p->valuedouble))
 			goto bad;
-		c->satellite_udp_ports[n++] = (uint16_t)p->valuedouble;
+		ports[n++] = (uint16_t)p->valuedouble;
 	}
-	c->nudp = n;
+	*nports = n;
 	return 0;
 bad:
-	snprintf(err, errlen, "SatelliteUdpPorts: not a list of up to %d ports",
+	snprintf(err, errlen, "%s: not a list of up to %d ports", key,
 	    LTB_CONTROL_MAX_PORTS);
 	return -1;
 }
@@ -303,7 +307,10 @@ ltb_control_from_json(struct ltb_control *c, const cJSON *obj, char *err,
 	    get_protocol(obj, c, err, errlen) < 0 ||
 	    get_bool(obj, "Tls", &c->tls, err, errlen) < 0 ||
 	    get_ca_file(obj, c, err, errlen) < 0 ||
-	    get_udp_ports(obj, c, err, errlen) < 0 ||
+	    get_port_list(obj, "SatelliteUdpPorts", c->satellite_udp_ports,
+	    &c->nudp, err, errlen) < 0 ||
+	    get_port_list(obj, "SatelliteRespPorts", c->satellite_resp_ports,
+	    &c->nresp, err, errlen) < 0 ||
 	    get_unix(obj, c, err, errlen) < 0 ||
 	    get_meters(obj, c, err, errlen) < 0)
 		return -1;
@@ -361,17 +368,34 @@ ltb_control_parse(struct ltb_control *c, const char *json, size_t len,
 	return rc;
 }
 
-/* The metrics clients' keys. */
+/* ports under key, a list. 0, -1 on allocation failure. */
+static int
+port_list_to_json(cJSON *obj, const char *key, const uint16_t *ports,
+    size_t n)
+{
+	cJSON *a, *p;
+
+	if ((a = cJSON_AddArrayToObject(obj, key)) == NULL)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		if ((p = cJSON_CreateNumber(ports[i])) == NULL)
+			return -1;
+		cJSON_AddItemToArray(a, p);
+	}
+	return 0;
+}
+
+/* The metrics clients' keys, and the OSProfiler clients' RESP ports. */
 static int
 metrics_to_json(const struct ltb_control *c, cJSON *obj)
 {
 	cJSON *a;
 
-	if ((a = cJSON_AddArrayToObject(obj, "SatelliteUdpPorts")) == NULL)
+	if (port_list_to_json(obj, "SatelliteUdpPorts",
+	    c->satellite_udp_ports, c->nudp) < 0 ||
+	    port_list_to_json(obj, "SatelliteRespPorts",
+	    c->satellite_resp_ports, c->nresp) < 0)
 		return -1;
-	for (size_t i = 0; i < c->nudp; i++)
-		cJSON_AddItemToArray(a,
-		    cJSON_CreateNumber(c->satellite_udp_ports[i]));
 	if ((c->satellite_unix[0] != '\0' ?
 	    cJSON_AddStringToObject(obj, "SatelliteUnixSocket",
 	    c->satellite_unix) == NULL :

@@ -21,6 +21,11 @@
  * datagrams of up to that many bytes, flushed when full and every
  * ReportingPeriodMs (0: a datagram per line, as spectator-py's default).
  * Atlas publish goes over HTTP to SatellitePorts.
+ *
+ * An OSProfiler client (Protocol "osprofiler") makes Repeat trace points
+ * (a start and a stop message each) in chains of six, and sends them with
+ * OSProfiler's redis driver to SatelliteRespPorts (RESP over TCP, on
+ * SatelliteHost).
  */
 #ifndef LTB_CONTROL_MSG_H
 #define LTB_CONTROL_MSG_H
@@ -42,13 +47,17 @@ enum {
 	LTB_CONTROL_SPECTATORD,		/* "spectatord": lines over UDP or a
 					 * unix datagram socket */
 	LTB_CONTROL_ATLAS,		/* "atlas": POST /api/v1/publish, JSON */
+	LTB_CONTROL_OSPROFILER,		/* "osprofiler": its redis driver's
+					 * LPUSHes over RESP */
 	LTB_CONTROL_NPROTOCOLS
 };
 
 /* Their names, by value. */
 extern const char *const ltb_control_protocol_names[LTB_CONTROL_NPROTOCOLS];
 
-/* What a protocol's client makes: "span" or "measurement". */
+/* What a protocol's client makes, as a result record's "unit" says it:
+ * "span", "measurement" or "trace_point" (ltb_records.h; its words for
+ * people are ltb_unit_word's). */
 const char *ltb_control_protocol_unit(int protocol);
 
 /* Meters: meter types a metrics client updates in turn, by the letter
@@ -93,12 +102,15 @@ struct ltb_control {
 							 * "": null */
 	unsigned line_buffer_bytes;	/* LineBufferBytes, 0: a line each */
 	char meters[LTB_CONTROL_MAX_METERS + 1];	/* Meters, as letters */
+	/* OSProfiler clients (Protocol osprofiler): RESP ports */
+	uint16_t satellite_resp_ports[LTB_CONTROL_MAX_PORTS];
+	size_t nresp;			/* SatelliteRespPorts */
 };
 
 /* The defaults: NoOp, no work, 10 tags, 15 logs, 127.0.0.1:8360-8367,
  * report every 200 ms, buffer 10000 spans, SleepInterval 100 ms,
  * LightStep over plain HTTP; for metrics: no UDP port, no unix socket, no
- * line buffer, counters, timers and gauges. */
+ * line buffer, counters, timers and gauges; no RESP port. */
 void ltb_control_default(struct ltb_control *c);
 
 /*

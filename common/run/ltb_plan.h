@@ -187,7 +187,9 @@ enum {
 "      --protocol NAME      what clients report with: lightstep, otlp\n" \
 "                           (OTLP/HTTP protobuf, POST /v1/traces), or for\n" \
 "                           metrics clients spectatord (lines over UDP or\n" \
-"                           a unix socket) or atlas (POST /api/v1/publish)\n" \
+"                           a unix socket) or atlas (POST /api/v1/publish),\n" \
+"                           or osprofiler (its redis driver over RESP:\n" \
+"                           trace points, a start and a stop each)\n" \
 "                           (default: the client's clients/NAME/protocol\n" \
 "                           file, else lightstep); a metrics protocol's\n" \
 "                           runs count measurements, not spans, and --sps\n" \

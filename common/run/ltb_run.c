@@ -201,8 +201,8 @@ client_argv(struct run *x, char *run_path, size_t len, char **argv,
 }
 
 /* The message the client fetches: the record's control fields, with the
- * satellites filled in: their host and HTTP ports, and their datagram
- * sockets (none unless the group serves them). */
+ * satellites filled in: their host and HTTP ports, their datagram
+ * sockets and their RESP ports (none unless the group serves them). */
 static char *
 control_json(struct run *x)
 {
@@ -222,6 +222,10 @@ control_json(struct run *x)
 		    g->nudp * sizeof g->udp_ports[0]);
 		memcpy(x->msg.satellite_unix, g->unix_socket,
 		    sizeof x->msg.satellite_unix);
+		/* where an OSProfiler client's redis driver connects */
+		x->msg.nresp = g->nresp;
+		memcpy(x->msg.satellite_resp_ports, g->resp_ports,
+		    g->nresp * sizeof g->resp_ports[0]);
 	}
 	if (o == NULL || ltb_control_to_json(&x->msg, o) < 0) {
 		cJSON_Delete(o);
@@ -766,9 +770,10 @@ add_accounting(struct run *x, cJSON *rec, double sent, double tracer)
 		    (unsigned long long)d->spans_retried);
 	if (d->spans_duplicate > 0 && n > 0 && (size_t)n < sizeof line)
 		n += snprintf(line + n, sizeof line - (size_t)n, "; %llu "
-		    "duplicate copies, not counted as %ss",
+		    "duplicate copies, not counted as %s",
 		    (unsigned long long)d->spans_duplicate,
-		    ltb_control_protocol_unit(x->msg.protocol));
+		    ltb_unit_plural(ltb_control_protocol_unit(
+		    x->msg.protocol)));
 	if (!isnan(tracer) && n > 0 && (size_t)n < sizeof line)
 		snprintf(line + n, sizeof line - (size_t)n, tracer == dropped ?
 		    "; the client counted the same %.0f dropped" :

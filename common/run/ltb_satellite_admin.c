@@ -637,6 +637,29 @@ take_unix(struct ltb_satgroup *g, const cJSON *path)
 	return 0;
 }
 
+/* The RESP ports of a ready record, its resp_ports (null: none), when
+ * it has them. */
+static int
+take_resp(struct ltb_satgroup *g, const cJSON *rec)
+{
+	const cJSON *resp = cJSON_GetObjectItemCaseSensitive(rec,
+	    "resp_ports"), *p;
+
+	if (resp == NULL)
+		return 0;
+	if (!cJSON_IsArray(resp) && !cJSON_IsNull(resp))
+		return -1;
+	g->resp_known = 1;
+	g->nresp = 0;
+	cJSON_ArrayForEach(p, resp) {
+		if (g->nresp == LTB_CONTROL_MAX_PORTS ||
+		    port_of(p, &g->resp_ports[g->nresp]) < 0)
+			return -1;
+		g->nresp++;
+	}
+	return 0;
+}
+
 /* The datagram sockets of a ready or stats record: its udp_ports and
  * unix_socket (null: none), when it has them. */
 static int
@@ -664,10 +687,28 @@ take_datagrams(struct ltb_satgroup *g, const cJSON *rec)
 	return 0;
 }
 
+/* An entry of a stats record's ports with a "transport" of "tcp": a
+ * RESP port, unless the top-level resp_ports said them already. */
+static int
+take_tcp(struct ltb_satgroup *g, const cJSON *p, int listed)
+{
+	if (listed)
+		return 1;
+	g->resp_known = 1;
+	if (g->nresp == LTB_CONTROL_MAX_PORTS || port_of(
+	    cJSON_GetObjectItemCaseSensitive(p, "port"),
+	    &g->resp_ports[g->nresp]) < 0)
+		return -1;
+	g->nresp++;
+	return 1;
+}
+
 /* An entry of a stats record's ports with a "transport" other than
  * "http": a socket tracers do not POST to, taken when a datagram one
- * ("udp" with its port, "unix_dgram" with its path). 1 when it was one,
- * 0 when it is an HTTP port, -1 when it is broken. */
+ * ("udp" with its port, "unix_dgram" with its path) or a RESP one
+ * ("tcp"). 1 when it was one, 0 when it is an HTTP port, -1 when it is
+ * broken. listed: the top-level keys named the datagram sockets (bit 0)
+ * and the RESP ports (bit 1). */
 static int
 take_transport(struct ltb_satgroup *g, const cJSON *p, int listed)
 {
@@ -675,7 +716,9 @@ take_transport(struct ltb_satgroup *g, const cJSON *p, int listed)
 
 	if (!cJSON_IsString(t) || strcmp(t->valuestring, "http") == 0)
 		return 0;
-	if (listed)		/* the top-level keys said it already */
+	if (strcmp(t->valuestring, "tcp") == 0)
+		return take_tcp(g, p, listed & 2);
+	if (listed & 1)		/* the top-level keys said it already */
 		return 1;
 	g->datagrams_known = 1;
 	if (strcmp(t->valuestring, "udp") == 0) {
@@ -703,9 +746,11 @@ ltb_satgroup_take_ports(struct ltb_satgroup *g, const cJSON *rec)
 	g->nudp = 0;
 	g->unix_socket[0] = '\0';
 	g->datagrams_known = 0;
-	if (take_datagrams(g, rec) < 0)
+	g->nresp = 0;
+	g->resp_known = 0;
+	if (take_datagrams(g, rec) < 0 || take_resp(g, rec) < 0)
 		return -1;
-	listed = g->datagrams_known;
+	listed = g->datagrams_known | g->resp_known << 1;
 	cJSON_ArrayForEach(p, ports) {
 		if (cJSON_IsObject(p) &&
 		    (other = take_transport(g, p, listed)) != 0) {
@@ -849,6 +894,17 @@ ltb_satgroup_datagram_args(size_t nudp, const char *path, char *ports,
 		args[n++] = (char *)path;
 	}
 	args[n] = NULL;
+}
+
+void
+ltb_satgroup_resp_args(size_t nresp, char *ports, char *args[3])
+{
+	ports[0] = '\0';
+	for (size_t i = 0; i < nresp && i < LTB_CONTROL_MAX_PORTS; i++)
+		strcat(ports, i ? ",0" : "0");
+	args[0] = "--resp";
+	args[1] = ports;
+	args[2] = NULL;
 }
 
 int

@@ -35,6 +35,10 @@ struct ltb_satgroup {
 	int datagrams_known;	/* its record said which it serves (a group
 				 * without the keys serves none, or is older
 				 * than --udp and cannot say) */
+	/* RESP ports (ltb-satellite --resp), for OSProfiler clients */
+	uint16_t resp_ports[LTB_CONTROL_MAX_PORTS];
+	size_t nresp;
+	int resp_known;		/* its record said which (as datagrams_known) */
 };
 
 /*
@@ -42,7 +46,8 @@ struct ltb_satgroup {
  * replaced by nports ports the kernel picks, plus extra (NULL-ended, may
  * be NULL) arguments; wait for its ready record (at most 10 s). 0, or -1
  * with a message in err. The ready record's udp_ports and unix_socket,
- * when it has them, fill the datagram sockets.
+ * when it has them, fill the datagram sockets, and its resp_ports the
+ * RESP ports.
  */
 int ltb_satgroup_spawn(struct ltb_satgroup *g, const char *satellite,
     size_t nports, char *const extra[], char *err, size_t errlen);
@@ -56,17 +61,28 @@ int ltb_satgroup_spawn(struct ltb_satgroup *g, const char *satellite,
 void ltb_satgroup_datagram_args(size_t nudp, const char *path, char *ports,
     char *args[5]);
 
+/*
+ * The extra arguments that make a group serve OSProfiler clients too:
+ * "--resp 0,0,..." (nresp ports the kernel picks), into args (room for 3,
+ * NULL-ended; ports is its storage, at least LTB_CONTROL_MAX_PORTS * 2
+ * bytes).
+ */
+void ltb_satgroup_resp_args(size_t nresp, char *ports, char *args[3]);
+
 /* Use a running group: ask its admin URL which ports it serves, and
  * where (ltb_satgroup_host); and which datagram sockets, when its /stats
  * says (top-level udp_ports and unix_socket, or entries of ports with a
  * "transport" of "udp" or "unix_dgram"; entries of another transport
- * than "http" are no HTTP port). http://[::1]:8359 is fine. */
+ * than "http" are no HTTP port); and which RESP ports (top-level
+ * resp_ports, or entries with a "transport" of "tcp").
+ * http://[::1]:8359 is fine. */
 int ltb_satgroup_attach(struct ltb_satgroup *g, const char *admin_url,
     char *err, size_t errlen);
 
-/* Fill g's HTTP ports, host (the record's bind, else 127.0.0.1) and
- * datagram sockets from a ready or stats record (as attach and spawn
- * read them). 0, or -1 when it names no HTTP port or a bad one. */
+/* Fill g's HTTP ports, host (the record's bind, else 127.0.0.1),
+ * datagram sockets and RESP ports from a ready or stats record (as
+ * attach and spawn read them). 0, or -1 when it names no HTTP port or a
+ * bad one. */
 int ltb_satgroup_take_ports(struct ltb_satgroup *g, const cJSON *rec);
 
 /* Where tracers reach a group: bind, the address its stats record says

@@ -94,7 +94,7 @@ a_bad_name_names_the_file_line_and_known_ones(void **unused)
 	protocol_file("# a comment\nzipkin\n");
 	assert_int_equal(ltb_client_protocol(dir, &p, err, sizeof err), -1);
 	snprintf(want, sizeof want, "%s/protocol:2: unknown protocol 'zipkin' "
-	    "(known: lightstep, otlp, spectatord, atlas)", dir);
+	    "(known: lightstep, otlp, spectatord, atlas, osprofiler)", dir);
 	assert_string_equal(err, want);
 }
 
@@ -113,7 +113,7 @@ two_names_or_none_are_errors(void **unused)
 	protocol_file("\n# nothing\n");
 	assert_int_equal(ltb_client_protocol(dir, &p, err, sizeof err), -1);
 	snprintf(want, sizeof want, "%s/protocol: names no protocol (known: "
-	    "lightstep, otlp, spectatord, atlas)", dir);
+	    "lightstep, otlp, spectatord, atlas, osprofiler)", dir);
 	assert_string_equal(err, want);
 }
 
