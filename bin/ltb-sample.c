@@ -89,7 +89,7 @@ LTB_PLAN_USAGE
 "the datagrams lost at the satellites' sockets.\n"
 "\n"
 "An OSProfiler client's runs (Protocol osprofiler) count trace points\n"
-"(\"unit\":\"trace_point\": a start and its stop); the group started for them\n"
+"(\"unit\":\"trace point\": a start and its stop); the group started for them\n"
 "also serves RESP (--resp, one port), and each client is told it\n"
 "(SatelliteRespPorts).\n"
 "\n"
@@ -398,7 +398,7 @@ tls_args(struct sample *s, char **args, size_t n)
 }
 
 /* Whether any run's unit is unit ("measurement": a metrics protocol;
- * "trace_point": OSProfiler): the plan's records, or the flags that make
+ * "trace point": OSProfiler): the plan's records, or the flags that make
  * the plan. */
 static int
 runs_count(const struct sample *s, const char *unit)
@@ -427,7 +427,7 @@ metrics_runs(const struct sample *s)
 static int
 osprofiler_runs(const struct sample *s)
 {
-	return runs_count(s, "trace_point");
+	return runs_count(s, "trace point");
 }
 
 /* The arguments of a group we start for metrics clients: spectatord's

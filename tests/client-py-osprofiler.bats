@@ -127,7 +127,7 @@ trace_messages() {
 	assert_equal "${#lines[@]}" 1
 	run jq -c '[.type, .v, .client, .trace, .unit, .spans_sent, .dropped,
 		.points_complete, .messages_sent, .messages_failed, .send_errors]' <<<"$output"
-	assert_output '["client",1,"py-osprofiler",true,"trace_point",14,0,14,28,0,{}]'
+	assert_output '["client",1,"py-osprofiler",true,"trace point",14,0,14,28,0,{}]'
 	# a trace (key) per chain: 6, 6 and 2 points, a start and a stop each
 	run rcli --raw KEYS 'osprofiler_opt:*'
 	assert_equal "${#lines[@]}" 3
@@ -312,8 +312,8 @@ result() {
 	assert_success
 	local said=$stderr
 	run result '.trace, .unit, .spans_sent, .spans_received, .dropped, .tracer_dropped, .fingerprint.tracer'
-	assert_line --index 0 "$(printf 'true\ttrace_point\t300\t300\t0\t0\tosprofiler 3.4.3 redis-py 4.3.4')"
-	assert_line --index 1 "$(printf 'false\ttrace_point\t300\t\t\t0\tnoop')"
+	assert_line --index 0 "$(printf 'true\ttrace point\t300\t300\t0\t0\tosprofiler 3.4.3 redis-py 4.3.4')"
+	assert_line --index 1 "$(printf 'false\ttrace point\t300\t\t\t0\tnoop')"
 	# the progress says the unit in words
 	[[ $said == *"py-osprofiler traced 300 sps 1 s trial 0: cpu "*", 300/300 trace points, 0 dropped"* ]] ||
 		fail "$said"
@@ -330,7 +330,7 @@ result() {
 	assert_success
 	[[ $stderr != *"serve no RESP port"* ]] || fail "$stderr"
 	run result '.unit, .spans_sent, .spans_received, .dropped'
-	assert_output "$(printf 'trace_point\t300\t300\t0')"
+	assert_output "$(printf 'trace point\t300\t300\t0')"
 }
 
 @test "under ltb-sample with the satellites down for part of the run: the refusals are the client's dropped, every point accounted for" {

@@ -36,7 +36,7 @@
 #
 # stdout carries exactly one JSON line, printed at exit:
 #   {"type":"client","v":1,"client":"py-osprofiler","trace":B,
-#    "unit":"trace_point","spans_sent":N,"dropped":D,"points_complete":C,
+#    "unit":"trace point","spans_sent":N,"dropped":D,"points_complete":C,
 #    "messages_sent":M,"messages_failed":F,"send_errors":{"ConnectionError":n},
 #    "tracer":"osprofiler 3.4.3 redis-py 4.3.4"}
 # spans_sent is the points made (Repeat), as the C clients count; dropped
@@ -343,7 +343,7 @@ def main():
     made, lost = generate(c, counting)
 
     summary = {"type": "client", "v": 1, "client": PROG,
-               "trace": c["Trace"], "unit": "trace_point",
+               "trace": c["Trace"], "unit": "trace point",
                "spans_sent": made, "dropped": lost,
                "points_complete": made - lost if counting else 0,
                "messages_sent": counting.sent if counting else 0,

@@ -304,7 +304,7 @@ rate_word(const char *unit)
 {
 	if (strcmp(unit, "measurement") == 0)
 		return "measurements/s";
-	if (strcmp(unit, "trace_point") == 0)
+	if (strcmp(unit, "trace point") == 0)
 		return "trace points/s";
 	return "sps";
 }
@@ -1738,8 +1738,8 @@ cost_object(const struct ltb_cost *c, int *bad)
 	add_num(o, "value", c->ns_per_span, bad);
 	add_interval(o, "ci95", c->lo, c->hi, bad);
 	add_str(o, "unit", strcmp(c->unit, "measurement") == 0 ?
-	    "ns/measurement" : strcmp(c->unit, "trace_point") == 0 ?
-	    "ns/trace_point" : "ns/span", bad);
+	    "ns/measurement" : strcmp(c->unit, "trace point") == 0 ?
+	    "ns/trace point" : "ns/span", bad);
 	add_str(o, "method", c->method, bad);
 	add_num(o, "pairs", (double)c->npairs, bad);
 	add_num(o, "unpaired_runs", (double)c->unpaired, bad);

@@ -245,7 +245,7 @@ read_result(struct reading *rd, struct ltb_plot_run *r)
 		return bad(rd, "client", "no");
 	if ((r->unit = ltb_unit(rd->rec)) == NULL)
 		return bad(rd, "unit", "an unknown (span, measurement or "
-		    "trace_point)");
+		    "trace point)");
 	if (!cJSON_IsBool(trace))
 		return bad(rd, "trace", trace ? "a non-boolean" : "no");
 	r->trace = cJSON_IsTrue(trace);

@@ -54,7 +54,7 @@ static const char *const arms[] = { "base", "test", NULL };
 /* What spans_sent and the counts after it count: tracers' spans, metrics
  * clients' measurements (meter updates), OSProfiler's trace points; and
  * their words, in the same order. */
-static const char *const units[] = { "span", "measurement", "trace_point",
+static const char *const units[] = { "span", "measurement", "trace point",
     NULL };
 static const char *const unit_words[][2] = { { "span", "spans" },
     { "measurement", "measurements" }, { "trace point", "trace points" } };

@@ -37,7 +37,7 @@ int ltb_record_check_version(const cJSON *rec, char *err, size_t errlen);
 /*
  * A result's "unit", what its spans_sent and the counts after it count:
  * "span" (tracers), "measurement" (metrics clients' meter updates),
- * "trace_point" (OSProfiler). ltb_unit returns the unit rec names (a
+ * "trace point" (OSProfiler). ltb_unit returns the unit rec names (a
  * static string), "span" when it names none (a result written before
  * units), NULL when it names one of no such name. The words for people:
  * ltb_unit_word ("span", "measurement", "trace point") and

@@ -22,7 +22,7 @@ ltb_control_protocol_unit(int protocol)
 		return "measurement";
 	/* a start and its stop, two messages, make one */
 	if (protocol == LTB_CONTROL_OSPROFILER)
-		return "trace_point";
+		return "trace point";
 	return "span";
 }
 

@@ -56,7 +56,7 @@ enum {
 extern const char *const ltb_control_protocol_names[LTB_CONTROL_NPROTOCOLS];
 
 /* What a protocol's client makes, as a result record's "unit" says it:
- * "span", "measurement" or "trace_point" (ltb_records.h; its words for
+ * "span", "measurement" or "trace point" (ltb_records.h; its words for
  * people are ltb_unit_word's). */
 const char *ltb_control_protocol_unit(int protocol);
 

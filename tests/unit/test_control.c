@@ -136,7 +136,7 @@ test_osprofiler(void **state)
 	assert_int_equal(c.protocol, LTB_CONTROL_OSPROFILER);
 	/* the records' name of the unit (ltb_records.c), not its words */
 	assert_string_equal(ltb_control_protocol_unit(c.protocol),
-	    "trace_point");
+	    "trace point");
 	assert_int_equal(c.nresp, 2);
 	assert_int_equal(c.satellite_resp_ports[0], 6379);
 	assert_int_equal(c.satellite_resp_ports[1], 6380);

@@ -61,7 +61,7 @@ units_are_span_measurement_or_trace_point(void **unused)
 
 	assert_int_equal(check_with("unit", "\"measurement\"", err,
 	    sizeof err), 0);
-	assert_int_equal(check_with("unit", "\"trace_point\"", err,
+	assert_int_equal(check_with("unit", "\"trace point\"", err,
 	    sizeof err), 0);
 	/* an older writer's result has none */
 	assert_int_equal(check_with("unit", NULL, err, sizeof err), 0);
