@@ -583,6 +583,41 @@ rate_unknown(struct ltb_rate *rt, double target_sps)
 }
 
 /*
+ * At a rate the traced runs could not hold (ltb_rate.lagged), each run's
+ * CPU-seconds per second of its planned schedule, program_time *
+ * target_sps / spans_sent, into tc (traced) and nc (NoOp), in the order
+ * overhead_rates took the runs. A tracer that waits on its sends
+ * stretches the run, so its cpu_usage (CPU over the longer clock) hides
+ * the CPU it took; its CPU-seconds for the same work do not.
+ */
+static int
+planned_cpu(const struct ltb_gate *g, const struct ltb_results *rs,
+    double rate, double *tc, double *nc, char *err, size_t errlen)
+{
+	size_t nt = 0, nn = 0;
+
+	for (size_t i = 0; i < rs->n; i++) {
+		const struct ltb_result *r = &rs->v[i];
+		double u;
+
+		if (r->target_sps != rate || r->failed)
+			continue;
+		if (isnan(r->program_time))
+			return missing(r, "program_time", "number", g, err,
+			    errlen);
+		if (isnan(r->spans_sent) || r->spans_sent <= 0)
+			return missing(r, "spans_sent", "positive number", g,
+			    err, errlen);
+		u = r->program_time * rate / r->spans_sent;
+		if (r->trace == 1)
+			tc[nt++] = u;
+		else
+			nc[nn++] = u;
+	}
+	return 0;
+}
+
+/*
  * The per-rate overhead of max-overhead and min-throughput into v->rates:
  * every target_sps with both traced and NoOp runs (failed ones included,
  * so that a rate whose traced runs all failed is not quietly skipped).
@@ -592,7 +627,7 @@ static int
 overhead_rates(const struct ltb_gate *g, const struct ltb_results *rs,
     struct ltb_verdict *v, size_t *unpaired, char *err, size_t errlen)
 {
-	double *rates = NULL, *tc = NULL, *nc = NULL, *ts = NULL;
+	double *rates = NULL, *tc = NULL, *nc = NULL, *ts = NULL, *ns = NULL;
 	size_t nr, i, j;
 	int rc = -1;
 
@@ -608,11 +643,13 @@ overhead_rates(const struct ltb_gate *g, const struct ltb_results *rs,
 	tc = malloc(rs->n * sizeof *tc);
 	nc = malloc(rs->n * sizeof *nc);
 	ts = malloc(rs->n * sizeof *ts);
+	ns = malloc(rs->n * sizeof *ns);
 	v->rates = calloc(nr, sizeof *v->rates);
-	if (tc == NULL || nc == NULL || ts == NULL || v->rates == NULL)
+	if (tc == NULL || nc == NULL || ts == NULL || ns == NULL ||
+	    v->rates == NULL)
 		goto nomem;
 	for (j = 0; j < nr; j++) {
-		size_t ntall = 0, nnall = 0, nt = 0, nn = 0;
+		size_t ntall = 0, nnall = 0, nt = 0, nn = 0, nns = 0;
 		struct ltb_interval iv;
 		struct ltb_rate *rt;
 
@@ -648,22 +685,33 @@ overhead_rates(const struct ltb_gate *g, const struct ltb_results *rs,
 				ts[nt++] = r->sps;
 			} else {
 				nc[nn++] = r->cpu_usage;
+				/* older NoOp results may not say */
+				if (!isnan(r->sps))
+					ns[nns++] = r->sps;
 			}
 		}
 		rt = &v->rates[v->nrates++];
 		rate_unknown(rt, rates[j]);
 		rt->ntraced = nt;
 		rt->nnoop = nn;
+		rt->sps = ltb_mean(ts, nt);
+		rt->noop_sps = nns > 0 ? ltb_mean(ns, nns) : NAN;
+		rt->lagged = nt > 0 && nns > 0 &&
+		    rt->sps < LTB_HELD_PACE * rt->noop_sps;
+		if (rt->lagged && planned_cpu(g, rs, rates[j], tc, nc, err,
+		    errlen) < 0)
+			goto out;
 		rt->traced_cpu = ltb_mean(tc, nt);
 		rt->noop_cpu = ltb_mean(nc, nn);
-		rt->sps = ltb_mean(ts, nt);
 		if (ltb_welch_interval(tc, nt, nc, nn, 0.95, &iv) == 0) {
+			double per = rt->lagged ? rates[j] : rt->sps;
+
 			rt->overhead = iv.est;
 			rt->lo = iv.lo;
 			rt->hi = iv.hi;
 			rt->df = iv.df;
-			if (rt->sps > 0)
-				rt->ns_per_span = rt->overhead * 1e9 / rt->sps;
+			if (per > 0)
+				rt->ns_per_span = rt->overhead * 1e9 / per;
 		}
 	}
 	if (v->nrates == 0) {
@@ -682,6 +730,7 @@ out:
 	free(tc);
 	free(nc);
 	free(ts);
+	free(ns);
 	return rc;
 }
 
@@ -698,12 +747,34 @@ unpaired_note(char *buf, size_t len, size_t unpaired)
 		    "skipped", unpaired, unpaired == 1 ? "" : "s");
 }
 
+/* What max-overhead says of the rates the traced runs could not hold:
+ * their figures are CPU-seconds per planned second (ltb_rate.lagged). */
+static void
+lag_note(const struct ltb_verdict *v, char *buf, size_t len)
+{
+	const struct ltb_rate *first = NULL;
+	size_t n = 0;
+
+	buf[0] = '\0';
+	for (size_t j = 0; j < v->nrates; j++)
+		if (v->rates[j].lagged && n++ == 0)
+			first = &v->rates[j];
+	if (first == NULL)
+		return;
+	say(buf, len, "; at %zu rate%s the traced runs fell behind NoOp's "
+	    "pace (at %s %s: %s against %s), so there CPU-seconds per "
+	    "second of the planned schedule are compared, not cpu_usage, "
+	    "which their waiting dilutes", n, n == 1 ? "" : "s",
+	    NUM(first->target_sps), rate_word(v->unit), NUM(first->sps),
+	    NUM(first->noop_sps));
+}
+
 static int
 gate_max_overhead(const struct ltb_gate *g, const struct ltb_results *rs,
     struct ltb_verdict *v, char *err, size_t errlen)
 {
 	char summary[256] = "", detail[768] = "", ci[128], ns[64] = "",
-	    skipped[128], per_span[320] = "";
+	    skipped[128], per_span[320] = "", lagged[256];
 	const struct ltb_rate *w = NULL;
 	size_t unpaired, j;
 	int ok;
@@ -738,12 +809,13 @@ gate_max_overhead(const struct ltb_gate *g, const struct ltb_results *rs,
 			say(ns, sizeof ns, ", %s CPU-ns/%s",
 			    NUM(round(w->ns_per_span)), ltb_unit_word(v->unit));
 		unpaired_note(skipped, sizeof skipped, unpaired);
+		lag_note(v, lagged, sizeof lagged);
 		say(detail, sizeof detail, "worst at %s %s: traced %s - NoOp "
-		    "%s, %s%s; %zu rate%s%s%s%s", NUM(w->target_sps),
+		    "%s, %s%s; %zu rate%s%s%s%s%s", NUM(w->target_sps),
 		    rate_word(v->unit),
 		    NUM(w->traced_cpu), NUM(w->noop_cpu), ci, ns, v->nrates,
-		    v->nrates == 1 ? "" : "s", skipped, per_span[0] ? "; " :
-		    "", per_span);
+		    v->nrates == 1 ? "" : "s", skipped, lagged,
+		    per_span[0] ? "; " : "", per_span);
 	}
 	finish(v, ok, summary, detail);
 	return 0;
@@ -1146,7 +1218,7 @@ gate_min_throughput(const struct ltb_gate *g, const struct ltb_results *rs,
     struct ltb_verdict *v, char *err, size_t errlen)
 {
 	char summary[256] = "", detail[768] = "", skipped[128];
-	const struct ltb_rate *prev = NULL, *cross = NULL;
+	const struct ltb_rate *prev = NULL, *cross = NULL, *lag = NULL;
 	double x = g->at_overhead, px = 0, py = 0;
 	const char *rate;
 	size_t unpaired, j;
@@ -1162,6 +1234,12 @@ gate_min_throughput(const struct ltb_gate *g, const struct ltb_results *rs,
 
 		if (isnan(rt->overhead) || isnan(rt->sps))
 			continue;
+		/* A rate the tracer cannot hold is past its throughput,
+		 * whatever its CPU. */
+		if (rt->lagged) {
+			lag = rt;
+			break;
+		}
 		if (rt->overhead > x) {
 			cross = rt;
 			break;
@@ -1173,8 +1251,10 @@ gate_min_throughput(const struct ltb_gate *g, const struct ltb_results *rs,
 	v->reached = cross != NULL;
 	if (cross != NULL)
 		v->value = ltb_lerp(py, px, cross->overhead, cross->sps, x);
+	else if (prev != NULL)
+		v->value = prev->sps;
 	else
-		v->value = prev != NULL ? prev->sps : NAN;
+		v->value = lag != NULL ? lag->sps : NAN;
 	ok = !isnan(v->value) && v->value >= g->limit;
 	unpaired_note(skipped, sizeof skipped, unpaired);
 	rate = rate_word(v->unit);
@@ -1191,6 +1271,13 @@ gate_min_throughput(const struct ltb_gate *g, const struct ltb_results *rs,
 		    "lowest rate measured, %s %s (%s); interpolated from 0 "
 		    "%s%s", NUM(x), NUM(cross->sps), rate, NUM(cross->overhead),
 		    rate, skipped);
+	else if (lag != NULL)
+		say(detail, sizeof detail, "the traced runs could not hold "
+		    "%s %s: they made %s against NoOp's %s (a tracer that waits "
+		    "on its sends); %s%s", NUM(lag->target_sps), rate,
+		    NUM(lag->sps), NUM(lag->noop_sps), prev != NULL ?
+		    "the throughput is the rate held below it" :
+		    "no rate measured was held", skipped);
 	else if (prev != NULL)
 		say(detail, sizeof detail, "overhead %s not reached at the "
 		    "highest rate measured, %s %s (%s)%s", NUM(x),
@@ -1699,6 +1786,10 @@ rate_object(const struct ltb_verdict *v, const struct ltb_rate *rt,
 	add_num(o, "traced_cpu", rt->traced_cpu, bad);
 	add_num(o, "noop_cpu", rt->noop_cpu, bad);
 	add_num(o, "overhead", rt->overhead, bad);
+	if (!isnan(rt->noop_sps))
+		add_num(o, "noop_sps", rt->noop_sps, bad);
+	if (cJSON_AddBoolToObject(o, "lagged", rt->lagged) == NULL)
+		*bad = 1;
 	if (isnan(rt->lo)) {
 		if (cJSON_AddNullToObject(o, "ci95") == NULL)
 			*bad = 1;

@@ -14,7 +14,11 @@
  *   max-invalid        every traced run's spans_invalid <= limit
  *   max-overhead       at each target_sps with traced and NoOp runs, mean
  *                      traced minus mean NoOp cpu_usage <= limit; Welch 95%
- *                      interval and CPU-ns per span per rate
+ *                      interval and CPU-ns per span per rate. Where the
+ *                      traced runs did not hold the NoOp runs' pace (a
+ *                      tracer that waits on its sends), CPU-seconds per
+ *                      second of the planned schedule on both sides
+ *                      instead: waiting would dilute cpu_usage
  *   max-ns-per-span    the tracer's CPU-ns per span, the slope of paired
  *                      extra CPU against spans (judge/ltb_cost.h), with
  *                      its 95% interval: passes when the whole interval
@@ -36,7 +40,10 @@
  *                      overhead first exceeds at_overhead, interpolated
  *                      linearly between rates (from 0 sps, 0 overhead below
  *                      the lowest rate), >= limit; the highest rate
- *                      measured when the overhead never exceeds it
+ *                      measured when the overhead never exceeds it. A
+ *                      rate the traced runs could not hold (lagged) ends
+ *                      the walk like an overhead above at_overhead: the
+ *                      throughput is at most the rate held below it
  *   expect             every run's FIELD OP VALUE holds
  *   plan               the input is whole: it ends with plan_end records
  *                      (one per ltb-sample), each complete, with as many
@@ -182,6 +189,8 @@ void ltb_results_free(struct ltb_results *rs);
 
 /* Per-rate figures of max-overhead, min-throughput (overhead fields) and
  * max-memory-growth (memory fields). NAN where unknown. */
+#define LTB_HELD_PACE 0.8	/* see ltb_rate.lagged */
+
 struct ltb_rate {
 	double target_sps;
 	size_t ntraced;		/* successful runs on each side */
@@ -193,7 +202,16 @@ struct ltb_rate {
 	double hi;
 	double df;
 	double sps;		/* mean achieved sps of the traced runs */
-	double ns_per_span;	/* overhead * 1e9 / sps: tracer CPU-ns a span */
+	double noop_sps;	/* and of the NoOp runs */
+	/* The traced runs held less than LTB_HELD_PACE of the NoOp runs'
+	 * rate: the tracer waited (a synchronous send), which stretches
+	 * their clock and so dilutes their cpu_usage. Then both sides'
+	 * figures, and overhead, are CPU-seconds per second of the planned
+	 * schedule (program_time * target_sps / spans_sent), which waiting
+	 * does not dilute. */
+	int lagged;
+	double ns_per_span;	/* tracer CPU-ns a span: overhead * 1e9 / sps
+				 * (target_sps when lagged) */
 	double short_runtime;
 	double long_runtime;
 	double short_memory;	/* mean memory_last at each runtime */

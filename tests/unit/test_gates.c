@@ -388,6 +388,88 @@ throughput_rates(struct ltb_results *rs)
 	}
 }
 
+/* One run with its CPU-seconds, for a tracer that falls behind. */
+static void
+paced(struct ltb_results *rs, int trace, double target, int trial,
+    double cpu, double sps, double program_time)
+{
+	char json[512];
+
+	snprintf(json, sizeof json, "{\"type\":\"result\",\"v\":1,"
+	    "\"client\":\"py\",\"trace\":%s,\"target_sps\":%g,"
+	    "\"runtime\":1,\"trial\":%d,\"spans_sent\":%g,"
+	    "\"dropped\":%s,\"cpu_usage\":%g,\"sps\":%g,"
+	    "\"program_time\":%g,\"exit_status\":0}",
+	    trace ? "true" : "false", target, trial, target,
+	    trace ? "0" : "null", cpu, sps, program_time);
+	raw(rs, json);
+}
+
+static void
+overhead_of_a_tracer_that_lags_is_in_cpu_seconds(void **state)
+{
+	struct ltb_results *rs = *state;
+	struct ltb_gate g = gate(LTB_GATE_MAX_OVERHEAD, 0.1);
+	const struct ltb_rate *rt;
+	struct ltb_verdict v;
+	char err[256];
+
+	/* A tracer that waits on every send: 500 spans take 1.35 s, so its
+	 * cpu_usage (0.90 CPU-s over 1.35 s) looks below NoOp's. */
+	paced(rs, 1, 500, 0, 0.66, 370, 0.89);
+	paced(rs, 1, 500, 1, 0.68, 372, 0.91);
+	paced(rs, 0, 500, 0, 0.70, 500, 0.69);
+	paced(rs, 0, 500, 1, 0.71, 499, 0.71);
+	assert_int_equal(ltb_gate_eval(&g, rs, &v, err, sizeof err), 0);
+	assert_int_equal(v.nrates, 1);
+	rt = &v.rates[0];
+	assert_true(rt->lagged);
+	assert_close(rt->noop_sps, 499.5, 1e-9);
+	/* CPU-seconds per planned second: 0.90 against 0.70. */
+	assert_close(rt->traced_cpu, 0.90, 1e-9);
+	assert_close(rt->noop_cpu, 0.70, 1e-9);
+	assert_close(rt->overhead, 0.20, 1e-9);
+	assert_close(rt->ns_per_span, 0.20 * 1e9 / 500, 1e-3);
+	assert_false(v.pass);
+	assert_non_null(strstr(v.detail, "fell behind NoOp's pace"));
+	ltb_verdict_free(&v);
+}
+
+static void
+overhead_of_a_lagging_tracer_needs_program_time(void **state)
+{
+	struct ltb_results *rs = *state;
+	struct ltb_gate g = gate(LTB_GATE_MAX_OVERHEAD, 0.1);
+	struct ltb_verdict v;
+	char err[256];
+
+	run(rs, 1, 500, 1, 0, 0.66, 300, 0, NONE);
+	run(rs, 0, 500, 1, 0, 0.70, 500, NONE, NONE);
+	assert_int_equal(ltb_gate_eval(&g, rs, &v, err, sizeof err), -1);
+	assert_non_null(strstr(err, "\"program_time\""));
+}
+
+static void
+throughput_ends_at_a_rate_the_tracer_cannot_hold(void **state)
+{
+	struct ltb_results *rs = *state;
+	struct ltb_gate g = gate(LTB_GATE_MIN_THROUGHPUT, 3000);
+	struct ltb_verdict v;
+	char err[256];
+
+	paced(rs, 1, 1000, 0, 0.72, 990, 0.73);
+	paced(rs, 0, 1000, 0, 0.70, 1000, 0.70);
+	/* Its cpu_usage stays low at 4000: it only ever made 1200. */
+	paced(rs, 1, 4000, 0, 0.60, 1200, 2.0);
+	paced(rs, 0, 4000, 0, 0.70, 4000, 0.70);
+	g.at_overhead = 0.1;
+	assert_int_equal(ltb_gate_eval(&g, rs, &v, err, sizeof err), 0);
+	assert_false(v.pass);
+	assert_close(v.value, 990, 1e-9);
+	assert_non_null(strstr(v.detail, "could not hold 4000"));
+	ltb_verdict_free(&v);
+}
+
 static void
 throughput_interpolates_the_crossing(void **state)
 {
@@ -650,6 +732,9 @@ main(void)
 		T(overhead_per_rate_with_welch_interval),
 		T(overhead_interval_unknown_with_one_run),
 		T(overhead_needs_both_sides_at_a_rate),
+		T(overhead_of_a_tracer_that_lags_is_in_cpu_seconds),
+		T(overhead_of_a_lagging_tracer_needs_program_time),
+		T(throughput_ends_at_a_rate_the_tracer_cannot_hold),
 		T(throughput_interpolates_the_crossing),
 		T(throughput_never_crossed_is_the_highest_rate),
 		T(throughput_below_the_lowest_rate_starts_at_zero),
