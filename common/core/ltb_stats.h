@@ -18,6 +18,13 @@
 #include <stddef.h>
 
 /* Mean of x[0..n-1]; NAN when n is 0. */
+/* A tracer whose traced runs make fewer than LTB_HELD_PACE of the NoOp
+ * runs' spans a second has not held the planned rate: it waited (on a
+ * synchronous send), which stretched its runs, so NoOp's cpu_usage is of
+ * another pace. Gates and graphs then compare CPU-seconds per second at
+ * the traced runs' pace, program_time * sps / spans_sent, instead. */
+#define LTB_HELD_PACE 0.8
+
 double ltb_mean(const double *x, size_t n);
 
 /* Sample standard deviation (n - 1 in the denominator); NAN when n < 2. */

@@ -584,15 +584,18 @@ rate_unknown(struct ltb_rate *rt, double target_sps)
 
 /*
  * At a rate the traced runs could not hold (ltb_rate.lagged), each run's
- * CPU-seconds per second of its planned schedule, program_time *
- * target_sps / spans_sent, into tc (traced) and nc (NoOp), in the order
+ * CPU-seconds per second at the pace the traced runs kept, program_time
+ * * pace / spans_sent, into tc (traced) and nc (NoOp), in the order
  * overhead_rates took the runs. A tracer that waits on its sends
- * stretches the run, so its cpu_usage (CPU over the longer clock) hides
- * the CPU it took; its CPU-seconds for the same work do not.
+ * stretches the run, so NoOp's cpu_usage, at the planned pace, is not
+ * what the same program uses at the traced one's: scaled to it, the
+ * difference is the tracer's CPU per span times the spans it made a
+ * second, as the per-span fit has it.
  */
 static int
-planned_cpu(const struct ltb_gate *g, const struct ltb_results *rs,
-    double rate, double *tc, double *nc, char *err, size_t errlen)
+paced_cpu(const struct ltb_gate *g, const struct ltb_results *rs,
+    double rate, double pace, double *tc, double *nc, char *err,
+    size_t errlen)
 {
 	size_t nt = 0, nn = 0;
 
@@ -608,7 +611,7 @@ planned_cpu(const struct ltb_gate *g, const struct ltb_results *rs,
 		if (isnan(r->spans_sent) || r->spans_sent <= 0)
 			return missing(r, "spans_sent", "positive number", g,
 			    err, errlen);
-		u = r->program_time * rate / r->spans_sent;
+		u = r->program_time * pace / r->spans_sent;
 		if (r->trace == 1)
 			tc[nt++] = u;
 		else
@@ -698,20 +701,18 @@ overhead_rates(const struct ltb_gate *g, const struct ltb_results *rs,
 		rt->noop_sps = nns > 0 ? ltb_mean(ns, nns) : NAN;
 		rt->lagged = nt > 0 && nns > 0 &&
 		    rt->sps < LTB_HELD_PACE * rt->noop_sps;
-		if (rt->lagged && planned_cpu(g, rs, rates[j], tc, nc, err,
-		    errlen) < 0)
+		if (rt->lagged && paced_cpu(g, rs, rates[j], rt->sps, tc,
+		    nc, err, errlen) < 0)
 			goto out;
 		rt->traced_cpu = ltb_mean(tc, nt);
 		rt->noop_cpu = ltb_mean(nc, nn);
 		if (ltb_welch_interval(tc, nt, nc, nn, 0.95, &iv) == 0) {
-			double per = rt->lagged ? rates[j] : rt->sps;
-
 			rt->overhead = iv.est;
 			rt->lo = iv.lo;
 			rt->hi = iv.hi;
 			rt->df = iv.df;
-			if (per > 0)
-				rt->ns_per_span = rt->overhead * 1e9 / per;
+			if (rt->sps > 0)
+				rt->ns_per_span = rt->overhead * 1e9 / rt->sps;
 		}
 	}
 	if (v->nrates == 0) {
@@ -748,7 +749,7 @@ unpaired_note(char *buf, size_t len, size_t unpaired)
 }
 
 /* What max-overhead says of the rates the traced runs could not hold:
- * their figures are CPU-seconds per planned second (ltb_rate.lagged). */
+ * their figures are at the traced runs' pace (ltb_rate.lagged). */
 static void
 lag_note(const struct ltb_verdict *v, char *buf, size_t len)
 {
@@ -762,9 +763,9 @@ lag_note(const struct ltb_verdict *v, char *buf, size_t len)
 	if (first == NULL)
 		return;
 	say(buf, len, "; at %zu rate%s the traced runs fell behind NoOp's "
-	    "pace (at %s %s: %s against %s), so there CPU-seconds per "
-	    "second of the planned schedule are compared, not cpu_usage, "
-	    "which their waiting dilutes", n, n == 1 ? "" : "s",
+	    "pace (at %s %s: %s against %s): there NoOp's CPU-seconds a "
+	    "span are taken at the traced runs' pace, since their waiting "
+	    "stretched them", n, n == 1 ? "" : "s",
 	    NUM(first->target_sps), rate_word(v->unit), NUM(first->sps),
 	    NUM(first->noop_sps));
 }

@@ -17,8 +17,8 @@
  *                      interval and CPU-ns per span per rate. Where the
  *                      traced runs did not hold the NoOp runs' pace (a
  *                      tracer that waits on its sends), CPU-seconds per
- *                      second of the planned schedule on both sides
- *                      instead: waiting would dilute cpu_usage
+ *                      second at the traced runs' pace on both sides
+ *                      instead: NoOp's cpu_usage is of another pace
  *   max-ns-per-span    the tracer's CPU-ns per span, the slope of paired
  *                      extra CPU against spans (judge/ltb_cost.h), with
  *                      its 95% interval: passes when the whole interval
@@ -189,8 +189,6 @@ void ltb_results_free(struct ltb_results *rs);
 
 /* Per-rate figures of max-overhead, min-throughput (overhead fields) and
  * max-memory-growth (memory fields). NAN where unknown. */
-#define LTB_HELD_PACE 0.8	/* see ltb_rate.lagged */
-
 struct ltb_rate {
 	double target_sps;
 	size_t ntraced;		/* successful runs on each side */
@@ -203,15 +201,15 @@ struct ltb_rate {
 	double df;
 	double sps;		/* mean achieved sps of the traced runs */
 	double noop_sps;	/* and of the NoOp runs */
-	/* The traced runs held less than LTB_HELD_PACE of the NoOp runs'
-	 * rate: the tracer waited (a synchronous send), which stretches
-	 * their clock and so dilutes their cpu_usage. Then both sides'
-	 * figures, and overhead, are CPU-seconds per second of the planned
-	 * schedule (program_time * target_sps / spans_sent), which waiting
-	 * does not dilute. */
+	/* The traced runs held less than LTB_HELD_PACE (ltb_stats.h) of
+	 * the NoOp runs' rate: the tracer waited (a synchronous send),
+	 * which stretches their clock, so NoOp's cpu_usage is of another
+	 * pace. Then both sides' figures, and overhead, are CPU-seconds per
+	 * second at the traced runs' pace (program_time * sps /
+	 * spans_sent): overhead is the tracer's CPU a span times the spans
+	 * it made a second. */
 	int lagged;
-	double ns_per_span;	/* tracer CPU-ns a span: overhead * 1e9 / sps
-				 * (target_sps when lagged) */
+	double ns_per_span;	/* overhead * 1e9 / sps: tracer CPU-ns a span */
 	double short_runtime;
 	double long_runtime;
 	double short_memory;	/* mean memory_last at each runtime */

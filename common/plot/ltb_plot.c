@@ -482,6 +482,45 @@ overhead_of(const double *t, size_t nt, const double *u, size_t nu,
 	}
 }
 
+/*
+ * At a rate the traced runs did not hold: each run's CPU-seconds per
+ * second at the traced runs' pace (program_time * pace / spans_sent, as
+ * the judge's max-overhead) into t (traced) and u (NoOp), in the order
+ * ltb_plot_rates took them; 0, or -1 (t and u untouched) when a run
+ * lacks program_time or spans_sent, and the rate keeps cpu_usage.
+ */
+static int
+paced_cpu(const struct ltb_plot_data *d, const char *client, double rate,
+    double pace, double *t, double *u, size_t nt, size_t nu)
+{
+	size_t i, a = 0, b = 0;
+
+	for (i = 0; i < d->nruns; i++) {
+		const struct ltb_plot_run *r = &d->runs[i];
+
+		if (!usable(r, client) || isnan(r->cpu_usage) ||
+		    isnan(r->sps) || r->target_sps != rate)
+			continue;
+		if (isnan(r->program_time) || isnan(r->spans_sent) ||
+		    r->spans_sent <= 0)
+			return -1;
+	}
+	for (i = 0; i < d->nruns; i++) {
+		const struct ltb_plot_run *r = &d->runs[i];
+		double x;
+
+		if (!usable(r, client) || isnan(r->cpu_usage) ||
+		    isnan(r->sps) || r->target_sps != rate)
+			continue;
+		x = r->program_time * pace / r->spans_sent;
+		if (r->trace && a < nt)
+			t[a++] = x;
+		else if (!r->trace && b < nu)
+			u[b++] = x;
+	}
+	return 0;
+}
+
 long
 ltb_plot_rates(const struct ltb_plot_data *d, const char *client,
     enum ltb_plot_spread spread, struct ltb_plot_rate **out)
@@ -547,6 +586,14 @@ ltb_plot_rates(const struct ltb_plot_data *d, const char *client,
 		stat_of(tcpu, nt, spread, &v[k].traced_cpu);
 		stat_of(pct, np, spread, &v[k].dropped_pct);
 		overhead_of(tcpu, nt, ucpu, nu, spread, &v[k].overhead);
+		if (nt > 0 && nu > 0 && v[k].traced_sps.mean <
+		    LTB_HELD_PACE * v[k].noop_sps.mean &&
+		    paced_cpu(d, client, rates[k], v[k].traced_sps.mean, tcpu,
+		    ucpu, nt, nu) == 0) {
+			v[k].lagged = 1;
+			overhead_of(tcpu, nt, ucpu, nu, spread,
+			    &v[k].overhead);
+		}
 	}
 out:
 	free(rates);

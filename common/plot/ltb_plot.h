@@ -170,6 +170,10 @@ struct ltb_plot_rate {
 	 * of the difference of any two trials, or Welch's 95% interval. n is
 	 * 0 unless both sides have a trial. */
 	struct ltb_plot_stat overhead;
+	/* The traced runs fell behind the NoOp runs' pace (LTB_HELD_PACE,
+	 * ltb_stats.h): overhead is then of CPU-seconds per second at the
+	 * traced runs' pace, both sides. */
+	int lagged;
 	/* Traced runs' dropped / spans_sent * 100, over the traced runs that
 	 * know their dropped count. */
 	struct ltb_plot_stat dropped_pct;

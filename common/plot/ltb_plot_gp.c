@@ -225,7 +225,8 @@ script_cpu(FILE *f, const struct ltb_plot_data *d, const char *client,
 {
 	struct ltb_plot_rate *v;
 	struct ltb_plot_cost pc;
-	size_t i, n, nnoop = 0, ntraced = 0, nover = 0, nfit = 0;
+	size_t i, n, nnoop = 0, ntraced = 0, nover = 0, nfit = 0,
+	    nlagged = 0;
 	double lo = INFINITY, hi = 0;
 	char t[256], sub[512], what[96];
 	long rc;
@@ -267,6 +268,7 @@ script_cpu(FILE *f, const struct ltb_plot_data *d, const char *client,
 			row(f, v[i].target_sps, v[i].traced_sps.mean,
 			    &v[i].overhead);
 			nover++;
+			nlagged += v[i].lagged;
 		}
 	fputs("EOD\n", f);
 	if (nover > 0 && pc.fit.known)
@@ -356,8 +358,9 @@ script_cpu(FILE *f, const struct ltb_plot_data *d, const char *client,
 		}
 		fputs("     $overhead using 2:3:4:5 with yerrorlines lw 2 pt 9 "
 		    "ps 0.9 lc rgb '" C_OVERHEAD "' title ", f);
-		snprintf(t, sizeof t, "%s tracer CPU (traced - NoOp)",
-		    client);
+		snprintf(t, sizeof t, "%s tracer CPU (traced - NoOp%s)",
+		    client, nlagged > 0 ? ", at the traced pace where it "
+		    "fell behind" : "");
 		ltb_plot_gp_string(f, t);
 		fputs("\nunset multiplot\n", f);
 	}

@@ -164,6 +164,26 @@ one_client_or_a_choice(void **unused)
 }
 
 static void
+a_tracer_behind_its_rate_is_drawn_in_cpu_seconds(void **unused)
+{
+	struct ltb_plot_data d = LTB_PLOT_DATA_ZERO;
+	struct ltb_plot_rate *v;
+
+	/* 1000 spans planned over 2 s at 500/s: traced made 360/s, its
+	 * 1.8 CPU-s over 2.8 s a cpu_usage of 0.64, under NoOp's 0.70. */
+	result(&d, 1, 500, 0.64, 360, "\"spans_sent\":1000,"
+	    "\"program_time\":1.8");
+	result(&d, 0, 500, 0.70, 500, "\"spans_sent\":1000,"
+	    "\"program_time\":1.4");
+	assert_int_equal(ltb_plot_rates(&d, "c", LTB_PLOT_MINMAX, &v), 1);
+	assert_true(v[0].lagged);
+	/* 0.4 ms a span more, at the 360 a second it made. */
+	assert_close(v[0].overhead.mean, 0.0004 * 360);
+	free(v);
+	ltb_plot_data_free(&d);
+}
+
+static void
 rates_give_means_spreads_and_the_tracers_cpu(void **unused)
 {
 	struct ltb_plot_data d = LTB_PLOT_DATA_ZERO;
@@ -552,6 +572,7 @@ main(void)
 		cmocka_unit_test(bad_results_name_file_and_line),
 		cmocka_unit_test(one_client_or_a_choice),
 		cmocka_unit_test(rates_give_means_spreads_and_the_tracers_cpu),
+		cmocka_unit_test(a_tracer_behind_its_rate_is_drawn_in_cpu_seconds),
 		cmocka_unit_test(
 		    memory_series_average_trials_per_rate_and_runtime),
 		cmocka_unit_test(
