@@ -162,12 +162,12 @@ run_graph_shards() {
 	run wf_jobs 'select(.name == "approve_make_graphs") | .type'
 	assert_output '"approval"'
 	run wf_jobs 'select(.job == "gates") | .parameters.client'
-	assert_output "$(printf '"c"\n"js-lightstep"\n"js-otel"')"
+	assert_output "$(printf '"c"\n"js-lightstep"\n"js-otel"\n"py-osprofiler"')"
 	run wf_jobs 'select(.name == "approve_make_graphs") | .requires | sort | join(" ")'
-	assert_output '"gates-c gates-js-lightstep gates-js-otel"'
+	assert_output '"gates-c gates-js-lightstep gates-js-otel gates-py-osprofiler"'
 	# The gates come after the tests.
 	run wf_jobs 'select(.job == "gates") | .requires | join(" ")'
-	assert_output "$(printf '"build_test"\n"build_test"\n"build_test"')"
+	assert_output "$(printf '"build_test"\n"build_test"\n"build_test"\n"build_test"')"
 }
 
 @test "a failed gate fails the build for ltb's own tracer; the npm tracer's are recorded" {
@@ -179,7 +179,7 @@ run_graph_shards() {
 	# it is (a failed gate, usage, a tool, an inconclusive calibration), and
 	# say so: approve_make_graphs must never wait on a tracer ltb cannot fix.
 	local cmd rc dir client
-	for client in js-lightstep js-otel; do
+	for client in js-lightstep js-otel py-osprofiler; do
 		cmd=$(job_commands "gates-$client" | grep "gates\\.sh -c $client ")
 		[[ -n $cmd ]]
 		for rc in 0 1 2 3 4 127; do
@@ -254,9 +254,9 @@ run_graph_shards() {
 	local name graphs gates e
 	graphs=$(names_running 'graphs\.sh')
 	gates=$(names_running 'gates\.sh')
-	# Four experiments and the drawing, three clients' gates.
+	# Four experiments and the drawing, four clients' gates.
 	[[ $(wc -w <<<"$graphs") -ge 5 ]]
-	[[ $(wc -w <<<"$gates") -eq 3 ]]
+	[[ $(wc -w <<<"$gates") -eq 4 ]]
 	for e in disconnect memory cpu dropped; do
 		for name in $graphs; do
 			job_commands "$name" | grep -Eq "graphs\.sh run $e( |$)" && continue 2
