@@ -623,7 +623,9 @@ cleanup(struct sample *s)
 		cJSON_Delete(s->plan[i]);
 	free(s->plan);
 	free(s->o.script_json);
-	ltb_satgroup_stop(&s->sats);
+	if (ltb_satgroup_stop(&s->sats))
+		ltb_warn("warning: the satellites did not stop within 5 s of "
+		    "SIGTERM and were killed");
 	ltb_ctlserver_stop(s->ctl);
 	if (s->privdir[0] != '\0') {
 		if (s->cert[0] != '\0')

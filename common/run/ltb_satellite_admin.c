@@ -963,21 +963,49 @@ fail:
 	return -1;
 }
 
-void
+/*
+ * Wait for our child to exit, reading what it still writes: its last
+ * stats record, printed as it stops, is larger than a pipe holds when the
+ * group has many ports (17 for a datagram plan: 70 KB), and a child
+ * blocked on a full pipe never exits. What it writes is not ours to keep.
+ * 1 when it exited, 0 when the deadline passed.
+ */
+static int
+wait_draining(struct ltb_satgroup *g, double end, int *status)
+{
+	char junk[16384];
+
+	while (waitpid(g->pid, status, WNOHANG) == 0) {
+		struct pollfd p = { .fd = g->out_fd, .events = POLLIN };
+
+		if (ltb_mono_s() > end)
+			return 0;
+		if (g->out_fd < 0 || poll(&p, 1, 10) <= 0 ||
+		    (p.revents & (POLLIN | POLLHUP)) == 0) {
+			usleep(10000);
+			continue;
+		}
+		if (read(g->out_fd, junk, sizeof junk) <= 0) {
+			close(g->out_fd);
+			g->out_fd = -1;
+		}
+	}
+	return 1;
+}
+
+int
 ltb_satgroup_stop(struct ltb_satgroup *g)
 {
+	int killed = 0;
+
 	if (g->pid > 0) {
-		double end = ltb_mono_s() + 5;
 		int status;
 
 		kill(g->pid, SIGTERM);
-		while (waitpid(g->pid, &status, WNOHANG) == 0) {
-			if (ltb_mono_s() > end) {
-				kill(g->pid, SIGKILL);
-				waitpid(g->pid, &status, 0);
-				break;
-			}
-			usleep(10000);
+		if (!wait_draining(g, ltb_mono_s() + 5, &status)) {
+			kill(g->pid, SIGKILL);
+			waitpid(g->pid, &status, 0);
+			killed = 1;
 		}
 		g->pid = 0;
 	}
@@ -985,5 +1013,6 @@ ltb_satgroup_stop(struct ltb_satgroup *g)
 		close(g->out_fd);
 		g->out_fd = -1;
 	}
+	return killed;
 }
 

@@ -198,8 +198,9 @@ int ltb_satgroup_post(struct ltb_satgroup *g, const char *what, char *err,
 int ltb_satgroup_script(struct ltb_satgroup *g, const char *json, char *err,
     size_t errlen);
 
-/* Stop our child (SIGTERM, then SIGKILL after 5 s) and reap it; nothing
- * for an attached group. */
-void ltb_satgroup_stop(struct ltb_satgroup *g);
+/* Stop our child (SIGTERM, then SIGKILL after 5 s) and reap it, reading
+ * and dropping what it writes meanwhile; nothing for an attached group.
+ * 1 when it had to be killed, else 0. */
+int ltb_satgroup_stop(struct ltb_satgroup *g);
 
 #endif
