@@ -17,6 +17,18 @@
  * terms. */
 #define DF_NORMAL 1e7
 
+int
+ltb_fell_behind(double traced_sps, double noop_sps)
+{
+	return traced_sps < LTB_HELD_PACE * noop_sps;
+}
+
+double
+ltb_cpu_at_pace(double program_time, double spans, double pace)
+{
+	return program_time * pace / spans;
+}
+
 double
 ltb_mean(const double *x, size_t n)
 {

@@ -17,7 +17,6 @@
 
 #include <stddef.h>
 
-/* Mean of x[0..n-1]; NAN when n is 0. */
 /* A tracer whose traced runs make fewer than LTB_HELD_PACE of the NoOp
  * runs' spans a second has not held the planned rate: it waited (on a
  * synchronous send), which stretched its runs, so NoOp's cpu_usage is of
@@ -25,6 +24,14 @@
  * the traced runs' pace, program_time * sps / spans_sent, instead. */
 #define LTB_HELD_PACE 0.8
 
+/* Did traced runs making traced_sps fall behind NoOp runs making
+ * noop_sps? */
+int ltb_fell_behind(double traced_sps, double noop_sps);
+/* A run's CPU-seconds per second at pace spans a second: it took
+ * program_time CPU-seconds for spans spans. */
+double ltb_cpu_at_pace(double program_time, double spans, double pace);
+
+/* Mean of x[0..n-1]; NAN when n is 0. */
 double ltb_mean(const double *x, size_t n);
 
 /* Sample standard deviation (n - 1 in the denominator); NAN when n < 2. */

@@ -611,7 +611,7 @@ paced_cpu(const struct ltb_gate *g, const struct ltb_results *rs,
 		if (isnan(r->spans_sent) || r->spans_sent <= 0)
 			return missing(r, "spans_sent", "positive number", g,
 			    err, errlen);
-		u = r->program_time * pace / r->spans_sent;
+		u = ltb_cpu_at_pace(r->program_time, r->spans_sent, pace);
 		if (r->trace == 1)
 			tc[nt++] = u;
 		else
@@ -700,7 +700,7 @@ overhead_rates(const struct ltb_gate *g, const struct ltb_results *rs,
 		rt->sps = ltb_mean(ts, nt);
 		rt->noop_sps = nns > 0 ? ltb_mean(ns, nns) : NAN;
 		rt->lagged = nt > 0 && nns > 0 &&
-		    rt->sps < LTB_HELD_PACE * rt->noop_sps;
+		    ltb_fell_behind(rt->sps, rt->noop_sps);
 		if (rt->lagged && paced_cpu(g, rs, rates[j], rt->sps, tc,
 		    nc, err, errlen) < 0)
 			goto out;

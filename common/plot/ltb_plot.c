@@ -512,7 +512,7 @@ paced_cpu(const struct ltb_plot_data *d, const char *client, double rate,
 		if (!usable(r, client) || isnan(r->cpu_usage) ||
 		    isnan(r->sps) || r->target_sps != rate)
 			continue;
-		x = r->program_time * pace / r->spans_sent;
+		x = ltb_cpu_at_pace(r->program_time, r->spans_sent, pace);
 		if (r->trace && a < nt)
 			t[a++] = x;
 		else if (!r->trace && b < nu)
@@ -586,8 +586,8 @@ ltb_plot_rates(const struct ltb_plot_data *d, const char *client,
 		stat_of(tcpu, nt, spread, &v[k].traced_cpu);
 		stat_of(pct, np, spread, &v[k].dropped_pct);
 		overhead_of(tcpu, nt, ucpu, nu, spread, &v[k].overhead);
-		if (nt > 0 && nu > 0 && v[k].traced_sps.mean <
-		    LTB_HELD_PACE * v[k].noop_sps.mean &&
+		if (nt > 0 && nu > 0 && ltb_fell_behind(v[k].traced_sps.mean,
+		    v[k].noop_sps.mean) &&
 		    paced_cpu(d, client, rates[k], v[k].traced_sps.mean, tcpu,
 		    ucpu, nt, nu) == 0) {
 			v[k].lagged = 1;
