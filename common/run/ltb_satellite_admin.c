@@ -980,12 +980,14 @@ wait_draining(struct ltb_satgroup *g, double end, int *status)
 
 		if (ltb_mono_s() > end)
 			return 0;
-		if (g->out_fd < 0 || poll(&p, 1, 10) <= 0 ||
-		    (p.revents & (POLLIN | POLLHUP)) == 0) {
+		/* The poll is the pause between looks; with nothing left to
+		 * read, a sleep is. */
+		if (g->out_fd < 0) {
 			usleep(10000);
 			continue;
 		}
-		if (read(g->out_fd, junk, sizeof junk) <= 0) {
+		if (poll(&p, 1, 10) > 0 &&
+		    read(g->out_fd, junk, sizeof junk) <= 0) {
 			close(g->out_fd);
 			g->out_fd = -1;
 		}
