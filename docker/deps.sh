@@ -6,32 +6,43 @@
 # up by any of them is set up the same way. It is idempotent and quick when
 # everything is present: it asks dpkg what is missing and installs only that.
 #
-#   docker/deps.sh            build + test dependencies (default)
+#   docker/deps.sh            runtime + build + test dependencies (default)
+#   docker/deps.sh --build    runtime + build: what `make all install` and the
+#                             clients' setup need (the image's build stage)
 #   docker/deps.sh --runtime  only what the installed tools need to run
-#   docker/deps.sh --check    exit 1 and name what is missing; install nothing
+#   docker/deps.sh --check    exit 1 and name what the default is missing
 #   docker/deps.sh --list     the Debian packages of the default, one a line
+#   docker/deps.sh --help     this text
 set -eu
 
-# Runtime: shared libraries the tools link, gnuplot for ltb-plot, Node.js for
-# the JavaScript clients, OSProfiler and its redis driver's redis-py for the
-# py-osprofiler client (on Debian's python3: there is no PyPI here).
+# Runtime: shared libraries the tools link, gnuplot for ltb-plot, Node.js and
+# npm (below) for the JavaScript clients (a maintainer's own client installs
+# its packages in the image), OSProfiler and its redis driver's redis-py for the
+# py-osprofiler client (on Debian's python3: there is no PyPI here); git and
+# ssh so that a CI's checkout step works inside the image.
 RUNTIME="libmicrohttpd12 libcurl4 libmbedtls14 libprotobuf-c1 libcjson1 zlib1g
-gnuplot-nox nodejs ca-certificates python3-osprofiler python3-redis"
+gnuplot-nox nodejs ca-certificates python3-osprofiler python3-redis
+git openssh-client"
 
-# Build and test: compilers, headers, protobuf-c compiler, test frameworks;
-# a real Redis (server and redis-cli) for the RESP and OSProfiler tests;
-# git and ssh for a CI checkout (CircleCI's checkout step on debian:bookworm).
-BUILD="git openssh-client make gcc clang pkg-config libmicrohttpd-dev libcurl4-openssl-dev
-libmbedtls-dev libprotobuf-c-dev protobuf-c-compiler libcjson-dev zlib1g-dev
-libcmocka-dev bats bats-support bats-assert curl jq perl procps iproute2
-python3-yaml libtap-formatter-junit-perl redis-server redis-tools"
+# Build: compilers, headers and the protobuf-c compiler.
+BUILD="make gcc pkg-config libmicrohttpd-dev libcurl4-openssl-dev
+libmbedtls-dev libprotobuf-c-dev protobuf-c-compiler libcjson-dev zlib1g-dev"
 
-mode=${1:-build}
+# Test: clang (fuzz targets, the clang build), the test frameworks and
+# tools the tests call; a real Redis (server and redis-cli) for the RESP and
+# OSProfiler tests; Chromium, headless, to open the HTML report; man to
+# render the manual pages; the Node packages of tests/js (npm ci below).
+TEST="clang libcmocka-dev bats bats-support bats-assert curl jq perl procps
+iproute2 python3-yaml libtap-formatter-junit-perl redis-server redis-tools
+chromium man-db"
+
+mode=${1:-all}
 case $mode in
-build|--build) want="$RUNTIME $BUILD" ;;
+all) want="$RUNTIME $BUILD $TEST" ;;
+--build) want="$RUNTIME $BUILD" ;;
 --runtime) want="$RUNTIME" ;;
---check) want="$RUNTIME $BUILD" ;;
---list) printf '%s\n' $RUNTIME $BUILD npm; exit 0 ;;
+--check) want="$RUNTIME $BUILD $TEST" ;;
+--list) printf '%s\n' $RUNTIME $BUILD $TEST npm; exit 0 ;;
 -h|--help) sed -n '2,/^set/{/^#/p}' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 *) echo "deps.sh: unknown option '$mode' (try --help)" >&2; exit 2 ;;
 esac
@@ -42,9 +53,7 @@ for p in $want; do
 		missing="$missing $p"
 done
 # npm ships inside nodesource's nodejs; Debian's nodejs needs the npm package.
-if [ "$mode" != --runtime ] && ! command -v npm >/dev/null 2>&1; then
-	missing="$missing npm"
-fi
+command -v npm >/dev/null 2>&1 || missing="$missing npm"
 
 if [ -n "$missing" ]; then
 	if [ "$mode" = --check ]; then
@@ -70,7 +79,7 @@ fi
 
 # Node packages for the tests that drive real third-party tracers; pinned by
 # the committed package-lock.json.
-if [ "$mode" = build ] || [ "$mode" = --build ]; then
+if [ "$mode" = all ]; then
 	top=$(cd "$(dirname "$0")/.." && pwd)
 	for dir in "$top"/tests/js; do
 		[ -f "$dir/package-lock.json" ] || continue
