@@ -65,12 +65,15 @@ FUZZ_SECONDS ?= 60
 all: deps $(TOOLS) $(TEST_TOOLS) $(CLIENT_BINS)
 
 # The dependency script is quick when all is present; see docker/deps.sh.
+# DEPS picks its set: all of it by default; the image's build stage says
+# DEPS=--build (compilers and headers, none of the tests' packages).
 # Every rule that builds something has deps as an order-only prerequisite,
 # so that with -j nothing (protoc-c, cc, pkg-config) runs before the
 # packages it needs are installed. The check after it fails here, by name,
 # rather than at a link without the libraries.
+DEPS ?=
 deps:
-	@docker/deps.sh
+	@docker/deps.sh $(DEPS)
 	@pkg-config --print-errors --exists $(PKGS)
 
 vpath %.proto $(sort $(dir $(PROTOS)))

@@ -49,20 +49,27 @@ elsewhere() {
 	echo "$TMP/elsewhere/usr/local/bin"
 }
 
-@test "the image is built in two stages on Debian bookworm" {
+@test "the image is built in two stages on Debian bookworm, the registry's unless told" {
 	run grep -ciE '^[[:space:]]*FROM[[:space:]]' "$DOCKERFILE"
 	assert_output 2
+	# The one ARG before the first FROM names the base both stages use.
+	run awk 'toupper($1) == "FROM" { exit } toupper($1) == "ARG" { print }' "$DOCKERFILE"
+	assert_output 'ARG BASE=debian:bookworm-slim'
 	run instructions 0
-	assert_line --index 0 --regexp '^FROM debian:bookworm(-slim)? AS build$'
+	assert_line --index 0 'FROM ${BASE} AS build'
 	run instructions 1
-	assert_line --index 0 --regexp '^FROM debian:bookworm(-slim)?$'
+	assert_line --index 0 'FROM ${BASE}'
 }
 
-@test "the build stage sets up with docker/deps.sh and installs with DESTDIR" {
+@test "the build stage sets up with docker/deps.sh --build and installs with DESTDIR" {
 	run instructions 0
-	assert_line --regexp '^RUN (\./)?docker/deps\.sh( |&&|$)'
+	assert_line --regexp '^RUN (\./)?docker/deps\.sh --build( |&&|$)'
 	refute_output --partial 'deps.sh --runtime'
-	assert_line --regexp '^RUN .*make( -j[^ ]*)? install PREFIX=/usr/local DESTDIR=/out'
+	# make's own call of deps.sh keeps to the build set too: no test
+	# packages, no npm ci of tests/js.
+	refute_output --partial 'tests/js'
+	assert_line --regexp '^RUN make DEPS=--build( -j[^ ]*)? all'
+	assert_line --regexp '^RUN .*make DEPS=--build install PREFIX=/usr/local DESTDIR=/out'
 	# The Node client's packages are installed inside the installed tree, so
 	# they ship.
 	assert_line --regexp '/out/usr/local/share/ltb/clients/js-lightstep/setup'
