@@ -9,6 +9,7 @@
 #   memory.jsonl        traced runs of 5 s (3.0 MiB) and 100 s (4.0 MiB)
 #   failed.jsonl        a traced run whose client exited with status 1
 #   cost*.jsonl         paired plans of known cost per span (see mkcost)
+#   bmf-check           checks a --bmf file against the run's verdicts
 
 load test_helper
 
@@ -634,9 +635,9 @@ bmf_matches() {
 	ltb-assert --min-throughput 3000 --at-overhead 0.10 --bmf gates-out/throughput.bmf.json \
 		"$FX/throughput.jsonl" >throughput.v
 	# the README's commands, as it prints them
-	sed -n '/^    jq -s .reduce/,/bmf\.json$/p' "$BATS_TEST_DIRNAME/../README.md" |
+	sed -n '/^    jq -s .reduce/p' "$BATS_TEST_DIRNAME/../README.md" |
 		sed 's/^    //' >merge.sh
-	sed -n "/^    jq '\[to_entries/,/>gab-.*\.json\$/p" "$BATS_TEST_DIRNAME/../README.md" |
+	sed -n '/^    bmf2gab=/,/gab-bigger\.json$/p' "$BATS_TEST_DIRNAME/../README.md" |
 		sed 's/^    //' >gab.sh
 	[ -s merge.sh ] && [ -s gab.sh ]
 	sh -e merge.sh
@@ -645,7 +646,7 @@ bmf_matches() {
 	sh -e gab.sh
 	# customSmallerIsBetter's and customBiggerIsBetter's input: an array
 	# of {name, unit, value[, range]}; throughput alone is bigger-is-better
-	jq -e 'type == "array" and length == 5 and
+	jq -e 'type == "array" and length == 4 and
 	    all(.[]; (.name | type) == "string" and (.unit | type) == "string" and
 	        (.value | type) == "number") and
 	    (map(select(.name == "c/max-overhead/500sps cpu_overhead"))[0] |
