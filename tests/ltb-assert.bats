@@ -657,3 +657,21 @@ bmf_matches() {
 	    "value": (input | .["c/min-throughput@0.1"].spans_per_second.value)}]' \
 		gab-bigger.json gates-out/bmf.json
 }
+
+@test "--bmf of a real run matches its verdicts" {
+	local t tr
+	for t in 0 1; do
+		for tr in false true; do
+			control_record "$TMP/p$t$tr" "Trace=$tr" trial=$t
+		done
+	done
+	cat "$TMP"/p0false "$TMP"/p0true "$TMP"/p1false "$TMP"/p1true >"$TMP/plan.jsonl"
+	ltb-sample --plan "$TMP/plan.jsonl" --control-port 0 >"$TMP/out.jsonl" 2>/dev/null
+	run --separate-stderr ltb-assert --max-cpu 2 --max-overhead 2 --max-dropped 1000 \
+		--max-dropped-ratio 1 --bmf "$TMP/bmf.json" "$TMP/out.jsonl"
+	assert_success
+	bmf_matches c
+	jq -e '(keys | sort) == ["c/max-cpu", "c/max-dropped", "c/max-dropped-ratio",
+	    "c/max-overhead", "c/max-overhead/100sps"] and
+	    (.["c/max-overhead/100sps"].cpu_overhead | has("lower_value"))' "$TMP/bmf.json"
+}
