@@ -5,8 +5,9 @@
  * unread), evaluates each gate of the command line (common/judge/ltb_gates.h),
  * and says what it found three ways: a PASS or FAIL line per gate on
  * stderr, a "verdict" record per gate on stdout, and optionally a JUnit
- * report for CI's test results. No results at all is an error, never a
- * pass.
+ * report for CI's test results and a Bencher Metric Format file of the
+ * gates' figures for the services that track them over time. No results
+ * at all is an error, never a pass.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -17,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "judge/ltb_bmf.h"
 #include "judge/ltb_gates.h"
 #include "core/ltb_jsonl.h"
 #include "core/ltb_log.h"
@@ -29,7 +31,8 @@ static const char usage[] =
 "                  [--baseline FILE --max-regression R\n"
 "                   [--allow-different-machine] [--max-interval W]]\n"
 "                  [--max-noise CPU]\n"
-"                  [--expect 'FIELD OP VALUE']... [--junit FILE] [FILE...]\n"
+"                  [--expect 'FIELD OP VALUE']... [--junit FILE]\n"
+"                  [--bmf FILE] [FILE...]\n"
 "\n"
 "Checks gates over result records (from the FILEs, or stdin when none or\n"
 "-); other records are skipped. At least one gate; each once, but --expect.\n"
@@ -88,6 +91,11 @@ static const char usage[] =
 "                          == != < <= > >=, VALUE a number, true, false,\n"
 "                          null or a string ('quoted' to keep \"1\" a string)\n"
 "  --junit FILE            also write a JUnit XML report to FILE\n"
+"  --bmf FILE              also write the gates' figures (with their 95%\n"
+"                          intervals) to FILE as Bencher Metric Format:\n"
+"                          benchmarks CLIENT/GATE and CLIENT/GATE/RATEsps;\n"
+"                          a figure not measured is left out. FILE is\n"
+"                          replaced, not added to\n"
 "  -h, --help              this text\n"
 "\n"
 "A failed run (an error, or exit_status not 0) fails every gate using it.\n"
@@ -97,7 +105,7 @@ static const char usage[] =
 "Exit: 0 every gate passed; 1 a gate failed, a run failed or the plan is\n"
 "incomplete; 2 usage, no records, or bad input (a malformed line, a record\n"
 "of the wrong shape or version, a result without a field a gate needs);\n"
-"3 cannot write stdout or the JUnit file; 4 inconclusive and none failed\n"
+"3 cannot write stdout, the JUnit or the BMF file; 4 inconclusive and none failed\n"
 "(too noisy, or an interval too wide, to decide; or the plan stopped on an\n"
 "inconclusive calibration): measure again, longer or on a quieter machine\n";
 
@@ -107,6 +115,7 @@ struct args {
 	struct ltb_gate gates[MAX_GATES];
 	size_t ngates;
 	const char *junit;
+	const char *bmf;
 	const char *baseline;
 	char **files;
 	size_t nfiles;
@@ -160,8 +169,8 @@ add_gate(struct args *a, enum ltb_gate_kind kind)
 static void
 parse_args(int argc, char **argv, struct args *a)
 {
-	enum { O_AT = 256, O_EXPECT, O_JUNIT, O_BASELINE, O_OTHER_MACHINE,
-	    O_NOISE, O_WIDTH, O_GATE };
+	enum { O_AT = 256, O_EXPECT, O_JUNIT, O_BMF, O_BASELINE,
+	    O_OTHER_MACHINE, O_NOISE, O_WIDTH, O_GATE };
 	static const struct option longopts[] = {
 		{ "max-cpu", required_argument, NULL,
 		    O_GATE + LTB_GATE_MAX_CPU },
@@ -189,6 +198,7 @@ parse_args(int argc, char **argv, struct args *a)
 		{ "at-overhead", required_argument, NULL, O_AT },
 		{ "expect", required_argument, NULL, O_EXPECT },
 		{ "junit", required_argument, NULL, O_JUNIT },
+		{ "bmf", required_argument, NULL, O_BMF },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -241,6 +251,11 @@ parse_args(int argc, char **argv, struct args *a)
 			if (a->junit != NULL)
 				bad_usage("--junit given twice");
 			a->junit = optarg;
+			break;
+		case O_BMF:
+			if (a->bmf != NULL)
+				bad_usage("--bmf given twice");
+			a->bmf = optarg;
 			break;
 		case 'h':
 			fputs(usage, stdout);
@@ -340,6 +355,28 @@ write_junit(const char *path, const struct ltb_verdict *v, size_t n)
 	return 0;
 }
 
+/* The verdicts' figures as BMF, to path: replaced whole, as the JUnit
+ * file is, so a file is one run's figures and a run that measured nothing
+ * leaves none of an earlier run's behind. */
+static int
+write_bmf(const char *path, const struct ltb_verdict *v, size_t n,
+    const struct ltb_results *rs)
+{
+	FILE *f = fopen(path, "w");
+
+	if (f == NULL || ltb_bmf_write(f, v, n, rs) < 0) {
+		ltb_warn("cannot write '%s': %s", path, strerror(errno));
+		if (f != NULL)
+			fclose(f);
+		return -1;
+	}
+	if (fclose(f) == EOF) {
+		ltb_warn("cannot write '%s': %s", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 /* The baseline's results, which must be a whole plan that failed no run:
  * a regression is measured against something that was measured. */
 static void
@@ -374,7 +411,7 @@ main(int argc, char **argv)
 	ltb_prog = "ltb-assert";
 	parse_args(argc, argv, &a);
 	/* A reader that goes away downstream is no crash: the verdicts still
-	 * reach stderr, the JUnit file and the exit status. */
+	 * reach stderr, the JUnit and BMF files and the exit status. */
 	signal(SIGPIPE, SIG_IGN);
 
 	if (a.baseline != NULL)
@@ -440,6 +477,8 @@ main(int argc, char **argv)
 		cJSON_Delete(rec);
 	}
 	if (a.junit != NULL && write_junit(a.junit, v, n) < 0)
+		rc = LTB_EXIT_SYS;
+	if (a.bmf != NULL && write_bmf(a.bmf, v, n, &rs) < 0)
 		rc = LTB_EXIT_SYS;
 
 	for (i = 0; i < n; i++)

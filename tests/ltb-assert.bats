@@ -9,6 +9,7 @@
 #   memory.jsonl        traced runs of 5 s (3.0 MiB) and 100 s (4.0 MiB)
 #   failed.jsonl        a traced run whose client exited with status 1
 #   cost*.jsonl         paired plans of known cost per span (see mkcost)
+#   bmf-check           checks a --bmf file against the run's verdicts
 
 load test_helper
 
@@ -508,4 +509,169 @@ as_measurements() {
 	run --separate-stderr ltb-assert --max-regression 0.1 --baseline "$FX/cost.jsonl" "$TMP/cost.jsonl"
 	assert_failure 2
 	[[ $stderr == *"ltb-assert: the baseline $FX/cost.jsonl counts spans and this input measurements: compare runs of one unit"* ]]
+}
+
+# --bmf: the verdicts' figures as Bencher Metric Format. bmf-check (in the
+# fixtures) checks the file's shape and that it holds exactly the figures
+# of the verdict records the same run printed.
+
+# bmf_matches CLIENT [UNIT]: $TMP/bmf.json against the verdicts in $output.
+bmf_matches() {
+	printf '%s\n' "$output" >"$TMP/verdicts.jsonl"
+	"$FX/bmf-check" "$TMP/bmf.json" "$TMP/verdicts.jsonl" "$@"
+}
+
+@test "--bmf writes every gate's figure, with its interval where it has one" {
+	run --separate-stderr ltb-assert --max-cpu 0.8 --max-overhead 0.1 \
+		--max-dropped 0 --max-dropped-ratio 0.01 \
+		--expect 'exit_status == 0' --bmf "$TMP/bmf.json" "$FX/cpu.jsonl"
+	assert_success
+	bmf_matches c
+	jq -e '.["c/max-cpu"].cpu_usage == {"value": 0.771} and
+	    (.["c/max-overhead/500sps"].cpu_overhead |
+	     (.lower_value * 1e7 | round) == 506586 and
+	     (.upper_value * 1e7 | round) == 753414 and
+	     (.value * 1000 | round) == 63) and
+	    .["c/max-dropped"].dropped_spans.value == 0 and
+	    (keys | map(select(test("plan|expect"))) | length) == 0' "$TMP/bmf.json"
+}
+
+@test "--bmf writes the cost per span and fixed cost with their intervals" {
+	run --separate-stderr ltb-assert --max-ns-per-span 2500 --max-overhead 0.1 \
+		--bmf "$TMP/bmf.json" "$FX/cost.jsonl"
+	assert_success
+	bmf_matches c
+	jq -e '(.["c/max-ns-per-span"].ns_per_span | (.value | round) == 2028 and
+	     (.lower_value | round) == 1950 and (.upper_value | round) == 2106) and
+	    .["c/max-ns-per-span"].fixed_cost_s.lower_value > 0.013 and
+	    (.["c/max-overhead"].ns_per_span.value | round) == 2028 and
+	    (keys | length) == 5' "$TMP/bmf.json"
+}
+
+@test "--bmf writes a failed or inconclusive verdict's figure: it was measured" {
+	run --separate-stderr ltb-assert --max-cpu 0.77 --max-overhead 0.1 \
+		--bmf "$TMP/bmf.json" "$FX/throughput.jsonl"
+	assert_failure 1
+	bmf_matches c
+	jq -e '.["c/max-overhead"].cpu_overhead.value == 0.15' "$TMP/bmf.json"
+	run --separate-stderr ltb-assert --baseline "$FX/cost.jsonl" --max-regression 0.10 \
+		--bmf "$TMP/bmf.json" "$FX/cost-noisy.jsonl"
+	assert_failure 4
+	bmf_matches c
+	jq -e '.["c/max-regression"] | (.relative_change.lower_value * 1000 | round) == 44 and
+	    (.relative_change.value * 1000 | round) == 340 and
+	    has("ns_per_span") and has("baseline_ns_per_span") and
+	    has("ns_per_span_change")' "$TMP/bmf.json"
+	run --separate-stderr ltb-assert --max-ns-per-span 2500 \
+		--bmf "$TMP/bmf.json" "$FX/cost-noisy.jsonl"
+	assert_failure 4
+	bmf_matches c
+}
+
+@test "--bmf writes memory growth per rate and throughput at its overhead" {
+	run --separate-stderr ltb-assert --max-memory-growth 2 --bmf "$TMP/bmf.json" "$FX/memory.jsonl"
+	assert_success
+	bmf_matches c
+	jq -e '(.["c/max-memory-growth"].memory_growth.value * 1e4 | round) == 13299 and
+	    has("c/max-memory-growth/500sps")' "$TMP/bmf.json"
+	run --separate-stderr ltb-assert --min-throughput 3000 --at-overhead 0.10 \
+		--bmf "$TMP/bmf.json" "$FX/throughput.jsonl"
+	assert_success
+	bmf_matches c
+	jq -e '(.["c/min-throughput@0.1"].spans_per_second.value * 100 | round) == 465545 and
+	    (keys | length) == 1' "$TMP/bmf.json"
+}
+
+@test "--bmf names a metrics client's measures in its unit" {
+	as_measurements "$FX/cost.jsonl" >"$TMP/cost.jsonl"
+	run --separate-stderr ltb-assert --max-ns-per-span 3000 --max-dropped 0 \
+		--bmf "$TMP/bmf.json" "$TMP/cost.jsonl"
+	assert_success
+	bmf_matches c-spectator measurement
+	jq -e '(.["c-spectator/max-ns-per-span"].ns_per_measurement.value | round) == 2028 and
+	    .["c-spectator/max-dropped"].dropped_measurements.value == 0' "$TMP/bmf.json"
+}
+
+@test "--bmf leaves out a figure nobody measured: never a silent 0" {
+	# every traced run failed: max-cpu and max-dropped have no figure
+	jq -c 'if .type == "result" and .trace then .exit_status = 1 else . end' \
+		"$FX/cpu.jsonl" >"$TMP/failed.jsonl"
+	run --separate-stderr ltb-assert --max-cpu 0.8 --max-dropped 0 \
+		--bmf "$TMP/bmf.json" "$TMP/failed.jsonl"
+	assert_failure 1
+	jq -s -e 'map(select(.gate == "max-cpu"))[0].value == null' <<<"$output"
+	bmf_matches c
+	jq -e '. == {}' "$TMP/bmf.json"
+	# a plan cut short before any run: nothing measured, nothing written
+	grep '"plan_end"' "$FX/cpu.jsonl" | jq -c '.runs = 0 | .complete = false |
+	    .why = "stopped" | .missing = []' >"$TMP/none.jsonl"
+	run --separate-stderr ltb-assert --max-cpu 0.8 --bmf "$TMP/bmf.json" "$TMP/none.jsonl"
+	assert_failure 1
+	jq -e '. == {}' "$TMP/bmf.json"
+}
+
+@test "--bmf: each run writes its own file whole; a file that cannot be written exits 3" {
+	run ltb-assert --max-cpu 0.8 --bmf "$TMP/bmf.json" "$FX/cost.jsonl"
+	assert_success
+	run ltb-assert --max-dropped 0 --bmf "$TMP/bmf.json" "$FX/dropped.jsonl"
+	assert_success
+	jq -e 'keys == ["c/max-dropped"]' "$TMP/bmf.json"
+	run --separate-stderr ltb-assert --max-cpu 0.8 --bmf "$TMP/no/such/dir/bmf.json" "$FX/cpu.jsonl"
+	assert_failure 3
+	[[ $stderr == *"ltb-assert: cannot write '$TMP/no/such/dir/bmf.json': No such file or directory"* ]]
+	# the verdicts are still said
+	jq -s -e 'map(select(.gate == "max-cpu"))[0].pass == true' <<<"$output"
+	run ltb-assert --max-cpu 0.8 --bmf a.json --bmf b.json "$FX/cpu.jsonl"
+	assert_failure 2
+	assert_line --index 0 "ltb-assert: --bmf given twice"
+	run ltb-assert --help
+	[[ $output == *"--bmf FILE"* ]]
+}
+
+@test "README's jq merges several runs' BMF files and makes github-action-benchmark's array" {
+	mkdir -p "$TMP/w/gates-out"
+	cd "$TMP/w"
+	ltb-assert --max-cpu 0.8 --max-overhead 0.1 --bmf gates-out/cpu.bmf.json "$FX/cpu.jsonl" >cpu.v
+	ltb-assert --min-throughput 3000 --at-overhead 0.10 --bmf gates-out/throughput.bmf.json \
+		"$FX/throughput.jsonl" >throughput.v
+	# the README's commands, as it prints them
+	sed -n '/^    jq -s .reduce/p' "$BATS_TEST_DIRNAME/../README.md" |
+		sed 's/^    //' >merge.sh
+	sed -n '/^    bmf2gab=/,/gab-bigger\.json$/p' "$BATS_TEST_DIRNAME/../README.md" |
+		sed 's/^    //' >gab.sh
+	[ -s merge.sh ] && [ -s gab.sh ]
+	sh -e merge.sh
+	cat cpu.v throughput.v >all.v
+	"$FX/bmf-check" gates-out/bmf.json all.v c
+	sh -e gab.sh
+	# customSmallerIsBetter's and customBiggerIsBetter's input: an array
+	# of {name, unit, value[, range]}; throughput alone is bigger-is-better
+	jq -e 'type == "array" and length == 4 and
+	    all(.[]; (.name | type) == "string" and (.unit | type) == "string" and
+	        (.value | type) == "number") and
+	    (map(select(.name == "c/max-overhead/500sps cpu_overhead"))[0] |
+	     (.value * 1000 | round) == 63 and (.range | startswith("0.0506"))) and
+	    all(.[]; (.unit | endswith("_per_second")) | not)' gab-smaller.json
+	jq -e '. == [{"name": "c/min-throughput@0.1 spans_per_second",
+	    "unit": "spans_per_second",
+	    "value": (input | .["c/min-throughput@0.1"].spans_per_second.value)}]' \
+		gab-bigger.json gates-out/bmf.json
+}
+
+@test "--bmf of a real run matches its verdicts" {
+	local t tr
+	for t in 0 1; do
+		for tr in false true; do
+			control_record "$TMP/p$t$tr" "Trace=$tr" trial=$t
+		done
+	done
+	cat "$TMP"/p0false "$TMP"/p0true "$TMP"/p1false "$TMP"/p1true >"$TMP/plan.jsonl"
+	ltb-sample --plan "$TMP/plan.jsonl" --control-port 0 >"$TMP/out.jsonl" 2>/dev/null
+	run --separate-stderr ltb-assert --max-cpu 2 --max-overhead 2 --max-dropped 1000 \
+		--max-dropped-ratio 1 --bmf "$TMP/bmf.json" "$TMP/out.jsonl"
+	assert_success
+	bmf_matches c
+	jq -e '(keys | sort) == ["c/max-cpu", "c/max-dropped", "c/max-dropped-ratio",
+	    "c/max-overhead", "c/max-overhead/100sps"] and
+	    (.["c/max-overhead/100sps"].cpu_overhead | has("lower_value"))' "$TMP/bmf.json"
 }
