@@ -5,7 +5,7 @@
 #   make bench           benchmarks, JSON-lines figures on stdout
 #   make fuzz            libFuzzer targets (clang), FUZZ_SECONDS each
 #   make demo            gates, graphs and report of the C client in ltb-demo/
-#   make install         PREFIX=/usr/local DESTDIR=
+#   make install         PREFIX=/usr/local DESTDIR= (tools, clients, manual pages)
 #   make B=build-san SANITIZER=address,undefined test
 #
 # Everything built lands in build/; nothing generated is committed.
@@ -13,6 +13,7 @@
 PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
 SHAREDIR ?= $(PREFIX)/share/ltb
+MANDIR ?= $(PREFIX)/share/man
 CC ?= cc
 OPT ?= -O2 -g
 WARN = -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter
@@ -190,6 +191,11 @@ demo: all
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SHAREDIR)/clients
 	install -m 755 $(TOOLS) $(DESTDIR)$(BINDIR)
+	install -d $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
+		$(DESTDIR)$(MANDIR)/man7
+	install -m 644 $(wildcard bin/ltb-*.1) $(DESTDIR)$(MANDIR)/man1
+	install -m 644 common/records/ltb-records.5 $(DESTDIR)$(MANDIR)/man5
+	install -m 644 clients/ltb-client.7 $(DESTDIR)$(MANDIR)/man7
 	for c in clients/*/; do \
 		c=$${c%/}; install -d $(DESTDIR)$(SHAREDIR)/$$c; \
 		for f in $$c/*; do case $$f in *.c|*.h|*/node_modules) ;; \

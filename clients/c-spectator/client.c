@@ -1,7 +1,7 @@
 /*
  * client.c: ltb's reference metrics client, ltb-client-c-spectator.
  *
- * It follows the client contract (DESIGN.md) for a metrics library: GET
+ * It follows the client contract (ltb-client(7)) for a metrics library: GET
  * the control message from LTB_CONTROL_URL once (default
  * http://127.0.0.1:8024/control; any URL libcurl reads), then make
  * exactly Repeat measurements: each does Work floating-point

@@ -1,7 +1,7 @@
 /*
  * client.c: ltb's built-in reference client, ltb-client-c.
  *
- * It follows the client contract (DESIGN.md): GET the control message
+ * It follows the client contract (ltb-client(7)): GET the control message
  * from LTB_CONTROL_URL once (default http://127.0.0.1:8024/control; any
  * URL libcurl reads, file:// included), then generate exactly Repeat spans
  * the way the original clients did: chains of up to 6 nested spans, a

@@ -2,8 +2,8 @@
 // client.js: the ltb client for the real npm `lightstep-tracer` (0.35.0,
 // proto transport: binary protobuf over plain HTTP POST /api/v2/reports).
 //
-// It follows the client contract of DESIGN.md: load the tracer library, then
-// GET the control message once from LTB_CONTROL_URL (http://, https:// or
+// It follows the client contract of ltb-client(7): load the tracer library,
+// then GET the control message once from LTB_CONTROL_URL (http://, https:// or
 // file://; the measurement window opens there), generate exactly
 // Repeat spans in chains of 6 (each span a child of the previous one in its
 // chain), do Work floating-point multiplications inside each span, sleep

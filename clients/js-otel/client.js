@@ -4,8 +4,8 @@
 // trace exporters 0.223.1: exporter-trace-otlp-proto or, for http/json,
 // exporter-trace-otlp-http), reporting to POST /v1/traces.
 //
-// It follows the client contract of DESIGN.md: load the libraries, then GET
-// the control message once from LTB_CONTROL_URL (http://, https:// or
+// It follows the client contract of ltb-client(7): load the libraries, then
+// GET the control message once from LTB_CONTROL_URL (http://, https:// or
 // file://; the measurement window opens there), generate exactly Repeat
 // spans in chains of 6 (each span a child of the previous one in its chain)
 // with NumTags attributes and NumLogs events each, do Work floating-point

@@ -4,7 +4,7 @@
 // the process and its registry publishes them every step over HTTP),
 // publishing to POST /api/v1/publish on the satellites.
 //
-// It follows the client contract of DESIGN.md for a metrics client: load
+// It follows the client contract, ltb-client(7), for a metrics client: load
 // the library, then GET the control message once from LTB_CONTROL_URL
 // (http://, https:// or file://; the measurement window opens there), make
 // exactly Repeat measurements (meter updates), each doing Work

@@ -2,7 +2,7 @@
 # python3-osprofiler 3.4.3), reporting with its redis driver (over Debian's
 # python3-redis) to the RESP port of the satellites.
 #
-# It follows the client contract of DESIGN.md for a tracer: import the
+# It follows the client contract, ltb-client(7), for a tracer: import the
 # library (osprofiler.notifier, osprofiler.profiler, the redis driver and
 # redis-py) first, then GET the control message once from LTB_CONTROL_URL
 # (http://, https:// or file://; the measurement window opens there), then
