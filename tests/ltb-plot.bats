@@ -511,10 +511,10 @@ as_measurements() {
 @test "report tables the cost per span with its 95% interval, as ltb-assert fits it" {
 	ltb-assert --max-ns-per-span 1000000 --max-noise 100 "$FX/cost.jsonl" 2>/dev/null |
 		jq -r 'select(.gate == "max-ns-per-span")' >"$TMP/gate.json"
-	ns=$(printf '%.4g' "$(jq .value "$TMP/gate.json")")
-	pm=$(printf '%.4g' "$(jq '(.ci95[1] - .ci95[0]) / 2' "$TMP/gate.json")")
-	lo=$(printf '%.4g' "$(jq '.ci95[0]' "$TMP/gate.json")")
-	hi=$(printf '%.4g' "$(jq '.ci95[1]' "$TMP/gate.json")")
+	ns=$(fit_num "$(jq .value "$TMP/gate.json")")
+	pm=$(fit_num "$(jq '(.ci95[1] - .ci95[0]) / 2' "$TMP/gate.json")")
+	lo=$(fit_num "$(jq '.ci95[0]' "$TMP/gate.json")")
+	hi=$(fit_num "$(jq '.ci95[1]' "$TMP/gate.json")")
 	run ltb-plot report -o "$TMP/r.html" "$FX/cost.jsonl"
 	assert_success
 	f=$TMP/r.html
@@ -565,8 +565,8 @@ as_measurements() {
 	grep -qF "<h2 id=\"baseline\">Against the baseline</h2>" "$f"
 	grep -qF "<p>Baseline: $TMP/base.jsonl, 12 runs of c; its plan ran whole.</p>" "$f"
 	change=$(printf '%+.1f%%' "$(jq -n "($cur - $base) / $base * 100")")
-	grep -qF "<tr><th>cost per span (ns/span)</th><td>$(printf '%.4g' "$cur")" "$f"
-	grep -q "<tr><th>cost per span (ns/span)</th><td>[^<]*</td><td>$(printf '%.4g' "$base") &#177; [^<]*</td><td class=\"up\">$change</td></tr>" "$f"
+	grep -qF "<tr><th>cost per span (ns/span)</th><td>$(fit_num "$cur")" "$f"
+	grep -q "<tr><th>cost per span (ns/span)</th><td>[^<]*</td><td>$(fit_num "$base") &#177; [^<]*</td><td class=\"up\">$change</td></tr>" "$f"
 	# At each rate both have: the tracer's CPU, higher than the baseline's.
 	grep -q '<tr><th>tracer CPU at 40000 sps (cores)</th><td>[0-9.]*</td><td>[0-9.]*</td><td class="up">+[0-9.]*%</td></tr>' "$f"
 	grep -q '<tr><th>achieved sps at 40000 sps (traced)</th>' "$f"

@@ -30,9 +30,11 @@ static const char style[] =
 "th,td{border:1px solid #ccc;padding:.2em .5em;text-align:right}\n"
 "th{background:#f0f0f0}td.t{text-align:left}\n"
 "tr.failed td{background:#fde8e8}\n"
-".pass{color:#fff;background:#1a7f37;font-weight:bold;padding:0 .4em}\n"
-".fail{color:#fff;background:#c62828;font-weight:bold;padding:0 .4em}\n"
-".inconclusive{color:#fff;background:#8a5a00;font-weight:bold;"
+"span.pass{color:#fff;background:#1a7f37;font-weight:bold;"
+"padding:0 .4em}\n"
+"span.fail{color:#fff;background:#c62828;font-weight:bold;"
+"padding:0 .4em}\n"
+"span.inconclusive{color:#fff;background:#8a5a00;font-weight:bold;"
 "padding:0 .4em}\n"
 "p.cost{background:#f3eefa;padding:.4em .6em}\n"
 "p.plan{padding:.4em .6em}p.complete{background:#e6f4ea}\n"
@@ -211,6 +213,17 @@ inline_svg(FILE *f, const char *svg, int fig)
 	return 0;
 }
 
+/* A fitted figure to four digits, but whole from 10000 on: "16146", not
+ * "1.615e+04", for nanoseconds. */
+static void
+fit_num(FILE *f, double x)
+{
+	if (fabs(x) >= 1e4 && fabs(x) < 1e15)
+		fprintf(f, "%.0f", x);
+	else
+		fprintf(f, "%.4g", x);
+}
+
 /* "6310 ± 1531": a fitted figure and the half width of its 95% interval
  * (Student's, so symmetric), in one cell. */
 static void
@@ -222,10 +235,24 @@ td_pm(FILE *f, const char *id, double x, double lo, double hi)
 		fputs("<td>", f);
 	if (isnan(x))
 		fputs("-", f);
-	else if (isnan(lo) || isnan(hi))
-		fprintf(f, "%.4g", x);
-	else
-		fprintf(f, "%.4g &#177; %.4g", x, (hi - lo) / 2);
+	else {
+		fit_num(f, x);
+		if (!isnan(lo) && !isnan(hi)) {
+			fputs(" &#177; ", f);
+			fit_num(f, (hi - lo) / 2);
+		}
+	}
+	fputs("</td>", f);
+}
+
+/* "lo to hi" of a fit. */
+static void
+td_interval(FILE *f, double lo, double hi)
+{
+	fputs("<td>", f);
+	fit_num(f, lo);
+	fputs(" to ", f);
+	fit_num(f, hi);
 	fputs("</td>", f);
 }
 
@@ -244,14 +271,14 @@ cost_table(FILE *f, const struct ltb_cost *c)
 	    "<th>resolved</th></tr>\n<tr><th>cost per %s (ns/%s)</th>",
 	    word, word);
 	td_pm(f, "cost-ns", c->ns_per_span, c->lo, c->hi);
-	fprintf(f, "<td>%.4g to %.4g</td><td>%zu</td>", c->lo, c->hi,
-	    c->npairs);
+	td_interval(f, c->lo, c->hi);
+	fprintf(f, "<td>%zu</td>", c->npairs);
 	td_text(f, c->resolved ? "resolved" : "not resolved from 0");
 	fputs("</tr>\n<tr><th>fixed cost per run (CPU-s)</th>", f);
 	td_pm(f, "cost-fixed", c->intercept_s, c->intercept_lo,
 	    c->intercept_hi);
-	fprintf(f, "<td>%.4g to %.4g</td><td>%zu</td>", c->intercept_lo,
-	    c->intercept_hi, c->npairs);
+	td_interval(f, c->intercept_lo, c->intercept_hi);
+	fprintf(f, "<td>%zu</td>", c->npairs);
 	td_text(f, "");
 	fputs("</tr>\n</table>\n", f);
 }
