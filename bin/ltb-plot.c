@@ -20,7 +20,7 @@
 
 static const char usage[] =
 "usage: ltb-plot disconnect|memory|cpu|dropped -o FILE [options] [FILE...]\n"
-"       ltb-plot report -o FILE [options] [FILE...]\n"
+"       ltb-plot report -o FILE [--baseline FILE] [options] [FILE...]\n"
 "       ltb-plot GRAPH --script [-o FILE] [options] [FILE...]\n"
 "\n"
 "Draws result records (from the FILEs, or stdin when none or -) with\n"
@@ -38,8 +38,10 @@ static const char usage[] =
 "              per-span gate fits it) drawn as a line with its 95%\n"
 "              interval, and said in words, resolved or not\n"
 "  dropped     percent of spans dropped and CPU against span rate (traced)\n"
-"  report      one self-contained HTML page: the four graphs (inline SVG),\n"
-"              the cost per span, the runs, verdicts, calibration and\n"
+"  report      one self-contained HTML page: how much of the plan ran\n"
+"              (from the plan_end records, flagged when it stopped short),\n"
+"              the verdicts, the four graphs (inline SVG), the cost per\n"
+"              span with its 95% interval, the runs, calibration and\n"
 "              machine noise\n"
 "\n"
 "  -o, --output FILE   where to draw: PNG, or SVG when FILE ends in .svg;\n"
@@ -55,6 +57,10 @@ static const char usage[] =
 "                      run's clock_time over its number of samples)\n"
 "      --spread minmax|ci  the bars over trials: lowest to highest trial\n"
 "                      (default), or the 95% confidence interval\n"
+"      --baseline FILE  report only: results of a baseline run (main's,\n"
+"                      say) to compare with: cost per span, CPU, achieved\n"
+"                      rate and drops at each rate both have, memory, and\n"
+"                      the gates both judged, side by side with the change\n"
 "  -h, --help          this text\n"
 "\n"
 "Exit: 0 drawn; 2 usage, a malformed record (file:line), or no results\n"
@@ -69,6 +75,7 @@ struct args {
 	int script;
 	const char *output;
 	struct ltb_plot_opts opts;
+	const char *baseline;
 	char **files;
 	size_t nfiles;
 };
@@ -91,7 +98,7 @@ static void
 parse_args(int argc, char **argv, struct args *a)
 {
 	enum { O_SCRIPT = 256, O_TITLE, O_CLIENT, O_LABEL, O_INTERVAL,
-		O_SPREAD };
+		O_SPREAD, O_BASELINE };
 	static const struct option longopts[] = {
 		{ "output", required_argument, NULL, 'o' },
 		{ "script", no_argument, NULL, O_SCRIPT },
@@ -100,6 +107,7 @@ parse_args(int argc, char **argv, struct args *a)
 		{ "label", required_argument, NULL, O_LABEL },
 		{ "interval", required_argument, NULL, O_INTERVAL },
 		{ "spread", required_argument, NULL, O_SPREAD },
+		{ "baseline", required_argument, NULL, O_BASELINE },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -155,6 +163,11 @@ parse_args(int argc, char **argv, struct args *a)
 				bad_usage("bad --spread '%s': minmax or ci",
 				    optarg);
 			break;
+		case O_BASELINE:
+			if (a->baseline != NULL)
+				bad_usage("--baseline given twice");
+			a->baseline = optarg;
+			break;
 		case 'h':
 			fputs(usage, stdout);
 			exit(LTB_EXIT_OK);
@@ -173,6 +186,9 @@ parse_args(int argc, char **argv, struct args *a)
 		    "dropped or report", cmd);
 	if (a->output == NULL && !a->script)
 		bad_usage("no -o FILE to draw into");
+	if (a->baseline != NULL && a->graph != REPORT)
+		bad_usage("--baseline is for report: the graphs draw one input");
+	a->opts.baseline_name = a->baseline;
 	/* The report's graphs are SVG whatever the page is called. */
 	a->opts.format = a->graph == REPORT ? LTB_PLOT_SVG :
 	    ltb_plot_format_of(a->output);
@@ -335,6 +351,7 @@ int
 main(int argc, char **argv)
 {
 	struct ltb_plot_data d = LTB_PLOT_DATA_ZERO;
+	struct ltb_plot_data base = LTB_PLOT_DATA_ZERO;
 	char buf[1024];
 	struct args a;
 	size_t i;
@@ -358,7 +375,16 @@ main(int argc, char **argv)
 			    d.runs[i].where, d.runs[i].error ?
 			    d.runs[i].error : "exit status not 0");
 
+	if (a.baseline != NULL) {
+		read_input(a.baseline, &base);
+		if (base.nruns == 0)
+			ltb_die(LTB_EXIT_USAGE, "baseline %s: no result records: "
+			    "nothing to compare with", a.baseline);
+		a.opts.baseline = &base;
+	}
+
 	rc = a.graph == REPORT ? report(&a, &d) : graph(&a, &d);
 	ltb_plot_data_free(&d);
+	ltb_plot_data_free(&base);
 	return rc;
 }

@@ -507,3 +507,80 @@ as_measurements() {
 	assert_failure 2
 	[ "$stderr" = "ltb-plot: $TMP/mixed.jsonl:$first counts spans, $TMP/mixed.jsonl:$n measurements: one graph draws one unit (choose the runs with --label or --client)" ]
 }
+
+@test "report tables the cost per span with its 95% interval, as ltb-assert fits it" {
+	ltb-assert --max-ns-per-span 1000000 --max-noise 100 "$FX/cost.jsonl" 2>/dev/null |
+		jq -r 'select(.gate == "max-ns-per-span")' >"$TMP/gate.json"
+	ns=$(fit_num "$(jq .value "$TMP/gate.json")")
+	pm=$(fit_num "$(jq '(.ci95[1] - .ci95[0]) / 2' "$TMP/gate.json")")
+	lo=$(fit_num "$(jq '.ci95[0]' "$TMP/gate.json")")
+	hi=$(fit_num "$(jq '.ci95[1]' "$TMP/gate.json")")
+	run ltb-plot report -o "$TMP/r.html" "$FX/cost.jsonl"
+	assert_success
+	f=$TMP/r.html
+	grep -qF "<tr><th>cost per span (ns/span)</th><td id=\"cost-ns\">$ns &#177; $pm</td><td>$lo to $hi</td><td>$(jq .pairs "$TMP/gate.json")</td><td class=\"t\">resolved</td></tr>" "$f"
+	grep -q '<table class="cost" id="cost-table">' "$f"
+	# Unresolved, it still says the estimate and its interval.
+	ltb-plot report -o "$TMP/u.html" "$FX/cpu.jsonl"
+	grep -q '<td id="cost-ns">[-0-9.e+]* &#177; [0-9.e+]*</td>.*<td class="t">not resolved from 0</td>' "$TMP/u.html"
+}
+
+@test "report says how much of the plan ran, flagged when incomplete" {
+	run ltb-plot report -o "$TMP/r.html" "$FX/cost.jsonl"
+	assert_success
+	grep -qF '<p class="plan complete" id="plan">The plan ran whole: 12 of 12 planned runs, none failed.</p>' "$TMP/r.html"
+	grep -qF '<tr><td class="t">' "$TMP/r.html"
+	grep -q '<table id="plan-table">' "$TMP/r.html"
+	# Cut short: the plan_end ltb-sample writes when interrupted.
+	jq -c 'if .type == "plan_end" then .planned = 14 | .complete = false |
+		.why = "interrupted by Terminated" |
+		.missing = ["c traced 40000 sps trial 2", "c NoOp 40000 sps trial 2"]
+		else . end' "$FX/cost.jsonl" >"$TMP/cut.jsonl"
+	run ltb-plot report -o "$TMP/cut.html" "$TMP/cut.jsonl"
+	assert_success
+	f=$TMP/cut.html
+	grep -qF '<p class="plan incomplete" id="plan"><strong>INCOMPLETE</strong>: 12 of 14 planned runs, none failed; interrupted by Terminated. Missing: c traced 40000 sps trial 2, c NoOp 40000 sps trial 2.</p>' "$f"
+	grep -qF "<tr class=\"failed\"><td class=\"t\">$TMP/cut.jsonl:13</td><td>14</td><td>12</td><td>0</td><td class=\"t\">no</td><td class=\"t\">interrupted by Terminated</td>" "$f"
+	# The flag comes first, before the verdicts and graphs.
+	run grep -o 'id="plan"\|<h2>[A-Za-z ]*</h2>' "$f"
+	assert_line --index 0 'id="plan"'
+	# No plan_end at all: the report cannot tell, and says so.
+	jq -c 'select(.type != "plan_end")' "$FX/cost.jsonl" >"$TMP/none.jsonl"
+	ltb-plot report -o "$TMP/none.html" "$TMP/none.jsonl"
+	grep -qF '<p class="plan incomplete" id="plan"><strong>NOT KNOWN TO BE WHOLE</strong>: no plan_end record' "$TMP/none.html"
+}
+
+@test "report --baseline compares the cost per span, the rates and the gates with the baseline's" {
+	# The baseline: the same runs with a tracer 2000 ns a span cheaper
+	# (less program_time in its traced runs), and its own verdicts.
+	jq -c 'if .type == "result" and .trace then .program_time -= .spans_sent * 2e-6 else . end' \
+		"$FX/cost.jsonl" >"$TMP/base.jsonl"
+	ltb-assert --max-ns-per-span 1000000 --max-noise 100 "$TMP/base.jsonl" >>"$TMP/base.jsonl" 2>/dev/null
+	ltb-assert --max-ns-per-span 1000000 --max-noise 100 "$FX/cost.jsonl" >"$TMP/v.jsonl" 2>/dev/null
+	cur=$(jq 'select(.gate == "max-ns-per-span") | .value' "$TMP/v.jsonl")
+	base=$(jq 'select(.gate == "max-ns-per-span") | .value' "$TMP/base.jsonl")
+	run ltb-plot report --baseline "$TMP/base.jsonl" -o "$TMP/r.html" "$FX/cost.jsonl" "$TMP/v.jsonl"
+	assert_success
+	f=$TMP/r.html
+	grep -qF "<h2 id=\"baseline\">Against the baseline</h2>" "$f"
+	grep -qF "<p>Baseline: $TMP/base.jsonl, 12 runs of c; its plan ran whole.</p>" "$f"
+	change=$(printf '%+.1f%%' "$(jq -n "($cur - $base) / $base * 100")")
+	grep -qF "<tr><th>cost per span (ns/span)</th><td>$(fit_num "$cur")" "$f"
+	grep -q "<tr><th>cost per span (ns/span)</th><td>[^<]*</td><td>$(fit_num "$base") &#177; [^<]*</td><td class=\"up\">$change</td></tr>" "$f"
+	# At each rate both have: the tracer's CPU, higher than the baseline's.
+	grep -q '<tr><th>tracer CPU at 40000 sps (cores)</th><td>[0-9.]*</td><td>[0-9.]*</td><td class="up">+[0-9.]*%</td></tr>' "$f"
+	grep -q '<tr><th>achieved sps at 40000 sps (traced)</th>' "$f"
+	# The gates the two share, value against value.
+	grep -q '<tr><th>gate max-ns-per-span</th><td>[0-9.e+]* <span class="inconclusive">INCONCLUSIVE</span>\|<tr><th>gate max-ns-per-span</th><td>[0-9.e+]* <span class="pass">PASS</span>' "$f"
+	grep -q '<tr><th>gate plan</th><td>12 <span class="pass">PASS</span></td><td>12 <span class="pass">PASS</span></td><td class="same">0</td></tr>' "$f"
+	# Without --baseline there is no such section; a baseline without
+	# results is a usage error.
+	ltb-plot report -o "$TMP/plain.html" "$FX/cost.jsonl"
+	! grep -q 'id="baseline"' "$TMP/plain.html"
+	run ltb-plot report --baseline "$TMP/v.jsonl" -o "$TMP/x.html" "$FX/cost.jsonl"
+	assert_failure 2
+	assert_output --partial "ltb-plot: baseline $TMP/v.jsonl: no result records: nothing to compare with"
+	run ltb-plot cpu --baseline "$TMP/base.jsonl" -o "$TMP/x.png" "$FX/cost.jsonl"
+	assert_failure 2
+	assert_output --partial "ltb-plot: --baseline is for report"
+}

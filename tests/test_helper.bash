@@ -200,3 +200,15 @@ control_record() {
 	done
 	jq -nc "$expr" >"$file"
 }
+
+# ---- ltb-plot's report (tests/ltb-plot.bats, tests/ltb-plot-browser.bats)
+# fit_num X: X as the report writes a fitted figure (the cost per span and
+# its interval): four significant digits, but whole from 10000 on.
+fit_num() {
+	if awk -v x="$1" 'BEGIN { exit !(x >= 1e4 || x <= -1e4) }'; then
+		printf '%.0f' "$1"
+	else
+		printf '%.4g' "$1"
+	fi
+}
+# ---- end of ltb-plot's report

@@ -93,9 +93,12 @@ ltb_plot_data_free(struct ltb_plot_data *d)
 		cJSON_Delete(d->verdicts[i]);
 	for (i = 0; i < d->ncalibrations; i++)
 		cJSON_Delete(d->calibrations[i]);
+	for (i = 0; i < d->nplan_ends; i++)
+		cJSON_Delete(d->plan_ends[i].rec);
 	free(d->runs);
 	free(d->verdicts);
 	free(d->calibrations);
+	free(d->plan_ends);
 	memset(d, 0, sizeof *d);
 }
 
@@ -310,7 +313,16 @@ ltb_plot_add_record(struct ltb_plot_data *d, cJSON *rec, const char *file,
 	else if (strcmp(type, "calibration") == 0)
 		rc = keep(&d->calibrations, &d->ncalibrations,
 		    &d->calibrations_cap, rec);
-	else if (strcmp(type, "result") != 0)
+	else if (strcmp(type, "plan_end") == 0) {
+		if ((rc = grow(&d->plan_ends, sizeof *d->plan_ends,
+		    d->nplan_ends, &d->plan_ends_cap)) == 0) {
+			d->plan_ends[d->nplan_ends].rec = rec;
+			snprintf(d->plan_ends[d->nplan_ends].where,
+			    sizeof d->plan_ends[d->nplan_ends].where, "%s",
+			    where);
+			d->nplan_ends++;
+		}
+	} else if (strcmp(type, "result") != 0)
 		cJSON_Delete(rec);
 	else if (grow(&d->runs, sizeof *d->runs, d->nruns,
 	    &d->runs_cap) < 0)

@@ -3,8 +3,9 @@
  * HTML report out.
  *
  * ltb-plot loads every record into a struct ltb_plot_data
- * (ltb_plot_add_record): "result" records become runs, "verdict" and
- * "calibration" records are kept for the report, the rest is ignored. The
+ * (ltb_plot_add_record): "result" records become runs, "verdict",
+ * "calibration" and "plan_end" records are kept for the report, the rest
+ * is ignored. The
  * aggregation (ltb_plot_rates, ltb_plot_memory_series,
  * ltb_plot_disconnect_pick) groups runs by tracer and target_sps and
  * computes means, spreads and the tracer's own CPU; ltb_plot_cost fits the
@@ -92,8 +93,15 @@ struct ltb_plot_run {
 	cJSON *rec;		/* the record as read, for the cost fit */
 };
 
-/* Every record read: runs in input order, and the verdict and calibration
- * records as they came (owned). */
+/* A plan_end record (ltb-sample's last: how much of its plan ran) and
+ * where it was read, "results.jsonl:13". */
+struct ltb_plot_plan_end {
+	cJSON *rec;		/* owned */
+	char where[256];
+};
+
+/* Every record read: runs in input order, and the verdict, calibration
+ * and plan_end records as they came (owned). */
 struct ltb_plot_data {
 	struct ltb_plot_run *runs;
 	size_t nruns, runs_cap;
@@ -101,13 +109,15 @@ struct ltb_plot_data {
 	size_t nverdicts, verdicts_cap;
 	cJSON **calibrations;
 	size_t ncalibrations, calibrations_cap;
+	struct ltb_plot_plan_end *plan_ends;
+	size_t nplan_ends, plan_ends_cap;
 };
 
-#define LTB_PLOT_DATA_ZERO { NULL, 0, 0, NULL, 0, 0, NULL, 0, 0 }
+#define LTB_PLOT_DATA_ZERO { NULL, 0, 0, NULL, 0, 0, NULL, 0, 0, NULL, 0, 0 }
 
 /*
- * Take rec, read at file:line: a "result" becomes a run, a "verdict" or a
- * "calibration" is kept, anything else is freed. Returns 0; or -1 with
+ * Take rec, read at file:line: a "result" becomes a run, a "verdict", a
+ * "calibration" or a "plan_end" is kept, anything else is freed. Returns 0; or -1 with
  * errno EINVAL and a message naming file and line for a result that lacks
  * client, trace or target_sps or has a field of the wrong type, ENOMEM
  * when out of memory. rec is freed in every case but when kept.
@@ -250,6 +260,10 @@ struct ltb_plot_opts {
 	enum ltb_plot_spread spread;
 	enum ltb_plot_format format;
 	const char *output;	/* a "set output" line for it; NULL: none */
+	/* The report only: results to compare with (ltb-plot report
+	 * --baseline FILE), and what to call them; NULL: none. */
+	const struct ltb_plot_data *baseline;
+	const char *baseline_name;
 };
 
 /*
@@ -359,9 +373,13 @@ struct ltb_plot_figure {
 };
 
 /*
- * Write the HTML report on f: the figures (each SVG inlined, its ids made
- * unique to the figure), a table of the runs, the verdicts, the
- * calibrations and the machine noise. Self-contained; every text from the
+ * Write the HTML report on f: how much of the plan ran (from the plan_end
+ * records, flagged when a plan stopped short or none says it ran whole),
+ * the figures (each SVG inlined, its ids made unique to the figure), the
+ * cpu graph's cost per span with its 95% interval, a table of the runs,
+ * the verdicts, the calibrations and the machine noise; with
+ * o->baseline, the cost per span, per-rate figures and gates of the two
+ * side by side with the change. Self-contained; every text from the
  * records escaped. Returns 0, or -1 with errno when f cannot be written.
  */
 int ltb_plot_report(FILE *f, const struct ltb_plot_data *d,

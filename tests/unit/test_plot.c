@@ -14,6 +14,7 @@
 
 #include <cmocka.h>
 
+#include "core/ltb_jsonl.h"
 #include "plot/ltb_plot.h"
 
 #define assert_close(a, b) assert_true(fabs((a) - (b)) <= 1e-9)
@@ -67,9 +68,15 @@ results_become_runs_and_the_rest_is_sorted(void **unused)
 	    "\"event\":\"satellite_down\"},{\"t\":4,\"event\":\"other\"},"
 	    "{\"t\":8,\"event\":\"satellite_up\"}],\"error\":\"\","
 	    "\"noise\":{\"steal_s\":0.5,\"loadavg\":1.25}}");
+	/* Kept for the report's plan, with where it was read. */
+	add_ok(&d, "{\"type\":\"plan_end\",\"v\":1,\"planned\":3,"
+	    "\"runs\":1,\"failed\":0,\"complete\":false,\"why\":\"x\"}");
 	assert_int_equal(d.nruns, 1);
 	assert_int_equal(d.nverdicts, 1);
 	assert_int_equal(d.ncalibrations, 1);
+	assert_int_equal(d.nplan_ends, 1);
+	assert_string_equal(d.plan_ends[0].where, "t.jsonl:2");
+	assert_string_equal(ltb_json_str(d.plan_ends[0].rec, "why", ""), "x");
 	r = &d.runs[0];
 	assert_string_equal(r->client, "c");
 	assert_true(r->trace);
