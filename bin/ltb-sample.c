@@ -615,8 +615,9 @@ show_progress(const struct ltb_progress_event *ev, void *ctx)
 			if (s->cur > 0) {
 				plan_eta(s, s->cur - 1, ltb_mono_s() -
 				    s->cur_t0, eta, sizeof eta);
-				snprintf(where, sizeof where, "; run %zu/%zu, "
-				    "%s", s->cur, s->nplan, eta);
+				snprintf(where, sizeof where, "; run %zu/%zu%s"
+				    "%s", s->cur, s->nplan, eta[0] ? ", " : "",
+				    eta);
 			}
 			fprintf(stderr, "\r%s: %s%s   ", ltb_prog, line, where);
 		}
@@ -643,14 +644,14 @@ report(struct sample *s, size_t i, const cJSON *res)
 		    ltb_json_num(res, "dropped", 0));
 	plan_eta(s, i + 1, 0, eta, sizeof eta);
 	fprintf(stderr, "%s%s: run %zu/%zu: %s %s %g sps %g s trial %.0f: "
-	    "cpu %.3f, %.2f s%s%s%s; %s\n", s->live ? "\r" : "",
+	    "cpu %.3f, %.2f s%s%s%s%s%s\n", s->live ? "\r" : "",
 	    ltb_prog, i + 1, s->nplan, ltb_json_str(res, "client", "?"),
 	    ltb_json_bool(res, "trace", 0) ? "traced" : "noop",
 	    ltb_json_num(res, "target_sps", 0),
 	    ltb_json_num(res, "runtime", 0), ltb_json_num(res, "trial", 0),
 	    ltb_json_num(res, "cpu_usage", 0),
 	    ltb_json_num(res, "clock_time", 0), spans, e ? ": FAILED: " : "",
-	    e ? e : "", eta);
+	    e ? e : "", eta[0] ? "; " : "", eta);
 }
 
 static void
