@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
@@ -28,6 +29,7 @@
 #include "run/ltb_calibrate.h"
 #include "run/ltb_client_dir.h"
 #include "run/ltb_control_server.h"
+#include "core/ltb_clock.h"
 #include "core/ltb_jsonl.h"
 #include "core/ltb_log.h"
 #include "core/ltb_parse.h"
@@ -257,6 +259,15 @@ struct sample {
 	cJSON **plan;
 	size_t nplan, cap;
 	size_t runs, nfailed;		/* results written, failed ones */
+	/* For the ETA (whole plan read before the first run, so its length
+	 * and runtimes are known, from a pipe too): */
+	double *runtime;		/* each run's, by plan index */
+	double *overhead;		/* wall time - runtime of each run
+					 * done without error */
+	size_t nover;
+	size_t cur;			/* run under way, from 1; 0 none
+					 * (calibrating) */
+	double cur_t0;			/* its start, ltb_mono_s */
 	char privdir[64];		/* ours, for what a group we start
 					 * writes; "" if none: */
 	char cert[96];			/* a TLS group's certificate */
@@ -570,20 +581,46 @@ setup_clients(struct sample *s)
 	}
 }
 
+/* The plan's ETA in words into buf, from run index next on (elapsed_s
+ * into it); "" when there is no plan under way (calibrating). */
+static void
+plan_eta(const struct sample *s, size_t next, double elapsed_s, char *buf,
+    size_t len)
+{
+	double eta;
+	int lower;
+
+	buf[0] = '\0';
+	if (s->runtime == NULL || next > s->nplan)
+		return;
+	eta = ltb_eta_s(s->runtime + next, s->nplan - next, elapsed_s,
+	    s->overhead, s->nover, &lower);
+	ltb_eta_format(eta, lower, time(NULL), buf, len);
+}
+
 /* Progress from the runner and the calibration (ctx: the sample): each
- * sample rewrites one line, on a tty only; a client's output and the
- * calibration's steps are passed on whole. */
+ * sample rewrites one line, on a tty only, with the run's place in the
+ * plan and its ETA; a client's output and the calibration's steps are
+ * passed on whole. */
 static void
 show_progress(const struct ltb_progress_event *ev, void *ctx)
 {
 	const struct sample *s = ctx;
-	char line[512];
+	char line[512], eta[96], where[160] = "";
 
 	if (ltb_progress_line(ev, line, sizeof line)) {
 		if (ev->what != LTB_PROGRESS_SAMPLE)
 			ltb_warn("%s", line);
-		else if (s->live)
-			fprintf(stderr, "\r%s: %s   ", ltb_prog, line);
+		else if (s->live) {
+			if (s->cur > 0) {
+				plan_eta(s, s->cur - 1, ltb_mono_s() -
+				    s->cur_t0, eta, sizeof eta);
+				snprintf(where, sizeof where, "; run %zu/%zu%s"
+				    "%s", s->cur, s->nplan, eta[0] ? ", " : "",
+				    eta);
+			}
+			fprintf(stderr, "\r%s: %s%s   ", ltb_prog, line, where);
+		}
 	}
 	if (ev->what == LTB_PROGRESS_CLIENT_OUTPUT)
 		fwrite(ev->u.output.text, 1, ev->u.output.len, stderr);
@@ -595,7 +632,7 @@ report(struct sample *s, size_t i, const cJSON *res)
 	const char *e = ltb_json_str(res, "error", NULL);
 	const cJSON *recv = cJSON_GetObjectItemCaseSensitive(res,
 	    "spans_received");
-	char spans[160] = "";
+	char spans[160] = "", eta[96];
 
 	/* in the run's unit: spans, a metrics client's measurements, trace
 	 * points */
@@ -605,15 +642,16 @@ report(struct sample *s, size_t i, const cJSON *res)
 		    ltb_json_num(res, "spans_sent", 0),
 		    ltb_unit_plural(ltb_unit(res)),
 		    ltb_json_num(res, "dropped", 0));
+	plan_eta(s, i + 1, 0, eta, sizeof eta);
 	fprintf(stderr, "%s%s: run %zu/%zu: %s %s %g sps %g s trial %.0f: "
-	    "cpu %.3f, %.2f s%s%s%s\n", s->live ? "\r" : "",
+	    "cpu %.3f, %.2f s%s%s%s%s%s\n", s->live ? "\r" : "",
 	    ltb_prog, i + 1, s->nplan, ltb_json_str(res, "client", "?"),
 	    ltb_json_bool(res, "trace", 0) ? "traced" : "noop",
 	    ltb_json_num(res, "target_sps", 0),
 	    ltb_json_num(res, "runtime", 0), ltb_json_num(res, "trial", 0),
 	    ltb_json_num(res, "cpu_usage", 0),
 	    ltb_json_num(res, "clock_time", 0), spans, e ? ": FAILED: " : "",
-	    e ? e : "");
+	    e ? e : "", eta[0] ? "; " : "", eta);
 }
 
 static void
@@ -622,6 +660,8 @@ cleanup(struct sample *s)
 	for (size_t i = 0; i < s->nplan; i++)
 		cJSON_Delete(s->plan[i]);
 	free(s->plan);
+	free(s->runtime);
+	free(s->overhead);
 	free(s->o.script_json);
 	if (ltb_satgroup_stop(&s->sats))
 		ltb_warn("warning: the satellites did not stop within 5 s of "
@@ -684,9 +724,27 @@ run_plan(struct sample *s)
 	char err[1024], why[1100];
 	cJSON *res;
 
+	s->runtime = calloc(s->nplan, sizeof *s->runtime);
+	s->overhead = calloc(s->nplan, sizeof *s->overhead);
+	if (s->runtime == NULL || s->overhead == NULL) {
+		/* without an ETA, not without the plan */
+		free(s->runtime);
+		s->runtime = NULL;
+	} else
+		for (size_t i = 0; i < s->nplan; i++)
+			s->runtime[i] = ltb_json_num(s->plan[i], "runtime", 0);
 	for (size_t i = 0; i < s->nplan; i++) {
-		if ((res = ltb_run(&s->runner, s->plan[i], err,
-		    sizeof err)) == NULL) {
+		s->cur = i + 1;
+		s->cur_t0 = ltb_mono_s();
+		res = ltb_run(&s->runner, s->plan[i], err, sizeof err);
+		s->cur = 0;
+		/* A failed run (a client that crashed at once) says nothing
+		 * of what the others cost beyond their runtime. */
+		if (res != NULL && s->runtime != NULL &&
+		    ltb_json_str(res, "error", NULL) == NULL)
+			s->overhead[s->nover++] = ltb_mono_s() - s->cur_t0 -
+			    s->runtime[i];
+		if (res == NULL) {
 			if (s->runner.interrupted) {
 				snprintf(why, sizeof why, "interrupted by %s",
 				    strsignal(s->runner.interrupted));

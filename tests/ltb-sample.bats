@@ -749,3 +749,48 @@ metrics_client() {
 	run jq -c '[.Protocol, .Meters, .LineBufferBytes]' "$TMP/spec.json"
 	assert_output '["atlas",["gauge"],1400]'
 }
+
+@test "each run's progress line carries an ETA of the rest of the plan: it falls, and is the runs left and their overhead" {
+	# Mixed runtimes: the ETA is the runs left's own runtimes, not the
+	# last run's times the runs left (a run lasts Repeat / target_sps;
+	# runtime says so).
+	control_record "$TMP/p1" runtime=1.5 Repeat=150
+	control_record "$TMP/p2" runtime=1 Repeat=100 trial=1
+	control_record "$TMP/p3" runtime=0.5 Repeat=50 trial=2
+	cat "$TMP/p1" "$TMP/p2" "$TMP/p3" >"$TMP/plan.jsonl"
+	# Each stderr line stamped with when it came, to hold the ETA to
+	# what the rest of the plan took.
+	{ ltb-sample --plan "$TMP/plan.jsonl" --control-port 0 2>&1 >"$TMP/out"; } |
+		while IFS= read -r line; do
+			printf '%s %s\n' "$(date +%s.%N)" "$line"
+		done >"$TMP/err"
+	assert_equal "${PIPESTATUS[0]}" 0
+	ended=$(date +%s)
+	grep 'run [0-9]/3' "$TMP/err" >"$TMP/lines" || true
+	cat "$TMP/lines"
+	assert_equal "$(wc -l <"$TMP/lines")" 3
+	# the seconds of each line's "eta 1m05s (ends ~HH:MM)", and when it came
+	etas=() at=()
+	while read -r t line; do
+		[[ $line =~ \;\ eta\ (([0-9]+)h)?(([0-9]+)m)?(([0-9]+)s)?\ \(ends\ ~([0-9]{2}):([0-9]{2})\)$ ]] ||
+			fail "no eta at the end of: $line"
+		etas+=($((10#${BASH_REMATCH[2]:-0} * 3600 + 10#${BASH_REMATCH[4]:-0} * 60 + 10#${BASH_REMATCH[6]:-0})))
+		at+=("$t")
+		ends_hm=$((10#${BASH_REMATCH[7]} * 60 + 10#${BASH_REMATCH[8]}))
+		# the clock time it names is within a minute of the plan's end
+		now_hm=$(date -d "@$ended" +%H:%M | awk -F: '{ print $1 * 60 + $2 }')
+		diff=$(( (ends_hm - now_hm + 1440) % 1440 ))
+		((diff <= 1 || diff >= 1439)) || fail "ends $ends_hm, ended $now_hm: $line"
+	done <"$TMP/lines"
+	took=$(awk -v a="${at[0]}" -v b="${at[2]}" 'BEGIN { printf "%.2f", b - a }')
+	echo "etas: ${etas[*]}; the last two runs took $took s"
+	# It falls, run by run, to 0 at the last.
+	((etas[0] > etas[1] && etas[1] > etas[2] && etas[2] == 0))
+	# At least the runtimes left (1 + 0.5 s after the first, 0.5 after
+	# the second, rounded), at most those and a few seconds a run.
+	((etas[0] >= 2 && etas[0] <= 2 + 2 * 5))
+	((etas[1] >= 1 && etas[1] <= 1 + 5))
+	# and near what the last two runs took: the first run's overhead
+	# stands for theirs
+	awk -v e="${etas[0]}" -v t="$took" 'BEGIN { exit !(e - t <= 1.5 && t - e <= 1.5) }'
+}

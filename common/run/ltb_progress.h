@@ -11,6 +11,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include <cjson/cJSON.h>
 
@@ -74,6 +75,32 @@ ltb_progress_say(const struct ltb_progress *p,
  * says what was left out).
  */
 int ltb_progress_line(const struct ltb_progress_event *ev, char *buf,
+    size_t len);
+
+/*
+ * Seconds until a plan ends: each run not finished yet its own runtime
+ * (runtimes[0..nleft), in order; plans mix runtimes) plus the overhead a
+ * run costs beyond its runtime (start-up, drain, the satellites' reset),
+ * the mean of the nover samples of (wall time - runtime) of the runs done
+ * (a negative mean counts as none). elapsed_s is how far into runtimes[0]
+ * the plan is, 0 between runs; a run past its runtime and overhead has
+ * nothing left. With no sample yet the overhead is unknown: the figure is
+ * the runtimes alone and *lower_bound is set to 1, else 0 (nothing left
+ * is 0, not a bound). Borrows both arrays; either may be NULL when its
+ * count is 0.
+ */
+double ltb_eta_s(const double *runtimes, size_t nleft, double elapsed_s,
+    const double *overheads, size_t nover, int *lower_bound);
+
+/*
+ * An ETA in words into buf (cut to len): "eta 3m40s (ends ~07:42)", the
+ * end in local time from now, with its date when that is another day;
+ * seconds under an hour, minutes from it ("eta 1h05m"). A lower bound
+ * says so: "eta >3m40s (ends after 07:42)". Returns 1, or 0 with buf
+ * empty when eta_s is no figure (negative, NaN, or past 1e9 s, beyond any
+ * plan and any time_t arithmetic we trust).
+ */
+int ltb_eta_format(double eta_s, int lower_bound, time_t now, char *buf,
     size_t len);
 
 #endif
