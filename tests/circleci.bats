@@ -145,6 +145,72 @@ run_graph_shards() {
 	touch "$BATS_FILE_TMPDIR/shards.done"
 }
 
+# ci_scripts: the CI's executable shell scripts, as git has them: every
+# file under .circleci/ .ci/ tests/ docker/ with mode 755 and a shell's #!
+# line. The clients' run and setup scripts are the client contract, not CI
+# scripts, and live elsewhere (clients/).
+ci_scripts() {
+	local f
+	git -C "$LTB_ROOT" ls-files -s -- .circleci .ci tests docker |
+		awk '$1 == "100755" { print $4 }' |
+		while IFS= read -r f; do
+			head -n 1 "$LTB_ROOT/$f" | grep -Eq '^#! */(usr/)?bin/(env +)?(ba|da)?sh( |$)' &&
+				echo "$f"
+		done
+	return 0
+}
+
+# help_stubs DIR: DIR/bin holds make, prove, bats, the ltb tools and the
+# package tools as stubs that only log their call to DIR/called, so that
+# a script's --help can be seen to start nothing.
+help_stubs() {
+	local c
+	mkdir -p "$1/bin"
+	for c in make prove bats docker dpkg-query apt-get npm debootstrap chroot mount \
+		ltb-sample ltb-control ltb-assert ltb-plot ltb-satellite; do
+		printf '#!/bin/sh\necho "%s $*" >>"%s/called"\nexit 0\n' "$c" "$1" >"$1/bin/$c"
+		chmod +x "$1/bin/$c"
+	done
+}
+
+@test "every CI script answers --help and -h with its usage on stdout, and starts nothing" {
+	git -C "$LTB_ROOT" rev-parse --is-inside-work-tree >/dev/null 2>&1 ||
+		skip "not a git checkout: the scripts are enumerated from git"
+	help_stubs "$TMP/stubs"
+	local f base opt n=0
+	for f in $(ci_scripts) ".circleci/graphs.sh run" ".circleci/graphs.sh draw"; do
+		base=${f%% *}
+		base=${base##*/}
+		for opt in --help -h; do
+			run --separate-stderr bash -c 'cd "$1" && shift && PATH=$0:$PATH exec "$@"' \
+				"$TMP/stubs/bin" "$LTB_ROOT" $f "$opt"
+			[[ $status == 0 ]] || fail "$f $opt: exit $status, stderr: $stderr"
+			[[ -z $stderr ]] || fail "$f $opt: stderr: $stderr"
+			grep -Eiq "^ *usage: .*$base" <<<"$output" ||
+				fail "$f $opt: no usage line naming $base on stdout: ${output:0:300}"
+		done
+		n=$((n + 1))
+	done
+	[[ ! -e $TMP/stubs/called ]] || fail "--help started: $(cat "$TMP/stubs/called")"
+	# .ci/run, tests/run-test, tests/bench/run and the two subcommands at least.
+	[[ $n -ge 10 ]]
+}
+
+@test "every CI script refuses an unknown option: exit 2, the error on stderr, nothing started" {
+	git -C "$LTB_ROOT" rev-parse --is-inside-work-tree >/dev/null 2>&1 ||
+		skip "not a git checkout: the scripts are enumerated from git"
+	help_stubs "$TMP/stubs"
+	local f
+	for f in $(ci_scripts) ".circleci/graphs.sh run" ".circleci/graphs.sh draw"; do
+		run --separate-stderr bash -c 'cd "$1" && shift && PATH=$0:$PATH exec "$@"' \
+			"$TMP/stubs/bin" "$LTB_ROOT" $f --no-such-option
+		[[ $status == 2 ]] || fail "$f --no-such-option: exit $status, stderr: $stderr"
+		[[ -n $stderr ]] || fail "$f --no-such-option: nothing on stderr"
+		[[ -z $output ]] || fail "$f --no-such-option: stdout: $output"
+	done
+	[[ ! -e $TMP/stubs/called ]] || fail "an unknown option started: $(cat "$TMP/stubs/called")"
+}
+
 @test "the config is CircleCI 2.1 and every workflow job and step can be read" {
 	run "$STEPS" "$CONFIG" jobs
 	assert_success
