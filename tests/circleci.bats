@@ -492,3 +492,111 @@ help_stubs() {
 	# Experiments without data are left out, and said so.
 	assert_equal "$(grep -c 'not drawn' <<<"$stderr")" 3
 }
+
+# docker_stub DIR: DIR/bin/docker, a fake of the docker CLI (not of ltb):
+# each call's arguments a line in DIR/calls (the build's directory after
+# it), what `login` read on stdin in DIR/stdin; DOCKER_FAIL=SUBCOMMAND makes
+# that subcommand exit 1.
+docker_stub() {
+	mkdir -p "$1/bin"
+	cat >"$1/bin/docker" <<-STUB
+		#!/bin/sh
+		echo "\$*" >>"$1/calls"
+		case \$1 in
+		login) cat >>"$1/stdin" ;;
+		build) echo "cwd \$PWD" >>"$1/calls" ;;
+		esac
+		[ "\$1" != "\${DOCKER_FAIL:-}" ]
+	STUB
+	chmod +x "$1/bin/docker"
+}
+
+# publish_job [VAR=VALUE...]: publish_image's steps in a fresh copy of the
+# tree (it builds nothing itself: docker does), the docker stub first on
+# PATH, none of its variables inherited from here.
+publish_job() {
+	local dir=$TMP/publish.$RANDOM
+	tree_copy "$LTB_ROOT" "$dir"
+	rm -rf "$TMP/docker"
+	docker_stub "$TMP/docker"
+	unset LTB_IMAGE LTB_REGISTRY_USER LTB_REGISTRY_PASSWORD CIRCLE_SHA1
+	run_job publish_image "$dir" PATH="$TMP/docker/bin:$(system_path)" "$@"
+}
+
+@test "publish_image runs on main only, after the tests and the C tracer's gates, on a remote docker engine" {
+	run wf_jobs 'select(.name == "publish_image") | .ancestors | sort | join(" ")'
+	assert_output '"build_test gates-c"'
+	# Filters are not in circleci-steps' compiled jobs: read as written.
+	run bash -c '"$1" "$2" json | jq -c "[.workflows.ltb.jobs[] | objects | .publish_image // empty | .filters.branches.only] | flatten"' \
+		_ "$STEPS" "$CONFIG"
+	assert_output '["main"]'
+	run bash -c '"$1" "$2" json | jq -c "[.workflows.ltb.jobs[] | objects | .[] | .filters? // empty] | length"' \
+		_ "$STEPS" "$CONFIG"
+	assert_output 1
+	# The docker CLI in a small image CircleCI documents for
+	# setup_remote_docker, which comes before the step that builds.
+	run bash -c '"$1" "$2" json | jq -r ".executors[.jobs.publish_image.executor].docker[0].image"' \
+		_ "$STEPS" "$CONFIG"
+	assert_output --regexp '^(cimg/base|docker):'
+	run job_steps publish_image '.step'
+	assert_output --partial "$(printf '"setup_remote_docker"\n"run"')"
+	run job_commands publish_image
+	assert_output '.circleci/publish.sh'
+}
+
+@test "publish_image with its variables unset says it skipped, pushes nothing and passes" {
+	publish_job
+	assert_success
+	assert_output --regexp 'skipped.*LTB_IMAGE LTB_REGISTRY_USER LTB_REGISTRY_PASSWORD'
+	[[ ! -e $TMP/docker/calls ]]
+	# Any one of the three missing is enough, and named.
+	local v all=(LTB_IMAGE=ghcr.io/o/ltb LTB_REGISTRY_USER=u LTB_REGISTRY_PASSWORD=p)
+	for v in LTB_IMAGE LTB_REGISTRY_USER LTB_REGISTRY_PASSWORD; do
+		publish_job $(printf '%s\n' "${all[@]}" | grep -v "^$v=") CIRCLE_SHA1=abc
+		assert_success
+		assert_output --regexp "skipped.*: unset in this project: $v "
+		[[ ! -e $TMP/docker/calls ]]
+	done
+}
+
+@test "publish_image logs in on stdin, builds docker/Dockerfile and pushes the commit's tag and latest" {
+	local img=registry.example:5000/owner/ltb
+	publish_job LTB_IMAGE=$img LTB_REGISTRY_USER=bot LTB_REGISTRY_PASSWORD=s3cret CIRCLE_SHA1=abc123
+	assert_success
+	assert_output "publish.sh: pushed $img:abc123 and $img:latest"
+	run cat "$TMP/docker/calls"
+	assert_line --index 0 'login --username bot --password-stdin registry.example:5000'
+	assert_line --index 1 "build -f docker/Dockerfile -t $img:abc123 -t $img:latest ."
+	assert_line --index 2 --regexp '^cwd .*/publish\.[0-9]+$'
+	assert_line --index 3 "push $img:abc123"
+	assert_line --index 4 "push $img:latest"
+	[[ ${#lines[@]} == 5 ]]
+	# The password is in no log: not stdout, not stderr, not an argument.
+	refute_output --partial s3cret
+	[[ $stderr != *s3cret* ]]
+	[[ $(cat "$TMP/docker/stdin") == s3cret ]]
+	# A Docker Hub name logs in to Docker Hub: no server named.
+	publish_job LTB_IMAGE=owner/ltb LTB_REGISTRY_USER=bot LTB_REGISTRY_PASSWORD=s3cret CIRCLE_SHA1=abc123
+	assert_success
+	run head -n 1 "$TMP/docker/calls"
+	assert_output 'login --username bot --password-stdin'
+	# A tag in LTB_IMAGE is refused before docker is asked anything.
+	publish_job LTB_IMAGE=owner/ltb:v1 LTB_REGISTRY_USER=bot LTB_REGISTRY_PASSWORD=s3cret CIRCLE_SHA1=abc123
+	assert_failure 2
+	[[ $stderr == *"bad LTB_IMAGE 'owner/ltb:v1'"* ]]
+	[[ ! -e $TMP/docker/calls ]]
+}
+
+@test "publish_image fails when docker does, and pushes nothing after a failed build" {
+	local f pushes
+	# login and build stop it before any push; a failed push before the next.
+	for f in login:0 build:0 push:1; do
+		publish_job LTB_IMAGE=ghcr.io/o/ltb LTB_REGISTRY_USER=bot LTB_REGISTRY_PASSWORD=p \
+			CIRCLE_SHA1=abc DOCKER_FAIL=${f%:*}
+		assert_failure 1
+		[[ $stderr == *"docker ${f%:*} "*failed* ]]
+		refute_output --partial pushed
+		pushes=$(grep -c '^push' "$TMP/docker/calls" || true)
+		[[ $pushes == "${f#*:}" ]] || fail "DOCKER_FAIL=${f%:*}: $pushes push(es)"
+	done
+}
