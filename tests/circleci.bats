@@ -57,15 +57,8 @@ names_running() {
 	return 0
 }
 
-# system_path: PATH without this checkout's directories: jobs find the
-# tools they build, or nothing.
-system_path() {
-	local IFS=: p out=()
-	for p in $PATH; do
-		[[ $p == "$LTB_ROOT" || $p == "$LTB_ROOT"/* ]] || out+=("$p")
-	done
-	echo "${out[*]}"
-}
+# system_path (tests/test_helper.bash): PATH without this checkout's
+# directories, so jobs find the tools they build, or nothing.
 
 # tree_copy SRC DST: SRC as a commit of it would check out, without asking
 # git (the tree may be an unpacked archive, and CircleCI's image has no git
