@@ -13,6 +13,7 @@
 #
 # usage: graphs.sh run EXPERIMENT [-c CLIENT] [-s SCALE] [--shard I/N] [-o DIR]
 #        graphs.sh draw [-o DIR] [-g GATES-DIR]
+#        graphs.sh [run | draw] -h | --help
 #   run   measure one experiment, or this machine's shard of it: runs whose
 #         position p in the experiment has p % N == I (a traced run and its
 #         NoOp twin always share a shard). Writes DIR/EXPERIMENT/shard-I.jsonl
@@ -28,6 +29,7 @@
 #   -s SCALE   runtime factor, e.g. 0.03 for a quick run; runtimes never go
 #              under 1 s (default $LTB_SCALE, else 1: the original runtimes)
 #   -o DIR     output directory (default ltb-out)
+#   -h, --help this text, alone or after a command
 #
 # Exit: 0 done; 1 a run failed (its result carries "error") or a graph could
 # not be drawn; 2 usage, or nothing to draw; else the worst exit of the tools
@@ -40,15 +42,22 @@ usage() {
 	echo "       $prog draw [-o DIR] [-g GATES-DIR]" >&2
 	exit 2
 }
+# The comment on top of this file, on stdout: the same text for the script
+# and each command, which it describes together.
+help() {
+	sed -n '2,/^set -u/p' "$0" | sed '$d; s/^# \{0,1\}//'
+	exit 0
+}
 EXPERIMENTS="disconnect memory cpu dropped"
 
 [ $# -ge 1 ] || usage
 cmd=$1
 shift
 case $cmd in
--h|--help) sed -n '2,34p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+-h|--help) help ;;
 run)
 	[ $# -ge 1 ] || usage
+	case $1 in -h|--help) help ;; esac
 	exp=$1
 	shift
 	case " $EXPERIMENTS " in
@@ -67,6 +76,7 @@ out=ltb-out
 gates=
 while [ $# -gt 0 ]; do
 	case $1 in
+	-h|--help) help ;;
 	-c|-s|-o|-g|--shard) [ $# -ge 2 ] || usage ;;
 	esac
 	case $cmd/$1 in

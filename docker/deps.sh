@@ -12,7 +12,9 @@
 #   docker/deps.sh --runtime  only what the installed tools need to run
 #   docker/deps.sh --check    exit 1 and name what the default is missing
 #   docker/deps.sh --list     the Debian packages of the default, one a line
-#   docker/deps.sh --help     this text
+#   docker/deps.sh --help     this text (also -h)
+#
+# usage: docker/deps.sh [--build | --runtime | --check | --list | -h | --help]
 set -eu
 
 # Runtime: shared libraries the tools link, gnuplot for ltb-plot, Node.js and

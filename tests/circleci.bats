@@ -57,15 +57,8 @@ names_running() {
 	return 0
 }
 
-# system_path: PATH without this checkout's directories: jobs find the
-# tools they build, or nothing.
-system_path() {
-	local IFS=: p out=()
-	for p in $PATH; do
-		[[ $p == "$LTB_ROOT" || $p == "$LTB_ROOT"/* ]] || out+=("$p")
-	done
-	echo "${out[*]}"
-}
+# system_path (tests/test_helper.bash): PATH without this checkout's
+# directories, so jobs find the tools they build, or nothing.
 
 # tree_copy SRC DST: SRC as a commit of it would check out, without asking
 # git (the tree may be an unpacked archive, and CircleCI's image has no git
@@ -143,6 +136,72 @@ run_graph_shards() {
 		[[ $status == 0 ]] || return 1
 	done
 	touch "$BATS_FILE_TMPDIR/shards.done"
+}
+
+# ci_scripts: the CI's executable shell scripts, as git has them: every
+# file under .circleci/ .ci/ tests/ docker/ with mode 755 and a shell's #!
+# line. The clients' run and setup scripts are the client contract, not CI
+# scripts, and live elsewhere (clients/).
+ci_scripts() {
+	local f
+	git -C "$LTB_ROOT" ls-files -s -- .circleci .ci tests docker |
+		awk '$1 == "100755" { print $4 }' |
+		while IFS= read -r f; do
+			head -n 1 "$LTB_ROOT/$f" | grep -Eq '^#! */(usr/)?bin/(env +)?(ba|da)?sh( |$)' &&
+				echo "$f"
+		done
+	return 0
+}
+
+# help_stubs DIR: DIR/bin holds make, prove, bats, the ltb tools and the
+# package tools as stubs that only log their call to DIR/called, so that
+# a script's --help can be seen to start nothing.
+help_stubs() {
+	local c
+	mkdir -p "$1/bin"
+	for c in make prove bats docker dpkg-query apt-get npm debootstrap chroot mount \
+		ltb-sample ltb-control ltb-assert ltb-plot ltb-satellite; do
+		printf '#!/bin/sh\necho "%s $*" >>"%s/called"\nexit 0\n' "$c" "$1" >"$1/bin/$c"
+		chmod +x "$1/bin/$c"
+	done
+}
+
+@test "every CI script answers --help and -h with its usage on stdout, and starts nothing" {
+	git -C "$LTB_ROOT" rev-parse --is-inside-work-tree >/dev/null 2>&1 ||
+		skip "not a git checkout: the scripts are enumerated from git"
+	help_stubs "$TMP/stubs"
+	local f base opt n=0
+	for f in $(ci_scripts) ".circleci/graphs.sh run" ".circleci/graphs.sh draw"; do
+		base=${f%% *}
+		base=${base##*/}
+		for opt in --help -h; do
+			run --separate-stderr bash -c 'cd "$1" && shift && PATH=$0:$PATH exec "$@"' \
+				"$TMP/stubs/bin" "$LTB_ROOT" $f "$opt"
+			[[ $status == 0 ]] || fail "$f $opt: exit $status, stderr: $stderr"
+			[[ -z $stderr ]] || fail "$f $opt: stderr: $stderr"
+			grep -Eiq "^ *usage: .*$base" <<<"$output" ||
+				fail "$f $opt: no usage line naming $base on stdout: ${output:0:300}"
+		done
+		n=$((n + 1))
+	done
+	[[ ! -e $TMP/stubs/called ]] || fail "--help started: $(cat "$TMP/stubs/called")"
+	# .ci/run, tests/run-test, tests/bench/run and the two subcommands at least.
+	[[ $n -ge 10 ]]
+}
+
+@test "every CI script refuses an unknown option: exit 2, the error on stderr, nothing started" {
+	git -C "$LTB_ROOT" rev-parse --is-inside-work-tree >/dev/null 2>&1 ||
+		skip "not a git checkout: the scripts are enumerated from git"
+	help_stubs "$TMP/stubs"
+	local f
+	for f in $(ci_scripts) ".circleci/graphs.sh run" ".circleci/graphs.sh draw"; do
+		run --separate-stderr bash -c 'cd "$1" && shift && PATH=$0:$PATH exec "$@"' \
+			"$TMP/stubs/bin" "$LTB_ROOT" $f --no-such-option
+		[[ $status == 2 ]] || fail "$f --no-such-option: exit $status, stderr: $stderr"
+		[[ -n $stderr ]] || fail "$f --no-such-option: nothing on stderr"
+		[[ -z $output ]] || fail "$f --no-such-option: stdout: $output"
+	done
+	[[ ! -e $TMP/stubs/called ]] || fail "an unknown option started: $(cat "$TMP/stubs/called")"
 }
 
 @test "the config is CircleCI 2.1 and every workflow job and step can be read" {
@@ -425,4 +484,112 @@ run_graph_shards() {
 	grep -qi '<html' "$dir/ltb-out/report.html"
 	# Experiments without data are left out, and said so.
 	assert_equal "$(grep -c 'not drawn' <<<"$stderr")" 3
+}
+
+# docker_stub DIR: DIR/bin/docker, a fake of the docker CLI (not of ltb):
+# each call's arguments a line in DIR/calls (the build's directory after
+# it), what `login` read on stdin in DIR/stdin; DOCKER_FAIL=SUBCOMMAND makes
+# that subcommand exit 1.
+docker_stub() {
+	mkdir -p "$1/bin"
+	cat >"$1/bin/docker" <<-STUB
+		#!/bin/sh
+		echo "\$*" >>"$1/calls"
+		case \$1 in
+		login) cat >>"$1/stdin" ;;
+		build) echo "cwd \$PWD" >>"$1/calls" ;;
+		esac
+		[ "\$1" != "\${DOCKER_FAIL:-}" ]
+	STUB
+	chmod +x "$1/bin/docker"
+}
+
+# publish_job [VAR=VALUE...]: publish_image's steps in a fresh copy of the
+# tree (it builds nothing itself: docker does), the docker stub first on
+# PATH, none of its variables inherited from here.
+publish_job() {
+	local dir=$TMP/publish.$RANDOM
+	tree_copy "$LTB_ROOT" "$dir"
+	rm -rf "$TMP/docker"
+	docker_stub "$TMP/docker"
+	unset LTB_IMAGE LTB_REGISTRY_USER LTB_REGISTRY_PASSWORD CIRCLE_SHA1
+	run_job publish_image "$dir" PATH="$TMP/docker/bin:$(system_path)" "$@"
+}
+
+@test "publish_image runs on main only, after the tests and the C tracer's gates, on a remote docker engine" {
+	run wf_jobs 'select(.name == "publish_image") | .ancestors | sort | join(" ")'
+	assert_output '"build_test gates-c"'
+	# Filters are not in circleci-steps' compiled jobs: read as written.
+	run bash -c '"$1" "$2" json | jq -c "[.workflows.ltb.jobs[] | objects | .publish_image // empty | .filters.branches.only] | flatten"' \
+		_ "$STEPS" "$CONFIG"
+	assert_output '["main"]'
+	run bash -c '"$1" "$2" json | jq -c "[.workflows.ltb.jobs[] | objects | .[] | .filters? // empty] | length"' \
+		_ "$STEPS" "$CONFIG"
+	assert_output 1
+	# The docker CLI in a small image CircleCI documents for
+	# setup_remote_docker, which comes before the step that builds.
+	run bash -c '"$1" "$2" json | jq -r ".executors[.jobs.publish_image.executor].docker[0].image"' \
+		_ "$STEPS" "$CONFIG"
+	assert_output --regexp '^(cimg/base|docker):'
+	run job_steps publish_image '.step'
+	assert_output --partial "$(printf '"setup_remote_docker"\n"run"')"
+	run job_commands publish_image
+	assert_output '.circleci/publish.sh'
+}
+
+@test "publish_image with its variables unset says it skipped, pushes nothing and passes" {
+	publish_job
+	assert_success
+	assert_output --regexp 'skipped.*LTB_IMAGE LTB_REGISTRY_USER LTB_REGISTRY_PASSWORD'
+	[[ ! -e $TMP/docker/calls ]]
+	# Any one of the three missing is enough, and named.
+	local v all=(LTB_IMAGE=ghcr.io/o/ltb LTB_REGISTRY_USER=u LTB_REGISTRY_PASSWORD=p)
+	for v in LTB_IMAGE LTB_REGISTRY_USER LTB_REGISTRY_PASSWORD; do
+		publish_job $(printf '%s\n' "${all[@]}" | grep -v "^$v=") CIRCLE_SHA1=abc
+		assert_success
+		assert_output --regexp "skipped.*: unset in this project: $v "
+		[[ ! -e $TMP/docker/calls ]]
+	done
+}
+
+@test "publish_image logs in on stdin, builds docker/Dockerfile and pushes the commit's tag and latest" {
+	local img=registry.example:5000/owner/ltb
+	publish_job LTB_IMAGE=$img LTB_REGISTRY_USER=bot LTB_REGISTRY_PASSWORD=s3cret CIRCLE_SHA1=abc123
+	assert_success
+	assert_output "publish.sh: pushed $img:abc123 and $img:latest"
+	run cat "$TMP/docker/calls"
+	assert_line --index 0 'login --username bot --password-stdin registry.example:5000'
+	assert_line --index 1 "build -f docker/Dockerfile -t $img:abc123 -t $img:latest ."
+	assert_line --index 2 --regexp '^cwd .*/publish\.[0-9]+$'
+	assert_line --index 3 "push $img:abc123"
+	assert_line --index 4 "push $img:latest"
+	[[ ${#lines[@]} == 5 ]]
+	# The password is in no log: not stdout, not stderr, not an argument.
+	refute_output --partial s3cret
+	[[ $stderr != *s3cret* ]]
+	[[ $(cat "$TMP/docker/stdin") == s3cret ]]
+	# A Docker Hub name logs in to Docker Hub: no server named.
+	publish_job LTB_IMAGE=owner/ltb LTB_REGISTRY_USER=bot LTB_REGISTRY_PASSWORD=s3cret CIRCLE_SHA1=abc123
+	assert_success
+	run head -n 1 "$TMP/docker/calls"
+	assert_output 'login --username bot --password-stdin'
+	# A tag in LTB_IMAGE is refused before docker is asked anything.
+	publish_job LTB_IMAGE=owner/ltb:v1 LTB_REGISTRY_USER=bot LTB_REGISTRY_PASSWORD=s3cret CIRCLE_SHA1=abc123
+	assert_failure 2
+	[[ $stderr == *"bad LTB_IMAGE 'owner/ltb:v1'"* ]]
+	[[ ! -e $TMP/docker/calls ]]
+}
+
+@test "publish_image fails when docker does, and pushes nothing after a failed build" {
+	local f pushes
+	# login and build stop it before any push; a failed push before the next.
+	for f in login:0 build:0 push:1; do
+		publish_job LTB_IMAGE=ghcr.io/o/ltb LTB_REGISTRY_USER=bot LTB_REGISTRY_PASSWORD=p \
+			CIRCLE_SHA1=abc DOCKER_FAIL=${f%:*}
+		assert_failure 1
+		[[ $stderr == *"docker ${f%:*} "*failed* ]]
+		refute_output --partial pushed
+		pushes=$(grep -c '^push' "$TMP/docker/calls" || true)
+		[[ $pushes == "${f#*:}" ]] || fail "DOCKER_FAIL=${f%:*}: $pushes push(es)"
+	done
 }

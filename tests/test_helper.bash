@@ -212,3 +212,17 @@ fit_num() {
 	fi
 }
 # ---- end of ltb-plot's report
+
+# ---- CI runners (tests/circleci.bats, tests/github-actions.bats) ---------
+# Both run a CI's jobs here as its machines would, with nothing of this
+# checkout on PATH but what the job itself builds or the image would hold.
+
+# system_path: PATH without this checkout's directories.
+system_path() {
+	local IFS=: p out=()
+	for p in $PATH; do
+		[[ $p == "$LTB_ROOT" || $p == "$LTB_ROOT"/* ]] || out+=("$p")
+	done
+	echo "${out[*]}"
+}
+# ---- end of CI runners
