@@ -20,8 +20,9 @@
 #   -c CLIENT    client from the registry (default c)
 #   -s SCALE     runtime factor, e.g. 0.05 for a quick run; runtimes never go
 #                under 1 s (default $LTB_SCALE, else 1: the original's runtimes)
-#   -o DIR       where to write GATE.jsonl (results), GATE.verdicts and
-#                GATE.xml (JUnit) (default gates-out)
+#   -o DIR       where to write GATE.jsonl (results), GATE.verdicts,
+#                GATE.xml (JUnit) and GATE.bmf.json (Bencher Metric Format),
+#                and bmf.json, every gate's figures in one (default gates-out)
 #   --retries K  a gate that ends inconclusive (exit 4: too noisy to decide)
 #                is measured again, up to K more times (default 0); its
 #                last measurement is judged, the earlier ones are kept as
@@ -141,7 +142,8 @@ sample() {
 gate() {
 	name=$1
 	shift
-	ltb-assert --junit "$out/$name.xml" "$@" "$out/$name.jsonl" >"$out/$name.verdicts"
+	ltb-assert --junit "$out/$name.xml" --bmf "$out/$name.bmf.json" "$@" \
+		"$out/$name.jsonl" >"$out/$name.verdicts"
 	rc=$?
 	note $rc
 	if [ ! -s "$out/$name.xml" ]; then
@@ -157,7 +159,7 @@ gate() {
 # its tools in $stage.
 measure() {
 	stage=0
-	rm -f "$out/$1.xml"
+	rm -f "$out/$1.xml" "$out/$1.bmf.json"
 	case $1 in
 	memory)
 		{
@@ -205,5 +207,17 @@ for g in $gates; do
 	done
 	status=$(worse "$stage" "$status")
 done
+# Every gate's figures in one Bencher Metric Format file, for the services
+# that track benchmarks over time (their names never collide: each starts
+# with the client and the gate).
+rm -f "$out/bmf.json"
+set -- "$out"/*.bmf.json
+if [ -e "$1" ]; then
+	jq -s 'reduce .[] as $f ({}; . * $f)' "$@" >"$out/bmf.json.new" &&
+		mv "$out/bmf.json.new" "$out/bmf.json" || {
+		echo "gates.sh: cannot merge the gates' BMF files into $out/bmf.json" >&2
+		status=$(worse 3 "$status")
+	}
+fi
 echo "gates.sh: exit $status" >&2
 exit "$status"

@@ -21,10 +21,11 @@ set -eu
 # npm (below) for the JavaScript clients (a maintainer's own client installs
 # its packages in the image), OSProfiler and its redis driver's redis-py for the
 # py-osprofiler client (on Debian's python3: there is no PyPI here); git and
-# ssh so that a CI's checkout step works inside the image.
+# ssh so that a CI's checkout step works inside the image; jq, with which
+# gates.sh merges the gates' Bencher Metric Format files.
 RUNTIME="libmicrohttpd12 libcurl4 libmbedtls14 libprotobuf-c1 libcjson1 zlib1g
 gnuplot-nox nodejs ca-certificates python3-osprofiler python3-redis
-git openssh-client"
+git openssh-client jq"
 
 # Build: compilers, headers and the protobuf-c compiler.
 BUILD="make gcc pkg-config libmicrohttpd-dev libcurl4-openssl-dev
@@ -34,7 +35,7 @@ libmbedtls-dev libprotobuf-c-dev protobuf-c-compiler libcjson-dev zlib1g-dev"
 # tools the tests call; a real Redis (server and redis-cli) for the RESP and
 # OSProfiler tests; Chromium, headless, to open the HTML report; man to
 # render the manual pages; the Node packages of tests/js (npm ci below).
-TEST="clang libcmocka-dev bats bats-support bats-assert curl jq perl procps
+TEST="clang libcmocka-dev bats bats-support bats-assert curl perl procps
 iproute2 python3-yaml libtap-formatter-junit-perl redis-server redis-tools
 chromium man-db"
 

@@ -39,6 +39,20 @@ setup_file() {
 	run jq -r 'select(.type == "result") | "\(.target_sps) \(.trace)"' "$TMP/out/cpu.jsonl"
 	assert_equal "$(sort <<<"$output" | uniq -c | awk '{ print $1, $2, $3 }' | tr '\n' ,)" \
 		'3 100 false,3 100 true,3 500 false,3 500 true,'
+	# bmf.json: every gate's Bencher Metric Format file in one, each
+	# figure the value of the verdict it came from.
+	run jq -S -s 'reduce .[] as $f ({}; . * $f)' "$TMP"/out/{memory,dropped,cpu,throughput}.bmf.json
+	assert_success
+	assert_equal "$(jq -S . "$TMP/out/bmf.json")" "$output"
+	run jq -r 'keys[]' "$TMP/out/bmf.json"
+	assert_line 'c/max-memory-growth'
+	assert_line 'c/max-dropped'
+	assert_line 'c/max-cpu'
+	assert_line 'c/max-overhead'
+	assert_equal "$(jq '."c/max-cpu".cpu_usage.value' "$TMP/out/bmf.json")" \
+		"$(jq 'select(.gate == "max-cpu") | .value' "$TMP/out/cpu.verdicts")"
+	assert_equal "$(jq '."c/max-dropped".dropped_spans.value' "$TMP/out/bmf.json")" \
+		"$(jq 'select(.gate == "max-dropped") | .value' "$TMP/out/dropped.verdicts")"
 }
 
 @test "a gate that fails makes the script fail, and is not measured again" {
