@@ -51,8 +51,10 @@ setup_file() {
 setup() {
 	ltb_setup
 	skip_if_not_here
+	# A test dependency like bats itself: missing, it is a broken setup,
+	# not a reason to pass without looking at the page.
 	command -v chromium >/dev/null ||
-		skip "chromium is not installed (docker/deps.sh installs it with the test dependencies)"
+		fail "chromium is not installed: run docker/deps.sh, which installs it with the test dependencies"
 	R=$BATS_FILE_TMPDIR/report.html
 	[ -s "$R" ] || { cat "$BATS_FILE_TMPDIR"/*.err >&2; false; }
 }
