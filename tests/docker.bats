@@ -33,15 +33,6 @@ instructions() {
 		{ line = "" }' "$DOCKERFILE"
 }
 
-# system_path: PATH without this checkout's directories.
-system_path() {
-	local IFS=: p out=()
-	for p in $PATH; do
-		[[ $p == "$LTB_ROOT" || $p == "$LTB_ROOT"/* ]] || out+=("$p")
-	done
-	echo "${out[*]}"
-}
-
 # elsewhere: a copy of the installed tree at an unrelated place; prints the
 # copy's /usr/local/bin.
 elsewhere() {

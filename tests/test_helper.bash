@@ -213,7 +213,7 @@ fit_num() {
 }
 # ---- end of ltb-plot's report
 
-# ---- CI runners (tests/circleci.bats, tests/github-actions.bats) ---------
+# ---- CI runners (tests/circleci.bats, tests/github-actions.bats; system_path also tests/docker.bats)
 # Both run a CI's jobs here as its machines would, with nothing of this
 # checkout on PATH but what the job itself builds or the image would hold.
 
