@@ -34,10 +34,12 @@ libmbedtls-dev libprotobuf-c-dev protobuf-c-compiler libcjson-dev zlib1g-dev"
 # Test: clang (fuzz targets, the clang build), the test frameworks and
 # tools the tests call; a real Redis (server and redis-cli) for the RESP and
 # OSProfiler tests; Chromium, headless, to open the HTML report; man to
-# render the manual pages; the Node packages of tests/js (npm ci below).
+# render the manual pages; Apache Thrift's Python library, the oracle the
+# LightStep thrift tests build and decode reports with; the Node packages
+# of tests/js (npm ci below).
 TEST="clang libcmocka-dev bats bats-support bats-assert curl perl procps
 iproute2 python3-yaml libtap-formatter-junit-perl redis-server redis-tools
-chromium man-db"
+chromium man-db python3-thrift"
 
 mode=${1:-all}
 case $mode in
