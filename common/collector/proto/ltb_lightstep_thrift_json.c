@@ -15,7 +15,8 @@
  *      "log_records": [...]}, ...], "internal_logs": [], ...}
  * Absent fields are null (the thrift objects' unset members); i64s are
  * JSON numbers (micros since the epoch stay under 2^53). A decimal string
- * is taken for an i64 too, as thrift's own JSON protocols write them.
+ * is taken for an i64 too, as a sender keeping 64-bit values exact beyond
+ * 2^53 would write one; cJSON keeps numbers as doubles.
  *
  * Each span_records element fills a struct ltb_lst_span (ltb_lsthrift.h),
  * the model the binary form shares, so both flag and de-duplicate alike:
