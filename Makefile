@@ -159,6 +159,7 @@ bench:
 # RESP request streams (a limit byte, then the stream) in seeds/resp/.
 FUZZ_SEEDS_fuzz_report = tests/fuzz/seeds/lightstep
 FUZZ_SEEDS_fuzz_atlas = tests/fuzz/seeds/atlas
+FUZZ_SEEDS_fuzz_lsthrift_json = tests/fuzz/seeds/lightstep_thrift_json
 FUZZ_SEEDS_fuzz_osprofiler = tests/fuzz/seeds/osprofiler
 FUZZ_SEEDS_fuzz_protocols = $(filter-out tests/fuzz/seeds/records/ tests/fuzz/seeds/script/ tests/fuzz/seeds/http/,$(wildcard tests/fuzz/seeds/*/))
 FUZZ_SEEDS_fuzz_http = tests/fuzz/seeds/http

@@ -180,16 +180,16 @@ print_usage(FILE *f)
 	fputs("\nProtocols served on every port (unit counted):\n", f);
 	for (size_t i = 0; (p = ltb_collector_protocols[i]) != NULL; i++)
 		if (p->transport == LTB_TRANSPORT_HTTP)
-			fprintf(f, "  %-12s POST %-20s %s\n", p->name, p->path,
+			fprintf(f, "  %-21s POST %-20s %s\n", p->name, p->path,
 			    p->unit);
 	for (size_t i = 0; (p = ltb_collector_protocols[i]) != NULL; i++)
 		if (p->transport == LTB_TRANSPORT_UDP ||
 		    p->transport == LTB_TRANSPORT_UNIX_DGRAM)
-			fprintf(f, "  %-12s datagrams on --udp and --unix  %s\n",
+			fprintf(f, "  %-21s datagrams on --udp and --unix  %s\n",
 			    p->name, p->unit);
 	for (size_t i = 0; (p = ltb_collector_protocols[i]) != NULL; i++)
 		if (p->transport == LTB_TRANSPORT_TCP)
-			fprintf(f, "  %-12s LPUSH %s* on --resp  %s\n", p->name,
+			fprintf(f, "  %-21s LPUSH %s* on --resp  %s\n", p->name,
 			    p->path, p->unit);
 }
 

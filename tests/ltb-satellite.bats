@@ -632,7 +632,7 @@ LTB_NOT_IN_FRESH_ROOT="the satellite needs nothing a fresh machine lacks that cl
 	(($(sat_stat .reports) >= 1))
 }
 
-@test "the npm lightstep-tracer on its thrift transport shows as an unknown path" {
+@test "the npm lightstep-tracer on its thrift transport is counted under lightstep_thrift_json" {
 	[[ -d $LTB_ROOT/tests/js/node_modules/lightstep-tracer ]] ||
 		fail "tests/js/node_modules missing: run docker/deps.sh"
 	start_satellite
@@ -648,8 +648,8 @@ LTB_NOT_IN_FRESH_ROOT="the satellite needs nothing a fresh machine lacks that cl
 	JS
 	run timeout 20 node "$TMP/thrift.js"
 	assert_success
-	run sat_stat '[.spans_received, .reports, (.connections > 0), .unknown_path_requests, (.unknown_paths | keys | join(","))] | @tsv'
-	assert_output "$(printf '0\t0\ttrue\t1\t/api/v0/reports')"
+	run sat_stat '[.spans_received, .protocols.lightstep_thrift_json.received, .invalid_spans, .unknown_path_requests] | @tsv'
+	assert_output "$(printf '10\t10\t0\t0')"
 }
 
 # ---- the table of protocols, content encodings --------------------------

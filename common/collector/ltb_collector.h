@@ -183,5 +183,6 @@ extern const struct ltb_collector_proto ltb_proto_otlp;
 extern const struct ltb_collector_proto ltb_proto_spectatord;
 extern const struct ltb_collector_proto ltb_proto_atlas;
 extern const struct ltb_collector_proto ltb_proto_osprofiler;
+extern const struct ltb_collector_proto ltb_proto_lightstep_thrift_json;
 
 #endif

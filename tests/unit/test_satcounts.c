@@ -431,7 +431,7 @@ diagnoses_paths_no_protocol_serves(void **unused)
 	assert_string_equal(buf, "the satellites at 127.0.0.1:8360,8361 "
 	    "received no intact span: 6 requests to paths no protocol serves "
 	    "(ltb serves POST /api/v2/reports, POST /v1/traces, "
-	    "POST /api/v1/publish): "
+	    "POST /api/v1/publish, POST /api/v0/reports): "
 	    "/_rpc/v1/reports/binary 3 "
 	    "(LightStep's thrift transport, which ltb does not serve yet: use "
 	    "the proto transport), /made/up 1, other paths 2");
@@ -652,7 +652,8 @@ diagnoses_a_real_satellite_group(void **unused)
 	assert_int_equal(ltb_satcounts_diagnose(&d, &g, line, sizeof line), 1);
 	snprintf(want, sizeof want, "the satellites at %s received no intact "
 	    "span: 2 requests to paths no protocol serves (ltb serves POST "
-	    "/api/v2/reports, POST /v1/traces, POST /api/v1/publish): "
+	    "/api/v2/reports, POST /v1/traces, POST /api/v1/publish, "
+	    "POST /api/v0/reports): "
 	    "/_rpc/v1/reports/binary 2 "
 	    "(LightStep's thrift "
 	    "transport, which ltb does not serve yet: use the proto "

@@ -13,6 +13,7 @@ const struct ltb_collector_proto *const ltb_collector_protocols[] = {
 	&ltb_proto_atlas,	/* HTTP POST /api/v1/publish, JSON */
 	&ltb_proto_spectatord,	/* datagrams (UDP, unix): spectatord lines */
 	&ltb_proto_osprofiler,	/* TCP (RESP): OSProfiler redis driver LPUSHes */
+	&ltb_proto_lightstep_thrift_json, /* HTTP POST /api/v0/reports, JSON */
 	NULL
 };
 
