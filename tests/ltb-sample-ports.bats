@@ -175,6 +175,17 @@ SH
 	assert_success
 	run jq -r '[.Repeat, (.SatellitePorts | length)] | @tsv' "$TMP/ctl.json"
 	assert_output "$(printf '0\t2')"
+	# localhost may be ::1 first: node 17-19 (or without its
+	# autoSelectFamily) asks ::1 only, so 8023 is served there too
+	if python3 -c 'import socket; socket.socket(socket.AF_INET6).bind(("::1", 0))' 2>/dev/null; then
+		rm -f "$TMP/ctl.json"
+		sed -i 's|localhost:8023|[::1]:8023|' "$TMP/client.sh"
+		run --separate-stderr ltb-sample --plan "$TMP/plan.jsonl" --control-port 8023 \
+			--satellite-ports 0
+		assert_success
+		run jq -r '.SatellitePorts | length' "$TMP/ctl.json"
+		assert_output 1
+	fi
 	# node, as the early JavaScript client fetched it
 	command -v node >/dev/null || skip "no node here"
 	cat >"$TMP/client.sh" <<SH
