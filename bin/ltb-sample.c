@@ -53,13 +53,21 @@ static const char usage[] =
 "                            (default: kill it after twice the runtime,\n"
 "                            and at least runtime + 5 s)\n"
 "      --satellites URL      admin URL of a running ltb-satellite group\n"
-"                            (default: start one on free ports, with\n"
-"                            --tls when runs report over TLS, clients\n"
+"                            (default: start one, see --satellite-ports,\n"
+"                            with --tls when runs report over TLS, clients\n"
 "                            verifying its certificate); https://\n"
 "                            says its ports speak TLS (its admin API is\n"
 "                            still asked over http); every admin request\n"
 "                            carries $LTB_ADMIN_TOKEN when set, for a\n"
 "                            group started with --admin-token\n"
+"      --satellite-ports LIST  the HTTP ports of the group we start, as\n"
+"                            ltb-satellite -p (8361-8362,9000; 0 for a\n"
+"                            free port); every one must bind (else exit 3).\n"
+"                            Default 8360-8367, where the original\n"
+"                            clients hard-code their satellites, or, with\n"
+"                            one of them busy, 8 free ports and a warning\n"
+"                            (a client hard-coding 127.0.0.1:8360 will\n"
+"                            not reach them). Not with --satellites\n"
 "      --satellite-down-at S take the satellites down S s into each run\n"
 "      --satellite-up-at S   and bring them back at S s\n"
 "      --satellite-script FILE  play FILE's script of answers (see\n"
@@ -67,7 +75,10 @@ static const char usage[] =
 "                            5xx, hang-ups, delays) in each run, its times\n"
 "                            from the fetch; each step is an event\n"
 "      --control-port PORT   where clients fetch their control message\n"
-"                            (default 8024; 0 for any free port)\n"
+"                            (default 8024; 0 for any free port; 8023\n"
+"                            for the early clients that fetch\n"
+"                            http://localhost:8023/control whatever\n"
+"                            LTB_CONTROL_URL says)\n"
 "      --fetch-timeout S     fail a client that has not fetched its control\n"
 "                            message after S s (default 10)\n"
 "      --target-cpu X        calibration target when planning (default 0.7)\n"
@@ -102,6 +113,7 @@ LTB_PLAN_USAGE
 "interrupted. The last record is always a plan_end.\n";
 
 #define NPORTS 8		/* HTTP ports of a group we start */
+#define FIRST_PORT 8360		/* the original satellites' first port */
 
 struct opts {
 	const char *plan;
@@ -111,6 +123,11 @@ struct opts {
 	double calibration_runtime;
 	int no_timeout;
 	const char *satellites;
+	/* --satellite-ports: the HTTP ports of a group we start, and
+	 * whether they were given (else 8360-8367, or free ones) */
+	uint16_t sat_ports[LTB_CONTROL_MAX_PORTS];
+	size_t nsat_ports;
+	int sat_ports_given;
 	uint16_t control_port;
 	const char *script_path;	/* --satellite-script */
 	struct ltb_script script;
@@ -139,11 +156,27 @@ seconds_arg(const char *flag, const char *arg)
 	return (double)ns / 1e9;
 }
 
+/* --satellite-ports LIST, as ltb-satellite -p reads it. */
+static void
+sat_ports_arg(struct opts *o, const char *arg)
+{
+	const char *why;
+	char msg[256];
+
+	if (ltb_parse_ports(arg, o->sat_ports, LTB_CONTROL_MAX_PORTS,
+	    &o->nsat_ports, &why) < 0) {
+		snprintf(msg, sizeof msg, "bad --satellite-ports '%s': %s",
+		    arg, why);
+		bad_usage(msg);
+	}
+	o->sat_ports_given = 1;
+}
+
 static void
 parse_args(int argc, char **argv, struct opts *o)
 {
 	enum { O_NO_TIMEOUT = 256, O_SATELLITES, O_DOWN, O_UP, O_CTL_PORT,
-	    O_FETCH, O_TARGET, O_CAL_RUNTIME, O_SCRIPT };
+	    O_FETCH, O_TARGET, O_CAL_RUNTIME, O_SCRIPT, O_SAT_PORTS };
 	static const struct option longopts[] = {
 		{ "plan", required_argument, NULL, 'p' },
 		{ "interval", required_argument, NULL, 'i' },
@@ -152,6 +185,7 @@ parse_args(int argc, char **argv, struct opts *o)
 		{ "satellite-down-at", required_argument, NULL, O_DOWN },
 		{ "satellite-up-at", required_argument, NULL, O_UP },
 		{ "satellite-script", required_argument, NULL, O_SCRIPT },
+		{ "satellite-ports", required_argument, NULL, O_SAT_PORTS },
 		{ "control-port", required_argument, NULL, O_CTL_PORT },
 		{ "fetch-timeout", required_argument, NULL, O_FETCH },
 		{ "target-cpu", required_argument, NULL, O_TARGET },
@@ -190,6 +224,9 @@ parse_args(int argc, char **argv, struct opts *o)
 			break;
 		case O_SCRIPT:
 			o->script_path = optarg;
+			break;
+		case O_SAT_PORTS:
+			sat_ports_arg(o, optarg);
 			break;
 		case O_CTL_PORT:
 			if (ltb_parse_uint(optarg, 0, 65535, &v, &why) < 0) {
@@ -239,6 +276,10 @@ parse_args(int argc, char **argv, struct opts *o)
 		    "ltb-control plan, or give the flags here");
 	if (o->plan == NULL && ltb_plan_check(&o->p, err, sizeof err) < 0)
 		bad_usage(err);
+	if (o->sat_ports_given && o->satellites != NULL)
+		bad_usage("--satellite-ports chooses the ports of the group "
+		    "ltb-sample starts; with --satellites the group is "
+		    "already running: choose with its ltb-satellite -p");
 	if (o->up_at >= 0 && (o->down_at < 0 || o->up_at <= o->down_at))
 		bad_usage("--satellite-up-at needs an earlier "
 		    "--satellite-down-at");
@@ -475,23 +516,52 @@ resp_args(char **args, size_t n)
 	return n;
 }
 
-/* Start our own group, as the runs need it. */
+/* A group we start on free ports, its default ones busy: clients that
+ * read SatellitePorts reach it, one that hard-codes 8360 does not. */
+static void
+warn_fallback(const struct sample *s, const char *busy)
+{
+	char where[256];
+
+	ltb_satgroup_where(&s->sats, where, sizeof where);
+	ltb_warn("warning: %s: the satellites listen on free ports instead "
+	    "(%s); a client that hard-codes 127.0.0.1:%d (as the original "
+	    "LightStep Benchmarks clients do) will not reach them: free "
+	    "ports %d-%d, or choose with --satellite-ports", busy, where,
+	    FIRST_PORT, FIRST_PORT, FIRST_PORT + NPORTS - 1);
+}
+
+/* Start our own group, as the runs need it: on --satellite-ports, else
+ * on the original's 8360-8367 when they are free, else on free ports. */
 static int
 spawn_satellites(struct sample *s, int tls, char *err, size_t errlen)
 {
-	char satellite[1024], *args[16];
-	size_t n = 0;
+	char satellite[1024], busy[1024], why[901], *args[16];
+	size_t n = 0, nports = s->o.nsat_ports;
+	int rc;
 
+	if (!s->o.sat_ports_given)
+		for (nports = 0; nports < NPORTS; nports++)
+			s->o.sat_ports[nports] = (uint16_t)(FIRST_PORT +
+			    nports);
 	args[0] = NULL;
 	ltb_sibling_tool("ltb-satellite", satellite, sizeof satellite);
 	if (tls)
 		n = tls_args(s, args, n);
 	if (metrics_runs(s))
-		n = datagram_args(s, NPORTS, args, n);
+		n = datagram_args(s, nports, args, n);
 	if (osprofiler_runs(s))
 		n = resp_args(args, n);
-	return ltb_satgroup_spawn(&s->sats, satellite, NPORTS, args, err,
+	rc = ltb_satgroup_spawn_on(&s->sats, satellite, s->o.sat_ports,
+	    nports, !s->o.sat_ports_given, args, busy, sizeof busy, err,
 	    errlen);
+	if (rc == 1)
+		warn_fallback(s, busy);
+	if (rc < 0 && s->o.sat_ports_given) {
+		snprintf(why, sizeof why, "%.900s", err);
+		snprintf(err, errlen, "--satellite-ports: %s", why);
+	}
+	return rc < 0 ? -1 : 0;
 }
 
 /* A running group that does not say where its datagram sockets are

@@ -19,6 +19,7 @@
 
 struct ltb_ctlserver {
 	struct MHD_Daemon *daemon;
+	struct MHD_Daemon *daemon6;	/* [::1]:port too, or NULL */
 	char url[128];
 	pthread_mutex_t lock;
 	char *json;		/* the message served */
@@ -104,6 +105,46 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 	return rc;
 }
 
+/* A daemon of s on the listening socket fd (closed when it fails). */
+static struct MHD_Daemon *
+serve_on(struct ltb_ctlserver *s, int fd)
+{
+	struct MHD_Daemon *d = MHD_start_daemon(
+	    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO, 0, NULL, NULL,
+	    on_request, s,
+	    MHD_OPTION_LISTEN_SOCKET, fd,
+	    MHD_OPTION_CONNECTION_TIMEOUT, 30u,
+	    MHD_OPTION_END);
+
+	if (d == NULL)
+		close(fd);
+	return d;
+}
+
+/*
+ * A port given on 127.0.0.1 may be one a client hard-codes as
+ * "localhost" (the early clients' 8023), which resolves to ::1 first on
+ * many hosts; a client that tries only the first address (node before
+ * 20) would find nothing there. So the port is served on ::1 too, when
+ * the host has it and the port is free there: best effort, nothing lost
+ * without it.
+ */
+static void
+serve_v6_too(struct ltb_ctlserver *s, const struct ltb_addr *a,
+    uint16_t port)
+{
+	struct ltb_addr v6;
+	uint16_t bound;
+	char why[256];
+	int fd;
+
+	if (port == 0 || a->v6 || !ltb_addr_is_loopback(a) ||
+	    ltb_addr_parse(&v6, "::1", why, sizeof why) < 0 ||
+	    (fd = ltb_listen(&v6, port, &bound, why, sizeof why)) < 0)
+		return;
+	s->daemon6 = serve_on(s, fd);
+}
+
 struct ltb_ctlserver *
 ltb_ctlserver_start(const char *bind, uint16_t port, char *err,
     size_t errlen)
@@ -122,17 +163,12 @@ ltb_ctlserver_start(const char *bind, uint16_t port, char *err,
 	pthread_mutex_init(&s->lock, NULL);
 	if ((fd = ltb_listen(&a, port, &bound, err, errlen)) < 0)
 		goto fail;
-	s->daemon = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD |
-	    MHD_USE_AUTO, 0, NULL, NULL, on_request, s,
-	    MHD_OPTION_LISTEN_SOCKET, fd,
-	    MHD_OPTION_CONNECTION_TIMEOUT, 30u,
-	    MHD_OPTION_END);
-	if (s->daemon == NULL) {
+	if ((s->daemon = serve_on(s, fd)) == NULL) {
 		snprintf(err, errlen, "cannot start the control server on "
 		    "port %u", bound);
-		close(fd);
 		goto fail;
 	}
+	serve_v6_too(s, &a, port);
 	ltb_addr_url(&a, bound, s->url, sizeof s->url);
 	strncat(s->url, "/control", sizeof s->url - strlen(s->url) - 1);
 	return s;
@@ -149,6 +185,8 @@ ltb_ctlserver_stop(struct ltb_ctlserver *s)
 		return;
 	if (s->daemon != NULL)
 		MHD_stop_daemon(s->daemon);
+	if (s->daemon6 != NULL)
+		MHD_stop_daemon(s->daemon6);
 	pthread_mutex_destroy(&s->lock);
 	free(s->json);
 	free(s);

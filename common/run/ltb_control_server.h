@@ -14,7 +14,9 @@
 struct ltb_ctlserver;
 
 /* Listen on bind:port (port 0: any free one). NULL with a message in err
- * ("cannot bind 127.0.0.1:8024: Address already in use"). */
+ * ("cannot bind 127.0.0.1:8024: Address already in use"). A port given
+ * on 127.0.0.1 is served on [::1] too when it can be, for clients that
+ * ask "localhost" and try only its first address. */
 struct ltb_ctlserver *ltb_ctlserver_start(const char *bind, uint16_t port,
     char *err, size_t errlen);
 void ltb_ctlserver_stop(struct ltb_ctlserver *s);

@@ -907,11 +907,13 @@ ltb_satgroup_resp_args(size_t nresp, char *ports, char *args[3])
 	args[2] = NULL;
 }
 
-int
-ltb_satgroup_spawn(struct ltb_satgroup *g, const char *satellite,
-    size_t nports, char *const extra[], char *err, size_t errlen)
+/* Start satellite on the HTTP ports ports ("8360,8361", "0,0"), plus
+ * extra, and read its ready record. */
+static int
+spawn_group(struct ltb_satgroup *g, const char *satellite, char *ports,
+    char *const extra[], char *err, size_t errlen)
 {
-	char ports[LTB_CONTROL_MAX_PORTS * 2 + 1] = "", line[4096];
+	char line[4096];
 	char *argv[64];
 	size_t argc = 0;
 	int pfd[2];
@@ -920,8 +922,6 @@ ltb_satgroup_spawn(struct ltb_satgroup *g, const char *satellite,
 
 	memset(g, 0, sizeof *g);
 	g->out_fd = -1;
-	for (size_t i = 0; i < nports && i < LTB_CONTROL_MAX_PORTS; i++)
-		strcat(ports, i ? ",0" : "0");
 	argv[argc++] = (char *)satellite;
 	argv[argc++] = "--ports";
 	argv[argc++] = ports;
@@ -961,6 +961,84 @@ fail:
 	cJSON_Delete(rec);
 	ltb_satgroup_stop(g);
 	return -1;
+}
+
+/* "p1,p2,..." of the first n of want (NULL: n zeros) into buf, which has
+ * room for LTB_CONTROL_MAX_PORTS ports of 5 digits. */
+static void
+ports_arg(const uint16_t *want, size_t n, char *buf)
+{
+	size_t off = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < n && i < LTB_CONTROL_MAX_PORTS; i++)
+		off += (size_t)sprintf(buf + off, "%s%u", i ? "," : "",
+		    want != NULL ? want[i] : 0u);
+}
+
+/*
+ * Whether the wanted ports can be bound on the loopback the group binds:
+ * each is bound and closed again (SO_REUSEADDR, as the satellite binds,
+ * so a port whose old connections sit in TIME_WAIT counts as free). 0, or
+ * -1 with the first busy port and why in err.
+ */
+static int
+ports_free(const uint16_t *want, size_t n, char *err, size_t errlen)
+{
+	struct ltb_addr a;
+	uint16_t bound;
+	int fd;
+
+	if (ltb_addr_parse(&a, "127.0.0.1", err, errlen) < 0)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		if (want[i] == 0)
+			continue;
+		if ((fd = ltb_listen(&a, want[i], &bound, err, errlen)) < 0)
+			return -1;
+		close(fd);
+	}
+	return 0;
+}
+
+int
+ltb_satgroup_spawn_on(struct ltb_satgroup *g, const char *satellite,
+    const uint16_t *want, size_t nports, int fallback, char *const extra[],
+    char *busy, size_t busylen, char *err, size_t errlen)
+{
+	char ports[LTB_CONTROL_MAX_PORTS * 6 + 1];
+
+	if (busylen > 0)
+		busy[0] = '\0';
+	if (nports > LTB_CONTROL_MAX_PORTS)
+		nports = LTB_CONTROL_MAX_PORTS;
+	ports_arg(want, nports, ports);
+	if (ports_free(want, nports, busy, busylen) == 0) {
+		if (spawn_group(g, satellite, ports, extra, err, errlen) == 0)
+			return 0;
+		/* Taken between our look and its bind, or it failed for
+		 * another reason, which a start on free ports says again. */
+		snprintf(busy, busylen, "the satellites could not start on "
+		    "%s: %s", ports, err);
+	}
+	if (!fallback) {
+		snprintf(err, errlen, "%s", busy);
+		return -1;
+	}
+	ports_arg(NULL, nports, ports);
+	if (spawn_group(g, satellite, ports, extra, err, errlen) < 0)
+		return -1;
+	return 1;
+}
+
+int
+ltb_satgroup_spawn(struct ltb_satgroup *g, const char *satellite,
+    size_t nports, char *const extra[], char *err, size_t errlen)
+{
+	char ports[LTB_CONTROL_MAX_PORTS * 6 + 1];
+
+	ports_arg(NULL, nports, ports);
+	return spawn_group(g, satellite, ports, extra, err, errlen);
 }
 
 /*

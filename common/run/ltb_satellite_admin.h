@@ -53,6 +53,19 @@ int ltb_satgroup_spawn(struct ltb_satgroup *g, const char *satellite,
     size_t nports, char *const extra[], char *err, size_t errlen);
 
 /*
+ * The same, on the HTTP ports want (nports of them; a 0 is a port the
+ * kernel picks). The wanted ports are looked at first (bound on 127.0.0.1
+ * and closed again); when one is busy, or the group does not start on
+ * them (one taken in between), fallback says what then: 1, start it on
+ * nports free ports instead and return 1, with why in busy ("cannot bind
+ * 127.0.0.1:8360: Address already in use"); 0, fail with that in err.
+ * 0 when the group listens on want; -1 with a message in err.
+ */
+int ltb_satgroup_spawn_on(struct ltb_satgroup *g, const char *satellite,
+    const uint16_t *want, size_t nports, int fallback, char *const extra[],
+    char *busy, size_t busylen, char *err, size_t errlen);
+
+/*
  * The extra arguments that make a group serve metrics clients too:
  * "--udp 0,0,..." (nudp ports the kernel picks) and "--unix PATH", into
  * args (room for 5, NULL-ended; ports is its storage, at least

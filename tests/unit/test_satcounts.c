@@ -661,6 +661,69 @@ diagnoses_a_real_satellite_group(void **unused)
 	assert_string_equal(line, want);
 }
 
+/* A port of 127.0.0.1 held by a listener of ours (*fd), or, with
+ * keep 0, one that was free a moment ago. */
+static uint16_t
+loopback_port(int keep, int *fd)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	socklen_t len = sizeof a;
+
+	*fd = socket(AF_INET, SOCK_STREAM, 0);
+	assert_true(*fd >= 0);
+	inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+	assert_int_equal(bind(*fd, (struct sockaddr *)&a, sizeof a), 0);
+	assert_int_equal(listen(*fd, 4), 0);
+	assert_int_equal(getsockname(*fd, (struct sockaddr *)&a, &len), 0);
+	if (!keep) {
+		close(*fd);
+		*fd = -1;
+	}
+	return ntohs(a.sin_port);
+}
+
+/* The ports wanted, or a busy one said and free ports instead, or not. */
+static void
+spawns_on_wanted_ports_or_falls_back(void **unused)
+{
+	const char *build = getenv("LTB_BUILD");
+	char sat[512], err[512], busy[512], want_err[128];
+	uint16_t want[2];
+	int held, none;
+
+	snprintf(sat, sizeof sat, "%s/bin/ltb-satellite",
+	    build != NULL ? build : "build");
+	if (access(sat, X_OK) != 0)
+		fail_msg("no %s: build it first", sat);
+	want[0] = loopback_port(1, &held);
+	want[1] = 0;
+	snprintf(want_err, sizeof want_err, "cannot bind 127.0.0.1:%u: "
+	    "Address already in use", want[0]);
+	/* An explicit list does not fall back. */
+	assert_int_equal(ltb_satgroup_spawn_on(&g, sat, want, 2, 0, NULL,
+	    busy, sizeof busy, err, sizeof err), -1);
+	assert_string_equal(err, want_err);
+	assert_int_equal(g.pid, 0);
+	/* The default does, and says why. */
+	assert_int_equal(ltb_satgroup_spawn_on(&g, sat, want, 2, 1, NULL,
+	    busy, sizeof busy, err, sizeof err), 1);
+	assert_string_equal(busy, want_err);
+	assert_int_equal(g.nports, 2);
+	assert_int_not_equal(g.ports[0], want[0]);
+	assert_int_not_equal(g.ports[0], 0);
+	ltb_satgroup_stop(&g);
+	close(held);
+	/* Free ones are taken. */
+	want[0] = loopback_port(0, &none);
+	want[1] = loopback_port(0, &none);
+	assert_int_equal(ltb_satgroup_spawn_on(&g, sat, want, 2, 0, NULL,
+	    busy, sizeof busy, err, sizeof err), 0);
+	assert_string_equal(busy, "");
+	assert_int_equal(g.nports, 2);
+	assert_int_equal(g.ports[0], want[0]);
+	assert_int_equal(g.ports[1], want[1]);
+}
+
 /* The host tracers are sent to, from an admin URL and a bind address. */
 static const char *
 host_of(const char *url, const char *bind)
@@ -795,6 +858,8 @@ main(void)
 		cmocka_unit_test(
 		    socket_drops_are_read_diffed_and_zero_from_an_older_satellite),
 		cmocka_unit_test_teardown(diagnoses_a_real_satellite_group,
+		    stop_group),
+		cmocka_unit_test_teardown(spawns_on_wanted_ports_or_falls_back,
 		    stop_group),
 	};
 
