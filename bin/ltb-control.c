@@ -323,6 +323,7 @@ plan_flag:
 	o->cal.client = o->p.client;
 	o->cal.client_cmd = o->p.client_cmd;
 	o->cal.protocol = o->p.protocol;
+	o->cal.contract = o->p.contract;
 }
 
 /* Progress from the calibration and its runs: its steps and a client's
@@ -369,8 +370,10 @@ get_calibration(struct opts *o, struct ltb_calibration *cal, int *status)
 	char err[1024];
 	int rc;
 
+	/* A calibration of the other contract measured another window. */
 	if (!o->force && o->p.client_cmd == NULL &&
-	    ltb_calibration_load(name, o->cal.target_cpu, cal) == 0)
+	    ltb_calibration_load(name, o->cal.target_cpu, cal) == 0 &&
+	    cal->contract == o->cal.contract)
 		return 0;
 	if (start_runner(o, &r, &ctl) < 0) {
 		*status = LTB_EXIT_SYS;

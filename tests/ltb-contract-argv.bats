@@ -21,12 +21,18 @@ setup_file() {
 	printf '#!/bin/sh\nexec "%s" "$@"\n' "$FIXTURE_DIR/argv-client" >"$LTB_CLIENTS_DIR/argvc/run"
 	chmod +x "$LTB_CLIENTS_DIR/argvc/run"
 	printf '# what the original controller started it with\nargv\n' >"$LTB_CLIENTS_DIR/argvc/contract"
-	# One calibration for the file, its client's argv logged.
-	ARGV_LOG=$BATS_FILE_TMPDIR/calibrate.argv \
-		PATH="$(cd "$BATS_TEST_DIRNAME/.." && pwd)/${LTB_BUILD:-build}/bin:$PATH" \
-		ltb-control calibrate --client argvc --sps 100 --runtime 1 \
-		--control-port 0 >"$BATS_FILE_TMPDIR/calibration.json" \
-		2>"$BATS_FILE_TMPDIR/calibrate.err" || true
+	# One calibration for the file, its client's argv logged. A shared
+	# 2-core machine can be too busy for one to converge (exit 4): it
+	# gets two more tries.
+	local try
+	for try in 1 2 3; do
+		rm -f "$BATS_FILE_TMPDIR/calibrate.argv"
+		ARGV_LOG=$BATS_FILE_TMPDIR/calibrate.argv \
+			PATH="$(cd "$BATS_TEST_DIRNAME/.." && pwd)/${LTB_BUILD:-build}/bin:$PATH" \
+			ltb-control calibrate --client argvc --sps 200 --runtime 1.5 \
+			--control-port 0 >"$BATS_FILE_TMPDIR/calibration.json" \
+			2>"$BATS_FILE_TMPDIR/calibrate.err" && break
+	done
 }
 
 setup() {
@@ -118,7 +124,7 @@ orig() {
 	control_record "$TMP/plan.json" contract='"argv"' client_cmd="\"$CLIENT\""
 	run --separate-stderr ltb-sample --plan "$TMP/plan.json" --control-port 0
 	assert_success
-	run jq -r 'select(.type == "result") | "\(.startup_from) \(.startup_cpu > 0.4) \(.startup_time > 0.6) \(.cpu_usage < 0.3) \(.clock_time > 0.8 and .clock_time < 1.5)"' <<<"$output"
+	run jq -r 'select(.type == "result") | "\(.startup_from) \(.startup_cpu > 0.4) \(.startup_time > 0.6) \(.cpu_usage < 0.3) \(.clock_time > 0.5 and .clock_time < 1.6)"' <<<"$output"
 	assert_output "probe true true true true"
 }
 
@@ -129,7 +135,7 @@ orig() {
 	run --separate-stderr ltb-sample --plan "$TMP/plan.json" --control-port 0
 	assert_failure 1
 	run jq -r 'select(.type == "result") | .error' <<<"$output"
-	assert_output --partial "no longer than its start-up"
+	assert_output --partial "no longer than the client's start-up"
 	assert_output --partial "raise the runtime"
 }
 
