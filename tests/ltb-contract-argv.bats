@@ -184,7 +184,7 @@ orig() {
 	run --separate-stderr ltb-control plan --client argvc --calibration "$BATS_FILE_TMPDIR/calibration.json" --sps 100 --runtime 1
 	assert_success
 	run jq -r '"\(.contract) \(.startup_cpu == $c.startup_cpu) \(.startup_time == $c.startup_time)"' \
-		--slurpfile x /dev/null --argjson c "$(cat "$BATS_FILE_TMPDIR/calibration.json")" <<<"$output"
+		--argjson c "$(cat "$BATS_FILE_TMPDIR/calibration.json")" <<<"$output"
 	assert_output "argv true true"
 }
 
