@@ -16,6 +16,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "run/ltb_client_dir.h"	/* LTB_CONTRACT_* */
 #include "run/ltb_control_msg.h"
 
 struct ltb_calibration {
