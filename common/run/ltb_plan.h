@@ -218,12 +218,11 @@ enum {
 "      --tls-ca FILE        over https, verifying it with the CA in FILE\n" \
 "      --contract http|argv how clients are started: http, fetching their\n" \
 "                           control message from LTB_CONTROL_URL, or argv,\n" \
-"                           the original's flags after the command (--trace\n" \
-"                           0|1 --sleep NS --sleep_interval NS --work N\n" \
-"                           --repeat N --no_flush 0|1 --num_tags N\n" \
-"                           --num_logs N), the start-up measured by runs of\n" \
-"                           --repeat 0 and taken out (default: the client's\n" \
-"                           clients/NAME/contract file, else http)\n"
+"                           the original LightStep Benchmarks' flags after\n" \
+"                           the command (ltb-client(7)), its start-up\n" \
+"                           measured by runs of Repeat 0 and taken out\n" \
+"                           (default: the client's clients/NAME/contract\n" \
+"                           file, else http)\n"
 
 int ltb_plan_flag(struct ltb_plan_opts *o, int code, const char *arg,
     char **argv, int argc, int *next, char *err, size_t errlen);
