@@ -37,6 +37,7 @@ static const char usage[] =
 "usage: ltb-control calibrate (--client NAME | --client-cmd CMD)\n"
 "                             [--target-cpu X] [--sps N] [--runtime S]\n"
 "                             [--force] [--control-port PORT]\n"
+"                             [--contract http|argv]\n"
 "       ltb-control plan (--client NAME | --client-cmd CMD) [plan flags]\n"
 "                        [--target-cpu X] [--calibration FILE]\n"
 "       ltb-control serve [--control-port PORT] [--timeout S]\n"

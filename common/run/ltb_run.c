@@ -1218,8 +1218,11 @@ ltb_run_startup(struct ltb_runner *r, const cJSON *rec, double *cpu,
 	const char *e;
 	int rc = -1;
 
-	if (probe == NULL || cJSON_ReplaceItemInObjectCaseSensitive(probe,
-	    "Repeat", cJSON_CreateNumber(0)) == 0) {
+	/* Repeat may be absent (its default): set, not replaced. */
+	if (probe != NULL)
+		cJSON_DeleteItemFromObjectCaseSensitive(probe, "Repeat");
+	if (probe == NULL || cJSON_AddNumberToObject(probe, "Repeat",
+	    0) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		goto out;
 	}
