@@ -192,6 +192,15 @@ orig() {
 	run --separate-stderr ltb-control plan --client argvc --contract http --calibration "$BATS_FILE_TMPDIR/calibration.json" --sps 100 --runtime 1
 	assert_success
 	assert_equal "$(jq -r 'has("contract")' <<<"$output")" false
+	# started the http way, with no argument: the original's client
+	# refuses that, and never fetches
+	printf '%s\n' "$output" >"$TMP/plan.json"
+	run --separate-stderr ltb-sample --plan "$TMP/plan.json" --control-port 0 --fetch-timeout 2
+	assert_failure 1
+	assert_equal "$(cat "$ARGV_LOG")" ""
+	assert_equal "$(wc -l <"$ARGV_LOG")" 1
+	run jq -r 'select(.type == "result") | "\(.contract) \(.exit_status)"' <<<"$output"
+	assert_output "http 2"
 }
 
 @test "a contract file's errors name its file and line" {
