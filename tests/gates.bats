@@ -203,11 +203,15 @@ SH
 	LTB_CLIENTS_DIR=$TMP/clients run --separate-stderr \
 		"$LTB_ROOT/.circleci/gates.sh" -c argv --contract argv -s 0.05 -o "$TMP/out"
 	echo "$stderr" >&3
-	# a shared machine may leave a gate inconclusive (4), never broken
-	[[ $status -eq 0 || $status -eq 4 ]]
+	# Verdicts, not a tool's failure (2, 3): a shell client may well fail
+	# a gate (its reports, made after its loop, cost it throughput), or
+	# a shared machine leave one inconclusive (4).
+	[[ $status -eq 0 || $status -eq 1 || $status -eq 4 ]]
 	for g in memory dropped cpu throughput; do
 		[[ -s $TMP/out/$g.verdicts ]]
 		assert_equal "$(jq -r 'select(.type == "result") | .contract' "$TMP/out/$g.jsonl" | sort -u)" argv
+		# every run measured: none failed, traced ones' spans arrived
+		assert_equal "$(jq -r 'select(.gate == "plan") | .pass' "$TMP/out/$g.verdicts")" true
 	done
 	run jq -r '"\(.gate) \(.pass)"' "$TMP/out/dropped.verdicts"
 	assert_output "$(printf '%s\n' 'plan true' 'max-dropped true' 'max-invalid true')"
