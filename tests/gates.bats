@@ -140,8 +140,9 @@ busy() {
 	for a in --help -h; do
 		run --separate-stderr "$LTB_ROOT/.circleci/gates.sh" -c c -o "$TMP/out" "$a"
 		assert_success
-		assert_output --partial 'usage: gates.sh [-c CLIENT] [-s SCALE] [-o DIR] [--retries K] [GATE...]'
+		assert_output --partial 'usage: gates.sh [-c CLIENT] [-k CONTRACT] [-s SCALE] [-o DIR] [--retries K] [GATE...]'
 		assert_output --partial '--retries K'
+		assert_output --partial '-k CONTRACT, --contract CONTRACT'
 		[[ -z $stderr ]]
 	done
 	[[ ! -e $TMP/out ]]
