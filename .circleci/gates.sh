@@ -16,8 +16,17 @@
 # runs speak what its clients/NAME/protocol file names, count measurements
 # where a tracer's count spans, and the verdicts say so (ns/measurement).
 #
-# usage: gates.sh [-c CLIENT] [-s SCALE] [-o DIR] [--retries K] [GATE...]
+# A client of the original LightStep Benchmarks, started with its flags
+# (--trace 0|1 --sleep NS ... --num_logs N: the argv contract, ltb-client(7)),
+# is gated by its clients/NAME/contract file saying argv, or -k argv. Its
+# traced runs count only the spans that reach ltb-sample's own satellites:
+# it is not told where they are, and writes to 127.0.0.1:8360-8367.
+#
+# usage: gates.sh [-c CLIENT] [-k CONTRACT] [-s SCALE] [-o DIR] [--retries K] [GATE...]
 #   -c CLIENT    client from the registry (default c)
+#   -k CONTRACT, --contract CONTRACT
+#                how the client is started: http or argv (default: its
+#                clients/NAME/contract file, else http)
 #   -s SCALE     runtime factor, e.g. 0.05 for a quick run; runtimes never go
 #                under 1 s (default $LTB_SCALE, else 1: the original's runtimes)
 #   -o DIR       where to write GATE.jsonl (results), GATE.verdicts,
@@ -44,12 +53,13 @@
 set -u
 
 client=c
+contract=
 scale=${LTB_SCALE:-1}
 out=gates-out
 retries=0
 
 usage() {
-	echo "gates.sh: usage: gates.sh [-c CLIENT] [-s SCALE] [-o DIR] [--retries K] [GATE...]" >&2
+	echo "gates.sh: usage: gates.sh [-c CLIENT] [-k CONTRACT] [-s SCALE] [-o DIR] [--retries K] [GATE...]" >&2
 	exit 2
 }
 
@@ -62,9 +72,10 @@ help() {
 # Long options come to getopts as "-" with the rest in OPTARG; a long
 # option's separate argument is taken by hand. The leading ':' leaves the
 # messages to us.
-while getopts :c:s:o:h-: opt; do
+while getopts :c:k:s:o:h-: opt; do
 	case $opt in
 	c) client=$OPTARG ;;
+	k) contract=$OPTARG ;;
 	s) scale=$OPTARG ;;
 	o) out=$OPTARG ;;
 	h) help ;;
@@ -72,6 +83,15 @@ while getopts :c:s:o:h-: opt; do
 		case $OPTARG in
 		help) help ;;
 		retries=*) retries=${OPTARG#retries=} ;;
+		contract=*) contract=${OPTARG#contract=} ;;
+		contract)
+			[ "$OPTIND" -le $# ] || {
+				echo "gates.sh: --contract needs http or argv" >&2
+				usage
+			}
+			eval "contract=\${$OPTIND}"
+			OPTIND=$((OPTIND + 1))
+			;;
 		retries)
 			[ "$OPTIND" -le $# ] || {
 				echo "gates.sh: --retries needs a count" >&2
@@ -91,6 +111,13 @@ shift $((OPTIND - 1))
 case $retries in
 '' | *[!0-9]*)
 	echo "gates.sh: bad retry count '$retries': a whole number, 0 or more" >&2
+	exit 2
+	;;
+esac
+case $contract in
+'' | http | argv) ;;
+*)
+	echo "gates.sh: bad contract '$contract': http or argv" >&2
 	exit 2
 	;;
 esac
@@ -132,7 +159,8 @@ note() {
 }
 
 sample() {
-	ltb-sample --client "$client" --control-port 0 "$@"
+	ltb-sample --client "$client" ${contract:+--contract "$contract"} \
+		--control-port 0 "$@"
 	note $?
 }
 
@@ -192,7 +220,7 @@ measure() {
 }
 
 for g in $gates; do
-	echo "gates.sh: $g gate, client $client, scale $scale" >&2
+	echo "gates.sh: $g gate, client $client${contract:+ ($contract)}, scale $scale" >&2
 	rm -f "$out/$g".try*.jsonl "$out/$g".try*.verdicts
 	try=0
 	measure "$g"

@@ -37,6 +37,7 @@ static const char usage[] =
 "usage: ltb-control calibrate (--client NAME | --client-cmd CMD)\n"
 "                             [--target-cpu X] [--sps N] [--runtime S]\n"
 "                             [--force] [--control-port PORT]\n"
+"                             [--contract http|argv]\n"
 "       ltb-control plan (--client NAME | --client-cmd CMD) [plan flags]\n"
 "                        [--target-cpu X] [--calibration FILE]\n"
 "       ltb-control serve [--control-port PORT] [--timeout S]\n"
@@ -323,6 +324,7 @@ plan_flag:
 	o->cal.client = o->p.client;
 	o->cal.client_cmd = o->p.client_cmd;
 	o->cal.protocol = o->p.protocol;
+	o->cal.contract = o->p.contract;
 }
 
 /* Progress from the calibration and its runs: its steps and a client's
@@ -369,8 +371,10 @@ get_calibration(struct opts *o, struct ltb_calibration *cal, int *status)
 	char err[1024];
 	int rc;
 
+	/* A calibration of the other contract measured another window. */
 	if (!o->force && o->p.client_cmd == NULL &&
-	    ltb_calibration_load(name, o->cal.target_cpu, cal) == 0)
+	    ltb_calibration_load(name, o->cal.target_cpu, cal) == 0 &&
+	    cal->contract == o->cal.contract)
 		return 0;
 	if (start_runner(o, &r, &ctl) < 0) {
 		*status = LTB_EXIT_SYS;

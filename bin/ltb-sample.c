@@ -351,6 +351,14 @@ add_control(cJSON *rec, const char *name, unsigned long line, void *ctx,
 		errno = EINVAL;
 		return -1;
 	}
+	/* the plan's own fields: a "contract" we cannot start, above all */
+	if (ltb_record_check(rec, why, sizeof why) < 0) {
+		snprintf(err, errlen, "%s:%lu: bad control record: %s", name,
+		    line, why);
+		cJSON_Delete(rec);
+		errno = EINVAL;
+		return -1;
+	}
 	plan_add(rec, ctx);
 	return 0;
 }
@@ -604,12 +612,15 @@ make_plan(struct sample *s, char *err, size_t errlen)
 	co.client = s->o.p.client;
 	co.client_cmd = s->o.p.client_cmd;
 	co.protocol = s->o.p.protocol;
+	co.contract = s->o.p.contract;
 	co.target_cpu = s->o.target_cpu;
 	if (s->o.calibration_runtime > 0)
 		co.runtime = s->o.calibration_runtime;
 	/* An unregistered command has no stable name to cache under. */
+	/* A calibration of the other contract measured another window. */
 	if (co.client_cmd != NULL ||
-	    ltb_calibration_load(name, co.target_cpu, &cal) < 0) {
+	    ltb_calibration_load(name, co.target_cpu, &cal) < 0 ||
+	    cal.contract != co.contract) {
 		ltb_warn("calibrating %s to %.2f CPU%s", name, co.target_cpu,
 		    co.client_cmd == NULL ? " (cached for next time)" :
 		    " (a command is not cached)");

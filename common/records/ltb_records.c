@@ -51,6 +51,10 @@ struct schema {
 
 static const char *const spans_sent_from[] = { "client", "plan", NULL };
 static const char *const arms[] = { "base", "test", NULL };
+/* How a client was started (ltb-client(7)), and where an argv run's
+ * start-up, taken out of its window, was measured. */
+static const char *const contracts[] = { "http", "argv", NULL };
+static const char *const startup_froms[] = { "calibration", "probe", NULL };
 /* What spans_sent and the counts after it count: tracers' spans, metrics
  * clients' measurements (meter updates), OSProfiler's trace points; and
  * their words, in the same order. */
@@ -159,6 +163,8 @@ static const struct field result_fields[] = {
 	{ "cpu_usage", F_NUM, REQ | NONNEG, NULL, NULL },
 	{ "startup_cpu", F_NUM, NUL | NONNEG, NULL, NULL },
 	{ "startup_time", F_NUM, NUL | NONNEG, NULL, NULL },
+	{ "contract", F_STR, 0, contracts, NULL },
+	{ "startup_from", F_STR, 0, startup_froms, NULL },
 	{ "sps", F_NUM, REQ | NONNEG, NULL, NULL },
 	{ "memory_last", F_NUM, REQ | NONNEG, NULL, NULL },
 	{ "memory_max", F_NUM, REQ | NONNEG, NULL, NULL },
@@ -201,6 +207,9 @@ static const struct field calibration_fields[] = {
 	{ "achieved_cpu", F_NUM, NUL | NONNEG, NULL, NULL },
 	{ "host", F_STR, NUL, NULL, NULL },
 	{ "created", F_STR, NUL, NULL, NULL },
+	{ "contract", F_STR, 0, contracts, NULL },
+	{ "startup_cpu", F_NUM, NONNEG, NULL, NULL },
+	{ "startup_time", F_NUM, NONNEG, NULL, NULL },
 	{ NULL, 0, 0, NULL, NULL }
 };
 
@@ -214,6 +223,9 @@ static const struct field control_fields[] = {
 	{ "index", F_COUNT, 0, NULL, NULL },
 	PLAN_FIELDS,
 	{ "work_per_second", F_NUM, NONNEG, NULL, NULL },
+	{ "contract", F_STR, 0, contracts, NULL },
+	{ "startup_cpu", F_NUM, NONNEG, NULL, NULL },
+	{ "startup_time", F_NUM, NONNEG, NULL, NULL },
 	{ NULL, 0, 0, NULL, NULL }
 };
 

@@ -4,6 +4,10 @@
  * The runs' noise figures are kept (the worst of each) so that a
  * calibration that does not converge can say whether the machine was
  * busy: that is inconclusive, the rest a failure.
+ *
+ * An argv client has no fetch to open its window: its start-up is
+ * measured first, by probes of --repeat 0 (ltb_run_startup), and each
+ * calibration run's record carries it, so that the runner takes it out.
  */
 #include <math.h>
 #include <stdio.h>
@@ -49,9 +53,11 @@ ltb_calibrate_default(struct ltb_calibrate_opts *o)
 	o->tolerance = 0.01;
 }
 
-/* A NoOp control record for the calibration runs. */
+/* A NoOp control record for the calibration runs; an argv client's
+ * carries its start-up once c has it. */
 static cJSON *
-noop_record(const struct ltb_calibrate_opts *o, double work, double sleep_ns,
+noop_record(const struct ltb_calibrate_opts *o,
+    const struct ltb_calibration *c, double work, double sleep_ns,
     double repeat, double runtime)
 {
 	cJSON *rec = ltb_record_new("control");
@@ -69,17 +75,26 @@ noop_record(const struct ltb_calibrate_opts *o, double work, double sleep_ns,
 	cJSON_AddNumberToObject(rec, "Repeat", repeat);
 	cJSON_AddStringToObject(rec, "Protocol",
 	    ltb_control_protocol_names[o->protocol]);
+	if (o->contract == LTB_CONTRACT_ARGV) {
+		cJSON_AddStringToObject(rec, "contract", "argv");
+		if (c->startup_cpu >= 0 && c->startup_time >= 0) {
+			cJSON_AddNumberToObject(rec, "startup_cpu",
+			    c->startup_cpu);
+			cJSON_AddNumberToObject(rec, "startup_time",
+			    c->startup_time);
+		}
+	}
 	return rec;
 }
 
 /* One NoOp run; its CPU and clock seconds. */
 static int
 measure(struct ltb_runner *r, const struct ltb_calibrate_opts *o,
-    double work, double sleep_ns, double repeat, double runtime,
-    double *cpu_s, double *clock_s, struct noise *nz, char *err,
-    size_t errlen)
+    const struct ltb_calibration *c, double work, double sleep_ns,
+    double repeat, double runtime, double *cpu_s, double *clock_s,
+    struct noise *nz, char *err, size_t errlen)
 {
-	cJSON *rec = noop_record(o, work, sleep_ns, repeat, runtime), *res;
+	cJSON *rec = noop_record(o, c, work, sleep_ns, repeat, runtime), *res;
 	const cJSON *noise;
 	const char *e;
 	double whole;
@@ -119,7 +134,8 @@ measure(struct ltb_runner *r, const struct ltb_calibrate_opts *o,
 /* Work units per CPU-second, start-up cost cancelled out. */
 static int
 work_rate(struct ltb_runner *r, const struct ltb_calibrate_opts *o,
-    double *wps, struct noise *nz, char *err, size_t errlen)
+    const struct ltb_calibration *c, double *wps, struct noise *nz,
+    char *err, size_t errlen)
 {
 	const double work = 100000;
 	double c1 = 0, c2, t, n1, n2, guess;
@@ -128,7 +144,7 @@ work_rate(struct ltb_runner *r, const struct ltb_calibrate_opts *o,
 	 * fetch, the exit), dominates its window's CPU. */
 	n1 = 20;
 	for (int i = 0; i < 6; i++) {
-		if (measure(r, o, work, 0, n1, 1, &c1, &t, nz, err,
+		if (measure(r, o, c, work, 0, n1, 1, &c1, &t, nz, err,
 		    errlen) < 0)
 			return -1;
 		if (c1 >= 0.2)
@@ -144,8 +160,8 @@ work_rate(struct ltb_runner *r, const struct ltb_calibrate_opts *o,
 	guess = work * n1 / c1;		/* fixed costs included: a bit low */
 	n1 = ceil(guess * 0.2 / work);
 	n2 = ceil(guess * 1.0 / work);
-	if (measure(r, o, work, 0, n1, 2, &c1, &t, nz, err, errlen) < 0 ||
-	    measure(r, o, work, 0, n2, 2, &c2, &t, nz, err, errlen) < 0)
+	if (measure(r, o, c, work, 0, n1, 2, &c1, &t, nz, err, errlen) < 0 ||
+	    measure(r, o, c, work, 0, n2, 2, &c2, &t, nz, err, errlen) < 0)
 		return -1;
 	/* The longer run was sized to use about 0.8 CPU-s more; a client
 	 * whose CPU does not follow Work cannot be calibrated. */
@@ -156,6 +172,32 @@ work_rate(struct ltb_runner *r, const struct ltb_calibrate_opts *o,
 		return -1;
 	}
 	*wps = work * (n2 - n1) / (c2 - c1);
+	return 0;
+}
+
+/* An argv client's start-up, by probes of the first run's record with
+ * --repeat 0, into c: every calibration run takes it out. */
+static int
+argv_startup(struct ltb_runner *r, const struct ltb_calibrate_opts *o,
+    struct ltb_calibration *c, char *err, size_t errlen)
+{
+	cJSON *rec = noop_record(o, c, 100000, 0, 0, 1);
+	char why[1024];
+	int rc;
+
+	if (rec == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	rc = ltb_run_startup(r, rec, &c->startup_cpu, &c->startup_time, why,
+	    sizeof why);
+	cJSON_Delete(rec);
+	if (rc != 0) {
+		snprintf(err, errlen, "%s%s", rc > 0 ? "calibration: " : "",
+		    why);
+		c->startup_cpu = c->startup_time = -1;
+		return -1;
+	}
 	return 0;
 }
 
@@ -220,7 +262,13 @@ calibrate(struct ltb_runner *r, const struct ltb_calibrate_opts *o,
 	snprintf(out->client, sizeof out->client, "%s",
 	    o->client ? o->client : "cmd");
 	out->target_cpu = target;
-	if (work_rate(r, o, &out->work_per_second, &nz, err, errlen) < 0)
+	out->contract = o->contract;
+	out->startup_cpu = out->startup_time = -1;
+	if (o->contract == LTB_CONTRACT_ARGV &&
+	    argv_startup(r, o, out, err, errlen) < 0)
+		return -1;
+	if (work_rate(r, o, out, &out->work_per_second, &nz, err,
+	    errlen) < 0)
 		return -1;
 	out->sleep_per_work_ns = ratio / out->work_per_second * 1e9;
 	say(r, LTB_PROGRESS_CALIBRATE_RATE, out, 0, 0);
@@ -229,8 +277,8 @@ calibrate(struct ltb_runner *r, const struct ltb_calibrate_opts *o,
 
 		ltb_plan_span(out, o->sps, &work, &sleep_ns);
 		repeat = floor(o->sps * o->runtime + 0.5);
-		if (measure(r, o, work, sleep_ns, repeat, o->runtime, &cpu_s,
-		    &clock_s, &nz, err, errlen) < 0)
+		if (measure(r, o, out, work, sleep_ns, repeat, o->runtime,
+		    &cpu_s, &clock_s, &nz, err, errlen) < 0)
 			return -1;
 		cpu = cpu_s / clock_s;
 		out->achieved_cpu = cpu;

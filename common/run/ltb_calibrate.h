@@ -14,18 +14,24 @@
  * (other processes' CPU, steal, load, from the runs' noise figures) is
  * inconclusive, not a failure: the client may be fine, the machine cannot
  * tell.
+ *
+ * An argv client's window is the whole process less its start-up, which
+ * is measured first (the median of a few runs of --repeat 0) and taken
+ * out of every run; the calibration keeps it (startup_cpu, startup_time).
  */
 #ifndef LTB_CALIBRATE_H
 #define LTB_CALIBRATE_H
 
 #include <stddef.h>
 
+#include "run/ltb_client_dir.h"
 #include "run/ltb_plan.h"
 #include "run/ltb_run.h"
 
 struct ltb_calibrate_opts {
 	const char *client;		/* registry name */
 	const char *client_cmd;		/* or a command */
+	int contract;			/* LTB_CONTRACT_* (ltb_client_dir.h) */
 	int protocol;			/* Protocol of its runs, LTB_CONTROL_*
 					 * (a metrics client is told it is one
 					 * even NoOp) */

@@ -139,17 +139,24 @@ trim(char *line)
 	return line;
 }
 
-int
-ltb_client_protocol(const char *dir, int *protocol, char *err,
+/*
+ * The one name of a client's one-line file dir/file (blank lines and
+ * lines starting with # aside) into name, and its line into *at. 1 when
+ * found, 0 when there is no such file, -1 with a message in err naming
+ * the file and line; what is the word for the thing named ("protocol").
+ */
+static int
+one_name(const char *dir, const char *file, const char *what, char *name,
+    size_t len, char *path, size_t pathlen, unsigned long *at, char *err,
     size_t errlen)
 {
-	char path[PATH_MAX + 16], buf[256], why[256], *name;
-	unsigned long n = 0, at = 0;
-	int found = -1, rc = -1;
+	char buf[256], *p;
+	unsigned long n = 0;
+	int rc = -1;
 	FILE *f;
 
-	*protocol = LTB_CONTROL_LIGHTSTEP;
-	snprintf(path, sizeof path, "%.*s/protocol", PATH_MAX - 1, dir);
+	*at = 0;
+	snprintf(path, pathlen, "%.*s/%s", PATH_MAX - 1, dir, file);
 	if ((f = fopen(path, "re")) == NULL) {
 		if (errno == ENOENT)
 			return 0;
@@ -161,42 +168,104 @@ ltb_client_protocol(const char *dir, int *protocol, char *err,
 		n++;
 		if (strchr(buf, '\n') == NULL && !feof(f)) {
 			snprintf(err, errlen, "%s:%lu: line too long: one "
-			    "protocol name a line", path, n);
+			    "%s name a line", path, n, what);
 			goto out;
 		}
-		name = trim(buf);
-		if (name[0] == '\0' || name[0] == '#')
+		p = trim(buf);
+		if (p[0] == '\0' || p[0] == '#')
 			continue;
-		if (found >= 0) {
-			snprintf(err, errlen, "%s:%lu: a second protocol "
-			    "(line %lu named one): the file names one", path,
-			    n, at);
+		if (*at > 0) {
+			snprintf(err, errlen, "%s:%lu: a second %s (line %lu "
+			    "named one): the file names one", path, n, what,
+			    *at);
 			goto out;
 		}
-		if ((found = ltb_control_protocol(name, why, sizeof why)) < 0) {
-			snprintf(err, errlen, "%s:%lu: %s", path, n, why);
-			goto out;
-		}
-		at = n;
+		snprintf(name, len, "%s", p);
+		*at = n;
 	}
 	if (ferror(f)) {
 		snprintf(err, errlen, "cannot read %s: %s", path,
 		    strerror(errno));
 		goto out;
 	}
-	if (found < 0) {
-		/* the list of known ones, as an unknown name gets it */
-		ltb_control_protocol("", why, sizeof why);
-		name = strstr(why, "(known:");
-		snprintf(err, errlen, "%s: names no protocol %s", path,
-		    name != NULL ? name : "");
-		goto out;
-	}
-	*protocol = found;
-	rc = 0;
+	rc = 1;
 out:
 	fclose(f);
 	return rc;
+}
+
+int
+ltb_client_protocol(const char *dir, int *protocol, char *err,
+    size_t errlen)
+{
+	char path[PATH_MAX + 16], name[256], why[256], *known;
+	unsigned long at;
+	int rc, p;
+
+	*protocol = LTB_CONTROL_LIGHTSTEP;
+	rc = one_name(dir, "protocol", "protocol", name, sizeof name, path,
+	    sizeof path, &at, err, errlen);
+	if (rc <= 0)
+		return rc;
+	if (at == 0) {
+		/* the list of known ones, as an unknown name gets it */
+		ltb_control_protocol("", why, sizeof why);
+		known = strstr(why, "(known:");
+		snprintf(err, errlen, "%s: names no protocol %s", path,
+		    known != NULL ? known : "");
+		return -1;
+	}
+	if ((p = ltb_control_protocol(name, why, sizeof why)) < 0) {
+		snprintf(err, errlen, "%s:%lu: %s", path, at, why);
+		return -1;
+	}
+	*protocol = p;
+	return 0;
+}
+
+static const char *const contract_names[] = { "http", "argv" };
+
+const char *
+ltb_contract_name(int contract)
+{
+	return contract == LTB_CONTRACT_ARGV ? contract_names[1] :
+	    contract_names[0];
+}
+
+int
+ltb_contract(const char *name)
+{
+	for (int i = 0; i < 2; i++)
+		if (strcmp(name, contract_names[i]) == 0)
+			return i;
+	return -1;
+}
+
+int
+ltb_client_contract(const char *dir, int *contract, char *err,
+    size_t errlen)
+{
+	char path[PATH_MAX + 16], name[256];
+	unsigned long at;
+	int rc, c;
+
+	*contract = LTB_CONTRACT_HTTP;
+	rc = one_name(dir, "contract", "contract", name, sizeof name, path,
+	    sizeof path, &at, err, errlen);
+	if (rc <= 0)
+		return rc;
+	if (at == 0) {
+		snprintf(err, errlen, "%s: names no contract (known: http, "
+		    "argv)", path);
+		return -1;
+	}
+	if ((c = ltb_contract(name)) < 0) {
+		snprintf(err, errlen, "%s:%lu: unknown contract '%.64s' "
+		    "(known: http, argv)", path, at, name);
+		return -1;
+	}
+	*contract = c;
+	return 0;
 }
 
 int

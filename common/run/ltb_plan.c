@@ -35,6 +35,13 @@ ltb_calibration_record(const struct ltb_calibration *c)
 	cJSON_AddNumberToObject(rec, "iterations", c->iterations);
 	cJSON_AddStringToObject(rec, "host", c->host);
 	cJSON_AddStringToObject(rec, "created", c->created);
+	cJSON_AddStringToObject(rec, "contract",
+	    ltb_contract_name(c->contract));
+	if (c->contract == LTB_CONTRACT_ARGV && c->startup_cpu >= 0 &&
+	    c->startup_time >= 0) {
+		cJSON_AddNumberToObject(rec, "startup_cpu", c->startup_cpu);
+		cJSON_AddNumberToObject(rec, "startup_time", c->startup_time);
+	}
 	return rec;
 }
 
@@ -62,6 +69,17 @@ ltb_calibration_from_json(struct ltb_calibration *c, const cJSON *rec,
 	snprintf(c->host, sizeof c->host, "%s", ltb_json_str(rec, "host", ""));
 	snprintf(c->created, sizeof c->created, "%s",
 	    ltb_json_str(rec, "created", ""));
+	/* Absent: http, as every calibration before contracts. */
+	if ((c->contract = ltb_contract(ltb_json_str(rec, "contract",
+	    "http"))) < 0) {
+		snprintf(err, errlen, "calibration with \"contract\" neither "
+		    "\"http\" nor \"argv\"");
+		return -1;
+	}
+	c->startup_cpu = ltb_json_num(rec, "startup_cpu", -1);
+	c->startup_time = ltb_json_num(rec, "startup_time", -1);
+	if (c->startup_cpu < 0 || c->startup_time < 0)
+		c->startup_cpu = c->startup_time = -1;
 	return 0;
 }
 
@@ -237,6 +255,23 @@ struct run_id {
 	int plants;		/* this run carries the plan's planted cost */
 };
 
+/* An argv run's record: its contract, and the client's start-up when
+ * the calibration measured it for this very client (another's is not
+ * its own: the runner then measures it). */
+static void
+add_argv_contract(const struct ltb_plan_opts *o,
+    const struct ltb_calibration *c, cJSON *rec)
+{
+	const char *name = o->client ? o->client : "cmd";
+
+	cJSON_AddStringToObject(rec, "contract", "argv");
+	if (c->contract != LTB_CONTRACT_ARGV || c->startup_cpu < 0 ||
+	    c->startup_time < 0 || strcmp(c->client, name) != 0)
+		return;
+	cJSON_AddNumberToObject(rec, "startup_cpu", c->startup_cpu);
+	cJSON_AddNumberToObject(rec, "startup_time", c->startup_time);
+}
+
 static cJSON *
 control_record(const struct ltb_plan_opts *o, const struct ltb_calibration *c,
     const struct run_id *id)
@@ -283,6 +318,8 @@ control_record(const struct ltb_plan_opts *o, const struct ltb_calibration *c,
 	cJSON_AddNumberToObject(rec, "planted_ns", (double)m.planted_ns);
 	cJSON_AddNumberToObject(rec, "target_cpu", c->target_cpu);
 	cJSON_AddNumberToObject(rec, "work_per_second", c->work_per_second);
+	if (o->contract == LTB_CONTRACT_ARGV)
+		add_argv_contract(o, c, rec);
 	if (ltb_control_to_json(&m, rec) < 0) {
 		cJSON_Delete(rec);
 		return NULL;
@@ -585,6 +622,14 @@ ltb_plan_flag(struct ltb_plan_opts *o, int code, const char *arg,
 		return 0;
 	case LTB_OPT_TLS_CA:
 		return take_ca_file(o, arg, err, errlen);
+	case LTB_OPT_CONTRACT:
+		if ((o->contract = ltb_contract(arg)) < 0) {
+			snprintf(err, errlen, "bad --contract '%s': use http "
+			    "or argv", arg);
+			return -1;
+		}
+		o->contract_set = 1;
+		return 0;
 	}
 	snprintf(err, errlen, "unknown plan flag");
 	return -1;
@@ -608,6 +653,10 @@ ltb_plan_check(struct ltb_plan_opts *o, char *err, size_t errlen)
 	/* What it speaks, unless told: a file beside its run. */
 	if (o->client != NULL && o->client_cmd == NULL && !o->protocol_set &&
 	    ltb_client_protocol(dir, &o->protocol, err, errlen) < 0)
+		return -1;
+	/* How it is started, unless told: a file beside its run too. */
+	if (o->client != NULL && o->client_cmd == NULL && !o->contract_set &&
+	    ltb_client_contract(dir, &o->contract, err, errlen) < 0)
 		return -1;
 	/* A run of no span measures nothing; one of 10^10 never ends. */
 	for (i = 0; i < o->nsps; i++) {

@@ -16,6 +16,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "run/ltb_client_dir.h"	/* LTB_CONTRACT_* */
 #include "run/ltb_control_msg.h"
 
 struct ltb_calibration {
@@ -27,6 +28,11 @@ struct ltb_calibration {
 	int iterations;
 	char host[128];
 	char created[32];	/* ISO 8601, UTC */
+	/* How the client was started (LTB_CONTRACT_*, ltb_client_dir.h);
+	 * an argv client's start-up, measured by probes (runs of Repeat 0)
+	 * and taken out of every run: CPU-s and s, < 0 when unknown. */
+	int contract;
+	double startup_cpu, startup_time;
 };
 
 /* A "calibration" record; NULL on allocation failure. */
@@ -86,6 +92,9 @@ struct ltb_plan_opts {
 	char meters[LTB_CONTROL_MAX_METERS + 1];	/* Meters, as letters */
 	int tls;
 	char tls_ca_file[LTB_CONTROL_PATH_MAX];	/* absolute, or "" */
+	int contract;			/* LTB_CONTRACT_HTTP, ... */
+	int contract_set;		/* --contract given: the client's
+					 * contract file is not read */
 };
 
 /* Defaults: 500 sps, 10 s, 1 trial, traced, 10 tags, 15 logs, 200 ms,
@@ -111,7 +120,9 @@ void ltb_plan_default(struct ltb_plan_opts *o);
  * keeps, so each machine alternates. "index" numbers the runs of the
  * whole plan, across all shards. Every record carries "seed",
  * "planted_ns" (PlantedNsPerSpan too) and the calibration's
- * "work_per_second"; a paired run "pair" and "arm". The same options and
+ * "work_per_second"; a paired run "pair" and "arm". An argv plan's records
+ * say "contract": "argv" and, when the calibration is the same client's
+ * by argv, carry its "startup_cpu" and "startup_time". The same options and
  * calibration give the same plan. emit takes ownership of each record.
  * Returns the number emitted, or -1 on allocation failure.
  */
@@ -133,7 +144,8 @@ enum {
 	LTB_OPT_SHARD, LTB_OPT_NUM_TAGS, LTB_OPT_NUM_LOGS,
 	LTB_OPT_REPORTING_PERIOD, LTB_OPT_MAX_BUFFERED, LTB_OPT_NO_FLUSH,
 	LTB_OPT_PROTOCOL, LTB_OPT_TLS, LTB_OPT_TLS_CA, LTB_OPT_SEED,
-	LTB_OPT_PLANTED_NS, LTB_OPT_LINE_BUFFER, LTB_OPT_METERS
+	LTB_OPT_PLANTED_NS, LTB_OPT_LINE_BUFFER, LTB_OPT_METERS,
+	LTB_OPT_CONTRACT
 };
 
 #define LTB_PLAN_LONGOPTS \
@@ -157,7 +169,8 @@ enum {
 	{ "seed", required_argument, NULL, LTB_OPT_SEED }, \
 	{ "planted-ns", required_argument, NULL, LTB_OPT_PLANTED_NS }, \
 	{ "line-buffer", required_argument, NULL, LTB_OPT_LINE_BUFFER }, \
-	{ "meters", required_argument, NULL, LTB_OPT_METERS }
+	{ "meters", required_argument, NULL, LTB_OPT_METERS }, \
+	{ "contract", required_argument, NULL, LTB_OPT_CONTRACT }
 
 /* The usage lines of those flags. */
 #define LTB_PLAN_USAGE \
@@ -202,13 +215,22 @@ enum {
 "                           percentile_timer, max_gauge, age_gauge, ...)\n" \
 "      --tls                tracers report over https, not verifying the\n" \
 "                           satellites' certificate\n" \
-"      --tls-ca FILE        over https, verifying it with the CA in FILE\n"
+"      --tls-ca FILE        over https, verifying it with the CA in FILE\n" \
+"      --contract http|argv how clients are started: http, fetching their\n" \
+"                           control message from LTB_CONTROL_URL, or argv,\n" \
+"                           the original LightStep Benchmarks' flags after\n" \
+"                           the command (ltb-client(7)), its start-up\n" \
+"                           measured by runs of Repeat 0 and taken out\n" \
+"                           (default: the client's clients/NAME/contract\n" \
+"                           file, else http)\n"
 
 int ltb_plan_flag(struct ltb_plan_opts *o, int code, const char *arg,
     char **argv, int argc, int *next, char *err, size_t errlen);
 
 /* After the flags: a client must be named one way or the other; a
  * registered client without --protocol gets the protocol its
- * clients/NAME/protocol file names (ltb_client_protocol). */
+ * clients/NAME/protocol file names (ltb_client_protocol), and without
+ * --contract the contract its clients/NAME/contract file names
+ * (ltb_client_contract). */
 int ltb_plan_check(struct ltb_plan_opts *o, char *err, size_t errlen);
 #endif

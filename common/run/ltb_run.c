@@ -16,6 +16,13 @@
  * client and every descendant, all reaped by the keeper), less the
  * keeper's own CPU; the samples in between come from /proc, for the lists,
  * and start at the fetch too.
+ *
+ * An argv client (the original's contract) fetches nothing: it is started
+ * with the original controller's flags, and its window is the whole
+ * process less its start-up, measured apart by runs of --repeat 0
+ * (ltb_run_startup) or by the calibration: the window is made to open that
+ * long after the spawn, with that much CPU already spent, and the rest of
+ * the runner does not tell the two contracts apart.
  */
 #include <errno.h>
 #include <math.h>
@@ -52,6 +59,11 @@ static pthread_mutex_t fetch_lock = PTHREAD_MUTEX_INITIALIZER;
 struct run {
 	struct ltb_runner *r;
 	const cJSON *rec;
+	int argv;			/* the argv contract */
+	int probe;			/* a start-up probe: the whole process */
+	const char *startup_from;	/* argv: "calibration" or "probe" */
+	char flags[8][24];		/* argv: the flags' values */
+	char *sh_cmd;			/* argv --client-cmd: CMD "$@" */
 	struct ltb_control msg;
 	char client[128];
 	char cmd_err[512];
@@ -177,19 +189,56 @@ post_script(struct run *x)
 	x->t_script = (t + ltb_mono_s()) / 2;
 }
 
-/* The argv that starts the client: clients/NAME/run or sh -c CMD. */
+/* The original controller's flags, in its order and spelling, after
+ * argv[k]: booleans 0 or 1, times in ns. */
+static void
+original_flags(struct run *x, char **argv, int k)
+{
+	static const char *const names[8] = { "--trace", "--sleep",
+	    "--sleep_interval", "--work", "--repeat", "--no_flush",
+	    "--num_tags", "--num_logs" };
+	const struct ltb_control *m = &x->msg;
+	unsigned long long v[8] = { m->trace ? 1 : 0, m->sleep_ns,
+	    m->sleep_interval_ns, m->work, m->repeat, m->no_flush ? 1 : 0,
+	    m->num_tags, m->num_logs };
+
+	for (int i = 0; i < 8; i++) {
+		snprintf(x->flags[i], sizeof x->flags[i], "%llu", v[i]);
+		argv[k++] = (char *)names[i];
+		argv[k++] = x->flags[i];
+	}
+	argv[k] = NULL;
+}
+
+/* The argv that starts the client: clients/NAME/run or sh -c CMD; for
+ * the argv contract, with the original's flags after it (sh -c 'CMD
+ * "$@"' ltb-client FLAGS..., so the flags follow CMD). argv holds
+ * CLIENT_ARGV_MAX. */
+#define CLIENT_ARGV_MAX 24
 static int
 client_argv(struct run *x, char *run_path, size_t len, char **argv,
     char *err, size_t errlen)
 {
 	const char *cmd = ltb_json_str(x->rec, "client_cmd", NULL);
 	char dir[1024];
+	size_t n;
 
 	if (cmd != NULL) {
 		argv[0] = "/bin/sh";
 		argv[1] = "-c";
 		argv[2] = (char *)cmd;
 		argv[3] = NULL;
+		if (!x->argv)
+			return 0;
+		n = strlen(cmd) + sizeof " \"$@\"";
+		if ((x->sh_cmd = malloc(n)) == NULL) {
+			snprintf(err, errlen, "out of memory");
+			return -1;
+		}
+		snprintf(x->sh_cmd, n, "%s \"$@\"", cmd);
+		argv[2] = x->sh_cmd;
+		argv[3] = "ltb-client";
+		original_flags(x, argv, 4);
 		return 0;
 	}
 	if (ltb_client_dir(x->client, dir, sizeof dir, err, errlen) < 0)
@@ -197,6 +246,8 @@ client_argv(struct run *x, char *run_path, size_t len, char **argv,
 	snprintf(run_path, len, "%s/run", dir);
 	argv[0] = run_path;
 	argv[1] = NULL;
+	if (x->argv)
+		original_flags(x, argv, 1);
 	return 0;
 }
 
@@ -353,6 +404,25 @@ next_wakeup(struct run *x)
 	return t;
 }
 
+/* An argv run's window opens as its start-up ends: that long after the
+ * spawn, that much CPU spent (a probe's at once, with none). Samples go
+ * on from the spawn; the timeout counts from the window's start. */
+static void
+open_argv_window(struct run *x)
+{
+	struct ltb_runner *r = x->r;
+	double runtime = ltb_json_num(x->rec, "runtime", 0);
+
+	x->fetched = 1;
+	x->fetch_deadline = 0;
+	x->t_fetch = x->t0 + x->startup_time;
+	x->last_sample_t = x->t0;
+	x->last_sample_cpu = 0;
+	x->next_sample = x->t0 + r->interval;
+	if (!r->no_timeout)
+		x->deadline = x->t_fetch + fmax(2 * runtime, runtime + 5);
+}
+
 /* Stop the keeper if it still runs (it kills and reaps the client's
  * tree), take the kernel's totals, and split them at the fetch into
  * start-up and window. */
@@ -378,6 +448,9 @@ reap_group(struct run *x)
 		x->window_cpu = total - x->startup_cpu;
 		if (x->window_cpu < 0)
 			x->window_cpu = 0;
+		/* an argv run shorter than its start-up: said by ltb_run */
+		if (x->window_time < 0)
+			x->window_time = 0;
 	} else {
 		/* Nothing was measured: it was all start-up. */
 		x->startup_time = x->t_end - x->t0;
@@ -423,6 +496,8 @@ watch(struct run *x)
 	x->last_sample_t = x->t0;
 	x->next_sample = x->t0 + FETCH_POLL;
 	x->fetch_deadline = x->t0 + r->fetch_timeout;
+	if (x->argv)
+		open_argv_window(x);
 	for (;;) {
 		double now = ltb_mono_s(), wake = next_wakeup(x);
 		double dt = wake - now;
@@ -691,6 +766,28 @@ exit_status(int status)
 	return -1;
 }
 
+/* An argv client is told no satellite: it writes where the original's
+ * clients wrote. Say so, and where ours listen. */
+static void
+argv_unreached(struct run *x, double sent)
+{
+	const struct ltb_satgroup *g = x->r->sats;
+	char ports[256] = "", why[640];
+	size_t used = 0;
+
+	for (size_t i = 0; g != NULL && i < g->nports && used < sizeof ports;
+	    i++)
+		used += (size_t)snprintf(ports + used, sizeof ports - used,
+		    "%s%u", i ? "," : "", (unsigned)g->ports[i]);
+	snprintf(why, sizeof why, "none of the %.0f spans arrived: an argv "
+	    "client is not told where the satellites are, and writes where "
+	    "the original's clients did, 127.0.0.1:8360-8367; ours listen on "
+	    "%s:%s (run it with satellites there, or make it write where "
+	    "they are)", sent, g != NULL ? g->host : "127.0.0.1",
+	    ports[0] != '\0' ? ports : "no port");
+	fail_run(x, "%s", why);
+}
+
 /* The span counts of a traced run: everything that arrived, as the
  * original counted, what arrived broken or twice, and dropped as what did
  * not arrive intact and once. */
@@ -728,7 +825,9 @@ add_span_counts(struct run *x, cJSON *rec, double sent)
 		    (double)d->socket_drops);
 	/* A traced run that reached no satellite measured no tracer: say
 	 * what the satellites did see. */
-	if (d->spans_received == 0 && sent > 0 &&
+	if (d->spans_received == 0 && sent > 0 && x->argv)
+		argv_unreached(x, sent);
+	else if (d->spans_received == 0 && sent > 0 &&
 	    ltb_satcounts_diagnose(d, x->r->sats, why, sizeof why))
 		fail_run(x, "%s", why);
 }
@@ -919,6 +1018,9 @@ result_record(struct run *x, cJSON *summary, int have_spans)
 	    round(x->startup_cpu * 1e4) / 1e4);
 	cJSON_AddNumberToObject(rec, "startup_time",
 	    round(x->startup_time * 1e4) / 1e4);
+	cJSON_AddStringToObject(rec, "contract", x->argv ? "argv" : "http");
+	if (x->startup_from != NULL)
+		cJSON_AddStringToObject(rec, "startup_from", x->startup_from);
 	/* The kernel's peak covers what sampling missed: a run shorter than
 	 * one interval has no sample, and its peak is its last memory. */
 	peak = (uint64_t)x->ru.ru_maxrss * 1024;
@@ -966,7 +1068,7 @@ static int
 start_client(struct run *x, char *err, size_t errlen)
 {
 	struct ltb_runner *r = x->r;
-	char run_path[1200], *argv[4], env_url[300], *env[2];
+	char run_path[1200], *argv[CLIENT_ARGV_MAX], env_url[300], *env[2];
 	char *json = control_json(x);
 	FILE *out;
 
@@ -993,8 +1095,10 @@ start_client(struct run *x, char *err, size_t errlen)
 	x->out_fd = dup(fileno(out));
 	fclose(out);
 	/* The hook is set before the client can fetch; it waits on the lock
-	 * until the keeper's pid is known. */
-	ltb_ctlserver_on_fetch(r->ctl, on_fetch, x);
+	 * until the keeper's pid is known. An argv client's fetch, should it
+	 * make one, opens nothing. */
+	if (!x->argv)
+		ltb_ctlserver_on_fetch(r->ctl, on_fetch, x);
 	pthread_mutex_lock(&fetch_lock);
 	x->t0 = ltb_mono_s();
 	x->pid = ltb_proc_spawn_kept(argv, env, x->out_fd, x->cmd_err,
@@ -1009,18 +1113,166 @@ start_client(struct run *x, char *err, size_t errlen)
 	return 0;
 }
 
+/* The key of a client's start-up in the runner's cache. */
+static const char *
+startup_key(const cJSON *rec)
+{
+	const char *cmd = ltb_json_str(rec, "client_cmd", NULL);
+
+	return cmd != NULL ? cmd : ltb_json_str(rec, "client", "cmd");
+}
+
+/* An argv run's start-up, before anything of the run is taken: the
+ * record's (the calibration's), else the runner's probes of this client
+ * and trace, made now if need be. 0 (a probe that failed fails the run);
+ * -1 with a message in err on a system failure. */
+static int
+argv_startup(struct run *x, char *err, size_t errlen)
+{
+	struct ltb_runner *r = x->r;
+	const cJSON *c = cJSON_GetObjectItemCaseSensitive(x->rec,
+	    "startup_cpu");
+	const cJSON *t = cJSON_GetObjectItemCaseSensitive(x->rec,
+	    "startup_time");
+	const char *key = startup_key(x->rec);
+	struct ltb_startup *st;
+	char why[1024];
+	int rc;
+
+	if (cJSON_IsNumber(c) && cJSON_IsNumber(t) && c->valuedouble >= 0 &&
+	    t->valuedouble >= 0) {
+		x->startup_cpu = c->valuedouble;
+		x->startup_time = t->valuedouble;
+		x->startup_from = "calibration";
+		return 0;
+	}
+	x->startup_from = "probe";
+	for (size_t i = 0; i < r->nstartup; i++) {
+		st = &r->startup[i];
+		if (st->trace == x->msg.trace && strcmp(st->key, key) == 0) {
+			x->startup_cpu = st->cpu;
+			x->startup_time = st->time;
+			return 0;
+		}
+	}
+	rc = ltb_run_startup(r, x->rec, &x->startup_cpu, &x->startup_time,
+	    why, sizeof why);
+	if (rc < 0) {
+		snprintf(err, errlen, "%s", why);
+		return -1;
+	}
+	if (rc > 0) {
+		fail_run(x, "%s", why);
+		return 0;
+	}
+	/* Kept for the plan's next runs; a full cache probes again. */
+	if (r->nstartup < LTB_RUN_STARTUPS) {
+		st = &r->startup[r->nstartup++];
+		snprintf(st->key, sizeof st->key, "%s", key);
+		st->trace = x->msg.trace;
+		st->cpu = x->startup_cpu;
+		st->time = x->startup_time;
+	}
+	return 0;
+}
+
+/* An argv run that ended within its start-up measured nothing of it. */
+static void
+check_outlasted(struct run *x)
+{
+	char why[512];
+
+	if (!x->argv || x->probe || x->pid <= 0 || x->window_time > 0)
+		return;
+	snprintf(why, sizeof why, "the run lasted %.3f s, no longer than the "
+	    "client's start-up of %.3f s (by %s, a run of --repeat 0): it "
+	    "measured nothing; raise the runtime (or the rate) so that the run "
+	    "outlasts its start-up", x->t_end - x->t0, x->startup_time,
+	    x->startup_from);
+	fail_run(x, "%s", why);
+}
+
+static cJSON *run_one(struct ltb_runner *r, const cJSON *rec, int probe,
+    char *err, size_t errlen);
+
 cJSON *
 ltb_run(struct ltb_runner *r, const cJSON *rec, char *err, size_t errlen)
 {
-	struct run x = { .r = r, .rec = rec, .out_fd = -1 };
+	return run_one(r, rec, 0, err, errlen);
+}
+
+static int
+by_value(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+int
+ltb_run_startup(struct ltb_runner *r, const cJSON *rec, double *cpu,
+    double *time, char *err, size_t errlen)
+{
+	double cpus[LTB_RUN_PROBES], times[LTB_RUN_PROBES];
+	cJSON *probe = cJSON_Duplicate(rec, 1), *res;
+	const char *e;
+	int rc = -1;
+
+	/* Repeat may be absent (its default): set, not replaced. */
+	if (probe != NULL)
+		cJSON_DeleteItemFromObjectCaseSensitive(probe, "Repeat");
+	if (probe == NULL || cJSON_AddNumberToObject(probe, "Repeat",
+	    0) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	for (int i = 0; i < LTB_RUN_PROBES; i++) {
+		if ((res = run_one(r, probe, 1, err, errlen)) == NULL)
+			goto out;
+		if ((e = ltb_json_str(res, "error", NULL)) != NULL) {
+			snprintf(err, errlen, "cannot measure the client's "
+			    "start-up: its run of --repeat 0 failed: %s", e);
+			cJSON_Delete(res);
+			rc = 1;
+			goto out;
+		}
+		cpus[i] = ltb_json_num(res, "program_time", 0);
+		times[i] = ltb_json_num(res, "clock_time", 0);
+		cJSON_Delete(res);
+	}
+	/* The median of each, for noise: one slow start is not the rule. */
+	qsort(cpus, LTB_RUN_PROBES, sizeof cpus[0], by_value);
+	qsort(times, LTB_RUN_PROBES, sizeof times[0], by_value);
+	*cpu = cpus[LTB_RUN_PROBES / 2];
+	*time = times[LTB_RUN_PROBES / 2];
+	rc = 0;
+out:
+	cJSON_Delete(probe);
+	return rc;
+}
+
+static cJSON *
+run_one(struct ltb_runner *r, const cJSON *rec, int probe, char *err,
+    size_t errlen)
+{
+	struct run x = { .r = r, .rec = rec, .out_fd = -1, .probe = probe };
 	cJSON *summary = NULL, *result = NULL;
 	int have_spans = 0;
 	char why[512];
+	const char *contract = ltb_json_str(rec, "contract", "http");
 
 	snprintf(x.client, sizeof x.client, "%s",
 	    ltb_json_str(rec, "client", "cmd"));
 	ltb_control_default(&x.msg);
 	if (ltb_control_from_json(&x.msg, rec, err, errlen) < 0)
+		return NULL;
+	if (ltb_contract(contract) < 0) {
+		snprintf(err, errlen, "bad control record: \"contract\" "
+		    "\"%.40s\" is neither \"http\" nor \"argv\"", contract);
+		return NULL;
+	}
+	x.argv = ltb_contract(contract) == LTB_CONTRACT_ARGV;
+	if (x.argv && !probe && argv_startup(&x, err, errlen) < 0)
 		return NULL;
 	x.cpu_list = cJSON_CreateArray();
 	x.memory_list = cJSON_CreateArray();
@@ -1036,7 +1288,8 @@ ltb_run(struct ltb_runner *r, const cJSON *rec, char *err, size_t errlen)
 	x.self_cpu0 = self_cpu();
 	if (r->sats != NULL && r->sats->pid > 0)
 		x.sat_cpu0 = ltb_proc_cpu(r->sats->pid);
-	if (start_client(&x, err, errlen) < 0)
+	/* A start-up that could not be measured fails the run unstarted. */
+	if (x.error == NULL && start_client(&x, err, errlen) < 0)
 		goto out;
 	if (x.pid > 0) {
 		if (watch(&x) < 0) {
@@ -1050,6 +1303,7 @@ ltb_run(struct ltb_runner *r, const cJSON *rec, char *err, size_t errlen)
 		}
 		reap_group(&x);
 		exit_error(&x);
+		check_outlasted(&x);
 		summary = client_summary(&x);
 		/* The client is gone: what comes now is not its run's. */
 		if (x.script_posted == 1 && ltb_satgroup_script(r->sats, "[]",
@@ -1085,5 +1339,6 @@ out:
 	cJSON_Delete(x.events);
 	if (x.out_fd >= 0)
 		close(x.out_fd);
+	free(x.sh_cmd);
 	return result;
 }

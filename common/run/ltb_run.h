@@ -12,6 +12,16 @@
  * fetches its message) takes exact totals from the kernel and the
  * satellites' counts, and builds the result.
  *
+ * A record with "contract": "argv" starts the client the original
+ * LightStep Benchmarks' way instead: its command, then --trace 0|1 --sleep
+ * NS --sleep_interval NS --work N --repeat N --no_flush 0|1 --num_tags N
+ * --num_logs N from the message (which is still served, and
+ * LTB_CONTROL_URL still set: harmless, the client need not fetch). No
+ * fetch opens its window: it is the whole process less its start-up,
+ * which a run of --repeat 0 (the same flags otherwise) measures: the
+ * record's startup_cpu and startup_time (from the calibration), else
+ * probes the runner makes once per client and trace and keeps.
+ *
  * The caller blocks SIGINT, SIGTERM, SIGHUP and SIGCHLD in every thread
  * before starting any (so only the runner's sigtimedwait sees them), and
  * should be a child subreaper (ltb_proc_become_subreaper).
@@ -30,6 +40,14 @@
 #include "run/ltb_progress.h"
 #include "run/ltb_satellite_admin.h"
 
+/* An argv client's start-up, probed once per client and trace. */
+#define LTB_RUN_STARTUPS 32
+struct ltb_startup {
+	char key[512];			/* client_cmd, or client name */
+	int trace;
+	double cpu, time;		/* CPU-s, s */
+};
+
 struct ltb_runner {
 	struct ltb_ctlserver *ctl;	/* borrowed */
 	struct ltb_satgroup *sats;	/* borrowed */
@@ -45,6 +63,8 @@ struct ltb_runner {
 	struct ltb_progress progress;	/* samples and the client's output */
 	struct ltb_host host;		/* the machine, for the fingerprint */
 	int interrupted;		/* out: the signal that stopped us */
+	struct ltb_startup startup[LTB_RUN_STARTUPS];	/* probed */
+	size_t nstartup;
 };
 
 /* Defaults: 1 s sampling, timeouts on, no satellite events, 10 s fetch,
@@ -64,5 +84,16 @@ void ltb_runner_init(struct ltb_runner *r);
  */
 cJSON *ltb_run(struct ltb_runner *r, const cJSON *rec, char *err,
     size_t errlen);
+
+/*
+ * The start-up of the argv client of rec (borrowed): LTB_RUN_PROBES runs
+ * of rec with Repeat 0, the whole of each process measured, their median
+ * CPU-s into *cpu and seconds into *time (each its own median). 0; 1 when
+ * a probe failed, its result's error in err; -1 with a message in err on a
+ * system failure or when interrupted, as ltb_run.
+ */
+#define LTB_RUN_PROBES 3
+int ltb_run_startup(struct ltb_runner *r, const cJSON *rec, double *cpu,
+    double *time, char *err, size_t errlen);
 
 #endif

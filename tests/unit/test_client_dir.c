@@ -1,6 +1,7 @@
 /*
- * test_client_dir.c: a client's default protocol, the one line of its
- * clients/NAME/protocol file (common/run/ltb_client_dir.c).
+ * test_client_dir.c: a client's default protocol and contract, the one
+ * line of its clients/NAME/protocol and clients/NAME/contract files
+ * (common/run/ltb_client_dir.c).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -32,6 +33,8 @@ remove_dir(void **unused)
 	char path[128];
 
 	snprintf(path, sizeof path, "%s/protocol", dir);
+	unlink(path);
+	snprintf(path, sizeof path, "%s/contract", dir);
 	unlink(path);
 	return rmdir(dir);
 }
@@ -117,6 +120,59 @@ two_names_or_none_are_errors(void **unused)
 	assert_string_equal(err, want);
 }
 
+/* The contract file says text. */
+static void
+contract_file(const char *text)
+{
+	char path[128];
+	FILE *f;
+
+	snprintf(path, sizeof path, "%s/contract", dir);
+	assert_non_null(f = fopen(path, "w"));
+	fputs(text, f);
+	assert_int_equal(fclose(f), 0);
+}
+
+/* No file: http; the line names it, comments and blanks aside; a bad
+ * name, two, or none name the file and line. */
+static void
+the_contract_file(void **unused)
+{
+	char err[512], want[600], path[128];
+	int c = -1;
+
+	assert_int_equal(ltb_client_contract(dir, &c, err, sizeof err), 0);
+	assert_int_equal(c, LTB_CONTRACT_HTTP);
+	contract_file("# the original's flags\n\n  argv  \n");
+	assert_int_equal(ltb_client_contract(dir, &c, err, sizeof err), 0);
+	assert_int_equal(c, LTB_CONTRACT_ARGV);
+	contract_file("http\n");
+	assert_int_equal(ltb_client_contract(dir, &c, err, sizeof err), 0);
+	assert_int_equal(c, LTB_CONTRACT_HTTP);
+	contract_file("\n# x\nsoap\n");
+	assert_int_equal(ltb_client_contract(dir, &c, err, sizeof err), -1);
+	snprintf(want, sizeof want, "%s/contract:3: unknown contract 'soap' "
+	    "(known: http, argv)", dir);
+	assert_string_equal(err, want);
+	contract_file("argv\nhttp\n");
+	assert_int_equal(ltb_client_contract(dir, &c, err, sizeof err), -1);
+	snprintf(want, sizeof want, "%s/contract:2: a second contract (line 1 "
+	    "named one): the file names one", dir);
+	assert_string_equal(err, want);
+	contract_file("# nothing\n");
+	assert_int_equal(ltb_client_contract(dir, &c, err, sizeof err), -1);
+	snprintf(want, sizeof want, "%s/contract: names no contract (known: "
+	    "http, argv)", dir);
+	assert_string_equal(err, want);
+	snprintf(path, sizeof path, "%s/contract", dir);
+	unlink(path);
+	assert_int_equal(ltb_contract("argv"), LTB_CONTRACT_ARGV);
+	assert_int_equal(ltb_contract("http"), LTB_CONTRACT_HTTP);
+	assert_int_equal(ltb_contract("ARGV"), -1);
+	assert_string_equal(ltb_contract_name(LTB_CONTRACT_ARGV), "argv");
+	assert_string_equal(ltb_contract_name(LTB_CONTRACT_HTTP), "http");
+}
+
 /* The plan flags: --line-buffer and --meters into the control records. */
 static void
 line_buffer_and_meters_flags(void **unused)
@@ -158,6 +214,7 @@ main(void)
 		cmocka_unit_test(a_bad_name_names_the_file_line_and_known_ones),
 		cmocka_unit_test(two_names_or_none_are_errors),
 		cmocka_unit_test(line_buffer_and_meters_flags),
+		cmocka_unit_test(the_contract_file),
 	};
 
 	return cmocka_run_group_tests(tests, make_dir, remove_dir);

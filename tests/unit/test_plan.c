@@ -382,6 +382,94 @@ the_new_flags_parse_and_refuse(void **unused)
 	assert_non_null(strstr(err, "aa-noop"));
 }
 
+/* --contract argv: every record says so, and carries the start-up of
+ * an argv calibration of the same client, of no other. */
+static void
+argv_plans_carry_the_contract_and_the_start_up(void **unused)
+{
+	struct ltb_calibration c = cal;
+	struct ltb_plan_opts o;
+	struct recs s;
+	char err[256];
+
+	opts(&o, 2, 1, LTB_TRACE_BOTH);
+	plan(&o, &s);
+	for (size_t i = 0; i < s.n; i++)
+		assert_null(cJSON_GetObjectItem(s.r[i], "contract"));
+	recs_free(&s);
+	assert_int_equal(flag(&o, LTB_OPT_CONTRACT, "soap", err, sizeof err),
+	    -1);
+	assert_string_equal(err, "bad --contract 'soap': use http or argv");
+	assert_int_equal(flag(&o, LTB_OPT_CONTRACT, "argv", err, sizeof err),
+	    0);
+	assert_int_equal(o.contract, LTB_CONTRACT_ARGV);
+	assert_int_equal(o.contract_set, 1);
+	/* an http calibration: no start-up to carry */
+	plan(&o, &s);
+	assert_int_equal(s.n, 4);
+	for (size_t i = 0; i < s.n; i++) {
+		assert_string_equal(cJSON_GetObjectItem(s.r[i],
+		    "contract")->valuestring, "argv");
+		assert_null(cJSON_GetObjectItem(s.r[i], "startup_cpu"));
+	}
+	recs_free(&s);
+	c.contract = LTB_CONTRACT_ARGV;
+	c.startup_cpu = 0.25;
+	c.startup_time = 0.5;
+	assert_int_equal(ltb_plan(&o, &c, collect, &s), 4);
+	for (size_t i = 0; i < s.n; i++) {
+		assert_true(cJSON_GetObjectItem(s.r[i], "startup_cpu")->valuedouble == 0.25);
+		assert_true(cJSON_GetObjectItem(s.r[i], "startup_time")->valuedouble == 0.5);
+	}
+	recs_free(&s);
+	/* another client's start-up is not this one's */
+	o.client = "other";
+	assert_int_equal(ltb_plan(&o, &c, collect, &s), 4);
+	for (size_t i = 0; i < s.n; i++)
+		assert_null(cJSON_GetObjectItem(s.r[i], "startup_cpu"));
+	recs_free(&s);
+}
+
+/* A calibration record keeps its contract and an argv start-up; one
+ * without a contract is http's, with its start-up unknown. */
+static void
+calibration_records_keep_the_contract(void **unused)
+{
+	struct ltb_calibration c = cal, back;
+	char err[256];
+	cJSON *rec;
+
+	c.contract = LTB_CONTRACT_ARGV;
+	c.startup_cpu = 0.125;
+	c.startup_time = 0.75;
+	assert_non_null(rec = ltb_calibration_record(&c));
+	assert_string_equal(cJSON_GetObjectItem(rec, "contract")->valuestring,
+	    "argv");
+	assert_int_equal(ltb_calibration_from_json(&back, rec, err,
+	    sizeof err), 0);
+	assert_int_equal(back.contract, LTB_CONTRACT_ARGV);
+	assert_true(back.startup_cpu == 0.125 && back.startup_time == 0.75);
+	cJSON_DeleteItemFromObject(rec, "contract");
+	cJSON_DeleteItemFromObject(rec, "startup_time");
+	assert_int_equal(ltb_calibration_from_json(&back, rec, err,
+	    sizeof err), 0);
+	assert_int_equal(back.contract, LTB_CONTRACT_HTTP);
+	assert_true(back.startup_cpu < 0 && back.startup_time < 0);
+	cJSON_AddStringToObject(rec, "contract", "soap");
+	assert_int_equal(ltb_calibration_from_json(&back, rec, err,
+	    sizeof err), -1);
+	assert_non_null(strstr(err, "\"contract\""));
+	cJSON_Delete(rec);
+	/* an http calibration says so, and has no start-up */
+	c = cal;
+	c.startup_cpu = c.startup_time = -1;
+	assert_non_null(rec = ltb_calibration_record(&c));
+	assert_string_equal(cJSON_GetObjectItem(rec, "contract")->valuestring,
+	    "http");
+	assert_null(cJSON_GetObjectItem(rec, "startup_cpu"));
+	cJSON_Delete(rec);
+}
+
 int
 main(void)
 {
@@ -395,6 +483,8 @@ main(void)
 		cmocka_unit_test(shards_keep_pairs_whole_and_make_the_whole),
 		cmocka_unit_test(records_carry_the_planted_cost_and_the_work_rate),
 		cmocka_unit_test(the_new_flags_parse_and_refuse),
+		cmocka_unit_test(argv_plans_carry_the_contract_and_the_start_up),
+		cmocka_unit_test(calibration_records_keep_the_contract),
 	};
 
 	return cmocka_run_group_tests_name("plan", tests, NULL, NULL);

@@ -211,6 +211,54 @@ control_records_of_pairs(void **unused)
 	cJSON_Delete(r);
 }
 
+/* The argv contract's fields: a result's contract and startup_from, a
+ * control record's and a calibration's contract and start-up. */
+static void
+contracts_and_start_ups(void **unused)
+{
+	char err[256];
+	cJSON *r;
+
+	assert_int_equal(check_with("contract", "\"argv\"", err, sizeof err),
+	    0);
+	assert_int_equal(check_with("contract", "\"http\"", err, sizeof err),
+	    0);
+	assert_int_equal(check_with("contract", "\"grpc\"", err, sizeof err),
+	    -1);
+	assert_string_equal(err, "result's \"contract\" is \"grpc\", not "
+	    "one of the values it can have");
+	assert_int_equal(check_with("startup_from", "\"probe\"", err,
+	    sizeof err), 0);
+	assert_int_equal(check_with("startup_from", "\"calibration\"", err,
+	    sizeof err), 0);
+	assert_int_equal(check_with("startup_from", "\"guess\"", err,
+	    sizeof err), -1);
+	r = cJSON_Parse("{\"type\":\"control\",\"v\":1,\"client\":"
+	    "\"c\",\"contract\":\"argv\",\"startup_cpu\":0.1,"
+	    "\"startup_time\":0.2}");
+	assert_int_equal(ltb_record_check(r, err, sizeof err), 0);
+	cJSON_ReplaceItemInObjectCaseSensitive(r, "startup_cpu",
+	    cJSON_CreateNumber(-1));
+	assert_int_equal(ltb_record_check(r, err, sizeof err), -1);
+	cJSON_ReplaceItemInObjectCaseSensitive(r, "startup_cpu",
+	    cJSON_CreateNumber(0));
+	cJSON_ReplaceItemInObjectCaseSensitive(r, "contract",
+	    cJSON_CreateString("soap"));
+	assert_int_equal(ltb_record_check(r, err, sizeof err), -1);
+	assert_string_equal(err, "control's \"contract\" is \"soap\", not "
+	    "one of the values it can have");
+	cJSON_Delete(r);
+	r = cJSON_Parse("{\"type\":\"calibration\",\"v\":1,\"client\":"
+	    "\"c\",\"target_cpu\":0.7,\"sleep_per_work_ns\":1,"
+	    "\"work_per_second\":1e9,\"contract\":\"argv\","
+	    "\"startup_cpu\":0.1,\"startup_time\":0.2}");
+	assert_int_equal(ltb_record_check(r, err, sizeof err), 0);
+	cJSON_ReplaceItemInObjectCaseSensitive(r, "startup_time",
+	    cJSON_CreateString("0.2"));
+	assert_int_equal(ltb_record_check(r, err, sizeof err), -1);
+	cJSON_Delete(r);
+}
+
 static void
 versions_other_than_one_are_refused(void **unused)
 {
@@ -259,6 +307,7 @@ main(void)
 		cmocka_unit_test(wrong_types_and_bounds_are_refused),
 		cmocka_unit_test(pairs_and_the_fingerprint),
 		cmocka_unit_test(control_records_of_pairs),
+		cmocka_unit_test(contracts_and_start_ups),
 		cmocka_unit_test(versions_other_than_one_are_refused),
 		cmocka_unit_test(other_records_and_types),
 	};
