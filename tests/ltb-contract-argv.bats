@@ -180,12 +180,14 @@ orig() {
 	assert_equal "$(grep -c -- '--repeat 0 ' "$ARGV_LOG")" 6
 }
 
-@test "ltb-control plan carries an argv calibration's start-up into the client's own records" {
-	run --separate-stderr ltb-control plan --client argvc --calibration "$BATS_FILE_TMPDIR/calibration.json" --sps 100 --runtime 1
+@test "ltb-control plan carries an argv calibration's start-up into the client's own NoOp records, not its traced ones" {
+	run --separate-stderr ltb-control plan --client argvc --calibration "$BATS_FILE_TMPDIR/calibration.json" --sps 100 --runtime 1 --trace both
 	assert_success
-	run jq -r '"\(.contract) \(.startup_cpu == $c.startup_cpu) \(.startup_time == $c.startup_time)"' \
+	# the calibration's probes were NoOp: a traced run's start-up holds
+	# the tracer's set-up, and is probed with the tracer on
+	run jq -r '"\(.Trace) \(.contract) \(.startup_cpu == $c.startup_cpu) \(.startup_time == $c.startup_time) \(has("startup_cpu"))"' \
 		--argjson c "$(cat "$BATS_FILE_TMPDIR/calibration.json")" <<<"$output"
-	assert_output "argv true true"
+	assert_output "$(printf '%s\n' 'false argv true true true' 'true argv false false false')"
 }
 
 @test "--contract http overrides the contract file: the client is then started without flags" {

@@ -256,16 +256,20 @@ struct run_id {
 };
 
 /* An argv run's record: its contract, and the client's start-up when
- * the calibration measured it for this very client (another's is not
- * its own: the runner then measures it). */
+ * the calibration measured it for this very client and the run is NoOp,
+ * as the calibration's probes were. Another client's start-up is not
+ * its own, and a traced run's start-up holds the tracer's import and
+ * set-up, which a NoOp probe never paid: taking the NoOp figure out
+ * would charge them to the tracer's cost per span. The runner probes
+ * those itself, tracer on. */
 static void
 add_argv_contract(const struct ltb_plan_opts *o,
-    const struct ltb_calibration *c, cJSON *rec)
+    const struct ltb_calibration *c, int trace, cJSON *rec)
 {
 	const char *name = o->client ? o->client : "cmd";
 
 	cJSON_AddStringToObject(rec, "contract", "argv");
-	if (c->contract != LTB_CONTRACT_ARGV || c->startup_cpu < 0 ||
+	if (trace || c->contract != LTB_CONTRACT_ARGV || c->startup_cpu < 0 ||
 	    c->startup_time < 0 || strcmp(c->client, name) != 0)
 		return;
 	cJSON_AddNumberToObject(rec, "startup_cpu", c->startup_cpu);
@@ -319,7 +323,7 @@ control_record(const struct ltb_plan_opts *o, const struct ltb_calibration *c,
 	cJSON_AddNumberToObject(rec, "target_cpu", c->target_cpu);
 	cJSON_AddNumberToObject(rec, "work_per_second", c->work_per_second);
 	if (o->contract == LTB_CONTRACT_ARGV)
-		add_argv_contract(o, c, rec);
+		add_argv_contract(o, c, id->trace, rec);
 	if (ltb_control_to_json(&m, rec) < 0) {
 		cJSON_Delete(rec);
 		return NULL;
