@@ -203,3 +203,25 @@ SH
 	run jq -r '.SatellitePorts | length' "$TMP/node.json"
 	assert_output 1
 }
+
+@test "more spans arriving intact than the client sent fails the run, never a negative drop" {
+	# What a second program reporting to the same fixed ports looks like
+	# (or a client sending more than Repeat): 100 spans of its own plus
+	# 100 the run never sent.
+	cat >"$TMP/client.sh" <<SH
+curl -sS "\$LTB_CONTROL_URL" -o /dev/null || exit 1
+for seed in 1 2; do
+	$LTB_BUILD_DIR/tests/tools/mkreport --spans 100 --seed \$seed |
+		curl -s --max-time 2 --data-binary @- -o /dev/null \
+		http://127.0.0.1:9370/api/v2/reports
+done
+echo '{"type":"client","spans_sent":100}'
+SH
+	need_free 9370
+	control_record "$TMP/plan.jsonl" client_cmd="\"sh $TMP/client.sh\"" \
+		Trace=true Repeat=100
+	run --separate-stderr ltb-sample --plan "$TMP/plan.jsonl" --control-port 0 --satellite-ports 9370
+	assert_failure 1
+	run jq -r 'select(.type == "result") | "\(.spans_received) \(.dropped) \(.error)"' <<<"$output"
+	assert_output --partial "200 null 200 spans arrived intact but the client sent 100: another program reports to the satellites at 127.0.0.1:9370"
+}

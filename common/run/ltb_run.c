@@ -795,7 +795,7 @@ static void
 add_span_counts(struct run *x, cJSON *rec, double sent)
 {
 	const struct ltb_satcounts *d = &x->got;
-	char why[768];
+	char why[768], where[256];
 
 	cJSON_AddNumberToObject(rec, "spans_received",
 	    (double)d->spans_received);
@@ -813,8 +813,22 @@ add_span_counts(struct run *x, cJSON *rec, double sent)
 	    (double)d->spans_retried);
 	cJSON_AddNumberToObject(rec, "spans_intact",
 	    (double)ltb_satcounts_intact(d));
-	cJSON_AddNumberToObject(rec, "dropped",
-	    sent - (double)ltb_satcounts_intact(d));
+	if ((double)ltb_satcounts_intact(d) > sent) {
+		/* Not a negative drop: spans that are not the run's. */
+		cJSON_AddNullToObject(rec, "dropped");
+		ltb_satgroup_where(x->r->sats, where, sizeof where);
+		snprintf(why, sizeof why, "%llu %s arrived intact but the "
+		    "client sent %.0f: another program reports to the "
+		    "satellites at %s (give the run ports of its own: "
+		    "ltb-sample --satellite-ports), or the client makes more "
+		    "than it says (more than Repeat, or a summary that "
+		    "undercounts)", (unsigned long long)ltb_satcounts_intact(d),
+		    ltb_unit_plural(ltb_control_protocol_unit(x->msg.protocol)),
+		    sent, where);
+		fail_run(x, "%s", why);
+	} else
+		cJSON_AddNumberToObject(rec, "dropped",
+		    sent - (double)ltb_satcounts_intact(d));
 	cJSON_AddNumberToObject(rec, "dropped_refused",
 	    (double)ltb_satcounts_refused_only(d));
 	/* A metrics client's datagrams: a burst the satellites could not
@@ -1038,7 +1052,10 @@ result_record(struct run *x, cJSON *summary, int have_spans)
 	if (!isnan(claimed))
 		cJSON_AddNumberToObject(rec, "tracer_dropped",
 		    ltb_json_num(summary, "dropped", 0));
-	if (x->msg.trace && have_spans)
+	/* No sum to show when more arrived than were sent: the error says
+	 * why. */
+	if (x->msg.trace && have_spans &&
+	    (double)ltb_satcounts_intact(&x->got) <= sent)
 		add_accounting(x, rec, sent, isnan(claimed) ||
 		    cJSON_GetObjectItemCaseSensitive(summary, "dropped") ==
 		    NULL ? NAN : ltb_json_num(summary, "dropped", 0));
