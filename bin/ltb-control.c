@@ -332,7 +332,7 @@ plan_flag:
 static void
 show_progress(const struct ltb_progress_event *ev, void *ctx)
 {
-	char line[512];
+	char line[1536];
 
 	if (ev->what == LTB_PROGRESS_SAMPLE)
 		return;

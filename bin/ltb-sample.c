@@ -687,7 +687,7 @@ static void
 show_progress(const struct ltb_progress_event *ev, void *ctx)
 {
 	const struct sample *s = ctx;
-	char line[512], eta[96], where[160] = "";
+	char line[1536], eta[96], where[160] = "";
 
 	if (ltb_progress_line(ev, line, sizeof line)) {
 		if (ev->what != LTB_PROGRESS_SAMPLE)

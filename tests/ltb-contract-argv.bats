@@ -80,6 +80,26 @@ orig() {
 	assert_output "argv probe 100 plan null"
 }
 
+@test "a client that refuses --repeat 0 is still measured, its start-up left in and said so" {
+	# The original JS client throws on a Repeat below 1: its probe fails.
+	cat >"$TMP/refuser" <<-SH
+	#!/bin/sh
+	case " \$* " in *" --repeat 0 "*) echo "Error: Number of traces to send (repeat variable) must be > 0." >&2; exit 1 ;; esac
+	exec "$CLIENT" "\$@"
+	SH
+	chmod +x "$TMP/refuser"
+	control_record "$TMP/plan.json" contract='"argv"' client_cmd="\"$TMP/refuser\""
+	run --separate-stderr ltb-sample --plan "$TMP/plan.json" --control-port 0
+	assert_success
+	run jq -r 'select(.type == "result") | "\(.startup_from) \(.startup_cpu) \(.startup_time) \(.spans_sent) \(.error)"' <<<"$output"
+	assert_output "none 0 0 100 null"
+	[[ $stderr == *"measuring the start-up of c (NoOp): 3 runs of --repeat 0"* ]] || fail "no note of the probe: $stderr"
+	[[ $stderr == *"its run of --repeat 0 failed"*"its start-up is left in its window (startup_from \"none\")"* ]] ||
+		fail "no note of the failed probe: $stderr"
+	# the client's own words are shown too
+	[[ $stderr == *"must be > 0"* ]] || fail "the client's error is not shown: $stderr"
+}
+
 @test "a traced argv run's spans are counted exactly at the satellites, spans_sent from the plan without a summary" {
 	start_satellite
 	export LTB_ARGV_PORT=$SAT_PORT

@@ -54,7 +54,8 @@ static const char *const arms[] = { "base", "test", NULL };
 /* How a client was started (ltb-client(7)), and where an argv run's
  * start-up, taken out of its window, was measured. */
 static const char *const contracts[] = { "http", "argv", NULL };
-static const char *const startup_froms[] = { "calibration", "probe", NULL };
+static const char *const startup_froms[] = { "calibration", "probe", "none",
+    NULL };
 /* What spans_sent and the counts after it count: tracers' spans, metrics
  * clients' measurements (meter updates), OSProfiler's trace points; and
  * their words, in the same order. */

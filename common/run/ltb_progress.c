@@ -37,6 +37,9 @@ ltb_progress_line(const struct ltb_progress_event *ev, char *buf,
 		    "%.2f CPU", ev->client, ev->u.calibrate.work_per_second,
 		    ev->u.calibrate.target_cpu);
 		break;
+	case LTB_PROGRESS_NOTE:
+		n = snprintf(buf, len, "%s", ev->u.note);
+		break;
 	case LTB_PROGRESS_CALIBRATE_RUN:
 		n = snprintf(buf, len, "calibrate %s: run %d: cpu %.3f (sleep "
 		    "%.4g ns/work)", ev->client, ev->u.calibrate.run,

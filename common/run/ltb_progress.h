@@ -21,6 +21,8 @@ enum ltb_progress_what {
 					 * summary, once it exited */
 	LTB_PROGRESS_CALIBRATE_RATE,	/* calibration measured the work rate */
 	LTB_PROGRESS_CALIBRATE_RUN,	/* one calibration run at the rate */
+	LTB_PROGRESS_NOTE,		/* a line for the person watching: a
+					 * step begun, a figure not taken */
 };
 
 /* One piece of progress; everything in it is borrowed for the call. */
@@ -50,6 +52,7 @@ struct ltb_progress_event {
 			double cpu;		/* the run's CPU */
 			double sleep_per_work_ns;	/* what the run slept */
 		} calibrate;
+		const char *note;	/* LTB_PROGRESS_NOTE: the line */
 	} u;
 };
 

@@ -28,6 +28,7 @@
 #include <math.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,7 +62,8 @@ struct run {
 	const cJSON *rec;
 	int argv;			/* the argv contract */
 	int probe;			/* a start-up probe: the whole process */
-	const char *startup_from;	/* argv: "calibration" or "probe" */
+	const char *startup_from;	/* argv: "calibration", "probe" or
+					 * "none" (its probe failed) */
 	char flags[8][24];		/* argv: the flags' values */
 	char *sh_cmd;			/* argv --client-cmd: CMD "$@" */
 	struct ltb_control msg;
@@ -1139,6 +1141,24 @@ startup_key(const cJSON *rec)
 	return cmd != NULL ? cmd : ltb_json_str(rec, "client", "cmd");
 }
 
+/* A line for the person watching, through the tool's progress. */
+static void __attribute__((format(printf, 2, 3)))
+note(struct run *x, const char *fmt, ...)
+{
+	struct ltb_progress_event ev = {
+		.what = LTB_PROGRESS_NOTE,
+		.client = x->client,
+	};
+	char line[1400];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof line, fmt, ap);
+	va_end(ap);
+	ev.u.note = line;
+	ltb_progress_say(&x->r->progress, &ev);
+}
+
 /* An argv run's start-up, before anything of the run is taken: the
  * record's (the calibration's), else the runner's probes of this client
  * and trace, made now if need be. 0 (a probe that failed fails the run);
@@ -1169,9 +1189,13 @@ argv_startup(struct run *x, char *err, size_t errlen)
 		if (st->trace == x->msg.trace && strcmp(st->key, key) == 0) {
 			x->startup_cpu = st->cpu;
 			x->startup_time = st->time;
+			if (st->none)
+				x->startup_from = "none";
 			return 0;
 		}
 	}
+	note(x, "measuring the start-up of %s (%s): %d runs of --repeat 0",
+	    x->client, x->msg.trace ? "traced" : "NoOp", LTB_RUN_PROBES);
 	rc = ltb_run_startup(r, x->rec, &x->startup_cpu, &x->startup_time,
 	    why, sizeof why);
 	if (rc < 0) {
@@ -1179,8 +1203,14 @@ argv_startup(struct run *x, char *err, size_t errlen)
 		return -1;
 	}
 	if (rc > 0) {
-		fail_run(x, "%s", why);
-		return 0;
+		/* A client that refuses --repeat 0 (the original JS client
+		 * throws) is still measured, start-up and all, and the result
+		 * says so: both arms pay the same start-up. */
+		x->startup_cpu = x->startup_time = 0;
+		x->startup_from = "none";
+		note(x, "%s: its start-up is left in its window (startup_from "
+		    "\"none\"); a calibration of the client, or a record with "
+		    "startup_cpu and startup_time, takes it out", why);
 	}
 	/* Kept for the plan's next runs; a full cache probes again. */
 	if (r->nstartup < LTB_RUN_STARTUPS) {
@@ -1189,6 +1219,7 @@ argv_startup(struct run *x, char *err, size_t errlen)
 		st->trace = x->msg.trace;
 		st->cpu = x->startup_cpu;
 		st->time = x->startup_time;
+		st->none = rc > 0;
 	}
 	return 0;
 }

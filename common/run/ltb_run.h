@@ -46,6 +46,7 @@ struct ltb_startup {
 	char key[512];			/* client_cmd, or client name */
 	int trace;
 	double cpu, time;		/* CPU-s, s */
+	int none;			/* its probe failed: nothing taken out */
 };
 
 struct ltb_runner {
