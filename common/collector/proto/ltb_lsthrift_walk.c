@@ -34,7 +34,7 @@ enum {
 /* What a field is for, to validation. */
 enum {
 	R_NONE, R_MSGNAME, R_SPAN_GUID, R_TRACE_GUID, R_NAME, R_JOIN_KEY,
-	R_JOIN_VALUE, R_ATTR_KEY, R_OLDEST, R_YOUNGEST
+	R_JOIN_VALUE, R_ATTR_KEY, R_OLDEST, R_YOUNGEST, R_JOINS, R_ATTRS
 };
 
 /* Structs whose beginning and end validation sees. */
@@ -103,9 +103,9 @@ static const struct lst_field f_span[] = {
 	{ 11, T_STRING, 0, R_TRACE_GUID, NULL },
 	{ 2, T_STRING, 0, R_NONE, NULL },
 	{ 3, T_STRING, 0, R_NAME, NULL },
-	{ 4, T_LIST, T_STRUCT, R_NONE, &d_join },
+	{ 4, T_LIST, T_STRUCT, R_JOINS, &d_join },
 	{ 5, T_I64, 0, R_OLDEST, NULL }, { 6, T_I64, 0, R_YOUNGEST, NULL },
-	{ 8, T_LIST, T_STRUCT, R_NONE, &d_attr },
+	{ 8, T_LIST, T_STRUCT, R_ATTRS, &d_attr },
 	{ 9, T_BOOL, 0, R_NONE, NULL },
 	{ 10, T_LIST, T_STRUCT, R_NONE, &d_log },
 };
@@ -259,6 +259,11 @@ begin_value(struct ltb_lst_walk *w, uint8_t t, const struct lst_desc *d,
 	w->vdesc = d;
 	w->field = f;
 	w->role = f != NULL ? f->role : R_NONE;
+	/* a list given again replaces the earlier one, as Thrift reads */
+	if (w->role == R_JOINS)
+		w->join_found = 0;
+	else if (w->role == R_ATTRS)
+		w->span.empty_key = 0;
 	switch (t) {
 	case T_STRING:
 		fixed(w, W_STRLEN, 4);
