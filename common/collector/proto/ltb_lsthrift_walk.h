@@ -31,9 +31,11 @@
  * Per SpanRecord it fills a struct ltb_lst_span (ltb_lsthrift.h) as its
  * fields arrive (guids hashed, never held) and calls back when the span's
  * struct ends; a field given twice counts as its last occurrence, as
- * Thrift's readers do. The first join id whose TraceKey is "trace_guid"
- * and whose Value is not empty gives the trace guid when trace_guid (11)
- * is absent or empty. An attribute's Key absent counts as empty.
+ * Thrift's readers do (a join_ids or attributes list given again replaces
+ * the earlier one). The first join id of join_ids whose TraceKey is
+ * "trace_guid" and whose Value is not empty gives the trace guid when
+ * trace_guid (11) is absent or empty. An attribute's Key absent counts as
+ * empty.
  *
  * Its oracle is tests/tools/lsthrift.py (python3-thrift), line for line.
  */
