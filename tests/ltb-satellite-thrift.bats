@@ -195,6 +195,20 @@ with open(sys.argv[2], "wb", buffering=0) as out:
 	assert_output "$(printf '40\t0\t0\t1')"
 }
 
+@test "a gzip body, and --validate full, are counted the same" {
+	body=$(thrift_file r.bin --spans 30 --unknown --invalid no_start:2)
+	gzip -c "$body" >"$TMP/r.gz"
+	start_satellite --validate full
+	run post_thrift "$TMP/r.gz" "$SAT_PORT" -H 'Content-Encoding: gzip'
+	assert_output "200 $THRIFT"
+	run lsthrift reply "$TMP/answer"
+	assert_output --regexp '^reply Report 2 1 '
+	run sat_stat '[.spans_received, .invalid_spans,
+		.protocols.lightstep_thrift.invalid_by_reason.no_start,
+		.duplicate_spans] | @tsv'
+	assert_output "$(printf '32\t2\t2\t0')"
+}
+
 @test "our walk reads every seed and hundreds of mutants as python3-thrift does" {
 	seeds=("$LTB_ROOT"/tests/fuzz/seeds/lightstep_thrift/*)
 	((${#seeds[@]} >= 8))
