@@ -209,6 +209,27 @@ with open(sys.argv[2], "wb", buffering=0) as out:
 	assert_output "$(printf '32\t2\t2\t0')"
 }
 
+@test "a span sent as thrift binary and again as thrift JSON is a duplicate" {
+	body=$(thrift_file r.bin --spans 8 --join)
+	# the same guids (encode's: 0000000000000001.., trace 00000000000000aa)
+	"$PY" -c '
+import json
+print(json.dumps({"span_records": [
+    {"span_guid": "%016x" % (i + 1), "trace_guid": "00000000000000aa",
+     "span_name": "op", "oldest_micros": 10, "youngest_micros": 20}
+    for i in range(8)]}))' >"$TMP/r.json"
+	start_satellite
+	run post_thrift "$body"
+	assert_output "200 $THRIFT"
+	run curl -sS -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' \
+		--data-binary "@$TMP/r.json" "http://127.0.0.1:${SAT_PORTS[1]}/api/v0/reports"
+	assert_output 200
+	run sat_stat '[.spans_received, .invalid_spans, .duplicate_spans,
+		.protocols.lightstep_thrift.received,
+		.protocols.lightstep_thrift_json.received] | @tsv'
+	assert_output "$(printf '16\t0\t8\t8\t8')"
+}
+
 @test "our walk reads every seed and hundreds of mutants as python3-thrift does" {
 	seeds=("$LTB_ROOT"/tests/fuzz/seeds/lightstep_thrift/*)
 	((${#seeds[@]} >= 8))
