@@ -158,6 +158,7 @@ bench:
 # seeds/http/, spectatord datagrams (also a protocol's) in seeds/spectatord/.
 # RESP request streams (a limit byte, then the stream) in seeds/resp/.
 FUZZ_SEEDS_fuzz_report = tests/fuzz/seeds/lightstep
+FUZZ_SEEDS_fuzz_lsthrift = tests/fuzz/seeds/lightstep_thrift
 FUZZ_SEEDS_fuzz_atlas = tests/fuzz/seeds/atlas
 FUZZ_SEEDS_fuzz_lsthrift_json = tests/fuzz/seeds/lightstep_thrift_json
 FUZZ_SEEDS_fuzz_osprofiler = tests/fuzz/seeds/osprofiler

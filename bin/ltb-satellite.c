@@ -180,7 +180,7 @@ print_usage(FILE *f)
 	fputs("\nProtocols served on every port (unit counted):\n", f);
 	for (size_t i = 0; (p = ltb_collector_protocols[i]) != NULL; i++)
 		if (p->transport == LTB_TRANSPORT_HTTP)
-			fprintf(f, "  %-21s POST %-20s %s\n", p->name, p->path,
+			fprintf(f, "  %-21s POST %-23s %s\n", p->name, p->path,
 			    p->unit);
 	for (size_t i = 0; (p = ltb_collector_protocols[i]) != NULL; i++)
 		if (p->transport == LTB_TRANSPORT_UDP ||

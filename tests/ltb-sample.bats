@@ -486,12 +486,12 @@ SH
 }
 
 @test "a client reporting to a path no protocol serves fails naming the path" {
-	reporting_client /_rpc/v1/reports/binary
+	reporting_client /api/v2/spans
 	run --separate-stderr ltb-sample --plan "$TMP/plan.jsonl" --control-port 0
 	assert_failure 1
 	run jq -r .error <<<"$(results)"
 	assert_output --partial "2 requests to paths no protocol serves"
-	assert_output --partial "/_rpc/v1/reports/binary 2 (LightStep's thrift transport"
+	assert_output --partial "/api/v2/spans 2 (Zipkin, which ltb does not serve)"
 }
 
 @test "a client that claims more spans than it was asked for fails its run" {

@@ -418,15 +418,15 @@ LTB_NOT_IN_FRESH_ROOT="the satellite needs nothing a fresh machine lacks that cl
 @test "counts requests to paths no protocol serves, by path, per port and summed" {
 	start_satellite
 	post() { curl -sS -o /dev/null -w '%{http_code}\n' --data-binary x "http://127.0.0.1:$1$2"; }
-	run post "$SAT_PORT" /_rpc/v1/reports/binary
+	run post "$SAT_PORT" /api/v2/spans
 	assert_output 404
-	post "$SAT_PORT" /_rpc/v1/reports/binary
-	post "${SAT_PORTS[1]}" /_rpc/v1/reports/binary
+	post "$SAT_PORT" /api/v2/spans
+	post "${SAT_PORTS[1]}" /api/v2/spans
 	post "${SAT_PORTS[1]}" /made/up
-	run sat_stat '[.requests, .unknown_path_requests, .unknown_paths["/_rpc/v1/reports/binary"], .unknown_paths["/made/up"], .unknown_paths_other] | @tsv'
+	run sat_stat '[.requests, .unknown_path_requests, .unknown_paths["/api/v2/spans"], .unknown_paths["/made/up"], .unknown_paths_other] | @tsv'
 	assert_output "$(printf '4\t4\t3\t1\t0')"
 	run sat_stat '.ports | map(.unknown_paths | to_entries | map("\(.key)=\(.value)") | join(",")) | join(" ")'
-	assert_output "/_rpc/v1/reports/binary=2 /_rpc/v1/reports/binary=1,/made/up=1"
+	assert_output "/api/v2/spans=2 /api/v2/spans=1,/made/up=1"
 	# Nothing of it is a span or a report.
 	run sat_stat '[.spans_received, .reports, .rejected_reports] | @tsv'
 	assert_output "$(printf '0\t0\t0')"

@@ -179,6 +179,7 @@ int ltb_collector_reads(const struct ltb_collector_proto *p,
     const char *content_type);
 
 extern const struct ltb_collector_proto ltb_proto_lightstep;
+extern const struct ltb_collector_proto ltb_proto_lightstep_thrift;
 extern const struct ltb_collector_proto ltb_proto_otlp;
 extern const struct ltb_collector_proto ltb_proto_spectatord;
 extern const struct ltb_collector_proto ltb_proto_atlas;

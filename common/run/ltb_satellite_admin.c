@@ -459,8 +459,6 @@ static const char *
 path_hint(const char *path)
 {
 	static const char *const hints[][2] = {
-		{ "/_rpc/v1/reports/binary", "LightStep's thrift transport, "
-		    "which ltb does not serve yet: use the proto transport" },
 		{ "/api/v0/reports", "LightStep's thrift JSON, which ltb does "
 		    "not serve: use the proto transport" },
 		{ "/v1/traces", "OTLP/HTTP, which ltb does not serve yet" },

@@ -424,17 +424,16 @@ diagnoses_paths_no_protocol_serves(void **unused)
 
 	d.connections = 1;
 	d.requests = d.unknown_path_requests = 6;
-	map_set(&d.unknown_paths, "/_rpc/v1/reports/binary", 3);
+	map_set(&d.unknown_paths, "/api/v2/spans", 3);
 	map_set(&d.unknown_paths, "/made/up", 1);
 	d.unknown_paths.other = 2;
 	assert_int_equal(ltb_satcounts_diagnose(&d, &g, buf, sizeof buf), 1);
 	assert_string_equal(buf, "the satellites at 127.0.0.1:8360,8361 "
 	    "received no intact span: 6 requests to paths no protocol serves "
-	    "(ltb serves POST /api/v2/reports, POST /v1/traces, "
-	    "POST /api/v1/publish, POST /api/v0/reports): "
-	    "/_rpc/v1/reports/binary 3 "
-	    "(LightStep's thrift transport, which ltb does not serve yet: use "
-	    "the proto transport), /made/up 1, other paths 2");
+	    "(ltb serves POST /api/v2/reports, POST /_rpc/v1/reports/binary, "
+	    "POST /v1/traces, POST /api/v1/publish, POST /api/v0/reports): "
+	    "/api/v2/spans 3 (Zipkin, which ltb does not serve), "
+	    "/made/up 1, other paths 2");
 }
 
 static void
@@ -635,9 +634,9 @@ diagnoses_a_real_satellite_group(void **unused)
 	snprintf(want, sizeof want, "no connection reached the satellites at "
 	    "%s: is the client pointed at the right host and ports?", where);
 	assert_string_equal(line, want);
-	/* A tracer on the thrift transport, and one that only connects. */
-	assert_int_equal(post_to(g.ports[0], "/_rpc/v1/reports/binary"), 404);
-	assert_int_equal(post_to(g.ports[1], "/_rpc/v1/reports/binary"), 404);
+	/* A Zipkin tracer, and one that only connects. */
+	assert_int_equal(post_to(g.ports[0], "/api/v2/spans"), 404);
+	assert_int_equal(post_to(g.ports[1], "/api/v2/spans"), 404);
 	connect_only(g.ports[1]);
 	end = ltb_mono_s() + 5;
 	do {
@@ -652,12 +651,9 @@ diagnoses_a_real_satellite_group(void **unused)
 	assert_int_equal(ltb_satcounts_diagnose(&d, &g, line, sizeof line), 1);
 	snprintf(want, sizeof want, "the satellites at %s received no intact "
 	    "span: 2 requests to paths no protocol serves (ltb serves POST "
-	    "/api/v2/reports, POST /v1/traces, POST /api/v1/publish, "
-	    "POST /api/v0/reports): "
-	    "/_rpc/v1/reports/binary 2 "
-	    "(LightStep's thrift "
-	    "transport, which ltb does not serve yet: use the proto "
-	    "transport)", where);
+	    "/api/v2/reports, POST /_rpc/v1/reports/binary, POST /v1/traces, "
+	    "POST /api/v1/publish, POST /api/v0/reports): /api/v2/spans 2 "
+	    "(Zipkin, which ltb does not serve)", where);
 	assert_string_equal(line, want);
 }
 

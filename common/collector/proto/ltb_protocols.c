@@ -9,6 +9,7 @@
 
 const struct ltb_collector_proto *const ltb_collector_protocols[] = {
 	&ltb_proto_lightstep,	/* HTTP POST /api/v2/reports, protobuf */
+	&ltb_proto_lightstep_thrift,	/* HTTP POST /_rpc/v1/reports/binary, thrift */
 	&ltb_proto_otlp,	/* HTTP POST /v1/traces, protobuf and JSON */
 	&ltb_proto_atlas,	/* HTTP POST /api/v1/publish, JSON */
 	&ltb_proto_spectatord,	/* datagrams (UDP, unix): spectatord lines */
