@@ -454,14 +454,11 @@ ltb_satgroup_where(const struct ltb_satgroup *g, char *buf, size_t len)
 }
 
 /* What a path no protocol serves is, when we know: the transports tracers
- * speak that ltb-satellite does not. */
+ * speak that ltb-satellite does not (a path it serves never gets here). */
 static const char *
 path_hint(const char *path)
 {
 	static const char *const hints[][2] = {
-		{ "/api/v0/reports", "LightStep's thrift JSON, which ltb does "
-		    "not serve: use the proto transport" },
-		{ "/v1/traces", "OTLP/HTTP, which ltb does not serve yet" },
 		{ "/v1/metrics", "OTLP/HTTP metrics, which ltb does not serve "
 		    "yet" },
 		{ "/api/v2/spans", "Zipkin, which ltb does not serve" },
