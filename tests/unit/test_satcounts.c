@@ -445,12 +445,11 @@ names_the_transports_it_knows(void **unused)
 
 	d.connections = 1;
 	d.requests = d.unknown_path_requests = 2;
-	map_set(&d.unknown_paths, "/api/v0/reports", 1);
-	map_set(&d.unknown_paths, "/v1/traces", 1);
+	map_set(&d.unknown_paths, "/api/traces", 1);
+	map_set(&d.unknown_paths, "/v1/metrics", 1);
 	assert_int_equal(ltb_satcounts_diagnose(&d, &g, buf, sizeof buf), 1);
-	assert_non_null(strstr(buf, "/api/v0/reports 1 (LightStep's thrift "
-	    "JSON"));
-	assert_non_null(strstr(buf, "/v1/traces 1 (OTLP/HTTP"));
+	assert_non_null(strstr(buf, "/api/traces 1 (Jaeger's HTTP thrift"));
+	assert_non_null(strstr(buf, "/v1/metrics 1 (OTLP/HTTP metrics"));
 }
 
 static void
