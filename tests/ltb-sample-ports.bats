@@ -14,6 +14,8 @@
 
 load test_helper
 
+LTB_NOT_IN_FRESH_ROOT="ltb-sample needs only what client-c.bats and make demo use there; run on the normal and sanitizer builds"
+
 # port_busy PORT: 0 when something listens on 127.0.0.1:PORT.
 port_busy() {
 	python3 - "$1" <<-'PY'
