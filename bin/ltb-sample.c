@@ -713,16 +713,21 @@ report(struct sample *s, size_t i, const cJSON *res)
 	const char *e = ltb_json_str(res, "error", NULL);
 	const cJSON *recv = cJSON_GetObjectItemCaseSensitive(res,
 	    "spans_received");
+	const cJSON *dropped = cJSON_GetObjectItemCaseSensitive(res,
+	    "dropped");
 	char spans[160] = "", eta[96];
 
 	/* in the run's unit: spans, a metrics client's measurements, trace
 	 * points */
-	if (cJSON_IsNumber(recv))
+	if (cJSON_IsNumber(recv) && cJSON_IsNumber(dropped))
 		snprintf(spans, sizeof spans, ", %.0f/%.0f %s, %.0f "
 		    "dropped", recv->valuedouble,
 		    ltb_json_num(res, "spans_sent", 0),
-		    ltb_unit_plural(ltb_unit(res)),
-		    ltb_json_num(res, "dropped", 0));
+		    ltb_unit_plural(ltb_unit(res)), dropped->valuedouble);
+	else if (cJSON_IsNumber(recv))	/* more arrived than were sent */
+		snprintf(spans, sizeof spans, ", %.0f/%.0f %s",
+		    recv->valuedouble, ltb_json_num(res, "spans_sent", 0),
+		    ltb_unit_plural(ltb_unit(res)));
 	plan_eta(s, i + 1, 0, eta, sizeof eta);
 	fprintf(stderr, "%s%s: run %zu/%zu: %s %s %g sps %g s trial %.0f: "
 	    "cpu %.3f, %.2f s%s%s%s%s%s\n", s->live ? "\r" : "",
