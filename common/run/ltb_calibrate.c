@@ -124,7 +124,9 @@ measure(struct ltb_runner *r, const struct ltb_calibrate_opts *o,
 		nz->load = fmax(nz->load, ltb_json_num(noise, "loadavg", 0));
 	}
 	cJSON_Delete(res);
-	if (*cpu_s < 0 || *clock_s <= 0) {
+	/* An argv run within its start-up has an empty window: work_rate
+	 * grows its runs past it. */
+	if (*cpu_s < 0 || (*clock_s <= 0 && o->contract != LTB_CONTRACT_ARGV)) {
 		snprintf(err, errlen, "calibration run measured no time");
 		return -1;
 	}
@@ -243,7 +245,9 @@ ltb_calibrate(struct ltb_runner *r, const struct ltb_calibrate_opts *o,
 
 	r->down_at = r->up_at = -1;
 	r->script = NULL;
+	r->calibrating = 1;
 	rc = calibrate(r, o, out, err, errlen);
+	r->calibrating = 0;
 	r->down_at = down;
 	r->up_at = up;
 	r->script = script;
@@ -280,6 +284,13 @@ calibrate(struct ltb_runner *r, const struct ltb_calibrate_opts *o,
 		if (measure(r, o, out, work, sleep_ns, repeat, o->runtime,
 		    &cpu_s, &clock_s, &nz, err, errlen) < 0)
 			return -1;
+		if (clock_s <= 0 || cpu_s <= 0) {
+			snprintf(err, errlen, "a calibration run of %.3g s "
+			    "measured nothing beyond the client's start-up "
+			    "(%.3f s): raise --runtime", o->runtime,
+			    out->startup_time);
+			return -1;
+		}
 		cpu = cpu_s / clock_s;
 		out->achieved_cpu = cpu;
 		out->iterations = i + 1;

@@ -1230,7 +1230,8 @@ check_outlasted(struct run *x)
 {
 	char why[512];
 
-	if (!x->argv || x->probe || x->pid <= 0 || x->window_time > 0)
+	if (!x->argv || x->probe || x->r->calibrating || x->pid <= 0 ||
+	    x->window_time > 0)
 		return;
 	snprintf(why, sizeof why, "the run lasted %.3f s, no longer than the "
 	    "client's start-up of %.3f s (by %s, a run of --repeat 0): it "

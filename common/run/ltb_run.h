@@ -64,6 +64,10 @@ struct ltb_runner {
 	struct ltb_progress progress;	/* samples and the client's output */
 	struct ltb_host host;		/* the machine, for the fingerprint */
 	int interrupted;		/* out: the signal that stopped us */
+	/* Calibration runs (ltb_calibrate sets it): an argv run that ends
+	 * within its start-up has an empty window, not an error: the
+	 * calibration grows its runs until Work shows. */
+	int calibrating;
 	struct ltb_startup startup[LTB_RUN_STARTUPS];	/* probed */
 	size_t nstartup;
 };
