@@ -269,7 +269,10 @@ add_argv_contract(const struct ltb_plan_opts *o,
 	const char *name = o->client ? o->client : "cmd";
 
 	cJSON_AddStringToObject(rec, "contract", "argv");
-	if (trace || c->contract != LTB_CONTRACT_ARGV || c->startup_cpu < 0 ||
+	/* A command's calibration is named "cmd" whatever the command was:
+	 * it cannot say it was this one's. */
+	if (trace || o->client_cmd != NULL ||
+	    c->contract != LTB_CONTRACT_ARGV || c->startup_cpu < 0 ||
 	    c->startup_time < 0 || strcmp(c->client, name) != 0)
 		return;
 	cJSON_AddNumberToObject(rec, "startup_cpu", c->startup_cpu);

@@ -438,6 +438,15 @@ argv_plans_carry_the_contract_and_the_start_up(void **unused)
 	for (size_t i = 0; i < s.n; i++)
 		assert_null(cJSON_GetObjectItem(s.r[i], "startup_cpu"));
 	recs_free(&s);
+	/* nor is a command's calibration ("cmd", whatever the command was)
+	 * a given command's */
+	o.client = NULL;
+	o.client_cmd = "node other.js";
+	snprintf(c.client, sizeof c.client, "cmd");
+	assert_int_equal(ltb_plan(&o, &c, collect, &s), 4);
+	for (size_t i = 0; i < s.n; i++)
+		assert_null(cJSON_GetObjectItem(s.r[i], "startup_cpu"));
+	recs_free(&s);
 }
 
 /* A calibration record keeps its contract and an argv start-up; one
