@@ -46,6 +46,9 @@ hold_port() {
 	python3 -c '
 import socket, sys, time
 s = socket.socket()
+# as a server would: a port whose last connections wait in TIME_WAIT
+# (the previous test's satellites) can be listened on again
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 s.bind(("127.0.0.1", int(sys.argv[1])))
 s.listen(64)
 print("held", flush=True)
