@@ -47,7 +47,7 @@ hold_port() {
 import socket, sys, time
 s = socket.socket()
 # as a server would: a port whose last connections wait in TIME_WAIT
-# (the previous test's satellites) can be listened on again
+# (the previous test of ours) can be listened on again
 s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 s.bind(("127.0.0.1", int(sys.argv[1])))
 s.listen(64)
