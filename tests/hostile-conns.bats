@@ -22,11 +22,12 @@ hold() {
 	wait_for 30 grep -q '"held"' "$HOLD_OUT"
 }
 
-# A tracer's report of 100 spans to port $1: its HTTP status, or 000.
+# A tracer's report of 100 spans to port $1: its HTTP status, or 000 (15 s
+# at most: getting through is the point, not speed on a loaded machine).
 report_100() {
 	local report
 	report=$(mkreport_file r100.bin --spans 100)
-	post_report "$report" "$1" --max-time 5 2>/dev/null || true
+	post_report "$report" "$1" --max-time 15 2>/dev/null || true
 }
 
 stat_at_least() { (($(sat_stat "$1") >= $2)); }
