@@ -8,11 +8,14 @@
 
 load test_helper
 
+LTB_NOT_UNDER_SANITIZER="its client is a third-party node library, which no sanitizer instruments; the ltb-sample, satellite and protocol code it drives runs under the sanitizers in ltb-sample*.bats, ltb-satellite*.bats and the fuzz targets"
+
 LTB_NOT_IN_FRESH_ROOT="its tracer comes from tests/js's npm packages, which client-js.bats already runs there"
 
 ARGV_CLIENT=$LTB_ROOT/tests/js/argv-client.js
 
 setup_file() {
+	[[ -z $(why_not_here) ]] || return 0
 	command -v node >/dev/null || fail "node not found: tests/js needs Node.js"
 	[[ -d $LTB_ROOT/tests/js/node_modules/lightstep-tracer ]] ||
 		fail "tests/js/node_modules missing: run docker/deps.sh"

@@ -7,9 +7,12 @@
 
 load test_helper
 
+LTB_NOT_UNDER_SANITIZER="its client is a third-party node library, which no sanitizer instruments; the ltb-sample, satellite and protocol code it drives runs under the sanitizers in ltb-sample*.bats, ltb-satellite*.bats and the fuzz targets"
+
 CLIENT_DIR=$LTB_ROOT/clients/js-otel
 
 setup_file() {
+	[[ -z $(why_not_here) ]] || return 0
 	# bats 1.8 cannot skip from setup_file: each test skips in setup.
 	if ! command -v node >/dev/null; then
 		export JSOTEL_SKIP="node not found: the js-otel client needs Node.js (>= 18.19) and npm"
@@ -25,6 +28,7 @@ setup_file() {
 
 setup() {
 	ltb_setup
+	skip_if_not_here
 	[[ -z ${JSOTEL_SKIP:-} ]] || skip "$JSOTEL_SKIP"
 	unset OTEL_EXPORTER_OTLP_PROTOCOL OTEL_EXPORTER_OTLP_TRACES_PROTOCOL \
 		OTEL_EXPORTER_OTLP_COMPRESSION OTEL_EXPORTER_OTLP_TRACES_COMPRESSION \

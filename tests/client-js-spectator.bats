@@ -11,9 +11,12 @@
 
 load test_helper
 
+LTB_NOT_UNDER_SANITIZER="its client is a third-party node library, which no sanitizer instruments; the ltb-sample, satellite and protocol code it drives runs under the sanitizers in ltb-sample*.bats, ltb-satellite*.bats and the fuzz targets"
+
 CLIENT_DIR=$LTB_ROOT/clients/js-spectator
 
 setup_file() {
+	[[ -z $(why_not_here) ]] || return 0
 	# bats 1.8 cannot skip from setup_file: each test skips in setup.
 	if ! command -v node >/dev/null; then
 		export JSSPEC_SKIP="node not found: the js-spectator client needs Node.js (>= 18) and npm"
@@ -28,6 +31,7 @@ setup_file() {
 
 setup() {
 	ltb_setup
+	skip_if_not_here
 	[[ -z ${JSSPEC_SKIP:-} ]] || skip "$JSSPEC_SKIP"
 }
 
