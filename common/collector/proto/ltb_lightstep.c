@@ -8,6 +8,7 @@
  * request's length; with full validation it is held whole (ltb_pbhold)
  * and unpacked by protobuf-c.
  */
+#include "collector/ltb_body.h"
 #include "collector/ltb_collector.h"
 #include "core/ltb_clock.h"
 #include "collector/ltb_dupset.h"
@@ -64,20 +65,9 @@ ls_feed(void *state, const uint8_t *p, size_t n,
 	struct ls_state *s = state;
 	int rc;
 
-	if (s->full) {
-		rc = ltb_pbhold_add(&s->body, p, n, s->max);
-		if (rc == LTB_PBHOLD_BUSY) {
-			/* Never read now: give its room back at once. */
-			ltb_pbhold_free(&s->body);
-			*why = LTB_BUDGET_WHY;
-			return LTB_COLLECT_BUSY;
-		}
-		if (rc < 0) {
-			*why = "report larger than the body limit";
-			return LTB_COLLECT_TOO_LARGE;
-		}
-		return LTB_COLLECT_OK;
-	}
+	if (s->full)
+		return ltb_body_hold(&s->body, p, n, s->max,
+		    "report larger than the body limit", why);
 	rc = ltb_ls_stream_feed(&s->stream, p, n, ls_span, (void *)sink);
 	if (rc == LTB_LS_BUSY) {
 		*why = s->stream.why;

@@ -50,6 +50,7 @@
 #include <cjson/cJSON.h>
 
 #include "collector/ltb_budget.h"
+#include "collector/ltb_body.h"
 #include "collector/ltb_collector.h"
 #include "collector/proto/ltb_lsthrift.h"
 #include "collector/proto/ltb_otlp_walk.h"
@@ -370,19 +371,9 @@ lstj_feed(void *state, const uint8_t *p, size_t n,
     const struct ltb_span_sink *sink, const char **why)
 {
 	struct lstj_state *s = state;
-	int rc = ltb_pbhold_add(&s->body, p, n, s->max);
 
-	if (rc == LTB_PBHOLD_BUSY) {
-		/* Never read now: give its room back at once. */
-		ltb_pbhold_free(&s->body);
-		*why = LTB_BUDGET_WHY;
-		return LTB_COLLECT_BUSY;
-	}
-	if (rc < 0) {
-		*why = "report larger than the body limit";
-		return LTB_COLLECT_TOO_LARGE;
-	}
-	return LTB_COLLECT_OK;
+	return ltb_body_hold(&s->body, p, n, s->max,
+	    "report larger than the body limit", why);
 }
 
 static int
@@ -390,20 +381,12 @@ lstj_end(void *state, const struct ltb_span_sink *sink,
     struct ltb_reply *reply, const char **why)
 {
 	struct lstj_state *s = state;
-	size_t tree = ltb_otlp_json_bound(s->body.buf, s->body.len);
+	size_t tree;
 	int rc;
 
-	/* A tree the budget could never hold beside the body is too large,
-	 * not a reason to retry. */
-	if (s->budget != NULL && s->budget->limit &&
-	    tree > s->budget->limit - s->body.cap) {
-		*why = "too large to read within the satellite's memory budget";
-		return LTB_COLLECT_TOO_LARGE;
-	}
-	if (ltb_budget_take(s->budget, tree) < 0) {
-		*why = LTB_BUDGET_WHY;
-		return LTB_COLLECT_BUSY;
-	}
+	if ((rc = ltb_body_take_tree(s->budget, &s->body, &tree,
+	    why)) != LTB_COLLECT_OK)
+		return rc;
 	rc = read_body(s, sink, why);
 	ltb_budget_give(s->budget, tree);
 	if (rc != LTB_COLLECT_OK)

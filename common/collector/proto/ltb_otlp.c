@@ -21,6 +21,7 @@
 #include <cjson/cJSON.h>
 
 #include "otlp_trace.pb-c.h"
+#include "collector/ltb_body.h"
 #include "collector/ltb_collector.h"
 #include "collector/proto/ltb_otlp_walk.h"
 #include "collector/proto/ltb_pbstream.h"
@@ -100,20 +101,9 @@ otlp_feed(void *state, const uint8_t *p, size_t n,
 	struct adapt a = { s, sink };
 	int rc;
 
-	if (s->json || s->full) {
-		rc = ltb_pbhold_add(&s->body, p, n, s->max);
-		if (rc == LTB_PBHOLD_BUSY) {
-			/* Never read now: give its room back at once. */
-			ltb_pbhold_free(&s->body);
-			*why = LTB_BUDGET_WHY;
-			return LTB_COLLECT_BUSY;
-		}
-		if (rc < 0) {
-			*why = "request larger than the body limit";
-			return LTB_COLLECT_TOO_LARGE;
-		}
-		return LTB_COLLECT_OK;
-	}
+	if (s->json || s->full)
+		return ltb_body_hold(&s->body, p, n, s->max,
+		    "request larger than the body limit", why);
 	rc = ltb_otlp_stream_feed(&s->stream, p, n, otlp_span, &a);
 	if (rc == LTB_OTLP_BUSY) {
 		*why = s->stream.why;
@@ -213,20 +203,10 @@ otlp_end(void *state, const struct ltb_span_sink *sink,
 	long rc;
 
 	if (s->json) {
-		/* cJSON's tree, many times the body, is taken for while it
-		 * lives; one the budget could never hold beside the body
-		 * is too large. */
-		tree = ltb_otlp_json_bound(s->body.buf, s->body.len);
-		if (s->budget != NULL && s->budget->limit &&
-		    tree > s->budget->limit - s->body.cap) {
-			*why = "too large to read within the satellite's "
-			    "memory budget";
-			return LTB_COLLECT_TOO_LARGE;
-		}
-		if (ltb_budget_take(s->budget, tree) < 0) {
-			*why = LTB_BUDGET_WHY;
-			return LTB_COLLECT_BUSY;
-		}
+		/* cJSON's tree is taken for while it lives */
+		if ((rc = ltb_body_take_tree(s->budget, &s->body, &tree,
+		    why)) != LTB_COLLECT_OK)
+			return (int)rc;
 		rc = ltb_otlp_json(s->body.buf, s->body.len, otlp_span, &a,
 		    why);
 		ltb_budget_give(s->budget, tree);
