@@ -9,6 +9,7 @@
  */
 #include <math.h>
 #include <stddef.h>
+#include <stdlib.h>
 
 #include "core/ltb_stats.h"
 
@@ -27,6 +28,23 @@ double
 ltb_cpu_at_pace(double program_time, double spans, double pace)
 {
 	return program_time * pace / spans;
+}
+
+int
+ltb_cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+double
+ltb_median(double *x, size_t n)
+{
+	if (n == 0)
+		return NAN;
+	qsort(x, n, sizeof *x, ltb_cmp_double);
+	return n % 2 ? x[n / 2] : (x[n / 2 - 1] + x[n / 2]) / 2;
 }
 
 double

@@ -31,6 +31,13 @@ int ltb_fell_behind(double traced_sps, double noop_sps);
  * program_time CPU-seconds for spans spans. */
 double ltb_cpu_at_pace(double program_time, double spans, double pace);
 
+/* qsort's comparison of doubles, ascending. */
+int ltb_cmp_double(const void *a, const void *b);
+
+/* Median of x[0..n-1], which it sorts; the mean of the middle two when n
+ * is even; NAN when n is 0. */
+double ltb_median(double *x, size_t n);
+
 /* Mean of x[0..n-1]; NAN when n is 0. */
 double ltb_mean(const double *x, size_t n);
 

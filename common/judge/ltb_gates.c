@@ -540,14 +540,6 @@ gate_max_dropped(const struct ltb_gate *g, const struct ltb_results *rs,
 	return 0;
 }
 
-static int
-cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 /* The distinct values of target_sps among the runs that pass keep (all
  * when NULL), ascending, into a new array; -1 when out of memory. */
 static int
@@ -562,7 +554,7 @@ distinct_rates(const struct ltb_results *rs, int traced_only, double **out,
 	for (i = 0; i < rs->n; i++)
 		if (!traced_only || rs->v[i].trace == 1)
 			v[k++] = rs->v[i].target_sps;
-	qsort(v, k, sizeof *v, cmp_double);
+	qsort(v, k, sizeof *v, ltb_cmp_double);
 	*n = 0;
 	for (i = 0; i < k; i++)
 		if (*n == 0 || v[i] != v[*n - 1])

@@ -428,14 +428,6 @@ usable(const struct ltb_plot_run *r, const char *client)
 	return strcmp(r->client, client) == 0 && !ltb_plot_run_failed(r);
 }
 
-static int
-cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 /* Mean and spread of x[0..n-1]. */
 static void
 stat_of(const double *x, size_t n, enum ltb_plot_spread spread,
@@ -565,7 +557,7 @@ ltb_plot_rates(const struct ltb_plot_data *d, const char *client,
 		if (j == nrates)
 			rates[nrates++] = r->target_sps;
 	}
-	qsort(rates, nrates, sizeof *rates, cmp_double);
+	qsort(rates, nrates, sizeof *rates, ltb_cmp_double);
 	if (nrates == 0)
 		goto out;
 	if ((v = calloc(nrates, sizeof *v)) == NULL)
@@ -845,7 +837,7 @@ cost_rates(struct ltb_plot_cost *pc)
 		if (k == n)
 			rates[n++] = c->pairs[i].target_sps;
 	}
-	qsort(rates, n, sizeof *rates, cmp_double);
+	qsort(rates, n, sizeof *rates, ltb_cmp_double);
 	for (i = 0; i < c->npairs; i++) {
 		const struct ltb_cost_pair *p = &c->pairs[i];
 		struct ltb_plot_cost_point *pt = &pc->points[i];

@@ -15,6 +15,19 @@
 
 #define assert_close(a, b, tol) assert_true(fabs((a) - (b)) <= (tol))
 
+/* The median sorts its copy: odd counts take the middle, even ones the
+ * mean of the middle two. */
+static void
+median_of_odd_and_even_counts(void **unused)
+{
+	double odd[] = { 0.3, 0.1, 0.2 }, even[] = { 4, 1, 3, 2 };
+
+	assert_true(ltb_median(odd, 3) == 0.2);
+	assert_true(odd[0] == 0.1 && odd[2] == 0.3);
+	assert_true(ltb_median(even, 4) == 2.5);
+	assert_true(isnan(ltb_median(even, 0)));
+}
+
 static void
 mean_and_stddev_of_trials(void **unused)
 {
@@ -233,6 +246,7 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(median_of_odd_and_even_counts),
 		cmocka_unit_test(mean_and_stddev_of_trials),
 		cmocka_unit_test(no_spread_from_too_few_samples),
 		cmocka_unit_test(stddev_does_not_cancel_close_values),
