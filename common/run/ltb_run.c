@@ -42,6 +42,7 @@
 #include "run/ltb_control_msg.h"
 #include "core/ltb_jsonl.h"
 #include "core/ltb_proc.h"
+#include "core/ltb_stats.h"
 #include "run/ltb_run.h"
 #include "records/ltb_records.h"
 
@@ -773,20 +774,15 @@ exit_status(int status)
 static void
 argv_unreached(struct run *x, double sent)
 {
-	const struct ltb_satgroup *g = x->r->sats;
-	char ports[256] = "", why[640];
-	size_t used = 0;
+	char where[256] = "127.0.0.1:no port", why[640];
 
-	for (size_t i = 0; g != NULL && i < g->nports && used < sizeof ports;
-	    i++)
-		used += (size_t)snprintf(ports + used, sizeof ports - used,
-		    "%s%u", i ? "," : "", (unsigned)g->ports[i]);
+	if (x->r->sats != NULL)
+		ltb_satgroup_where(x->r->sats, where, sizeof where);
 	snprintf(why, sizeof why, "none of the %.0f spans arrived: an argv "
 	    "client is not told where the satellites are, and writes where "
 	    "the original's clients did, 127.0.0.1:8360-8367; ours listen on "
-	    "%s:%s (run it with satellites there, or make it write where "
-	    "they are)", sent, g != NULL ? g->host : "127.0.0.1",
-	    ports[0] != '\0' ? ports : "no port");
+	    "%s (run it with satellites there, or make it write where they "
+	    "are)", sent, where);
 	fail_run(x, "%s", why);
 }
 
@@ -1161,8 +1157,9 @@ note(struct run *x, const char *fmt, ...)
 
 /* An argv run's start-up, before anything of the run is taken: the
  * record's (the calibration's), else the runner's probes of this client
- * and trace, made now if need be. 0 (a probe that failed fails the run);
- * -1 with a message in err on a system failure. */
+ * and trace, made now if need be. 0 (when the probes failed, none is
+ * taken out: startup_from "none"); -1 with a message in err on a system
+ * failure. */
 static int
 argv_startup(struct run *x, char *err, size_t errlen)
 {
@@ -1250,14 +1247,6 @@ ltb_run(struct ltb_runner *r, const cJSON *rec, char *err, size_t errlen)
 	return run_one(r, rec, 0, err, errlen);
 }
 
-static int
-by_value(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 int
 ltb_run_startup(struct ltb_runner *r, const cJSON *rec, double *cpu,
     double *time, char *err, size_t errlen)
@@ -1290,10 +1279,8 @@ ltb_run_startup(struct ltb_runner *r, const cJSON *rec, double *cpu,
 		cJSON_Delete(res);
 	}
 	/* The median of each, for noise: one slow start is not the rule. */
-	qsort(cpus, LTB_RUN_PROBES, sizeof cpus[0], by_value);
-	qsort(times, LTB_RUN_PROBES, sizeof times[0], by_value);
-	*cpu = cpus[LTB_RUN_PROBES / 2];
-	*time = times[LTB_RUN_PROBES / 2];
+	*cpu = ltb_median(cpus, LTB_RUN_PROBES);
+	*time = ltb_median(times, LTB_RUN_PROBES);
 	rc = 0;
 out:
 	cJSON_Delete(probe);
