@@ -5,10 +5,12 @@
  * (one ResourceSpans, one ScopeSpans). It writes the bytes protobuf-c
  * packs for the same request (ltb_encode_pbc.h builds that one, for the
  * tests that compare the two), without building protobuf-c's structs or
- * allocating per span: each span is sized first, then written forwards
- * into one buffer that only grows.
+ * allocating per span. A report is written backwards, from the end of a
+ * buffer that only grows: a message's length is then known when its tag
+ * and length are written, so nothing is sized twice or moved.
  *
- * A report: ltb_enc_begin, ltb_enc_span for each span, ltb_enc_end.
+ * A report: ltb_enc_begin, ltb_enc_span for each span, last first,
+ * ltb_enc_end.
  */
 #ifndef LTB_ENCODE_H
 #define LTB_ENCODE_H
@@ -51,8 +53,8 @@ struct ltb_enc_config {
 
 struct ltb_enc {
 	struct ltb_enc_config c;
-	uint8_t *out;			/* the report is out[start..len) */
-	size_t start, len, cap;
+	uint8_t *out;			/* spans so far: out[start..cap) */
+	size_t start, cap;
 	uint8_t *prefix;		/* LightStep: reporter and auth;
 					 * OTLP: resource, then scope */
 	size_t nprefix, nresource;
@@ -67,12 +69,13 @@ int ltb_enc_init(struct ltb_enc *e, const struct ltb_enc_config *c);
 /* Start a report, forgetting the last one. 0, or -1 when out of memory. */
 int ltb_enc_begin(struct ltb_enc *e);
 
-/* Add a span to the report. 0, or -1 when out of memory. */
+/* Add a span before those added so far: spans go last first. 0, or -1
+ * when out of memory. */
 int ltb_enc_span(struct ltb_enc *e, const struct ltb_enc_span *s);
 
 /* Finish the report: it is *body, *len bytes, valid until the next
- * ltb_enc_begin or ltb_enc_free. */
-void ltb_enc_end(struct ltb_enc *e, const uint8_t **body, size_t *len);
+ * ltb_enc_begin or ltb_enc_free. 0, or -1 when out of memory. */
+int ltb_enc_end(struct ltb_enc *e, const uint8_t **body, size_t *len);
 
 void ltb_enc_free(struct ltb_enc *e);
 

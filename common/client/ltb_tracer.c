@@ -420,7 +420,8 @@ encode(struct ltb_tracer *t, struct ltb_span *const *batch, size_t n,
 
 	if (ltb_enc_begin(&t->enc) < 0)
 		return -1;
-	for (i = 0; i < n; i++) {
+	/* the encoder writes backwards: the last span first */
+	for (i = n; i-- > 0;) {
 		struct ltb_span *s = batch[i];
 
 		for (j = 0; j < s->nlogs; j++)
@@ -438,8 +439,7 @@ encode(struct ltb_tracer *t, struct ltb_span *const *batch, size_t n,
 		if (ltb_enc_span(&t->enc, &es) < 0)
 			return -1;
 	}
-	ltb_enc_end(&t->enc, body, len);
-	return 0;
+	return ltb_enc_end(&t->enc, body, len);
 }
 
 /* --- sending ------------------------------------------------------------- */

@@ -146,10 +146,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (round = 0; round < 2; round++) {
 		if (ltb_enc_begin(&e) < 0)
 			abort();
-		for (i = 0; i < n; i++)
+		for (i = n; i-- > 0;)
 			if (ltb_enc_span(&e, &spans[i]) < 0)
 				abort();
-		ltb_enc_end(&e, &body, &len);
+		if (ltb_enc_end(&e, &body, &len) < 0)
+			abort();
 	}
 	if ((want = ltb_enc_pbc_report(&c, spans, n, &wlen)) == NULL)
 		abort();
