@@ -297,6 +297,22 @@ ltb_span_context(const struct ltb_span *s)
 	return &s->ctx;
 }
 
+/*
+ * Room for one more tag or log in a record's array, whose capacity it
+ * keeps when recycled: taken only until the pool is warm, so kept out of
+ * line, off the path of every tag and log.
+ */
+static __attribute__((noinline)) int
+more(void *p, uint32_t *cap, size_t size)
+{
+	size_t n = *cap;
+
+	if (n >= UINT32_MAX / 2 || reserve(p, &n, n + 1, size) < 0)
+		return -1;
+	*cap = (uint32_t)n;
+	return 0;
+}
+
 void
 ltb_span_set_tag(struct ltb_span *s, const char *key, const char *value)
 {
@@ -304,15 +320,9 @@ ltb_span_set_tag(struct ltb_span *s, const char *key, const char *value)
 
 	if (s->inert || key == NULL || value == NULL)
 		return;
-	if (s->ntags == s->captags) {
-		size_t cap = s->captags;
-
-		if (s->ntags == UINT32_MAX / 2 ||
-		    reserve(&s->tags, &cap, (size_t)s->ntags + 1,
-		    sizeof *s->tags) < 0)
-			return;
-		s->captags = (uint32_t)cap;
-	}
+	if (s->ntags == s->captags &&
+	    more(&s->tags, &s->captags, sizeof *s->tags) < 0)
+		return;
 	tg = &s->tags[s->ntags++];
 	tg->key = key;
 	tg->value = value;
@@ -325,15 +335,9 @@ ltb_span_log(struct ltb_span *s, const char *key, const char *value)
 
 	if (s->inert || key == NULL || value == NULL)
 		return;
-	if (s->nlogs == s->caplogs) {
-		size_t cap = s->caplogs;
-
-		if (s->nlogs == UINT32_MAX / 2 ||
-		    reserve(&s->logs, &cap, (size_t)s->nlogs + 1,
-		    sizeof *s->logs) < 0)
-			return;
-		s->caplogs = (uint32_t)cap;
-	}
+	if (s->nlogs == s->caplogs &&
+	    more(&s->logs, &s->caplogs, sizeof *s->logs) < 0)
+		return;
 	l = &s->logs[s->nlogs++];
 	l->ns = ticks(s->t);
 	l->key = key;
