@@ -14,10 +14,14 @@
  *  - One mutex guards the pool, the buffer and the counters. It is held
  *    for a few stores at a time: the reporter swaps the whole buffer for
  *    the spare one in O(1), and gives a batch back by splicing one list.
- *  - The reporter packs with protobuf-c from structs it lays out in arrays
- *    of its own that only grow, so a steady state packs without malloc.
- *    It frames the outer messages itself and lets protobuf-c pack one span
- *    at a time (see encode_lightstep and encode_otlp).
+ *  - A span's start is read from CLOCK_REALTIME; its logs and finish are
+ *    TSC ticks where the TSC is invariant, 12 ns against the vDSO's 30
+ *    (16 reads a span of 15 logs), turned into ns by the reporter (see
+ *    ticks()).
+ *  - The reporter encodes with ltb_encode.c, written by hand for these two
+ *    messages (protobuf-c, its oracle in the tests, packed a span in 2800
+ *    ns of the 3900 encoding took), into one buffer that only grows, so a
+ *    steady state encodes without malloc.
  *  - Each satellite port has its own curl easy handle, so its connection
  *    is kept alive between reports; ports are taken in turn.
  */
