@@ -134,6 +134,14 @@ $(B)/fuzz/%: tests/fuzz/%.c $(LIB_SRC) $(GEN_C) | deps
 	clang $(WARN) -O1 -g -D_GNU_SOURCE -pthread -Icommon -I$(B)/gen $(PKG_CFLAGS) \
 		-fsanitize=fuzzer,address,undefined -o $@ $< $(LIB_SRC) $(GEN_C) $(LIBS)
 
+# fuzz_encode compares the tracer's encoder with protobuf-c's: it links
+# those two files of the client library beside the generated code.
+$(B)/fuzz/fuzz_encode: tests/fuzz/fuzz_encode.c common/client/ltb_encode.c \
+    common/client/ltb_encode_pbc.c $(GEN_C) | deps
+	@mkdir -p $(@D)
+	clang $(WARN) -O1 -g -D_GNU_SOURCE -pthread -Icommon -I$(B)/gen $(PKG_CFLAGS) \
+		-fsanitize=fuzzer,address,undefined -o $@ $(filter %.c,$^) $(LIBS)
+
 # The bats helper finds the tools through LTB_BUILD, so a sanitizer build in
 # its own tree (make B=build-san SANITIZER=...) tests its own binaries.
 # MAKEFLAGS, and B and SANITIZER (make exports command-line variables), are

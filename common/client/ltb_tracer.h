@@ -14,9 +14,9 @@
  *    dropped and counted: the instrumented thread never waits for the
  *    reporter.
  *  - a reporter thread wakes every reporting period, swaps the buffer for
- *    an empty one, packs the spans with protobuf-c (structs laid out in
- *    arrays it reuses, so packing does not allocate either) into a
- *    lightstep.collector.ReportRequest POSTed to
+ *    an empty one, encodes the spans (ltb_encode.h: the bytes protobuf-c
+ *    would pack, into a buffer it reuses, so encoding does not allocate
+ *    either) into a lightstep.collector.ReportRequest POSTed to
  *    http://HOST:PORT/api/v2/reports, or into an OTLP
  *    ExportTraceServiceRequest POSTed to http://HOST:PORT/v1/traces as
  *    application/x-protobuf, with libcurl, one kept-alive handle per

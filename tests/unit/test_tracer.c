@@ -306,6 +306,70 @@ test_strdup_copies_belong_to_the_span(void **unused)
 	sink_free(&k);
 }
 
+/*
+ * Logs and finishes are timed by the instrumented thread's cheap clock and
+ * turned into ns by the reporter: they must still say real time, from the
+ * span's start, within a few ms (the sleeps' slack), in both protocols.
+ */
+static int64_t
+ts_ns(const Lightstep__Collector__Timestamp *ts)
+{
+	return ts->seconds * 1000000000ll + ts->nanos;
+}
+
+static void
+test_log_and_finish_times_are_real(void **unused)
+{
+	struct sink k;
+	struct ltb_tracer *t;
+	struct ltb_span *s;
+	Lightstep__Collector__ReportRequest *req;
+	Lightstep__Collector__Span *sp;
+	Ltb__Otlp__ExportTraceServiceRequest *oreq;
+	Ltb__Otlp__Span *os;
+	int64_t start, ms = 1000000;
+	int proto;
+
+	for (proto = 0; proto < 2; proto++) {
+		sink_init(&k);
+		t = sink_tracer_speaking(&k, 100, 60000, proto ?
+		    LTB_TRACER_OTLP : LTB_TRACER_LIGHTSTEP);
+		s = ltb_span_start(t, "slow", NULL);
+		sleep_ms(30);
+		ltb_span_log(s, "event", "after 30 ms");
+		sleep_ms(30);
+		ltb_span_finish(s);
+		assert_int_equal(ltb_tracer_flush(t, 5000), 0);
+		assert_int_equal(k.n, 1);
+		if (proto == 0) {
+			req = lightstep__collector__report_request__unpack(
+			    NULL, k.len[0], k.body[0]);
+			assert_non_null(req);
+			sp = req->spans[0];
+			start = ts_ns(sp->start_timestamp);
+			assert_in_range(ts_ns(sp->logs[0]->timestamp) - start,
+			    29 * ms, 45 * ms);
+			assert_in_range(sp->duration_micros, 59000, 90000);
+			lightstep__collector__report_request__free_unpacked(
+			    req, NULL);
+		} else {
+			oreq = ltb__otlp__export_trace_service_request__unpack(
+			    NULL, k.len[0], k.body[0]);
+			assert_non_null(oreq);
+			os = oreq->resource_spans[0]->scope_spans[0]->spans[0];
+			start = (int64_t)os->start_time_unix_nano;
+			assert_in_range((int64_t)os->events[0]->time_unix_nano -
+			    start, 29 * ms, 45 * ms);
+			assert_in_range((int64_t)os->end_time_unix_nano - start,
+			    59 * ms, 90 * ms);
+			ltb__otlp__export_trace_service_request__free_unpacked(
+			    oreq, NULL);
+		}
+		ltb_tracer_free(t);
+		sink_free(&k);
+	}
+}
+
 /* --- OTLP ---------------------------------------------------------------- */
 
 static uint64_t
@@ -970,6 +1034,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_report_round_trips_through_both_readers),
 		cmocka_unit_test(test_strdup_copies_belong_to_the_span),
+		cmocka_unit_test(test_log_and_finish_times_are_real),
 		cmocka_unit_test(test_otlp_report_unpacks_span_by_span),
 		cmocka_unit_test(test_otlp_reports_stay_whole_when_reused),
 		cmocka_unit_test(test_a_full_buffer_drops_and_counts),
