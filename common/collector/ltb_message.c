@@ -26,9 +26,18 @@
  * Counting is exact under concurrency: each piece's units are added to
  * the port's atomic counters in one go; keys go through the duplicate set
  * under one lock per batch.
+ *
+ * A message's memory is not allocated per message: each thread keeps the
+ * last one it freed, with its inflater and output chunk, and the next
+ * message on the thread (a connection's next request: a connection has
+ * its own thread) begins in it. What the budget is charged stays per
+ * message, taken at begin and given back at free, as if allocated; the
+ * one kept is freed with its thread.
  */
+#include <pthread.h>
 #include <ctype.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,6 +64,12 @@ static const uint64_t mode_delay_ps[LTB_NMODES] = { 50000, 1000000, 10000 };
 enum coding { CODING_IDENTITY, CODING_GZIP, CODING_DEFLATE };
 
 struct ltb_msg {
+	/* Kept while the message waits for the next on its thread. */
+	size_t cap;			/* bytes of state[] */
+	z_stream z;
+	int z_open, z_bits;		/* z is set up, for z_bits */
+	uint8_t *zout;			/* INFLATE_CHUNK, or NULL */
+	/* Zeroed as each message begins, from port to keys. */
 	struct ltb_port *port;
 	const struct ltb_collector_proto *proto;
 	struct ltb_proto_counts *pc;	/* port->pc[the protocol's index] */
@@ -74,17 +89,16 @@ struct ltb_msg {
 	uint64_t units;			/* in this message */
 	uint64_t decoded;		/* body bytes after decoding */
 	enum coding coding;
-	z_stream z;
-	int z_open, z_done;
-	uint8_t *zout;
+	int z_done;
 	/* a piece's worth of counts, added to the port's in one go */
 	uint64_t p_units, p_invalid_units;
 	uint64_t p_invalid[LTB_MAX_INVALID];
 	uint64_t p_kinds[LTB_MAX_KINDS];
 	int p_any_kind;
+	size_t nkeys;
+	/* Written before they are read: not zeroed. */
 	uint64_t keys[KEY_BATCH];
 	uint8_t kbad[KEY_BATCH];	/* the key's unit is invalid */
-	size_t nkeys;
 	_Alignas(max_align_t) unsigned char state[];
 };
 
@@ -291,21 +305,94 @@ coding_parse(const char *enc, enum coding *c)
 	return 0;
 }
 
+/* Set up the inflater, or reset the one the message kept: for another
+ * wrapper, inflateReset2 keeps the window (both are 32 KiB). */
 static int
 inflate_open(struct ltb_msg *m)
 {
 	/* 16 + 15: a gzip wrapper; 15: zlib's (HTTP's "deflate"). */
 	int bits = m->coding == CODING_GZIP ? 16 + MAX_WBITS : MAX_WBITS;
 
-	if ((m->zout = malloc(INFLATE_CHUNK)) == NULL)
+	if (m->zout == NULL && (m->zout = malloc(INFLATE_CHUNK)) == NULL)
 		return -1;
-	if (inflateInit2(&m->z, bits) != Z_OK) {
-		free(m->zout);
-		m->zout = NULL;
-		return -1;
+	if (m->z_open) {
+		if (inflateReset2(&m->z, bits) == Z_OK) {
+			m->z_bits = bits;
+			return 0;
+		}
+		inflateEnd(&m->z);
+		m->z_open = 0;
 	}
+	memset(&m->z, 0, sizeof m->z);
+	if (inflateInit2(&m->z, bits) != Z_OK)
+		return -1;
 	m->z_open = 1;
+	m->z_bits = bits;
 	return 0;
+}
+
+/* ---- the thread's spare message ------------------------------------------ */
+
+static pthread_once_t spare_once = PTHREAD_ONCE_INIT;
+static pthread_key_t spare_key;
+static int spare_ok;
+static size_t state_max;	/* the largest protocol state */
+
+static void
+msg_unmake(void *v)
+{
+	struct ltb_msg *m = v;
+
+	if (m->z_open)
+		inflateEnd(&m->z);
+	free(m->zout);
+	free(m);
+}
+
+/* One size for every protocol: any message fits the spare. */
+static void
+spare_init(void)
+{
+	const struct ltb_collector_proto *p;
+
+	for (size_t i = 0; (p = ltb_collector_protocols[i]) != NULL; i++)
+		if (p->state_size > state_max)
+			state_max = p->state_size;
+	spare_ok = pthread_key_create(&spare_key, msg_unmake) == 0;
+}
+
+/* The thread's spare, or a new message with room for state bytes; its
+ * per-message fields are not yet zeroed. */
+static struct ltb_msg *
+msg_get(size_t state)
+{
+	struct ltb_msg *m;
+	size_t cap;
+
+	pthread_once(&spare_once, spare_init);
+	if (spare_ok && (m = pthread_getspecific(spare_key)) != NULL) {
+		if (m->cap >= state) {
+			(void)pthread_setspecific(spare_key, NULL);
+			return m;
+		}
+	}
+	cap = state > state_max ? state : state_max;
+	if ((m = malloc(sizeof *m + cap)) == NULL)
+		return NULL;
+	m->cap = cap;
+	m->z_open = 0;
+	m->zout = NULL;
+	return m;
+}
+
+/* m is done with: the thread's spare, unless it has one. */
+static void
+msg_put(struct ltb_msg *m)
+{
+	if (spare_ok && pthread_getspecific(spare_key) == NULL &&
+	    pthread_setspecific(spare_key, m) == 0)
+		return;
+	msg_unmake(m);
 }
 
 /* ---- the message --------------------------------------------------------- */
@@ -381,15 +468,12 @@ reservation(const struct ltb_sat *g, const struct ltb_collector_proto *p,
 	return n;
 }
 
-/* Free what begin took, the protocol's state aside. */
+/* Give back what begin took, the protocol's state aside. */
 static void
 msg_destroy(struct ltb_msg *m)
 {
-	if (m->z_open)
-		inflateEnd(&m->z);
-	free(m->zout);
 	ltb_budget_give(&m->port->group->budget, m->reserved);
-	free(m);
+	msg_put(m);
 }
 
 struct ltb_msg *
@@ -442,10 +526,13 @@ ltb_msg_begin(struct ltb_port *port, const struct ltb_collector_proto *p,
 		    BUSY_RETRY);
 		return NULL;
 	}
-	if ((m = calloc(1, sizeof *m + p->state_size)) == NULL) {
+	if ((m = msg_get(p->state_size)) == NULL) {
 		ltb_budget_give(&g->budget, reserved);
 		goto nomem;
 	}
+	memset(&m->port, 0, offsetof(struct ltb_msg, keys) -
+	    offsetof(struct ltb_msg, port));
+	memset(m->state, 0, p->state_size);
 	m->reserved = reserved;
 	m->port = port;
 	m->proto = p;

@@ -7,6 +7,13 @@
  * body and answers 200 with an empty body. What the satellite costs beyond
  * this is the cost of its own work: decoding, validating, counting.
  *
+ * With --inflate it does one thing more, so that a gzip intake can be
+ * compared like with like: a body sent with Content-Encoding gzip or
+ * deflate is inflated by zlib as it arrives, into one buffer per
+ * connection thread, and what comes out is thrown away (counted in the
+ * stats line's "inflated"). A body zlib cannot read is inflated no
+ * further, counted in "inflate_errors", and still answered 200.
+ *
  * Same CLI shape as ltb-satellite for the parts tests/bench/run uses:
  * `--ports 0,0,0,0` (0 = ephemeral), binds 127.0.0.1, prints one JSON ready
  * line on stdout once every port accepts, and on SIGTERM or SIGINT prints a
@@ -22,19 +29,23 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <microhttpd.h>
+#include <zlib.h>
 
 #define PROG "sink"
 #define MAX_PORTS 64
 #define CONN_MEMORY_LIMIT ((size_t)256 * 1024)
+#define INFLATE_CHUNK (64 * 1024)
 
 #define USAGE \
-	"usage: " PROG " [--ports P[,P...]]\n" \
+	"usage: " PROG " [--ports P[,P...]] [--inflate]\n" \
 	"\n" \
 	"  --ports LIST  ports to listen on, 127.0.0.1, 0 = ephemeral (default 0)\n" \
+	"  --inflate     inflate gzip and deflate bodies, discarding the output\n" \
 	"  -h, --help    this text\n" \
 	"\n" \
 	"Prints {\"type\":\"ready\",...} once listening; SIGTERM prints a stats\n" \
@@ -42,7 +53,79 @@
 
 static atomic_ullong requests;
 static atomic_ullong body_bytes;
+static atomic_ullong inflated, inflate_errors;
 static struct MHD_Response *ok_response;
+static int inflate_on;
+
+/* What the first call leaves in *con_cls: a plain body, or one to
+ * inflate. */
+static int plain_marker, inflate_marker;
+
+/* A connection's thread's inflater: set up once, reset per request. */
+static _Thread_local struct {
+	z_stream z;
+	int open, failed;
+	unsigned char out[INFLATE_CHUNK];
+} zs;
+
+/* Ready zs for a body of Content-Encoding enc: 1, or 0 to read it as
+ * it is (none, or one zlib does not know). */
+static int
+inflate_begin(const char *enc)
+{
+	int bits;
+
+	if (enc == NULL)
+		return 0;
+	if (strcasecmp(enc, "gzip") == 0 || strcasecmp(enc, "x-gzip") == 0)
+		bits = 16 + MAX_WBITS;
+	else if (strcasecmp(enc, "deflate") == 0)
+		bits = MAX_WBITS;
+	else
+		return 0;
+	zs.failed = 0;
+	if (zs.open)
+		return inflateReset2(&zs.z, bits) == Z_OK;
+	if (inflateInit2(&zs.z, bits) != Z_OK)
+		return 0;
+	zs.open = 1;
+	return 1;
+}
+
+/* Inflate a piece, throwing the output away; gzip members follow one
+ * another, as the satellite reads them. */
+static void
+inflate_piece(const char *p, size_t n)
+{
+	unsigned long long out = 0;
+	int rc;
+
+	if (zs.failed)
+		return;
+	zs.z.next_in = (Bytef *)p;
+	zs.z.avail_in = (uInt)n;
+	do {
+		zs.z.next_out = zs.out;
+		zs.z.avail_out = sizeof zs.out;
+		rc = inflate(&zs.z, Z_NO_FLUSH);
+		out += sizeof zs.out - zs.z.avail_out;
+		if (rc == Z_STREAM_END) {
+			if (zs.z.avail_in == 0)
+				break;
+			if (inflateReset(&zs.z) == Z_OK)
+				continue;
+		}
+		if (rc == Z_BUF_ERROR)
+			break;		/* no progress without more input */
+		if (rc != Z_OK) {
+			zs.failed = 1;
+			atomic_fetch_add_explicit(&inflate_errors, 1,
+			    memory_order_relaxed);
+			break;
+		}
+	} while (zs.z.avail_in > 0 || zs.z.avail_out == 0);
+	atomic_fetch_add_explicit(&inflated, out, memory_order_relaxed);
+}
 
 /* Per-request state is not needed: discard each chunk and, on the final
  * call, queue the one shared empty response (MHD reference-counts it). */
@@ -51,15 +134,18 @@ handle(void *cls, struct MHD_Connection *c, const char *url,
     const char *method, const char *version, const char *upload_data,
     size_t *upload_data_size, void **con_cls)
 {
-	static int first_call_marker;
-
 	if (*con_cls == NULL) {
-		*con_cls = &first_call_marker;
+		*con_cls = inflate_on && inflate_begin(
+		    MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+		    MHD_HTTP_HEADER_CONTENT_ENCODING)) ?
+		    &inflate_marker : &plain_marker;
 		return MHD_YES;
 	}
 	if (*upload_data_size != 0) {
 		atomic_fetch_add_explicit(&body_bytes, *upload_data_size,
 		    memory_order_relaxed);
+		if (*con_cls == &inflate_marker)
+			inflate_piece(upload_data, *upload_data_size);
 		*upload_data_size = 0;
 		return MHD_YES;
 	}
@@ -96,6 +182,7 @@ main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "ports", required_argument, NULL, 'p' },
+		{ "inflate", no_argument, NULL, 'i' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -113,6 +200,9 @@ main(int argc, char **argv)
 				    optarg);
 				return 2;
 			}
+			break;
+		case 'i':
+			inflate_on = 1;
 			break;
 		case 'h':
 			fputs(USAGE, stdout);
@@ -190,9 +280,12 @@ out:
 	MHD_destroy_response(ok_response);
 	if (rc == 0) {
 		printf("{\"type\":\"stats\",\"v\":1,\"requests\":%llu,"
-		    "\"bytes\":%llu}\n",
+		    "\"bytes\":%llu,\"inflated\":%llu,"
+		    "\"inflate_errors\":%llu}\n",
 		    (unsigned long long)atomic_load(&requests),
-		    (unsigned long long)atomic_load(&body_bytes));
+		    (unsigned long long)atomic_load(&body_bytes),
+		    (unsigned long long)atomic_load(&inflated),
+		    (unsigned long long)atomic_load(&inflate_errors));
 		if (fflush(stdout) != 0 || ferror(stdout))
 			rc = 3;
 	}
