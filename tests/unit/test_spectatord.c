@@ -8,7 +8,8 @@
  * lines and the last line with or without '\n', the longest datagram
  * (65,536 bytes) and lines past max_field; and the same datagram cut at
  * every byte offset, and fed a byte at a time, giving the same units in
- * the same order.
+ * the same order; and each reason wherever a line's separators fall
+ * against the 64-byte windows its name and tags are read in.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -303,6 +304,72 @@ test_each_parse_error_has_its_reason(void **state)
 	assert_reason("c:na me,k:1", "bad_tag");
 }
 
+/*
+ * Names and tags are read 64 bytes at a time (16 at a time within): the
+ * same line with its name or a tag value longer by 0 to 200 bytes moves
+ * every separator across those boundaries. Its reason stays, whether it
+ * is alone, the last line, or followed by another, and fed whole or a
+ * byte at a time.
+ */
+static void
+test_reasons_hold_wherever_the_separators_fall(void **state)
+{
+	static const struct {
+		const char *fmt, *reason;
+	} lines[] = {
+		{ "c:n%s:1", "valid" },
+		{ "c:n%s,k=v:1", "valid" },
+		{ "t:name,k=v%s,k2=v2,k3=v3:0.5", "valid" },
+		{ "g,60:n%s,a=b:2", "valid" },
+		{ "X,1700000000000:n%s,a=b:2", "valid" },
+		{ "c:n%s,k=v,k=v,k=v,k=v,k=v,k=v,k=v,k=v,k=v,k=v,k=v:1",
+		    "valid" },
+		{ "c:n%s", "missing_value" },
+		{ "c:n%s,k=v", "missing_value" },
+		{ "c:n%s,k:1", "bad_tag" },
+		{ "c:n%s,=v:1", "bad_tag" },
+		{ "c:n%s,k=:1", "bad_tag" },
+		{ "c:n%s,k=v,:1", "bad_tag" },
+		{ "c:n%s,,k=v:1", "bad_tag" },
+		{ "c:name,k=v%s,k:1", "bad_tag" },
+		{ "c:n%s:1x", "bad_value" },
+		{ "c:n%s x:1", "invalid_characters" },
+		{ "c:n%s,k=a=b:1", "invalid_characters" },
+		{ "c:name,k=v%s,k=v v:1", "invalid_characters" },
+		{ "c:n%s=x:1", "invalid_characters" },
+	};
+	char pad[201], one[512], many[3 * sizeof one + 16];
+	unsigned r;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++) {
+		r = reason(lines[i].reason);
+		for (size_t k = 0; k <= 200; k++) {
+			memset(pad, 'a', k);
+			pad[k] = '\0';
+			snprintf(one, sizeof one, lines[i].fmt, pad);
+			if (strcmp(verdict(one), lines[i].reason) != 0)
+				fail_msg("'%s': %s", one, verdict(one));
+			/* first, then last, then in the middle of three */
+			snprintf(many, sizeof many, "%s\nc:x:1\n%s\nc:y:2\n%s",
+			    one, one, one);
+			assert_int_equal(run_with((const uint8_t *)many,
+			    strlen(many), NULL, 0, 0, 1 << 24, NULL, &U),
+			    LTB_COLLECT_OK);
+			assert_int_equal(run_with((const uint8_t *)many,
+			    strlen(many), NULL, 0, 1, 1 << 24, NULL, &V),
+			    LTB_COLLECT_OK);
+			assert_same_units(&U, &V);
+			assert_int_equal(U.n, 5);
+			if (U.invalid[0] != r || U.invalid[2] != r ||
+			    U.invalid[4] != r || U.invalid[1] != 0 ||
+			    U.invalid[3] != 0)
+				fail_msg("'%s' among others: %s", one,
+				    P->invalid_names[U.invalid[0]]);
+		}
+	}
+}
+
 static void
 test_values_are_numbers_as_spectatord_reads_them(void **state)
 {
@@ -592,6 +659,8 @@ main(void)
 		cmocka_unit_test(
 		    test_extra_is_a_gauge_ttl_or_a_sampled_timestamp),
 		cmocka_unit_test(test_each_parse_error_has_its_reason),
+		cmocka_unit_test(
+		    test_reasons_hold_wherever_the_separators_fall),
 		cmocka_unit_test(
 		    test_values_are_numbers_as_spectatord_reads_them),
 		cmocka_unit_test(test_empty_lines_and_the_last_newline),
