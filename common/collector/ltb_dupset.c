@@ -112,6 +112,15 @@ ltb_dupset_note(struct ltb_dupset *d, uint64_t key, int refused)
 	return LTB_DUP_NEW;
 }
 
+void
+ltb_dupset_prefetch(const struct ltb_dupset *d, uint64_t key)
+{
+	size_t i = key_base(key) & d->mask;
+
+	__builtin_prefetch(&d->gen[0][i], 1);
+	__builtin_prefetch(&d->gen[1][i], 1);
+}
+
 int
 ltb_dupset_add(struct ltb_dupset *d, uint64_t key)
 {

@@ -44,6 +44,13 @@ enum ltb_dup_seen {
 enum ltb_dup_seen ltb_dupset_note(struct ltb_dupset *d, uint64_t key,
     int refused);
 
+/* Ask the CPU for the slots key would be looked up in, ahead of its
+ * ltb_dupset_note: a window of millions of spans is megabytes of table,
+ * so each note is two cache misses, and a caller with a batch of keys
+ * overlaps them by prefetching a few keys ahead. Only a hint: nothing is
+ * read or written. Under the same lock as the notes. */
+void ltb_dupset_prefetch(const struct ltb_dupset *d, uint64_t key);
+
 /* Forget everything. */
 void ltb_dupset_clear(struct ltb_dupset *d);
 

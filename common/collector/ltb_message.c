@@ -49,6 +49,7 @@
 #include "core/ltb_clock.h"
 
 #define KEY_BATCH 256		/* keys checked per duplicate-set lock */
+#define DUP_AHEAD 8		/* keys prefetched ahead of the one noted */
 #define HELD_CAP (64u << 20)	/* largest held field when max_body is 0 */
 #define DISCARD_MAX (1u << 20)	/* body read past a failure before we hang up */
 #define INFLATE_CHUNK (64u * 1024)
@@ -117,6 +118,10 @@ msg_commit(struct ltb_msg *m)
 	if (m->nkeys > 0) {
 		pthread_mutex_lock(&g->dup_lock);
 		for (size_t i = 0; i < m->nkeys; i++) {
+			/* a few keys ahead, so their cache misses overlap */
+			if (i + DUP_AHEAD < m->nkeys)
+				ltb_dupset_prefetch(g->dups,
+				    m->keys[i + DUP_AHEAD]);
 			seen = ltb_dupset_note(g->dups, m->keys[i], m->refused);
 			dups += seen != LTB_DUP_NEW;
 			/* What was sent, refused and not yet through: valid
