@@ -422,6 +422,7 @@ help_stubs() {
 }
 
 @test "the gate job's steps pass here for the C client, at a small scale" {
+	skip_in_fresh_root "make demo has just run the C client's gates with gates.sh here; the plain stage runs the job"
 	local dir
 	dir=$(job_checkout gates-c)
 	run_job gates-c "$dir"
@@ -452,6 +453,7 @@ help_stubs() {
 }
 
 @test "a sharded graph job runs on two machines and their shards meet in the workspace" {
+	skip_in_fresh_root "make demo has just run graphs.sh's runs here; the plain stage runs the job"
 	run_graph_shards
 	local i
 	for i in 0 1; do
@@ -468,6 +470,7 @@ help_stubs() {
 }
 
 @test "draw_graphs merges the shards and draws the graphs and the report" {
+	skip_in_fresh_root "make demo has just drawn the graphs and the report here; the plain stage runs the job"
 	checkout_template
 	if [[ ! -x $TEMPLATE/build/bin/ltb-plot ]]; then
 		skip "ltb-plot is not built yet (no bin/ltb-plot.c): nothing to draw with"

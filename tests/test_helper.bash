@@ -46,6 +46,16 @@ skip_if_not_here() {
 	[[ -z $why ]] || skip "$why"
 }
 
+# skip_in_fresh_root WHY: one test of a file that otherwise runs in
+# tests/fresh-root/run is left to the normal run there, WHY saying which
+# step of the fresh root already did the same (make demo runs gates.sh and
+# graphs.sh), so that .ci/run keeps to its 30 minutes.
+skip_in_fresh_root() {
+	if [[ -n ${LTB_FRESH_ROOT:-} ]]; then
+		skip "in the fresh root: $1"
+	fi
+}
+
 # skip_if_sanitized WHAT: a test whose point is a CPU figure (WHAT) is
 # skipped in a build with sanitizers (make test exports LTB_SANITIZED):
 # their own cost lands on the clients and tools measured, and a 2-core
