@@ -200,6 +200,100 @@ w_log(const uint8_t *p, const uint8_t *e, const uint8_t *lim, int *badts,
 	return NULL;
 }
 
+/*
+ * The fast paths: the layouts every tracer sends, read without a loop or a
+ * call and checked byte for byte. Each returns what its message says, or
+ * -1 for any other layout, which is then left to the general walker above
+ * (it reads everything). Each takes messages of n < 128 bytes only, so
+ * that a length inside that fits is below 128 and is one byte; and each
+ * reads only inside the n bytes at p, but for the 8-byte words of
+ * ltb_pb_varint8 and ltb_pb_varlen8, which fast_timestamp takes only when
+ * told there is room (at least 18 bytes readable from p).
+ */
+#define FAST_N(n) ((size_t)(n) - 4 < 0x80 - 4)	/* 4 <= n < 128 */
+
+/* A Timestamp of seconds then nanos, each a varint of at most 8 bytes
+ * (so seconds are not negative), filling n bytes at p: whether it is bad,
+ * as w_timestamp says. */
+static inline __attribute__((always_inline)) int
+fast_timestamp(const uint8_t *p, size_t n, int room)
+{
+	uint64_t w, stop;
+	uint32_t ns;
+	unsigned sl;
+
+	if (!room || !FAST_N(n) || p[0] != PB_K(1, PB_VAR))
+		return -1;
+	sl = ltb_pb_varlen8(p + 1);
+	if (sl == 0 || sl + 3 > n || p[1 + sl] != PB_K(2, PB_VAR))
+		return -1;
+	/* int32 nanos: the low 32 bits, from the first 5 bytes; negative
+	 * ones are >= 1e9 unsigned */
+	p += 2 + sl;
+	w = ltb_pb_fixed64(p);
+	stop = ~w & 0x8080808080808080u;
+	if (stop == 0 || 2 + sl + __builtin_ctzll(stop) / 8 + 1 != n)
+		return -1;
+	w &= stop ^ (stop - 1);
+	ns = (uint32_t)w & 0x7f7f7f7fu;
+	ns = (ns & 0x007f007fu) | (ns & 0x7f007f00u) >> 1;
+	ns = (ns & 0x00003fffu) | (ns & 0x3fff0000u) >> 2;
+	ns |= (uint32_t)(w >> 32) << 28;
+	return ns >= 1000000000u;
+}
+
+/* A KeyValue of a key then one value (string, int, double, bool or JSON),
+ * each with a one-byte key, filling n bytes at p: whether its key is
+ * empty, as w_keyvalue says. */
+static inline __attribute__((always_inline)) int
+fast_keyvalue(const uint8_t *p, size_t n)
+{
+	size_t kl, m, i;
+	int empty;
+
+	if (!FAST_N(n) || p[0] != PB_K(1, PB_BYTES) || (kl = p[1]) + 4 > n)
+		return -1;
+	empty = (kl == 0) | (p[2] == 0);	/* a C string: NUL ends it */
+	p += 2 + kl;
+	m = n - 2 - kl;
+	if (__builtin_expect(p[0] == PB_K(2, PB_BYTES), 1))
+		return (size_t)p[1] + 2 == m ? empty : -1;
+	switch (p[0]) {
+	case PB_K(6, PB_BYTES):
+		return (size_t)p[1] + 2 == m ? empty : -1;
+	case PB_K(3, PB_VAR):
+	case PB_K(5, PB_VAR):
+		if (m > 11 || p[m - 1] >= 0x80)
+			return -1;
+		for (i = 1; i < m - 1; i++)
+			if (p[i] < 0x80)
+				return -1;
+		return empty;
+	case PB_K(4, PB_I64):
+		return m == 9 ? empty : -1;
+	}
+	return -1;
+}
+
+/* A Log of a timestamp then one field, both fast, filling n bytes at p:
+ * LOG_BADTS and LOG_EMPTY, as w_log says. */
+enum { LOG_BADTS = 1, LOG_EMPTY = 2 };
+
+static inline __attribute__((always_inline)) int
+fast_log(const uint8_t *p, size_t n, int room)
+{
+	size_t tl;
+	int bad, empty;
+
+	if (!FAST_N(n) || p[0] != PB_K(1, PB_BYTES) || (tl = p[1]) + 4 > n ||
+	    p[2 + tl] != PB_K(2, PB_BYTES) || tl + p[3 + tl] + 4 != n)
+		return -1;
+	if ((bad = fast_timestamp(p + 2, tl, room)) < 0 ||
+	    (empty = fast_keyvalue(p + 4 + tl, p[3 + tl])) < 0)
+		return -1;
+	return bad * LOG_BADTS | empty * LOG_EMPTY;
+}
+
 /* Reference; *bad unless it has a span_context with a nonzero span_id. */
 static const char *
 w_reference(const uint8_t *p, const uint8_t *e, const uint8_t *lim, int *bad)
@@ -227,14 +321,17 @@ w_reference(const uint8_t *p, const uint8_t *e, const uint8_t *lim, int *bad)
 	return NULL;
 }
 
+/* A span; tags and logs come in runs, each read in a loop of its own. */
 static const char *
 w_span(const uint8_t *p, const uint8_t *e, const uint8_t *lim,
     struct ltb_ls_span *s)
 {
 	uint64_t k, trace = 0, span = 0;
 	size_t n;
-	int hasop = 0, has_ctx = 0, has_start = 0, bad_start = 0, bad_log = 0;
-	int bad_ref = 0, empty = 0, x, y;
+	int hasop = 0, has_ctx = 0, has_start = 0, bad_start = 0, bad_ref = 0;
+	int empty = 0, logs = 0, x, y, z;
+	/* room for fast_timestamp's words anywhere in the span */
+	int room = lim - e >= 18;
 
 	while (p < e) {
 		PB_KEY();
@@ -258,7 +355,8 @@ w_span(const uint8_t *p, const uint8_t *e, const uint8_t *lim,
 			break;
 		case PB_K(4, PB_BYTES):
 			PB_LEN(n);
-			PB_SUB(w_timestamp(p, p + n, lim, &bad_start));
+			if ((bad_start = fast_timestamp(p, n, room)) < 0)
+				PB_SUB(w_timestamp(p, p + n, lim, &bad_start));
 			has_start = 1;
 			p += n;
 			break;
@@ -267,16 +365,23 @@ w_span(const uint8_t *p, const uint8_t *e, const uint8_t *lim,
 			break;
 		case PB_K(6, PB_BYTES):
 			PB_LEN(n);
-			PB_SUB(w_keyvalue(p, p + n, &x));
-			empty |= x;
-			p += n;
+			do {
+				if ((x = fast_keyvalue(p, n)) < 0)
+					PB_SUB(w_keyvalue(p, p + n, &y));
+				empty |= x < 0 ? y : x;
+				p += n;
+			} while (PB_RUN(PB_K(6, PB_BYTES), n));
 			break;
 		case PB_K(7, PB_BYTES):
 			PB_LEN(n);
-			PB_SUB(w_log(p, p + n, lim, &x, &y));
-			bad_log |= x;
-			empty |= y;
-			p += n;
+			do {
+				if ((x = fast_log(p, n, room)) < 0) {
+					PB_SUB(w_log(p, p + n, lim, &y, &z));
+					x = y * LOG_BADTS | z * LOG_EMPTY;
+				}
+				logs |= x;
+				p += n;
+			} while (PB_RUN(PB_K(7, PB_BYTES), n));
 			break;
 		PB_OTHER(PB_F(1) | PB_F(2) | PB_F(3) | PB_F(4) | PB_F(5) |
 		    PB_F(6) | PB_F(7));
@@ -294,11 +399,11 @@ w_span(const uint8_t *p, const uint8_t *e, const uint8_t *lim,
 		s->invalid = LTB_LS_NO_OPERATION;
 	else if (!has_start)
 		s->invalid = LTB_LS_NO_START;
-	else if (bad_start || bad_log)
+	else if (bad_start || (logs & LOG_BADTS))
 		s->invalid = LTB_LS_BAD_TIMESTAMP;
 	else if (bad_ref)
 		s->invalid = LTB_LS_BAD_REFERENCE;
-	else if (empty)
+	else if (empty || (logs & LOG_EMPTY))
 		s->invalid = LTB_LS_EMPTY_KEY;
 	else
 		s->invalid = LTB_LS_VALID;
