@@ -204,25 +204,30 @@ w_log(const uint8_t *p, const uint8_t *e, const uint8_t *lim, int *badts,
  * The fast paths: the layouts every tracer sends, read without a loop or a
  * call and checked byte for byte. Each returns what its message says, or
  * -1 for any other layout, which is then left to the general walker above
- * (it reads everything). Each takes messages of n < 128 bytes only, so
- * that a length inside that fits is below 128 and is one byte; and each
- * reads only inside the n bytes at p, but for the 8-byte words of
- * ltb_pb_varint8 and ltb_pb_varlen8, which fast_timestamp takes only when
- * told there is room (at least 18 bytes readable from p).
+ * (it reads everything). Each takes messages of 4 <= n < 128 bytes only
+ * (FAST_N), so that a length inside that fits is below 128 and is one
+ * byte. Each reads only inside the n bytes at p, with two exceptions: the
+ * 8-byte words of ltb_pb_varlen8 and ltb_pb_fixed64, which timestamps
+ * take only when the span is told there is room (ROOM bytes readable past
+ * its end), and ltb_pb_varint's, which checks for itself.
+ *
+ * A *_layout function is the check alone, for a caller that has checked n
+ * and the room itself: the log, whose fields are inside its own n.
  */
-#define FAST_N(n) ((size_t)(n) - 4 < 0x80 - 4)	/* 4 <= n < 128 */
+#define FAST_N(n) ((size_t)(n) - 4 < 0x80 - 4)
+#define ROOM 18		/* a timestamp's key, 8 bytes, a key, 8 bytes */
 
 /* A Timestamp of seconds then nanos, each a varint of at most 8 bytes
  * (so seconds are not negative), filling n bytes at p: whether it is bad,
  * as w_timestamp says. */
 static inline __attribute__((always_inline)) int
-fast_timestamp(const uint8_t *p, size_t n, int room)
+timestamp_layout(const uint8_t *p, size_t n)
 {
 	uint64_t w, stop;
 	uint32_t ns;
 	unsigned sl;
 
-	if (!room || !FAST_N(n) || p[0] != PB_K(1, PB_VAR))
+	if (p[0] != PB_K(1, PB_VAR))
 		return -1;
 	sl = ltb_pb_varlen8(p + 1);
 	if (sl == 0 || sl + 3 > n || p[1 + sl] != PB_K(2, PB_VAR))
@@ -242,16 +247,22 @@ fast_timestamp(const uint8_t *p, size_t n, int room)
 	return ns >= 1000000000u;
 }
 
+static inline __attribute__((always_inline)) int
+fast_timestamp(const uint8_t *p, size_t n, int room)
+{
+	return room && FAST_N(n) ? timestamp_layout(p, n) : -1;
+}
+
 /* A KeyValue of a key then one value (string, int, double, bool or JSON),
  * each with a one-byte key, filling n bytes at p: whether its key is
- * empty, as w_keyvalue says. */
+ * empty, as w_keyvalue says. Two bytes at p must be readable. */
 static inline __attribute__((always_inline)) int
-fast_keyvalue(const uint8_t *p, size_t n)
+keyvalue_layout(const uint8_t *p, size_t n)
 {
 	size_t kl, m, i;
 	int empty;
 
-	if (!FAST_N(n) || p[0] != PB_K(1, PB_BYTES) || (kl = p[1]) + 4 > n)
+	if (p[0] != PB_K(1, PB_BYTES) || (kl = p[1]) + 4 > n)
 		return -1;
 	empty = (kl == 0) | (p[2] == 0);	/* a C string: NUL ends it */
 	p += 2 + kl;
@@ -275,8 +286,15 @@ fast_keyvalue(const uint8_t *p, size_t n)
 	return -1;
 }
 
+static inline __attribute__((always_inline)) int
+fast_keyvalue(const uint8_t *p, size_t n)
+{
+	return FAST_N(n) ? keyvalue_layout(p, n) : -1;
+}
+
 /* A Log of a timestamp then one field, both fast, filling n bytes at p:
- * LOG_BADTS and LOG_EMPTY, as w_log says. */
+ * LOG_BADTS and LOG_EMPTY, as w_log says. Its field is last: when it is
+ * empty, its two bytes are past the log, inside the room. */
 enum { LOG_BADTS = 1, LOG_EMPTY = 2 };
 
 static inline __attribute__((always_inline)) int
@@ -285,13 +303,54 @@ fast_log(const uint8_t *p, size_t n, int room)
 	size_t tl;
 	int bad, empty;
 
-	if (!FAST_N(n) || p[0] != PB_K(1, PB_BYTES) || (tl = p[1]) + 4 > n ||
-	    p[2 + tl] != PB_K(2, PB_BYTES) || tl + p[3 + tl] + 4 != n)
+	if (!room || !FAST_N(n) || p[0] != PB_K(1, PB_BYTES) ||
+	    (tl = p[1]) + 4 > n || p[2 + tl] != PB_K(2, PB_BYTES) ||
+	    tl + p[3 + tl] + 4 != n)
 		return -1;
-	if ((bad = fast_timestamp(p + 2, tl, room)) < 0 ||
-	    (empty = fast_keyvalue(p + 4 + tl, p[3 + tl])) < 0)
+	if ((bad = timestamp_layout(p + 2, tl)) < 0 ||
+	    (empty = keyvalue_layout(p + 4 + tl, p[3 + tl])) < 0)
 		return -1;
 	return bad * LOG_BADTS | empty * LOG_EMPTY;
+}
+
+/* A SpanContext of trace_id then span_id, filling n bytes at p: 0 and
+ * its ids, as w_context gives them. */
+static inline __attribute__((always_inline)) int
+fast_context(const uint8_t *p, size_t n, const uint8_t *lim,
+    uint64_t *trace, uint64_t *span)
+{
+	struct ltb_pb_cur t, sp;
+
+	if (!FAST_N(n) || p[0] != PB_K(1, PB_VAR))
+		return -1;
+	t = ltb_pb_varint(p + 1, p + n, lim);
+	if (t.p == NULL || t.p == p + n || t.p[0] != PB_K(2, PB_VAR))
+		return -1;
+	sp = ltb_pb_varint(t.p + 1, p + n, lim);
+	if (sp.p != p + n)
+		return -1;
+	*trace = t.v;
+	*span = sp.v;
+	return 0;
+}
+
+/* A Reference of a relationship (or none) then a fast span_context,
+ * filling n bytes at p: whether it is bad, as w_reference says. */
+static inline __attribute__((always_inline)) int
+fast_reference(const uint8_t *p, size_t n, const uint8_t *lim)
+{
+	uint64_t trace, span;
+
+	if (!FAST_N(n))
+		return -1;
+	if (p[0] == PB_K(1, PB_VAR) && p[1] < 0x80) {
+		p += 2;
+		n -= 2;
+	}
+	if (n < 2 || p[0] != PB_K(2, PB_BYTES) || (size_t)p[1] + 2 != n ||
+	    fast_context(p + 2, p[1], lim, &trace, &span) < 0)
+		return -1;
+	return span == 0;
 }
 
 /* Reference; *bad unless it has a span_context with a nonzero span_id. */
@@ -330,15 +389,15 @@ w_span(const uint8_t *p, const uint8_t *e, const uint8_t *lim,
 	size_t n;
 	int hasop = 0, has_ctx = 0, has_start = 0, bad_start = 0, bad_ref = 0;
 	int empty = 0, logs = 0, x, y, z;
-	/* room for fast_timestamp's words anywhere in the span */
-	int room = lim - e >= 18;
+	int room = lim - e >= ROOM;
 
 	while (p < e) {
 		PB_KEY();
 		switch (k) {
 		case PB_K(1, PB_BYTES):
 			PB_LEN(n);
-			PB_SUB(w_context(p, p + n, lim, &trace, &span));
+			if (fast_context(p, n, lim, &trace, &span) < 0)
+				PB_SUB(w_context(p, p + n, lim, &trace, &span));
 			has_ctx = 1;
 			p += n;
 			break;
@@ -349,7 +408,8 @@ w_span(const uint8_t *p, const uint8_t *e, const uint8_t *lim,
 			break;
 		case PB_K(3, PB_BYTES):
 			PB_LEN(n);
-			PB_SUB(w_reference(p, p + n, lim, &x));
+			if ((x = fast_reference(p, n, lim)) < 0)
+				PB_SUB(w_reference(p, p + n, lim, &x));
 			bad_ref |= x;
 			p += n;
 			break;
