@@ -326,12 +326,14 @@ simple_keyvalue(const uint8_t *p, size_t n)
 	unsigned which;
 	int carries;
 
-	if (n < 4 || p[0] != PB_K(1, PB_BYTES) || (kl = p[1]) >= 0x80 ||
-	    kl + 4 > n)
+	/* below 128 bytes, a length inside that fits is below 128 */
+	if (n < 4 || p[0] != PB_K(1, PB_BYTES) || (kl = p[1]) + 4 > n ||
+	    (n >= 0x80 && kl >= 0x80))
 		return 0;
 	p += 2 + kl;
 	n -= 2 + kl;
-	if (p[0] != PB_K(2, PB_BYTES) || (vl = p[1]) >= 0x80 || vl + 2 != n)
+	if (p[0] != PB_K(2, PB_BYTES) || (vl = p[1]) + 2 != n ||
+	    (n >= 0x80 && vl >= 0x80))
 		return 0;
 	return simple_anyvalue(p + 2, vl, &which, &carries);
 }

@@ -150,15 +150,19 @@ fail(struct ltb_pbstream *r, int code, const char *why)
 	return code;
 }
 
-/* The schema's entry for field f of the open frame, or NULL. */
+/* The schema's entry for field f of the open frame, or NULL. The entry
+ * last found is tried first: a body is mostly one field (spans) over and
+ * over. */
 static const struct ltb_pbfield *
-lookup(const struct ltb_pbstream *r, uint32_t f)
+lookup(struct ltb_pbstream *r, uint32_t f)
 {
-	const struct ltb_pbfield *d;
+	const struct ltb_pbfield *d = r->hit;
 
+	if (d != NULL && d->field == f && d->depth == r->depth)
+		return d;
 	for (d = r->schema->fields; d->field != 0; d++)
 		if (d->field == f && d->depth == r->depth)
-			return d;
+			return r->hit = d;
 	return NULL;
 }
 
