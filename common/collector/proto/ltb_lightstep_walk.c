@@ -224,7 +224,6 @@ static inline __attribute__((always_inline)) int
 timestamp_layout(const uint8_t *p, size_t n)
 {
 	uint64_t w, stop;
-	uint32_t ns;
 	unsigned sl;
 
 	if (p[0] != PB_K(1, PB_VAR))
@@ -232,19 +231,20 @@ timestamp_layout(const uint8_t *p, size_t n)
 	sl = ltb_pb_varlen8(p + 1);
 	if (sl == 0 || sl + 3 > n || p[1 + sl] != PB_K(2, PB_VAR))
 		return -1;
-	/* int32 nanos: the low 32 bits, from the first 5 bytes; negative
-	 * ones are >= 1e9 unsigned */
 	p += 2 + sl;
 	w = ltb_pb_fixed64(p);
 	stop = ~w & 0x8080808080808080u;
 	if (stop == 0 || 2 + sl + __builtin_ctzll(stop) / 8 + 1 != n)
 		return -1;
-	w &= stop ^ (stop - 1);
-	ns = (uint32_t)w & 0x7f7f7f7fu;
-	ns = (ns & 0x007f007fu) | (ns & 0x7f007f00u) >> 1;
-	ns = (ns & 0x00003fffu) | (ns & 0x3fff0000u) >> 2;
-	ns |= (uint32_t)(w >> 32) << 28;
-	return ns >= 1000000000u;
+	/*
+	 * int32 nanos are the low 32 bits: base-128 digits d0..d4 in the
+	 * first 5 bytes, d4 cut to 4 bits; negative ones are >= 1e9
+	 * unsigned. Digits below 128 compare in order, so with each in its
+	 * byte the word compares as the number does: 1e9 is 3, 92, 107, 20,
+	 * 0 (d4..d0), 0x035c6b1400.
+	 */
+	w &= (stop ^ (stop - 1)) & 0x0f7f7f7f7fu;
+	return w >= 0x035c6b1400u;
 }
 
 static inline __attribute__((always_inline)) int
@@ -303,7 +303,8 @@ fast_log(const uint8_t *p, size_t n, int room)
 	size_t tl;
 	int bad, empty;
 
-	if (!room || !FAST_N(n) || p[0] != PB_K(1, PB_BYTES) ||
+	/* with room, p[1] can be read, and n < 4 fails below */
+	if (!room || n >= 0x80 || p[0] != PB_K(1, PB_BYTES) ||
 	    (tl = p[1]) + 4 > n || p[2 + tl] != PB_K(2, PB_BYTES) ||
 	    tl + p[3 + tl] + 4 != n)
 		return -1;
