@@ -626,6 +626,22 @@ ltb_ls_walk_report(const uint8_t *p, size_t len, ltb_ls_span_fn *fn,
 	int isspan;
 
 	while (p < e) {
+		/* a span with a length of one or two bytes that fits: nearly
+		 * every field of a report */
+		if (p[0] == PB_K(3, PB_BYTES) && e - p >= 3 &&
+		    (p[1] < 0x80 || p[2] < 0x80)) {
+			c.v = p[1] < 0x80 ? p[1] : (p[1] & 0x7f) | p[2] << 7;
+			c.p = p + (p[1] < 0x80 ? 2 : 3);
+			if (c.v <= (size_t)(e - c.p)) {
+				p = c.p;
+				if ((r = w_top(3, p, c.v, e, fn, ctx,
+				    &isspan)) != NULL)
+					goto fail;
+				spans++;
+				p += c.v;
+				continue;
+			}
+		}
 		if ((c = ltb_pb_key_slow(p, e)).p == NULL) {
 			r = LTB_PB_E_KEY;
 			goto fail;
