@@ -5,7 +5,10 @@
  * for a span that arrives in one piece, no copy, strings skipped by length,
  * one small function per message type. It is ltb-satellite's hot path for
  * OTLP, so it decodes only what validation needs (the span's ids, name and
- * times) and merely frame-checks the rest.
+ * times) and merely frame-checks the rest. A span's attributes and events
+ * are read in runs, and the usual attribute and event (simple_keyvalue,
+ * simple_event) checked without a call; anything else goes to the general
+ * walkers.
  *
  * It must accept exactly what protobuf-c 1.4.1's generated unpacker
  * accepts, because that unpacker is its oracle. The wire rules are those

@@ -3,7 +3,10 @@
  * buffer the protocols hold fields and bodies in.
  *
  * A byte-at-a-time state machine for keys and lengths, which are a few
- * bytes per span, and the protocol's in-place walkers for the leaves. The
+ * bytes per span, and the protocol's in-place walkers for the leaves; a
+ * key and length wholly in the piece at hand are read at once
+ * (fast_field), and a leaf held across pieces gets zeroed room past its
+ * end for the walkers' word reads (got_held). The
  * body's own end is only known at ltb_pbstream_end; a frame's is known
  * from its length, so inside a frame a key, varint or length that would
  * run past its end is refused as soon as the frame's last byte is read,

@@ -28,7 +28,11 @@
  * cursor if malformed. Cursors travel by value, in registers: taking their
  * address would pin them to the stack in every walker. Nearly every key and
  * length is one byte, so the PB_ macros inline that case and call the
- * readers only for the rest.
+ * readers only for the rest. Where 8 bytes can be read (even past e, up to
+ * lim), varints are read a word at a time (ltb_pb_varint, ltb_pb_varlen8),
+ * their stop byte found from the word's high bits; a walker's fast path
+ * for a whole message uses them, and falls back to the general walker for
+ * any layout it does not know.
  *
  * The macros are for message walkers written as
  *
@@ -57,7 +61,8 @@
  * switches on the whole key, field << 3 | wire type, so a known field with
  * its right wire type is one case; PB_OTHER(known) ends the switch: a
  * known field number (below 32) with any other wire type is refused,
- * anything else is an unknown field and skipped.
+ * anything else is an unknown field and skipped. PB_RUN(k, n) reads the
+ * rest of a repeated field's run in a loop of its own.
  */
 #ifndef LTB_PBWIRE_H
 #define LTB_PBWIRE_H
