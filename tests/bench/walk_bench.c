@@ -22,7 +22,8 @@
  *   {"type":"bench","name":"spectatord_1line_ns_per_line","value":...,...}
  *
  * Each figure is the best of several timed rounds, so a noisy neighbour
- * inflates it less.
+ * inflates it less. The LightStep walk's line also says what it should
+ * cost (issue 15) and whether it does: "target_ns":150,"meets":true.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -168,12 +169,25 @@ measure(reader *rd, const uint8_t *p, size_t n, size_t spans)
 	return best;
 }
 
+/* What the LightStep walk should cost a span, in ns. */
+#define WALK_TARGET_NS 150
+
+static void
+figure_to(const char *name, double ns, size_t span_bytes, int target)
+{
+	printf("{\"type\":\"bench\",\"name\":\"%s\","
+	    "\"value\":%.1f,\"unit\":\"ns\",\"span_bytes\":%zu", name, ns,
+	    span_bytes);
+	if (target > 0)
+		printf(",\"target_ns\":%d,\"meets\":%s", target,
+		    ns <= target ? "true" : "false");
+	printf("}\n");
+}
+
 static void
 figure(const char *name, double ns, size_t span_bytes)
 {
-	printf("{\"type\":\"bench\",\"name\":\"%s\","
-	    "\"value\":%.1f,\"unit\":\"ns\",\"span_bytes\":%zu}\n", name, ns,
-	    span_bytes);
+	figure_to(name, ns, span_bytes, 0);
 }
 
 int
@@ -189,8 +203,8 @@ main(void)
 	g.spans = 1000;
 	if ((p = ltb_lsgen_report(&g, &n)) == NULL)
 		ltb_die(LTB_EXIT_SYS, "cannot generate a report");
-	figure("walk_ns_per_span", measure(ls_walk, p, n, g.spans),
-	    n / g.spans);
+	figure_to("walk_ns_per_span", measure(ls_walk, p, n, g.spans),
+	    n / g.spans, WALK_TARGET_NS);
 	figure("unpack_ns_per_span", measure(ls_unpack, p, n, g.spans),
 	    n / g.spans);
 	free(p);

@@ -781,6 +781,267 @@ test_every_truncation_agrees(void **state)
 	free(p);
 }
 
+/*
+ * The walk's fast paths (a timestamp, a key-value, a log, a span context,
+ * a reference in the layout tracers send) at their edges: varints of every
+ * length, nanos that wrap at 32 bits, the fields in another order, one
+ * missing, one extra, lengths at 128. Each sub-message goes in every place
+ * it can take in a span, the span last in the body (no room past it for
+ * the word reads) or followed by more, and must agree with protobuf-c,
+ * streamed or not.
+ */
+static void
+edge_ts(struct pb *t, int i)
+{
+	static const uint64_t sec[] = { 0, 1, 1700000000, (1ull << 49) - 1,
+		(1ull << 56) - 1, 1ull << 56, (1ull << 63) - 1, 1ull << 63,
+		(uint64_t)-1 };
+	static const uint64_t ns[] = { 0, 5, 999999999, 1000000000,
+		0x80000000u, (1ull << 32) + 5, (1ull << 32) + 1000000000,
+		(1ull << 35) - 1, 1ull << 56, (uint64_t)-1, (uint64_t)-5 };
+	int ns_n = (int)(sizeof ns / sizeof ns[0]);
+	int sec_n = (int)(sizeof sec / sizeof sec[0]);
+
+	t->n = 0;
+	if (i < sec_n * ns_n) {
+		pb_uint(t, 1, sec[i / ns_n]);
+		pb_uint(t, 2, ns[i % ns_n]);
+		return;
+	}
+	switch (i - sec_n * ns_n) {
+	case 0:		/* nanos first */
+		pb_uint(t, 2, 7);
+		pb_uint(t, 1, 1700000000);
+		break;
+	case 1:		/* seconds alone, nanos alone */
+		pb_uint(t, 1, 1700000000);
+		break;
+	case 2:
+		pb_uint(t, 2, 1000000001);
+		break;
+	case 3:		/* nanos in a longer form than needed */
+		pb_uint(t, 1, 1700000000);
+		pb_raw(t, "\x10\x85\x80\x80\x80\x00", 6);
+		break;
+	case 4:		/* the first seconds replaced */
+		pb_uint(t, 1, (uint64_t)-1);
+		pb_uint(t, 1, 1);
+		pb_uint(t, 2, 1);
+		break;
+	case 5:		/* an unknown field after */
+		pb_uint(t, 1, 1);
+		pb_uint(t, 2, 1);
+		pb_uint(t, 3, 1);
+		break;
+	case 6:		/* nanos past the end: 11-byte varint, cut varint */
+		pb_uint(t, 1, 1);
+		pb_raw(t, "\x10\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01",
+		    12);
+		break;
+	case 7:
+		pb_uint(t, 1, 1);
+		pb_raw(t, "\x10\xff\xff", 3);
+		break;
+	case 8:		/* seconds with the wrong wire type */
+		pb_key(t, 1, 2);
+		pb_raw(t, "\x01\x01", 2);
+		pb_uint(t, 2, 1);
+		break;
+	default:
+		t->n = (size_t)-1;
+	}
+}
+
+static void
+edge_kv(struct pb *kv, int i)
+{
+	static const char long_s[] = "0123456789012345678901234567890123456789"
+	    "0123456789012345678901234567890123456789"
+	    "0123456789012345678901234567890123456789";
+
+	kv->n = 0;
+	switch (i) {
+	case 0: pb_str(kv, 1, "k"); pb_str(kv, 2, "v"); break;
+	case 1: pb_str(kv, 1, ""); pb_str(kv, 2, "v"); break;
+	case 2: pb_bytes(kv, 1, "\0x", 2); pb_str(kv, 2, "v"); break;
+	case 3: pb_str(kv, 1, "k"); pb_str(kv, 2, ""); break;
+	case 4: pb_str(kv, 1, "k"); pb_str(kv, 2, long_s + 8); break;
+	case 5: pb_str(kv, 1, "k"); pb_str(kv, 2, long_s + 4); break;
+	case 6: pb_str(kv, 1, long_s + 3); pb_str(kv, 2, "v"); break;
+	case 7: pb_str(kv, 1, "k"); pb_uint(kv, 3, 0); break;
+	case 8: pb_str(kv, 1, "k"); pb_uint(kv, 3, (uint64_t)-1); break;
+	case 9:		/* an 11-byte int */
+		pb_str(kv, 1, "k");
+		pb_raw(kv, "\x18\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01",
+		    12);
+		break;
+	case 10:
+		pb_str(kv, 1, "k");
+		pb_key(kv, 4, 1);
+		pb_raw(kv, "\1\2\3\4\5\6\7\10", 8);
+		break;
+	case 11:	/* a double one byte short */
+		pb_str(kv, 1, "k");
+		pb_key(kv, 4, 1);
+		pb_raw(kv, "\1\2\3\4\5\6\7", 7);
+		break;
+	case 12: pb_str(kv, 1, "k"); pb_uint(kv, 5, 1); break;
+	case 13:	/* bool takes any wire type */
+		pb_str(kv, 1, "k");
+		pb_bytes(kv, 5, "\1", 1);
+		break;
+	case 14: pb_str(kv, 1, "k"); pb_str(kv, 6, "{}"); break;
+	case 15: pb_str(kv, 1, "k"); break;
+	case 16: pb_str(kv, 2, "v"); break;
+	case 17: pb_str(kv, 2, "v"); pb_str(kv, 1, "k"); break;
+	case 18: pb_str(kv, 1, "k"); pb_str(kv, 2, "v"); pb_str(kv, 2, "w");
+		break;
+	case 19: pb_str(kv, 1, "k"); pb_uint(kv, 2, 1); break;
+	case 20: pb_str(kv, 1, "k"); pb_str(kv, 3, "v"); break;
+	case 21: pb_str(kv, 1, "k"); pb_str(kv, 2, "v"); pb_uint(kv, 9, 1);
+		break;
+	default:
+		kv->n = (size_t)-1;
+	}
+}
+
+static void
+edge_ctx(struct pb *c, int i)
+{
+	static const uint64_t id[] = { 0, 1, 127, 128, (1ull << 56) - 1,
+		1ull << 56, 1ull << 63, (uint64_t)-1 };
+	int id_n = (int)(sizeof id / sizeof id[0]);
+
+	c->n = 0;
+	if (i < id_n * id_n) {
+		pb_uint(c, 1, id[i / id_n]);
+		pb_uint(c, 2, id[i % id_n]);
+		return;
+	}
+	switch (i - id_n * id_n) {
+	case 0: pb_uint(c, 2, 9); pb_uint(c, 1, 8); break;
+	case 1: pb_uint(c, 1, 8); break;
+	case 2: pb_uint(c, 2, 9); break;
+	case 3:		/* with baggage */
+		pb_uint(c, 1, 8);
+		pb_uint(c, 2, 9);
+		pb_kv(c, 3, "b", 0);
+		break;
+	case 4:		/* an 11-byte span id */
+		pb_uint(c, 1, 8);
+		pb_raw(c, "\x10\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01",
+		    12);
+		break;
+	case 5: pb_uint(c, 1, 8); pb_uint(c, 2, 9); pb_uint(c, 2, 0); break;
+	default:
+		c->n = (size_t)-1;
+	}
+}
+
+/* A span with sub-message sub in place `where`, the rest the usual. */
+static void
+edge_span(struct pb *sp, int where, const struct pb *sub)
+{
+	struct pb c = { .n = 0 }, t = { .n = 0 }, kv = { .n = 0 };
+	struct pb l = { .n = 0 }, r = { .n = 0 };
+
+	sp->n = 0;
+	pb_uint(&c, 1, 0x1111);
+	pb_uint(&c, 2, 0x2222);
+	pb_uint(&t, 1, 1700000000);
+	pb_uint(&t, 2, 123456789);
+	pb_str(&kv, 1, "k");
+	pb_str(&kv, 2, "v");
+	pb_msg(sp, 1, where == 0 ? sub : &c);
+	pb_str(sp, 2, "op");
+	if (where == 1) {
+		pb_msg(sp, 3, sub);
+	} else if (where == 2) {		/* a relationship, then sub */
+		pb_uint(&r, 1, 1);
+		pb_msg(&r, 2, sub);
+		pb_msg(sp, 3, &r);
+	} else if (where == 3) {
+		pb_raw(&r, "\x08\x80\x01", 3);	/* two-byte relationship */
+		pb_msg(&r, 2, sub);
+		pb_msg(sp, 3, &r);
+	} else {
+		pb_msg(&r, 2, &c);
+		pb_msg(sp, 3, &r);
+	}
+	pb_msg(sp, 4, where == 4 ? sub : &t);
+	pb_uint(sp, 5, 1000);
+	pb_msg(sp, 6, where == 5 ? sub : &kv);
+	pb_msg(sp, 6, &kv);
+	/* the log's timestamp or its field, in the usual order or not */
+	if (where == 8 || where == 10) {
+		pb_msg(&l, 2, where == 8 ? sub : &kv);
+		pb_msg(&l, 1, where == 10 ? sub : &t);
+	} else {
+		pb_msg(&l, 1, where == 6 ? sub : &t);
+		pb_msg(&l, 2, where == 7 ? sub : &kv);
+	}
+	pb_msg(sp, 7, &l);
+	pb_msg(sp, 7, where == 9 ? sub : &l);
+}
+
+static void
+edge_agrees(const struct pb *sp)
+{
+	struct pb m = { .n = 0 };
+	size_t cuts[2];
+
+	/* the span last, then with a field after it */
+	pb_msg(&m, 3, sp);
+	agree(m.b, m.n, NULL);
+	cuts[0] = m.n / 3;
+	cuts[1] = m.n / 2;
+	stream_agrees(m.b, m.n, cuts, 2);
+	pb_str(&m, 15, "padding past the span, for the word reads");
+	agree(m.b, m.n, NULL);
+	stream_agrees(m.b, m.n, cuts, 2);
+}
+
+static void
+test_fast_paths_agree_at_their_edges(void **state)
+{
+	struct pb sub, sp, l;
+	int i, where;
+
+	for (i = 0; edge_ts(&sub, i), sub.n != (size_t)-1; i++)
+		for (where = 4; where <= 10; where += 2) {
+			edge_span(&sp, where == 8 ? 4 : where, &sub);
+			edge_agrees(&sp);
+		}
+	for (i = 0; edge_kv(&sub, i), sub.n != (size_t)-1; i++)
+		for (where = 5; where <= 8; where++) {
+			edge_span(&sp, where, &sub);
+			edge_agrees(&sp);
+		}
+	for (i = 0; edge_ctx(&sub, i), sub.n != (size_t)-1; i++)
+		for (where = 0; where <= 3; where++) {
+			edge_span(&sp, where, &sub);
+			edge_agrees(&sp);
+		}
+	/* logs around 128 bytes: a one-byte length or two */
+	for (i = 100; i < 140; i++) {
+		struct pb kv = { .n = 0 }, t = { .n = 0 };
+		char v[160];
+
+		memset(v, 'v', sizeof v);
+		pb_str(&kv, 1, "k");
+		pb_bytes(&kv, 2, v, (size_t)i - 20);
+		pb_uint(&t, 1, 1700000000);
+		pb_uint(&t, 2, 5);
+		l.n = 0;
+		pb_msg(&l, 1, &t);
+		pb_msg(&l, 2, &kv);
+		edge_span(&sp, 9, &l);
+		edge_agrees(&sp);
+		edge_span(&sp, 5, &kv);
+		edge_agrees(&sp);
+	}
+}
+
 static void
 test_stream_every_split_point_equals_one_shot(void **state)
 {
@@ -1132,6 +1393,7 @@ main(void)
 		    test_js_style_reference_with_only_span_id_is_valid),
 		cmocka_unit_test(test_malformed_kinds_are_refused),
 		cmocka_unit_test(test_every_truncation_agrees),
+		cmocka_unit_test(test_fast_paths_agree_at_their_edges),
 		cmocka_unit_test(
 		    test_stream_every_split_point_equals_one_shot),
 		cmocka_unit_test(test_stream_byte_at_a_time_equals_one_shot),

@@ -931,6 +931,125 @@ test_every_truncation_agrees(void **state)
 		agree(m.b, n, NULL);
 }
 
+/*
+ * The walk's fast paths (an event of time, name and simple attributes; an
+ * attribute of a string or small int; the runs of both in a span) at their
+ * edges: fields missing, reordered, extra or of the wrong wire type,
+ * values that are not simple, events around 128 bytes. Each event goes in
+ * a span between two usual ones, and must agree with protobuf-c, streamed
+ * or not.
+ */
+static void
+edge_event(struct pb *ev, int i)
+{
+	struct pb kv = { .n = 0 }, av = { .n = 0 };
+
+	ev->n = 0;
+	switch (i) {
+	case 0: pb_fixed64(ev, 1, 5); pb_str(ev, 2, "e"); break;
+	case 1: pb_fixed64(ev, 1, 5); pb_str(ev, 2, "e");
+		pb_attr(ev, 3, "k", "v", 0); break;
+	case 2: pb_fixed64(ev, 1, 5); pb_str(ev, 2, "e");
+		pb_attr(ev, 3, "k", "v", 0); pb_attr(ev, 3, "l", "w", 0);
+		break;
+	case 3: pb_fixed64(ev, 1, 5); pb_str(ev, 2, "e");
+		pb_attr(ev, 3, "k", "v", 0); pb_uint(ev, 4, 1); break;
+	case 4: pb_str(ev, 2, "e"); pb_fixed64(ev, 1, 5); break;
+	case 5: pb_str(ev, 2, "e"); break;
+	case 6: pb_fixed64(ev, 1, 5); break;
+	case 7: pb_uint(ev, 1, 5); pb_str(ev, 2, "e"); break;
+	case 8: pb_fixed64(ev, 1, 5); pb_str(ev, 2, "");
+		pb_attr(ev, 3, "", "", 0); break;
+	case 9: pb_fixed64(ev, 1, 5); pb_str(ev, 2, "e");
+		pb_str(ev, 3, "k"); break;	/* not a key-value */
+	case 10:	/* an int, a bool, a double, bytes, an empty value */
+	case 11:
+	case 12:
+	case 13:
+	case 14:
+	case 15:
+		pb_fixed64(ev, 1, 5);
+		pb_str(ev, 2, "e");
+		pb_str(&kv, 1, "k");
+		if (i == 10)
+			pb_uint(&av, 3, 7);
+		else if (i == 11)
+			pb_uint(&av, 2, 1);
+		else if (i == 12)
+			pb_fixed64(&av, 4, 1);
+		else if (i == 13)
+			pb_bytes(&av, 7, "", 0);
+		else if (i == 14)
+			pb_uint(&av, 3, (uint64_t)-1);
+		pb_msg(&kv, 2, &av);
+		pb_msg(ev, 3, &kv);
+		break;
+	case 16:	/* a truncated int inside a value of two bytes */
+		pb_fixed64(ev, 1, 5);
+		pb_str(ev, 2, "e");
+		pb_str(&kv, 1, "k");
+		pb_raw(&av, "\x18\x80", 2);
+		pb_msg(&kv, 2, &av);
+		pb_msg(ev, 3, &kv);
+		break;
+	case 17:	/* the time one byte short */
+		pb_key(ev, 1, 1);
+		pb_raw(ev, "\1\2\3\4\5\6\7", 7);
+		break;
+	default:
+		if (i < 18 + 40) {	/* 108 to 147 bytes */
+			char v[160];
+
+			memset(v, 'v', sizeof v);
+			v[i - 18 + 80] = '\0';
+			pb_fixed64(ev, 1, 5);
+			pb_str(ev, 2, "e");
+			pb_attr(ev, 3, "k", v, 0);
+			break;
+		}
+		ev->n = (size_t)-1;
+	}
+}
+
+static void
+test_fast_paths_agree_at_their_edges(void **state)
+{
+	struct pb sp, ev, usual = { .n = 0 }, m;
+	size_t cuts[2];
+	int i;
+
+	pb_fixed64(&usual, 1, 5);
+	pb_str(&usual, 2, "usual");
+	pb_attr(&usual, 3, "k", "v", 0);
+	for (i = 0; edge_event(&ev, i), ev.n != (size_t)-1; i++) {
+		sp.n = 0;
+		pb_bytes(&sp, 1, TRACE, 16);
+		pb_bytes(&sp, 2, SPAN, 8);
+		pb_str(&sp, 5, "op");
+		pb_attr(&sp, 9, "a", "b", 0);
+		/* the event as an attribute too: a run with a stranger */
+		pb_msg(&sp, 9, &ev);
+		pb_attr(&sp, 9, "c", "d", 0);
+		pb_msg(&sp, 11, &usual);
+		pb_msg(&sp, 11, &ev);
+		pb_msg(&sp, 11, &usual);
+		pb_request_of(&m, &sp, 0);
+		agree(m.b, m.n, NULL);
+		cuts[0] = m.n / 3;
+		cuts[1] = m.n / 2;
+		stream_agrees(m.b, m.n, cuts, 2);
+		/* and without the stranger attribute */
+		sp.n = 0;
+		pb_bytes(&sp, 1, TRACE, 16);
+		pb_bytes(&sp, 2, SPAN, 8);
+		pb_str(&sp, 5, "op");
+		pb_msg(&sp, 11, &ev);
+		pb_request_of(&m, &sp, 0);
+		agree(m.b, m.n, NULL);
+		stream_agrees(m.b, m.n, cuts, 2);
+	}
+}
+
 static void
 test_stream_every_split_point_equals_one_shot(void **state)
 {
@@ -1646,6 +1765,7 @@ main(void)
 		cmocka_unit_test(test_later_fields_replace_earlier_ones),
 		cmocka_unit_test(test_validation_rules_in_order),
 		cmocka_unit_test(test_every_truncation_agrees),
+		cmocka_unit_test(test_fast_paths_agree_at_their_edges),
 		cmocka_unit_test(
 		    test_stream_every_split_point_equals_one_shot),
 		cmocka_unit_test(test_stream_byte_at_a_time_equals_one_shot),

@@ -5,6 +5,12 @@
  * string bytes skipped by length, one small function per message type. It
  * is the hot path of ltb-satellite (well over a million spans a second), so
  * it decodes only what validation needs and merely frame-checks the rest.
+ * The layouts every tracer sends (a span's tags and logs, their timestamps
+ * and key-values, its span contexts) have fast paths that check them byte
+ * for byte without a loop or a call; the span reads its tags and logs in
+ * runs; any other layout goes to the general walkers, which read anything.
+ * Both give the same answer on every input (test_lightstep_walk's edge
+ * cases, the fuzz targets).
  *
  * It must accept exactly what protobuf-c 1.4.1's generated unpacker
  * accepts, because that unpacker is its oracle. The wire rules (keys,
@@ -200,6 +206,160 @@ w_log(const uint8_t *p, const uint8_t *e, const uint8_t *lim, int *badts,
 	return NULL;
 }
 
+/*
+ * The fast paths: the layouts every tracer sends, read without a loop or a
+ * call and checked byte for byte. Each returns what its message says, or
+ * -1 for any other layout, which is then left to the general walker above
+ * (it reads everything). Each takes messages of 4 <= n < 128 bytes only
+ * (FAST_N), so that a length inside that fits is below 128 and is one
+ * byte. Each reads only inside the n bytes at p, with two exceptions: the
+ * 8-byte words of ltb_pb_varlen8 and ltb_pb_fixed64, which timestamps
+ * take only when the span is told there is room (ROOM bytes readable past
+ * its end), and ltb_pb_varint's, which checks for itself.
+ *
+ * A *_layout function is the check alone, for a caller that has checked n
+ * and the room itself: the log, whose fields are inside its own n.
+ */
+#define FAST_N(n) ((size_t)(n) - 4 < 0x80 - 4)
+#define ROOM 18		/* a timestamp's key, 8 bytes, a key, 8 bytes */
+
+/* A Timestamp of seconds then nanos, each a varint of at most 8 bytes
+ * (so seconds are not negative), filling n bytes at p: whether it is bad,
+ * as w_timestamp says. */
+static inline __attribute__((always_inline)) int
+timestamp_layout(const uint8_t *p, size_t n)
+{
+	uint64_t w, stop;
+	unsigned sl;
+
+	if (p[0] != PB_K(1, PB_VAR))
+		return -1;
+	sl = ltb_pb_varlen8(p + 1);
+	if (sl == 0 || sl + 3 > n || p[1 + sl] != PB_K(2, PB_VAR))
+		return -1;
+	p += 2 + sl;
+	w = ltb_pb_fixed64(p);
+	stop = ~w & 0x8080808080808080u;
+	if (stop == 0 || 2 + sl + __builtin_ctzll(stop) / 8 + 1 != n)
+		return -1;
+	/*
+	 * int32 nanos are the low 32 bits: base-128 digits d0..d4 in the
+	 * first 5 bytes, d4 cut to 4 bits; negative ones are >= 1e9
+	 * unsigned. Digits below 128 compare in order, so with each in its
+	 * byte the word compares as the number does: 1e9 is 3, 92, 107, 20,
+	 * 0 (d4..d0), 0x035c6b1400.
+	 */
+	w &= (stop ^ (stop - 1)) & 0x0f7f7f7f7fu;
+	return w >= 0x035c6b1400u;
+}
+
+static inline __attribute__((always_inline)) int
+fast_timestamp(const uint8_t *p, size_t n, int room)
+{
+	return room && FAST_N(n) ? timestamp_layout(p, n) : -1;
+}
+
+/* A KeyValue of a key then one value (string, int, double, bool or JSON),
+ * each with a one-byte key, filling n bytes at p: whether its key is
+ * empty, as w_keyvalue says. Two bytes at p must be readable. */
+static inline __attribute__((always_inline)) int
+keyvalue_layout(const uint8_t *p, size_t n)
+{
+	size_t kl, m, i;
+	int empty;
+
+	if (p[0] != PB_K(1, PB_BYTES) || (kl = p[1]) + 4 > n)
+		return -1;
+	empty = (kl == 0) | (p[2] == 0);	/* a C string: NUL ends it */
+	p += 2 + kl;
+	m = n - 2 - kl;
+	if (__builtin_expect(p[0] == PB_K(2, PB_BYTES), 1))
+		return (size_t)p[1] + 2 == m ? empty : -1;
+	switch (p[0]) {
+	case PB_K(6, PB_BYTES):
+		return (size_t)p[1] + 2 == m ? empty : -1;
+	case PB_K(3, PB_VAR):
+	case PB_K(5, PB_VAR):
+		if (m > 11 || p[m - 1] >= 0x80)
+			return -1;
+		for (i = 1; i < m - 1; i++)
+			if (p[i] < 0x80)
+				return -1;
+		return empty;
+	case PB_K(4, PB_I64):
+		return m == 9 ? empty : -1;
+	}
+	return -1;
+}
+
+static inline __attribute__((always_inline)) int
+fast_keyvalue(const uint8_t *p, size_t n)
+{
+	return FAST_N(n) ? keyvalue_layout(p, n) : -1;
+}
+
+/* A Log of a timestamp then one field, both fast, filling n bytes at p:
+ * LOG_BADTS and LOG_EMPTY, as w_log says. Its field is last: when it is
+ * empty, its two bytes are past the log, inside the room. */
+enum { LOG_BADTS = 1, LOG_EMPTY = 2 };
+
+static inline __attribute__((always_inline)) int
+fast_log(const uint8_t *p, size_t n, int room)
+{
+	size_t tl;
+	int bad, empty;
+
+	/* with room, p[1] can be read, and n < 4 fails below */
+	if (!room || n >= 0x80 || p[0] != PB_K(1, PB_BYTES) ||
+	    (tl = p[1]) + 4 > n || p[2 + tl] != PB_K(2, PB_BYTES) ||
+	    tl + p[3 + tl] + 4 != n)
+		return -1;
+	if ((bad = timestamp_layout(p + 2, tl)) < 0 ||
+	    (empty = keyvalue_layout(p + 4 + tl, p[3 + tl])) < 0)
+		return -1;
+	return bad * LOG_BADTS | empty * LOG_EMPTY;
+}
+
+/* A SpanContext of trace_id then span_id, filling n bytes at p: 0 and
+ * its ids, as w_context gives them. */
+static inline __attribute__((always_inline)) int
+fast_context(const uint8_t *p, size_t n, const uint8_t *lim,
+    uint64_t *trace, uint64_t *span)
+{
+	struct ltb_pb_cur t, sp;
+
+	if (!FAST_N(n) || p[0] != PB_K(1, PB_VAR))
+		return -1;
+	t = ltb_pb_varint(p + 1, p + n, lim);
+	if (t.p == NULL || t.p == p + n || t.p[0] != PB_K(2, PB_VAR))
+		return -1;
+	sp = ltb_pb_varint(t.p + 1, p + n, lim);
+	if (sp.p != p + n)
+		return -1;
+	*trace = t.v;
+	*span = sp.v;
+	return 0;
+}
+
+/* A Reference of a relationship (or none) then a fast span_context,
+ * filling n bytes at p: whether it is bad, as w_reference says. */
+static inline __attribute__((always_inline)) int
+fast_reference(const uint8_t *p, size_t n, const uint8_t *lim)
+{
+	uint64_t trace, span;
+
+	if (!FAST_N(n))
+		return -1;
+	if (p[0] == PB_K(1, PB_VAR) && p[1] < 0x80) {
+		p += 2;
+		n -= 2;
+	}
+	if (n < 2 || p[0] != PB_K(2, PB_BYTES) || (size_t)p[1] + 2 != n ||
+	    fast_context(p + 2, p[1], lim, &trace, &span) < 0)
+		return -1;
+	return span == 0;
+}
+
 /* Reference; *bad unless it has a span_context with a nonzero span_id. */
 static const char *
 w_reference(const uint8_t *p, const uint8_t *e, const uint8_t *lim, int *bad)
@@ -227,21 +387,24 @@ w_reference(const uint8_t *p, const uint8_t *e, const uint8_t *lim, int *bad)
 	return NULL;
 }
 
+/* A span; tags and logs come in runs, each read in a loop of its own. */
 static const char *
 w_span(const uint8_t *p, const uint8_t *e, const uint8_t *lim,
     struct ltb_ls_span *s)
 {
 	uint64_t k, trace = 0, span = 0;
 	size_t n;
-	int hasop = 0, has_ctx = 0, has_start = 0, bad_start = 0, bad_log = 0;
-	int bad_ref = 0, empty = 0, x, y;
+	int hasop = 0, has_ctx = 0, has_start = 0, bad_start = 0, bad_ref = 0;
+	int empty = 0, logs = 0, x, y, z;
+	int room = lim - e >= ROOM;
 
 	while (p < e) {
 		PB_KEY();
 		switch (k) {
 		case PB_K(1, PB_BYTES):
 			PB_LEN(n);
-			PB_SUB(w_context(p, p + n, lim, &trace, &span));
+			if (fast_context(p, n, lim, &trace, &span) < 0)
+				PB_SUB(w_context(p, p + n, lim, &trace, &span));
 			has_ctx = 1;
 			p += n;
 			break;
@@ -252,13 +415,15 @@ w_span(const uint8_t *p, const uint8_t *e, const uint8_t *lim,
 			break;
 		case PB_K(3, PB_BYTES):
 			PB_LEN(n);
-			PB_SUB(w_reference(p, p + n, lim, &x));
+			if ((x = fast_reference(p, n, lim)) < 0)
+				PB_SUB(w_reference(p, p + n, lim, &x));
 			bad_ref |= x;
 			p += n;
 			break;
 		case PB_K(4, PB_BYTES):
 			PB_LEN(n);
-			PB_SUB(w_timestamp(p, p + n, lim, &bad_start));
+			if ((bad_start = fast_timestamp(p, n, room)) < 0)
+				PB_SUB(w_timestamp(p, p + n, lim, &bad_start));
 			has_start = 1;
 			p += n;
 			break;
@@ -267,16 +432,23 @@ w_span(const uint8_t *p, const uint8_t *e, const uint8_t *lim,
 			break;
 		case PB_K(6, PB_BYTES):
 			PB_LEN(n);
-			PB_SUB(w_keyvalue(p, p + n, &x));
-			empty |= x;
-			p += n;
+			do {
+				if ((x = fast_keyvalue(p, n)) < 0)
+					PB_SUB(w_keyvalue(p, p + n, &y));
+				empty |= x < 0 ? y : x;
+				p += n;
+			} while (PB_RUN(PB_K(6, PB_BYTES), n));
 			break;
 		case PB_K(7, PB_BYTES):
 			PB_LEN(n);
-			PB_SUB(w_log(p, p + n, lim, &x, &y));
-			bad_log |= x;
-			empty |= y;
-			p += n;
+			do {
+				if ((x = fast_log(p, n, room)) < 0) {
+					PB_SUB(w_log(p, p + n, lim, &y, &z));
+					x = y * LOG_BADTS | z * LOG_EMPTY;
+				}
+				logs |= x;
+				p += n;
+			} while (PB_RUN(PB_K(7, PB_BYTES), n));
 			break;
 		PB_OTHER(PB_F(1) | PB_F(2) | PB_F(3) | PB_F(4) | PB_F(5) |
 		    PB_F(6) | PB_F(7));
@@ -294,11 +466,11 @@ w_span(const uint8_t *p, const uint8_t *e, const uint8_t *lim,
 		s->invalid = LTB_LS_NO_OPERATION;
 	else if (!has_start)
 		s->invalid = LTB_LS_NO_START;
-	else if (bad_start || bad_log)
+	else if (bad_start || (logs & LOG_BADTS))
 		s->invalid = LTB_LS_BAD_TIMESTAMP;
 	else if (bad_ref)
 		s->invalid = LTB_LS_BAD_REFERENCE;
-	else if (empty)
+	else if (empty || (logs & LOG_EMPTY))
 		s->invalid = LTB_LS_EMPTY_KEY;
 	else
 		s->invalid = LTB_LS_VALID;
@@ -460,6 +632,22 @@ ltb_ls_walk_report(const uint8_t *p, size_t len, ltb_ls_span_fn *fn,
 	int isspan;
 
 	while (p < e) {
+		/* a span with a length of one or two bytes that fits: nearly
+		 * every field of a report */
+		if (p[0] == PB_K(3, PB_BYTES) && e - p >= 3 &&
+		    (p[1] < 0x80 || p[2] < 0x80)) {
+			c.v = p[1] < 0x80 ? p[1] : (p[1] & 0x7f) | p[2] << 7;
+			c.p = p + (p[1] < 0x80 ? 2 : 3);
+			if (c.v <= (size_t)(e - c.p)) {
+				p = c.p;
+				if ((r = w_top(3, p, c.v, e, fn, ctx,
+				    &isspan)) != NULL)
+					goto fail;
+				spans++;
+				p += c.v;
+				continue;
+			}
+		}
 		if ((c = ltb_pb_key_slow(p, e)).p == NULL) {
 			r = LTB_PB_E_KEY;
 			goto fail;

@@ -3,7 +3,10 @@
  * buffer the protocols hold fields and bodies in.
  *
  * A byte-at-a-time state machine for keys and lengths, which are a few
- * bytes per span, and the protocol's in-place walkers for the leaves. The
+ * bytes per span, and the protocol's in-place walkers for the leaves; a
+ * key and length wholly in the piece at hand are read at once
+ * (fast_field), and a leaf held across pieces gets zeroed room past its
+ * end for the walkers' word reads (got_held). The
  * body's own end is only known at ltb_pbstream_end; a frame's is known
  * from its length, so inside a frame a key, varint or length that would
  * run past its end is refused as soon as the frame's last byte is read,
@@ -150,15 +153,19 @@ fail(struct ltb_pbstream *r, int code, const char *why)
 	return code;
 }
 
-/* The schema's entry for field f of the open frame, or NULL. */
+/* The schema's entry for field f of the open frame, or NULL. The entry
+ * last found is tried first: a body is mostly one field (spans) over and
+ * over. */
 static const struct ltb_pbfield *
-lookup(const struct ltb_pbstream *r, uint32_t f)
+lookup(struct ltb_pbstream *r, uint32_t f)
 {
-	const struct ltb_pbfield *d;
+	const struct ltb_pbfield *d = r->hit;
 
+	if (d != NULL && d->field == f && d->depth == r->depth)
+		return d;
 	for (d = r->schema->fields; d->field != 0; d++)
 		if (d->field == f && d->depth == r->depth)
-			return d;
+			return r->hit = d;
 	return NULL;
 }
 
@@ -267,21 +274,81 @@ got_len(struct ltb_pbstream *r, const uint8_t **pp, size_t avail, void *ctx)
 	}
 }
 
+/*
+ * Zeroed bytes past a held leaf, when its buffer has room for them: the
+ * walkers' fast paths read words up to this far past a message's end
+ * (ltb_pbwire.h's lim), and take their slow paths without them.
+ */
+#define HELD_PAD 32
+
+/* The room the held buffer may take past the leaf for its pad: what
+ * max_field leaves, so the room held never passes max_field. */
+static size_t
+pad_room(const struct ltb_pbstream *r)
+{
+	uint64_t spare = r->max_field - (r->held.len + r->left);
+
+	return spare < HELD_PAD ? (size_t)spare : HELD_PAD;
+}
+
 /* The held leaf is whole: walk it. */
 static int
 got_held(struct ltb_pbstream *r, void *ctx)
 {
-	const uint8_t *h = r->held.buf;
+	uint8_t *h = r->held.buf;
+	size_t pad = r->held.cap - r->held.len < HELD_PAD ? 0 : HELD_PAD;
 	const char *why;
 
+	memset(h + r->held.len, 0, pad);
 	why = r->schema->leaf(ctx, r->cur->tag, h, r->held.len,
-	    h + r->held.len);
+	    h + r->held.len + pad);
 	if (why != NULL)
 		return fail(r, LTB_PB_MALFORMED, why);
 	r->items += r->cur->role == LTB_PB_ITEM;
 	r->held.len = 0;
 	r->state = S_KEY;
 	return 0;
+}
+
+/*
+ * A key and a length prefix wholly in this piece and inside the open frame:
+ * read them at once, as the byte-at-a-time states would, and go on as
+ * got_len. Returns 1 if it did, 0 if it left the field to those states
+ * (anything but a one-byte key of wire type 2 with a length that ends in
+ * the bytes at hand, a known field's wrong wire type included: they say
+ * why), or got_len's failure.
+ */
+static int
+fast_field(struct ltb_pbstream *r, const uint8_t **pp, const uint8_t *e,
+    void *ctx)
+{
+	const uint8_t *p = *pp;
+	size_t avail = (size_t)(e - p), i;
+	uint64_t v = 0;
+	int rc;
+
+	pop(r);
+	if (r->depth > 0 && r->end[r->depth] - r->pos < avail)
+		avail = (size_t)(r->end[r->depth] - r->pos);
+	if (avail < 2 || (uint8_t)(p[0] - 8) >= 0x78 ||
+	    (p[0] & 7) != PB_BYTES)
+		return 0;
+	for (i = 1; i < avail && i <= 5; i++) {
+		v |= (uint64_t)(p[i] & 0x7f) << (7 * (i - 1));
+		if (p[i] < 0x80)
+			break;
+	}
+	if (i == avail || i > 5)
+		return 0;
+	r->cur = lookup(r, p[0] >> 3);
+	if (r->cur != NULL && r->cur->wire != PB_BYTES)
+		return 0;
+	r->field = p[0] >> 3;
+	r->wire = PB_BYTES;
+	r->acc = v;
+	r->pos += i + 1;
+	*pp = p + i + 1;
+	return (rc = got_len(r, pp, (size_t)(e - *pp), ctx)) < 0 ? rc : 1;
 }
 
 int
@@ -303,6 +370,11 @@ ltb_pbstream_feed(struct ltb_pbstream *r, const uint8_t *p, size_t n,
 	while (p < e && rc == 0) {
 		switch (r->state) {
 		case S_KEY:
+			if (r->shift == 0 &&
+			    (rc = fast_field(r, &p, e, ctx)) != 0) {
+				rc = rc < 0 ? rc : 0;
+				break;
+			}
 			if (r->shift == 0)
 				pop(r);
 			b = *p++;
@@ -356,7 +428,7 @@ ltb_pbstream_feed(struct ltb_pbstream *r, const uint8_t *p, size_t n,
 			k = (size_t)(e - p) < r->left ? (size_t)(e - p) :
 			    (size_t)r->left;
 			rc = ltb_pbhold_add(&r->held, p, k,
-			    r->held.len + (size_t)r->left);
+			    r->held.len + (size_t)r->left + pad_room(r));
 			if (rc == LTB_PBHOLD_BUSY) {
 				/* Failed for good: what it held goes back
 				 * now, not when the connection does. */

@@ -120,6 +120,7 @@ struct ltb_pbstream {
 	/* private */
 	const struct ltb_pbschema *schema;
 	const struct ltb_pbfield *cur;	/* the current field's entry, or NULL */
+	const struct ltb_pbfield *hit;	/* the entry last looked up, or NULL */
 	int state;
 	uint64_t acc;		/* varint being read */
 	unsigned shift;

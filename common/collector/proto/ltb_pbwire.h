@@ -28,7 +28,11 @@
  * cursor if malformed. Cursors travel by value, in registers: taking their
  * address would pin them to the stack in every walker. Nearly every key and
  * length is one byte, so the PB_ macros inline that case and call the
- * readers only for the rest.
+ * readers only for the rest. Where 8 bytes can be read (even past e, up to
+ * lim), varints are read a word at a time (ltb_pb_varint, ltb_pb_varlen8),
+ * their stop byte found from the word's high bits; a walker's fast path
+ * for a whole message uses them, and falls back to the general walker for
+ * any layout it does not know.
  *
  * The macros are for message walkers written as
  *
@@ -57,7 +61,8 @@
  * switches on the whole key, field << 3 | wire type, so a known field with
  * its right wire type is one case; PB_OTHER(known) ends the switch: a
  * known field number (below 32) with any other wire type is refused,
- * anything else is an unknown field and skipped.
+ * anything else is an unknown field and skipped. PB_RUN(k, n) reads the
+ * rest of a repeated field's run in a loop of its own.
  */
 #ifndef LTB_PBWIRE_H
 #define LTB_PBWIRE_H
@@ -126,31 +131,99 @@ ltb_pb_varint_slow(const uint8_t *p, const uint8_t *e)
 	return ltb_pb_nocur;
 }
 
+/* A little-endian fixed64 at p, 8 bytes readable. */
+static inline uint64_t
+ltb_pb_fixed64(const uint8_t *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, 8);
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	v = __builtin_bswap64(v);
+#endif
+	return v;
+}
+
+/*
+ * Varints read a word at a time: 8 bytes at p must be readable. The stop
+ * byte is the lowest without its high bit. The caller checks that the
+ * length fits its message.
+ *
+ * ltb_pb_varlen8: the varint's length, 1 to 8, or 0 if it does not stop
+ * in those 8 bytes. ltb_pb_pack7: the 7 low bits of each byte of x, packed
+ * by pairs, fours, eights (the high bits must be clear). ltb_pb_varint8:
+ * length and value, the length 0 as ltb_pb_varlen8's.
+ */
+static inline __attribute__((always_inline)) unsigned
+ltb_pb_varlen8(const uint8_t *p)
+{
+	uint64_t stop = ~ltb_pb_fixed64(p) & 0x8080808080808080u;
+
+	return stop ? (unsigned)__builtin_ctzll(stop) / 8 + 1 : 0;
+}
+
+static inline __attribute__((always_inline)) uint64_t
+ltb_pb_pack7(uint64_t x)
+{
+	x = (x & 0x007f007f007f007fu) | (x & 0x7f007f007f007f00u) >> 1;
+	x = (x & 0x00003fff00003fffu) | (x & 0x3fff00003fff0000u) >> 2;
+	return (x & 0x000000000fffffffu) | (x & 0x0fffffff00000000u) >> 4;
+}
+
+struct ltb_pb_var8 {
+	unsigned len;
+	uint64_t v;
+};
+
+static inline __attribute__((always_inline)) struct ltb_pb_var8
+ltb_pb_varint8(const uint8_t *p)
+{
+	uint64_t w = ltb_pb_fixed64(p), stop;
+
+	stop = ~w & 0x8080808080808080u;
+	if (stop == 0)
+		return (struct ltb_pb_var8){ 0, 0 };
+	return (struct ltb_pb_var8){ (unsigned)__builtin_ctzll(stop) / 8 + 1,
+		ltb_pb_pack7(w & (stop ^ (stop - 1)) & 0x7f7f7f7f7f7f7f7fu) };
+}
+
 /*
  * A varint inside [p, e); lim (>= e) is the end of readable memory. When 10
- * bytes can be read, even past e near the end of a small message, decode
- * unrolled with one bounds check and hold the result to e. Each byte is
- * added whole and its continuation bit taken off afterwards; bits past 64
- * fall off, as they do in protobuf-c.
+ * bytes can be read, even past e near the end of a small message, decode a
+ * word at a time with one bounds check and hold the result to e: a byte
+ * alone, 8 bytes as one word, or that word and the last two bytes. Bits
+ * past 64 fall off, as they do in protobuf-c.
  */
 static inline __attribute__((always_inline)) struct ltb_pb_cur
 ltb_pb_varint(const uint8_t *p, const uint8_t *e, const uint8_t *lim)
 {
-	uint64_t r = 0, b;
+	struct ltb_pb_var8 c;
+	uint64_t v;
+	unsigned len;
 
 	if (lim - p < 10)
 		return ltb_pb_varint_slow(p, e);
-#define PB_STEP_(i) \
-	b = p[i]; \
-	r += b << (7 * (i)); \
-	if (b < 0x80) \
-		return p + (i) + 1 > e ? ltb_pb_nocur : \
-		    (struct ltb_pb_cur){ p + (i) + 1, r }; \
-	r -= (uint64_t)0x80 << (7 * (i));
-	PB_STEP_(0) PB_STEP_(1) PB_STEP_(2) PB_STEP_(3) PB_STEP_(4)
-	PB_STEP_(5) PB_STEP_(6) PB_STEP_(7) PB_STEP_(8) PB_STEP_(9)
-#undef PB_STEP_
-	return ltb_pb_nocur;
+	if (p[0] < 0x80) {
+		len = 1;
+		v = p[0];
+	} else if ((c = ltb_pb_varint8(p)).len != 0) {
+		len = c.len;
+		v = c.v;
+	} else {
+		v = ltb_pb_pack7(ltb_pb_fixed64(p) & 0x7f7f7f7f7f7f7f7fu);
+		if (p[8] < 0x80) {
+			len = 9;
+			v |= (uint64_t)p[8] << 56;
+		} else if (p[9] < 0x80) {
+			len = 10;
+			v |= (uint64_t)(p[8] & 0x7f) << 56 | (uint64_t)p[9] << 63;
+		} else {
+			return ltb_pb_nocur;
+		}
+	}
+	if (len > (size_t)(e - p))
+		return ltb_pb_nocur;
+	return (struct ltb_pb_cur){ p + len, v };
 }
 
 static inline __attribute__((always_inline)) const uint8_t *
@@ -221,19 +294,6 @@ ltb_pb_skip(const uint8_t *p, const uint8_t *e, unsigned w)
 	}
 }
 
-/* A little-endian fixed64 at p, 8 bytes readable. */
-static inline uint64_t
-ltb_pb_fixed64(const uint8_t *p)
-{
-	uint64_t v;
-
-	memcpy(&v, p, 8);
-#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-	v = __builtin_bswap64(v);
-#endif
-	return v;
-}
-
 /* The walker macros; they use the walker's p, e, lim and k (see top). */
 #define PB_KEY() do { \
 	if ((uint8_t)(*p - 8) < 0x78) { \
@@ -279,6 +339,11 @@ ltb_pb_fixed64(const uint8_t *p)
 		if ((k >> 3) < 32 && ((known) >> (k >> 3) & 1)) \
 			return LTB_PB_E_WIRE; \
 		PB_SKIPW((unsigned)k & 7)
+/* Is the next field k, with a one-byte key and a one-byte length n that
+ * fits? Then step over both: a repeated field's run is read in a loop of
+ * its own, and anything else is left to the walker's switch. */
+#define PB_RUN(k, n) (e - p >= 2 && p[0] == (k) && p[1] < 0x80 && \
+	(size_t)p[1] <= (size_t)(e - p) - 2 && ((n) = p[1], p += 2, 1))
 #define PB_SUB(call) do { \
 	const char *why_ = (call); \
 	if (why_ != NULL) \
