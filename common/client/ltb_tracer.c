@@ -84,6 +84,7 @@ struct ltb_span {
 	uint32_t ntags, captags, nlogs, caplogs;
 	struct strblk *strs;
 	int inert;			/* records nothing: NoOp, or no memory */
+	int tsc;			/* its tracer's, kept near its logs */
 };
 
 /*
@@ -671,6 +672,7 @@ ltb_span_start(struct ltb_tracer *t, const char *operation,
 		    &c->started, memory_order_relaxed) + 1,
 		    memory_order_relaxed);
 	s->t = t;
+	s->tsc = t->tsc;
 	s->op = operation != NULL && operation[0] != '\0' ? operation : "span";
 	s->ntags = s->nlogs = 0;
 	for (b = s->strs; b != NULL; b = b->next)
@@ -710,8 +712,15 @@ more(void *p, uint32_t *cap, size_t size)
 	return 0;
 }
 
-void
-ltb_span_set_tag(struct ltb_span *s, const char *key, const char *value)
+/*
+ * Tags and logs are the most frequent calls (25 a span in client_bench),
+ * so each is a leaf that only stores what the caller gave: anything else
+ * (no room yet, an inert span, whose capacities are 0, a NULL string, a
+ * clock other than the TSC) goes out of line, where saving registers for
+ * calls costs only the rare call.
+ */
+static __attribute__((noinline)) void
+tag_slow(struct ltb_span *s, const char *key, const char *value)
 {
 	struct ltb_enc_tag *tg;
 
@@ -726,7 +735,21 @@ ltb_span_set_tag(struct ltb_span *s, const char *key, const char *value)
 }
 
 void
-ltb_span_log(struct ltb_span *s, const char *key, const char *value)
+ltb_span_set_tag(struct ltb_span *s, const char *key, const char *value)
+{
+	struct ltb_enc_tag *tg;
+
+	if (s->ntags == s->captags || key == NULL || value == NULL) {
+		tag_slow(s, key, value);
+		return;
+	}
+	tg = &s->tags[s->ntags++];
+	tg->key = key;
+	tg->value = value;
+}
+
+static __attribute__((noinline)) void
+log_slow(struct ltb_span *s, const char *key, const char *value)
 {
 	struct ltb_enc_log *l;
 
@@ -739,6 +762,24 @@ ltb_span_log(struct ltb_span *s, const char *key, const char *value)
 	l->ns = ticks(s->t);
 	l->key = key;
 	l->value = value;
+}
+
+void
+ltb_span_log(struct ltb_span *s, const char *key, const char *value)
+{
+#ifdef HAVE_TSC
+	struct ltb_enc_log *l;
+
+	if (s->nlogs != s->caplogs && s->tsc && key != NULL &&
+	    value != NULL) {
+		l = &s->logs[s->nlogs++];
+		l->ns = __rdtsc();
+		l->key = key;
+		l->value = value;
+		return;
+	}
+#endif
+	log_slow(s, key, value);
 }
 
 const char *
