@@ -71,7 +71,9 @@ struct strblk {
 
 struct ltb_span {
 	struct ltb_tracer *t;
-	struct ltb_span *next;		/* in the free list, or a batch */
+	struct ltb_span *next;		/* in a cache, or a chain */
+	struct ltb_span *nextchain;	/* a chain's first: the pool's next */
+	uint32_t nchain;		/* a chain's first: its records */
 	struct ltb_span_context ctx;
 	uint64_t parent;		/* parent span id; 0: a root */
 	const char *op;
@@ -144,7 +146,7 @@ struct ltb_tracer {
 	pthread_mutex_t mu;
 	pthread_cond_t wake;		/* to the reporter: flush, or stop */
 	pthread_cond_t done;		/* to flushers: spans were handled */
-	struct ltb_span *free;		/* the pool */
+	struct ltb_span *free;		/* the pool: chains of ~BATCH records */
 	struct cache *caches;		/* threads' caches of records */
 	uint64_t retired_started;	/* counted by caches now gone */
 	uint64_t accepted;		/* spans swapped out of the buffer */
@@ -324,12 +326,42 @@ static _Thread_local struct cache *tl_head;	/* all of this thread's */
 
 static void span_free(struct ltb_span *s);
 
-/* With t->mu held: the records first to last (chained) onto the pool. */
+/*
+ * The pool is a stack of chains of records, BATCH long (2 * BATCH at most,
+ * from a thread that exits), so a cache is refilled, and a batch given
+ * back, in O(1) under the lock: the reporter, which walks the records
+ * anyway, chains them outside it.
+ */
+
+/* With t->mu held: a chain of n records (next-linked, NULL-ended). */
 static void
-pool_put(struct ltb_tracer *t, struct ltb_span *first, struct ltb_span *last)
+pool_push(struct ltb_tracer *t, struct ltb_span *chain, uint32_t n)
 {
-	last->next = t->free;
+	chain->nchain = n;
+	chain->nextchain = t->free;
+	t->free = chain;
+}
+
+/* With t->mu held: chains first to last (linked by nextchain). */
+static void
+pool_splice(struct ltb_tracer *t, struct ltb_span *first,
+    struct ltb_span *last)
+{
+	last->nextchain = t->free;
 	t->free = first;
+}
+
+/* With t->mu held: the pool's first chain, or NULL; its length in *n. */
+static struct ltb_span *
+pool_pop(struct ltb_tracer *t, uint32_t *n)
+{
+	struct ltb_span *chain = t->free;
+
+	if (chain != NULL) {
+		t->free = chain->nextchain;
+		*n = chain->nchain;
+	}
+	return chain;
 }
 
 /* With caches_mu held: c out of its tracer's list, its records and counts
@@ -339,7 +371,6 @@ cache_retire(struct cache *c)
 {
 	struct ltb_tracer *t = atomic_load(&c->t);
 	struct cache **pp;
-	struct ltb_span *s;
 
 	if (t == NULL)
 		return;
@@ -350,10 +381,9 @@ cache_retire(struct cache *c)
 			break;
 		}
 	t->retired_started += atomic_load(&c->started);
-	while ((s = c->free) != NULL) {
-		c->free = s->next;
-		pool_put(t, s, s);
-	}
+	if (c->free != NULL)
+		pool_push(t, c->free, c->nfree);
+	c->free = NULL;
 	pthread_mutex_unlock(&t->mu);
 	c->nfree = 0;
 	atomic_store(&c->t, NULL);
@@ -576,13 +606,16 @@ buffer_span(struct buffer *b, size_t i)
 	return atomic_load_explicit(slot(b, i), memory_order_relaxed);
 }
 
-/* The n spans of a swapped-out buffer, chained in order, its slots
- * emptied for its next generation; string blocks past the first are freed
- * here, off the instrumented thread when the reporter calls. */
+/*
+ * The n spans of a swapped-out buffer as chains of BATCH for the pool,
+ * first to *last, its slots emptied for its next generation; string
+ * blocks past the first are freed here, off the instrumented thread when
+ * the reporter calls. NULL if n is 0.
+ */
 static struct ltb_span *
 buffer_take(struct buffer *b, uint32_t n, struct ltb_span **last)
 {
-	struct ltb_span *first = NULL, *s, *prev = NULL;
+	struct ltb_span *first = NULL, *chain = NULL, *s, *prev = NULL;
 	uint32_t i;
 
 	for (i = 0; i < n; i++) {
@@ -597,15 +630,21 @@ buffer_take(struct buffer *b, uint32_t n, struct ltb_span **last)
 			}
 			fb->next = NULL;
 		}
-		if (prev != NULL)
+		s->next = NULL;
+		if (i % BATCH == 0) {
+			s->nchain = n - i < BATCH ? n - i : BATCH;
+			s->nextchain = NULL;
+			if (chain != NULL)
+				chain->nextchain = s;
+			else
+				first = s;
+			chain = s;
+		} else {
 			prev->next = s;
-		else
-			first = s;
+		}
 		prev = s;
 	}
-	if (prev != NULL)
-		prev->next = NULL;
-	*last = prev;
+	*last = chain;
 	return first;
 }
 
@@ -620,23 +659,20 @@ static __attribute__((noinline)) struct ltb_span *
 span_take(struct ltb_tracer *t, struct cache *c)
 {
 	struct ltb_span *s;
-	unsigned n;
+	uint32_t n = 0;
 
 	pthread_mutex_lock(&t->mu);
+	s = pool_pop(t, &n);
 	if (c == NULL) {
 		t->st.spans_started++;
-		if ((s = t->free) != NULL)
-			t->free = s->next;
+		if (s != NULL && n > 1)
+			pool_push(t, s->next, n - 1);
 		pthread_mutex_unlock(&t->mu);
 		return s != NULL ? s : calloc(1, sizeof *s);
 	}
-	for (n = 0; n < BATCH && (s = t->free) != NULL; n++) {
-		t->free = s->next;
-		s->next = c->free;
-		c->free = s;
-	}
 	pthread_mutex_unlock(&t->mu);
-	c->nfree += n;
+	c->free = s;
+	c->nfree = n;
 	if ((s = c->free) != NULL) {
 		c->free = s->next;
 		c->nfree--;
@@ -824,8 +860,9 @@ span_drop(struct ltb_tracer *t, struct ltb_span *s)
 
 	atomic_fetch_add_explicit(&t->finish_drops, 1, memory_order_relaxed);
 	if (c == NULL) {
+		s->next = NULL;
 		pthread_mutex_lock(&t->mu);
-		pool_put(t, s, s);
+		pool_push(t, s, 1);
 		pthread_mutex_unlock(&t->mu);
 		return;
 	}
@@ -838,8 +875,9 @@ span_drop(struct ltb_tracer *t, struct ltb_span *s)
 		last = last->next;
 	c->free = last->next;
 	c->nfree -= BATCH;
+	last->next = NULL;
 	pthread_mutex_lock(&t->mu);
-	pool_put(t, first, last);
+	pool_push(t, first, BATCH);
 	pthread_mutex_unlock(&t->mu);
 }
 
@@ -1092,7 +1130,7 @@ reporter(void *arg)
 			    "%s", err);
 		}
 		t->handled += n;
-		pool_put(t, first, last);
+		pool_splice(t, first, last);
 		pthread_cond_broadcast(&t->done);
 	}
 	pthread_mutex_unlock(&t->mu);
@@ -1316,7 +1354,7 @@ ltb_tracer_stop(struct ltb_tracer *t)
 
 	pthread_mutex_lock(&t->mu);
 	if (first != NULL)
-		pool_put(t, first, last);
+		pool_splice(t, first, last);
 	t->st.spans_dropped += n;
 	t->handled += n;
 	t->stopped = 1;
@@ -1341,7 +1379,7 @@ span_free(struct ltb_span *s)
 void
 ltb_tracer_free(struct ltb_tracer *t)
 {
-	struct ltb_span *s, *ns;
+	struct ltb_span *chain, *nc, *s, *ns;
 	size_t i;
 	unsigned k;
 
@@ -1350,9 +1388,12 @@ ltb_tracer_free(struct ltb_tracer *t)
 	ltb_tracer_stop(t);
 	if (t->sync_ready && !t->noop)
 		caches_reclaim(t);
-	for (s = t->free; s != NULL; s = ns) {
-		ns = s->next;
-		span_free(s);
+	for (chain = t->free; chain != NULL; chain = nc) {
+		nc = chain->nextchain;
+		for (s = chain; s != NULL; s = ns) {
+			ns = s->next;
+			span_free(s);
+		}
 	}
 	for (i = 0; i < 2; i++)
 		for (k = 0; k < t->bufs[i].nseg; k++)
