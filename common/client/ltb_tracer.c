@@ -499,7 +499,8 @@ caches_reclaim(struct ltb_tracer *t)
 			tl_last = NULL;
 		free(c);
 	}
-	if (cache_key_ok)
+	/* once, so that cache_key_ok is read after whoever set it */
+	if (pthread_once(&cache_once, cache_key_make) == 0 && cache_key_ok)
 		pthread_setspecific(cache_key, tl_head);
 	pthread_mutex_unlock(&caches_mu);
 }
