@@ -4,16 +4,23 @@
  *
  * Where the time goes, and why it is arranged so:
  *
- *  - Span records are pooled. ltb_span_start pops one from a free list,
- *    ltb_span_finish pushes it into the active buffer, the reporter pushes
- *    the batch back onto the free list after sending. A record keeps the
- *    capacity of its tag and log arrays, so once the pool is warm the
- *    instrumented thread does not allocate. Tags and logs are pointers to
- *    the caller's strings: copying them is the caller's choice
- *    (ltb_span_strdup), not a cost every span pays.
- *  - One mutex guards the pool, the buffer and the counters. It is held
- *    for a few stores at a time: the reporter swaps the whole buffer for
- *    the spare one in O(1), and gives a batch back by splicing one list.
+ *  - Span records are pooled, and each thread keeps a cache of them per
+ *    tracer: ltb_span_start pops one from the cache (refilled BATCH at a
+ *    time from the pool, under its lock), ltb_span_finish stores it in a
+ *    slot of the active buffer, the reporter gives the batch back to the
+ *    pool after sending. A record keeps the capacity of its tag and log
+ *    arrays, so once the pool is warm the instrumented thread does not
+ *    allocate, and takes a lock once every BATCH spans. Tags and logs are
+ *    pointers to the caller's strings: copying them is the caller's
+ *    choice (ltb_span_strdup), not a cost every span pays.
+ *  - Finishing takes no lock: one compare-and-swap takes a slot of the
+ *    active buffer while fewer than max are taken (see state below), so
+ *    exactly as many spans wait, and are dropped, as under a lock; the
+ *    reporter swaps buffers with one exchange. Counters of the hot path
+ *    are the thread's own (started) or touched only by drops; stats add
+ *    them up.
+ *  - One mutex guards the pool, the list of caches and the reporter's
+ *    counters, held for a few stores at a time.
  *  - A span's start is read from CLOCK_REALTIME; its logs and finish are
  *    TSC ticks where the TSC is invariant, 12 ns against the vDSO's 30
  *    (16 reads a span of 15 logs), turned into ns by the reporter (see
@@ -27,6 +34,8 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,7 +56,11 @@
 #include "core/ltb_hash.h"
 
 #define STRBLK 512		/* bytes of a span's first string block */
-#define FIRST_BUF 1024		/* buffer slots allocated at first */
+#define FIRST_BUF 1024		/* slots of a buffer's first segment */
+#define NSEG 23			/* segments: FIRST_BUF << 22 > 2^32 slots */
+#define BATCH 64		/* records a thread takes from the pool at once */
+#define CLOSED UINT32_MAX	/* the count of a stopped tracer's buffer */
+#define MAX_BUF (CLOSED - 1)	/* max_buffered_spans above is taken as this */
 
 /* Strings a span copied (ltb_span_strdup); blocks never move. */
 struct strblk {
@@ -58,7 +71,9 @@ struct strblk {
 
 struct ltb_span {
 	struct ltb_tracer *t;
-	struct ltb_span *next;		/* in the free list, or a batch */
+	struct ltb_span *next;		/* in a cache, or a chain */
+	struct ltb_span *nextchain;	/* a chain's first: the pool's next */
+	uint32_t nchain;		/* a chain's first: its records */
 	struct ltb_span_context ctx;
 	uint64_t parent;		/* parent span id; 0: a root */
 	const char *op;
@@ -71,6 +86,33 @@ struct ltb_span {
 	uint32_t ntags, captags, nlogs, caplogs;
 	struct strblk *strs;
 	int inert;			/* records nothing: NoOp, or no memory */
+	int tsc;			/* its tracer's, kept near its logs */
+};
+
+/*
+ * One of the two buffers finished spans wait in: segments of FIRST_BUF << i
+ * slots, made when first needed and kept, so a slot never moves while a
+ * finishing thread stores into it. A slot is NULL until its span is stored.
+ */
+struct buffer {
+	_Atomic(struct ltb_span *) *seg[NSEG];	/* made under mu */
+	unsigned nseg;				/* under mu */
+	_Atomic size_t cap;			/* slots in the segments made */
+};
+
+/*
+ * A thread's records for one tracer, taken from the pool BATCH at a time.
+ * The thread owns it and lists it (tl_head); the tracer lists it too
+ * (t->caches, under t->mu) so that stats can count it and free can
+ * reclaim it. Who links it to whom is guarded by caches_mu.
+ */
+struct cache {
+	_Atomic(struct ltb_tracer *) t;	/* NULL: its tracer was freed */
+	struct ltb_span *free;
+	unsigned nfree;
+	_Atomic uint64_t started;	/* written by the owner only */
+	struct cache *tnext;		/* in t->caches */
+	struct cache *next;		/* in the owner's list */
 };
 
 struct port {
@@ -85,17 +127,29 @@ struct ltb_tracer {
 	uint64_t mono0, tick0;		/* calibration: ticks at mono ns */
 	struct ltb_span inert;
 
+	/*
+	 * Finishing takes no lock: the state is the active buffer's
+	 * generation (high half; its parity names the buffer) and how many
+	 * slots of it are taken (low half, CLOSED once stopped). A finishing
+	 * thread takes slot n by moving n to n + 1 while n < max, then
+	 * stores its span there; the reporter swaps buffers by moving to the
+	 * next generation at 0, then waits for the slots it was given to be
+	 * stored. So exactly max spans may wait, as with a lock.
+	 */
+	_Atomic uint64_t state;
+	struct buffer bufs[2];
+	uint32_t max;
+	_Atomic uint64_t finish_drops;	/* finished into a full buffer, or
+					 * after the stop */
+
 	/* mu guards everything from here to st */
 	pthread_mutex_t mu;
 	pthread_cond_t wake;		/* to the reporter: flush, or stop */
 	pthread_cond_t done;		/* to flushers: spans were handled */
-	struct ltb_span *free;		/* the pool */
-	struct ltb_span **buf;		/* the active buffer */
-	size_t nbuf, capbuf;
-	struct ltb_span **spare;	/* the other one, or the reporter's */
-	size_t capspare;
-	size_t max;
-	uint64_t accepted;		/* spans put in the buffer, ever */
+	struct ltb_span *free;		/* the pool: chains of ~BATCH records */
+	struct cache *caches;		/* threads' caches of records */
+	uint64_t retired_started;	/* counted by caches now gone */
+	uint64_t accepted;		/* spans swapped out of the buffer */
 	uint64_t handled;		/* of those, sent or dropped */
 	uint64_t flushes;		/* flush requests, ever */
 	int stopping, stopped;
@@ -253,7 +307,380 @@ reserve(void *pp, size_t *cap, size_t need, size_t size)
 	return 0;
 }
 
+/* --- threads' caches of records ----------------------------------------- */
+
+/*
+ * Each thread keeps its records for a tracer in a cache of its own, so a
+ * span's start takes no lock: the pool's lock is taken once every BATCH
+ * spans to refill it. A thread that exits gives its caches back (the
+ * key's destructor); a tracer freed while threads live takes its records
+ * out of their caches and leaves the caches empty, marked freed, for
+ * their threads to reuse or free.
+ */
+static pthread_mutex_t caches_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_once_t cache_once = PTHREAD_ONCE_INIT;
+static pthread_key_t cache_key;
+static int cache_key_ok;
+static _Thread_local struct cache *tl_last;	/* the one used last */
+static _Thread_local struct cache *tl_head;	/* all of this thread's */
+
+static void span_free(struct ltb_span *s);
+
+/*
+ * The pool is a stack of chains of records, BATCH long (2 * BATCH at most,
+ * from a thread that exits), so a cache is refilled, and a batch given
+ * back, in O(1) under the lock: the reporter, which walks the records
+ * anyway, chains them outside it.
+ */
+
+/* With t->mu held: a chain of n records (next-linked, NULL-ended). */
+static void
+pool_push(struct ltb_tracer *t, struct ltb_span *chain, uint32_t n)
+{
+	chain->nchain = n;
+	chain->nextchain = t->free;
+	t->free = chain;
+}
+
+/* With t->mu held: chains first to last (linked by nextchain). */
+static void
+pool_splice(struct ltb_tracer *t, struct ltb_span *first,
+    struct ltb_span *last)
+{
+	last->nextchain = t->free;
+	t->free = first;
+}
+
+/* With t->mu held: the pool's first chain, or NULL; its length in *n. */
+static struct ltb_span *
+pool_pop(struct ltb_tracer *t, uint32_t *n)
+{
+	struct ltb_span *chain = t->free;
+
+	if (chain != NULL) {
+		t->free = chain->nextchain;
+		*n = chain->nchain;
+	}
+	return chain;
+}
+
+/* With caches_mu held: c out of its tracer's list, its records and counts
+ * into the tracer. */
+static void
+cache_retire(struct cache *c)
+{
+	struct ltb_tracer *t = atomic_load(&c->t);
+	struct cache **pp;
+
+	if (t == NULL)
+		return;
+	pthread_mutex_lock(&t->mu);
+	for (pp = &t->caches; *pp != NULL; pp = &(*pp)->tnext)
+		if (*pp == c) {
+			*pp = c->tnext;
+			break;
+		}
+	t->retired_started += atomic_load(&c->started);
+	if (c->free != NULL)
+		pool_push(t, c->free, c->nfree);
+	c->free = NULL;
+	pthread_mutex_unlock(&t->mu);
+	c->nfree = 0;
+	atomic_store(&c->t, NULL);
+}
+
+/* A thread exits: its caches go back to their tracers. */
+static void
+cache_exit(void *head)
+{
+	struct cache *c, *nc;
+
+	pthread_mutex_lock(&caches_mu);
+	for (c = head; c != NULL; c = nc) {
+		nc = c->next;
+		cache_retire(c);
+		free(c);
+	}
+	pthread_mutex_unlock(&caches_mu);
+	tl_head = tl_last = NULL;
+}
+
+static void
+cache_key_make(void)
+{
+	cache_key_ok = pthread_key_create(&cache_key, cache_exit) == 0;
+}
+
+/*
+ * The calling thread's cache for t, made (or an orphan reused) the first
+ * time; NULL if none can be had (out of memory): then spans take their
+ * records from the pool under its lock, as before caches.
+ */
+static __attribute__((noinline)) struct cache *
+cache_find(struct ltb_tracer *t)
+{
+	struct cache *c, *orphan = NULL;
+
+	if (pthread_once(&cache_once, cache_key_make) != 0 || !cache_key_ok)
+		return NULL;
+	pthread_mutex_lock(&caches_mu);
+	for (c = tl_head; c != NULL; c = c->next) {
+		struct ltb_tracer *ct = atomic_load(&c->t);
+
+		if (ct == t)
+			goto found;
+		if (ct == NULL && orphan == NULL)
+			orphan = c;
+	}
+	if ((c = orphan) == NULL) {
+		if ((c = calloc(1, sizeof *c)) == NULL)
+			goto fail;
+		c->next = tl_head;
+		if (pthread_setspecific(cache_key, c) != 0) {
+			free(c);
+			goto fail;
+		}
+		tl_head = c;
+	}
+	atomic_store(&c->started, 0);
+	pthread_mutex_lock(&t->mu);
+	c->tnext = t->caches;
+	t->caches = c;
+	pthread_mutex_unlock(&t->mu);
+	atomic_store(&c->t, t);
+found:
+	pthread_mutex_unlock(&caches_mu);
+	tl_last = c;
+	return c;
+fail:
+	pthread_mutex_unlock(&caches_mu);
+	return NULL;
+}
+
+static inline struct cache *
+cache_of(struct ltb_tracer *t)
+{
+	struct cache *c = tl_last;
+
+	if (c != NULL && atomic_load_explicit(&c->t, memory_order_relaxed) == t)
+		return c;
+	return cache_find(t);
+}
+
+/*
+ * The tracer is being freed (its threads have stopped tracing it): the
+ * records its threads' caches hold are freed, the caches left empty and
+ * orphaned; this thread's own orphans are freed outright, as it may never
+ * exit through the key's destructor (the main thread does not).
+ */
+static void
+caches_reclaim(struct ltb_tracer *t)
+{
+	struct cache *c, **pp;
+	struct ltb_span *s;
+
+	pthread_mutex_lock(&caches_mu);
+	for (c = t->caches; c != NULL; c = c->tnext) {
+		while ((s = c->free) != NULL) {
+			c->free = s->next;
+			span_free(s);
+		}
+		c->nfree = 0;
+		atomic_store(&c->t, NULL);
+	}
+	t->caches = NULL;
+	for (pp = &tl_head; (c = *pp) != NULL;) {
+		if (atomic_load(&c->t) != NULL) {
+			pp = &c->next;
+			continue;
+		}
+		*pp = c->next;
+		if (tl_last == c)
+			tl_last = NULL;
+		free(c);
+	}
+	/* once, so that cache_key_ok is read after whoever set it */
+	if (pthread_once(&cache_once, cache_key_make) == 0 && cache_key_ok)
+		pthread_setspecific(cache_key, tl_head);
+	pthread_mutex_unlock(&caches_mu);
+}
+
+/* --- the buffer ---------------------------------------------------------- */
+
+static inline _Atomic(struct ltb_span *) *
+slot(struct buffer *b, size_t i)
+{
+	size_t q = i / FIRST_BUF + 1;
+	unsigned k = 63 - (unsigned)__builtin_clzll(q);
+
+	return &b->seg[k][i - FIRST_BUF * (((size_t)1 << k) - 1)];
+}
+
+/* Segments for slot i of b; out of line: only until the buffer is warm. */
+static __attribute__((noinline)) int
+grow(struct ltb_tracer *t, struct buffer *b, size_t i)
+{
+	int rc = 0;
+
+	pthread_mutex_lock(&t->mu);
+	while (atomic_load(&b->cap) <= i) {
+		unsigned k = b->nseg;
+
+		if (k >= NSEG || (b->seg[k] = calloc(FIRST_BUF << k,
+		    sizeof *b->seg[k])) == NULL) {
+			rc = -1;
+			break;
+		}
+		b->nseg++;
+		atomic_store_explicit(&b->cap, FIRST_BUF * (((size_t)1 <<
+		    (k + 1)) - 1), memory_order_release);
+	}
+	pthread_mutex_unlock(&t->mu);
+	return rc;
+}
+
+/* Take a slot of the active buffer and store s there; -1 if it is full
+ * (or the tracer stopped, or no segment could be made). */
+static inline int
+buffer_put(struct ltb_tracer *t, struct ltb_span *s)
+{
+	uint64_t old = atomic_load_explicit(&t->state, memory_order_relaxed);
+	struct buffer *b;
+	uint32_t n;
+
+	do {
+		n = (uint32_t)old;
+		if (n >= t->max)
+			return -1;
+		b = &t->bufs[(old >> 32) & 1];
+		if (n >= atomic_load_explicit(&b->cap, memory_order_acquire) &&
+		    grow(t, b, n) < 0)
+			return -1;
+	} while (!atomic_compare_exchange_weak_explicit(&t->state, &old,
+	    old + 1, memory_order_acq_rel, memory_order_relaxed));
+	atomic_store_explicit(slot(b, n), s, memory_order_release);
+	return 0;
+}
+
+/* Spans waiting in the active buffer. */
+static uint32_t
+buffer_count(struct ltb_tracer *t)
+{
+	uint32_t n = (uint32_t)atomic_load(&t->state);
+
+	return n == CLOSED ? 0 : n;
+}
+
+/*
+ * With mu held (the reporter and stop change generations only under it):
+ * make the next generation the active buffer, with count, and return the
+ * last one, whose first *n slots were taken.
+ */
+static struct buffer *
+buffer_swap(struct ltb_tracer *t, uint32_t count, uint32_t *n)
+{
+	uint64_t gen = atomic_load(&t->state) >> 32, old;
+
+	old = atomic_exchange(&t->state, (gen + 1) << 32 | count);
+	*n = (uint32_t)old == CLOSED ? 0 : (uint32_t)old;
+	t->accepted += *n;
+	return &t->bufs[gen & 1];
+}
+
+/* Wait for the n slots a swap gave: a thread that took one may not have
+ * stored its span yet (a few instructions, unless it was preempted). */
+static void
+buffer_wait(struct buffer *b, uint32_t n)
+{
+	uint32_t i;
+
+	for (i = 0; i < n; i++)
+		while (atomic_load_explicit(slot(b, i),
+		    memory_order_acquire) == NULL)
+			sched_yield();
+}
+
+/* Span i of a swapped-out buffer (buffer_wait has seen it stored). */
+static inline struct ltb_span *
+buffer_span(struct buffer *b, size_t i)
+{
+	return atomic_load_explicit(slot(b, i), memory_order_relaxed);
+}
+
+/*
+ * The n spans of a swapped-out buffer as chains of BATCH for the pool,
+ * first to *last, its slots emptied for its next generation; string
+ * blocks past the first are freed here, off the instrumented thread when
+ * the reporter calls. NULL if n is 0.
+ */
+static struct ltb_span *
+buffer_take(struct buffer *b, uint32_t n, struct ltb_span **last)
+{
+	struct ltb_span *first = NULL, *chain = NULL, *s, *prev = NULL;
+	uint32_t i;
+
+	for (i = 0; i < n; i++) {
+		struct strblk *fb, *bl, *nb;
+
+		s = buffer_span(b, i);
+		atomic_store_explicit(slot(b, i), NULL, memory_order_relaxed);
+		if ((fb = s->strs) != NULL) {
+			for (bl = fb->next; bl != NULL; bl = nb) {
+				nb = bl->next;
+				free(bl);
+			}
+			fb->next = NULL;
+		}
+		s->next = NULL;
+		if (i % BATCH == 0) {
+			s->nchain = n - i < BATCH ? n - i : BATCH;
+			s->nextchain = NULL;
+			if (chain != NULL)
+				chain->nextchain = s;
+			else
+				first = s;
+			chain = s;
+		} else {
+			prev->next = s;
+		}
+		prev = s;
+	}
+	*last = chain;
+	return first;
+}
+
 /* --- the instrumented side ---------------------------------------------- */
+
+/*
+ * A record for a span when the thread's cache is empty: BATCH from the
+ * pool into it, or a new one when the pool has none (only until the pool
+ * is warm). Without a cache (no memory for one), one from the pool.
+ */
+static __attribute__((noinline)) struct ltb_span *
+span_take(struct ltb_tracer *t, struct cache *c)
+{
+	struct ltb_span *s;
+	uint32_t n = 0;
+
+	pthread_mutex_lock(&t->mu);
+	s = pool_pop(t, &n);
+	if (c == NULL) {
+		t->st.spans_started++;
+		if (s != NULL && n > 1)
+			pool_push(t, s->next, n - 1);
+		pthread_mutex_unlock(&t->mu);
+		return s != NULL ? s : calloc(1, sizeof *s);
+	}
+	pthread_mutex_unlock(&t->mu);
+	c->free = s;
+	c->nfree = n;
+	if ((s = c->free) != NULL) {
+		c->free = s->next;
+		c->nfree--;
+		return s;
+	}
+	return calloc(1, sizeof *s);
+}
 
 struct ltb_span *
 ltb_span_start(struct ltb_tracer *t, const char *operation,
@@ -261,23 +688,28 @@ ltb_span_start(struct ltb_tracer *t, const char *operation,
 {
 	struct ltb_span *s;
 	struct strblk *b;
+	struct cache *c;
 
 	if (t->noop)
 		return &t->inert;
-	pthread_mutex_lock(&t->mu);
-	t->st.spans_started++;
-	if ((s = t->free) != NULL)
-		t->free = s->next;
-	pthread_mutex_unlock(&t->mu);
-	if (s == NULL && (s = calloc(1, sizeof *s)) == NULL) {
+	if ((c = cache_of(t)) != NULL && (s = c->free) != NULL) {
+		c->free = s->next;
+		c->nfree--;
+	} else if ((s = span_take(t, c)) == NULL) {
 		/* The caller still gets a span to finish; it is lost. */
 		pthread_mutex_lock(&t->mu);
+		t->st.spans_started += c != NULL;
 		t->st.spans_finished++;
 		t->st.spans_dropped++;
 		pthread_mutex_unlock(&t->mu);
 		return &t->inert;
 	}
+	if (c != NULL)
+		atomic_store_explicit(&c->started, atomic_load_explicit(
+		    &c->started, memory_order_relaxed) + 1,
+		    memory_order_relaxed);
 	s->t = t;
+	s->tsc = t->tsc;
 	s->op = operation != NULL && operation[0] != '\0' ? operation : "span";
 	s->ntags = s->nlogs = 0;
 	for (b = s->strs; b != NULL; b = b->next)
@@ -317,8 +749,16 @@ more(void *p, uint32_t *cap, size_t size)
 	return 0;
 }
 
-void
-ltb_span_set_tag(struct ltb_span *s, const char *key, const char *value)
+/*
+ * Tags and logs are the most frequent calls (25 a span in client_bench),
+ * so each is a leaf that only stores what the caller gave: anything else
+ * (no room yet, a NULL string, a clock other than the TSC) goes out of
+ * line, where saving registers for calls costs only the rare call. An
+ * inert span (capacities 0) returns before the call: NoOp spans cost what
+ * they did.
+ */
+static __attribute__((noinline)) void
+tag_slow(struct ltb_span *s, const char *key, const char *value)
 {
 	struct ltb_enc_tag *tg;
 
@@ -333,7 +773,23 @@ ltb_span_set_tag(struct ltb_span *s, const char *key, const char *value)
 }
 
 void
-ltb_span_log(struct ltb_span *s, const char *key, const char *value)
+ltb_span_set_tag(struct ltb_span *s, const char *key, const char *value)
+{
+	struct ltb_enc_tag *tg;
+
+	if (s->ntags == s->captags || key == NULL || value == NULL) {
+		/* a NoOp's spans stop here, as cheap as before the leaf */
+		if (!s->inert)
+			tag_slow(s, key, value);
+		return;
+	}
+	tg = &s->tags[s->ntags++];
+	tg->key = key;
+	tg->value = value;
+}
+
+static __attribute__((noinline)) void
+log_slow(struct ltb_span *s, const char *key, const char *value)
 {
 	struct ltb_enc_log *l;
 
@@ -346,6 +802,25 @@ ltb_span_log(struct ltb_span *s, const char *key, const char *value)
 	l->ns = ticks(s->t);
 	l->key = key;
 	l->value = value;
+}
+
+void
+ltb_span_log(struct ltb_span *s, const char *key, const char *value)
+{
+#ifdef HAVE_TSC
+	struct ltb_enc_log *l;
+
+	if (s->nlogs != s->caplogs && s->tsc && key != NULL &&
+	    value != NULL) {
+		l = &s->logs[s->nlogs++];
+		l->ns = __rdtsc();
+		l->key = key;
+		l->value = value;
+		return;
+	}
+#endif
+	if (!s->inert)
+		log_slow(s, key, value);
 }
 
 const char *
@@ -376,20 +851,39 @@ ltb_span_strdup(struct ltb_span *s, const char *str)
 	return p;
 }
 
-/* With mu held: room for one more span in the active buffer. */
-static int
-grow_buffer(struct ltb_tracer *t)
+/*
+ * A span finished into a full buffer, or after the stop: counted, and its
+ * record kept by this thread's cache; past 2 * BATCH, BATCH go back to the
+ * pool, so a thread that only finishes does not hoard records.
+ */
+static __attribute__((noinline)) void
+span_drop(struct ltb_tracer *t, struct ltb_span *s)
 {
-	size_t cap = t->capbuf ? t->capbuf * 2 : FIRST_BUF;
-	struct ltb_span **nb;
+	struct cache *c = cache_of(t);
+	struct ltb_span *first, *last;
+	unsigned i;
 
-	if (cap > t->max)
-		cap = t->max;
-	if ((nb = realloc(t->buf, cap * sizeof *nb)) == NULL)
-		return -1;
-	t->buf = nb;
-	t->capbuf = cap;
-	return 0;
+	atomic_fetch_add_explicit(&t->finish_drops, 1, memory_order_relaxed);
+	if (c == NULL) {
+		s->next = NULL;
+		pthread_mutex_lock(&t->mu);
+		pool_push(t, s, 1);
+		pthread_mutex_unlock(&t->mu);
+		return;
+	}
+	s->next = c->free;
+	c->free = s;
+	if (++c->nfree <= 2 * BATCH)
+		return;
+	first = last = c->free;
+	for (i = 1; i < BATCH; i++)
+		last = last->next;
+	c->free = last->next;
+	c->nfree -= BATCH;
+	last->next = NULL;
+	pthread_mutex_lock(&t->mu);
+	pool_push(t, first, BATCH);
+	pthread_mutex_unlock(&t->mu);
 }
 
 void
@@ -401,25 +895,15 @@ ltb_span_finish(struct ltb_span *s)
 		return;
 	t = s->t;
 	s->finish_tick = ticks(t);
-	pthread_mutex_lock(&t->mu);
-	t->st.spans_finished++;
-	if (t->stopped || t->nbuf >= t->max ||
-	    (t->nbuf == t->capbuf && grow_buffer(t) < 0)) {
-		t->st.spans_dropped++;
-		s->next = t->free;
-		t->free = s;
-	} else {
-		t->buf[t->nbuf++] = s;
-		t->accepted++;
-	}
-	pthread_mutex_unlock(&t->mu);
+	if (buffer_put(t, s) < 0)
+		span_drop(t, s);
 }
 
 /* --- encoding ------------------------------------------------------------ */
 
 /* A report of n spans, in t->enc; 0, or -1 when out of memory. */
 static int
-encode(struct ltb_tracer *t, struct ltb_span *const *batch, size_t n,
+encode(struct ltb_tracer *t, struct buffer *batch, size_t n,
     const uint8_t **body, size_t *len)
 {
 	struct ltb_enc_span es;
@@ -430,7 +914,7 @@ encode(struct ltb_tracer *t, struct ltb_span *const *batch, size_t n,
 		return -1;
 	/* the encoder writes backwards: the last span first */
 	for (i = n; i-- > 0;) {
-		struct ltb_span *s = batch[i];
+		struct ltb_span *s = buffer_span(batch, i);
 
 		for (j = 0; j < s->nlogs; j++)
 			s->logs[j].ns = tick_ns(s, s->logs[j].ns, rate);
@@ -582,7 +1066,7 @@ nomem:
 
 /* Encode and send a batch; 0 if the satellite took it. */
 static int
-report(struct ltb_tracer *t, struct ltb_span *const *batch, size_t n,
+report(struct ltb_tracer *t, struct buffer *batch, size_t n,
     size_t *len, char *err, size_t errlen)
 {
 	const uint8_t *body;
@@ -596,29 +1080,6 @@ report(struct ltb_tracer *t, struct ltb_span *const *batch, size_t n,
 	if (t->transport != NULL)
 		return t->transport(t->transport_ctx, body, *len, err, errlen);
 	return http_post(t, body, *len, err, errlen);
-}
-
-/* A report's worth of records goes back to the pool; string blocks past
- * the first are freed here, off the instrumented thread. */
-static struct ltb_span *
-chain(struct ltb_span **batch, size_t n, struct ltb_span **last)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		struct strblk *first = batch[i]->strs, *b, *nb;
-
-		if (first != NULL) {
-			for (b = first->next; b != NULL; b = nb) {
-				nb = b->next;
-				free(b);
-			}
-			first->next = NULL;
-		}
-		batch[i]->next = i + 1 < n ? batch[i + 1] : NULL;
-	}
-	*last = batch[n - 1];
-	return batch[0];
 }
 
 static void *
@@ -636,8 +1097,10 @@ reporter(void *arg)
 	next_ns = deadline_after(&next, t->period_ms);
 	pthread_mutex_lock(&t->mu);
 	for (;;) {
-		struct ltb_span **batch, *first, *last;
-		size_t n, cap, len = 0;
+		struct buffer *batch;
+		struct ltb_span *first, *last;
+		uint32_t n;
+		size_t len = 0;
 		int ok;
 
 		while (!t->stopping && seen == t->flushes &&
@@ -649,22 +1112,16 @@ reporter(void *arg)
 		seen = t->flushes;
 		if (ltb_mono_ns() >= next_ns)
 			next_ns = deadline_after(&next, t->period_ms);
-		if (t->nbuf == 0)
+		if (buffer_count(t) == 0)
 			continue;
 
-		batch = t->buf;
-		n = t->nbuf;
-		cap = t->capbuf;
-		t->buf = t->spare;
-		t->capbuf = t->capspare;
-		t->nbuf = 0;
-		t->spare = NULL;
-		t->capspare = 0;
+		batch = buffer_swap(t, 0, &n);
 		pthread_mutex_unlock(&t->mu);
 
+		buffer_wait(batch, n);
 		err[0] = '\0';
 		ok = report(t, batch, n, &len, err, sizeof err) == 0;
-		first = chain(batch, n, &last);
+		first = buffer_take(batch, n, &last);
 
 		pthread_mutex_lock(&t->mu);
 		if (ok) {
@@ -678,10 +1135,7 @@ reporter(void *arg)
 			    "%s", err);
 		}
 		t->handled += n;
-		last->next = t->free;
-		t->free = first;
-		t->spare = batch;
-		t->capspare = cap;
+		pool_splice(t, first, last);
 		pthread_cond_broadcast(&t->done);
 	}
 	pthread_mutex_unlock(&t->mu);
@@ -770,7 +1224,8 @@ ltb_tracer_new(const struct ltb_tracer_config *c, char *err, size_t errlen)
 	}
 	if ((t = tracer_alloc()) == NULL)
 		goto nomem;
-	t->max = c->max_buffered_spans;
+	t->max = c->max_buffered_spans > MAX_BUF ? MAX_BUF :
+	    (uint32_t)c->max_buffered_spans;
 	t->period_ms = c->reporting_period_ms ? c->reporting_period_ms : 1;
 	t->transport = c->transport;
 	t->transport_ctx = c->transport_ctx;
@@ -815,7 +1270,7 @@ ltb_tracer_flush(struct ltb_tracer *t, unsigned timeout_ms)
 		return 0;
 	deadline_after(&deadline, timeout_ms);
 	pthread_mutex_lock(&t->mu);
-	target = t->accepted;
+	target = t->accepted + buffer_count(t);
 	if (t->handled < target) {
 		t->flushes++;
 		pthread_cond_signal(&t->wake);
@@ -835,12 +1290,22 @@ ltb_tracer_flush(struct ltb_tracer *t, unsigned timeout_ms)
 void
 ltb_tracer_stats(struct ltb_tracer *t, struct ltb_tracer_stats *st)
 {
+	struct cache *c;
+	uint64_t drops;
+
 	if (t->noop) {
 		memset(st, 0, sizeof *st);
 		return;
 	}
 	pthread_mutex_lock(&t->mu);
 	*st = t->st;
+	st->spans_started += t->retired_started;
+	for (c = t->caches; c != NULL; c = c->tnext)
+		st->spans_started += atomic_load_explicit(&c->started,
+		    memory_order_relaxed);
+	drops = atomic_load_explicit(&t->finish_drops, memory_order_relaxed);
+	st->spans_finished += t->accepted + buffer_count(t) + drops;
+	st->spans_dropped += drops;
 	pthread_mutex_unlock(&t->mu);
 }
 
@@ -862,7 +1327,9 @@ ltb_tracer_reporter_clock(struct ltb_tracer *t, clockid_t *clock)
 void
 ltb_tracer_stop(struct ltb_tracer *t)
 {
-	size_t i;
+	struct buffer *b;
+	struct ltb_span *first, *last;
+	uint32_t n;
 
 	if (t->noop || !t->sync_ready)
 		return;
@@ -883,14 +1350,18 @@ ltb_tracer_stop(struct ltb_tracer *t)
 		t->running = 0;
 	}
 
+	/* closed: spans finished from now on are dropped at once */
 	pthread_mutex_lock(&t->mu);
-	for (i = 0; i < t->nbuf; i++) {
-		t->buf[i]->next = t->free;
-		t->free = t->buf[i];
-	}
-	t->st.spans_dropped += t->nbuf;
-	t->handled += t->nbuf;
-	t->nbuf = 0;
+	b = buffer_swap(t, CLOSED, &n);
+	pthread_mutex_unlock(&t->mu);
+	buffer_wait(b, n);
+	first = buffer_take(b, n, &last);
+
+	pthread_mutex_lock(&t->mu);
+	if (first != NULL)
+		pool_splice(t, first, last);
+	t->st.spans_dropped += n;
+	t->handled += n;
 	t->stopped = 1;
 	pthread_cond_broadcast(&t->done);
 	pthread_mutex_unlock(&t->mu);
@@ -913,18 +1384,25 @@ span_free(struct ltb_span *s)
 void
 ltb_tracer_free(struct ltb_tracer *t)
 {
-	struct ltb_span *s, *ns;
+	struct ltb_span *chain, *nc, *s, *ns;
 	size_t i;
+	unsigned k;
 
 	if (t == NULL)
 		return;
 	ltb_tracer_stop(t);
-	for (s = t->free; s != NULL; s = ns) {
-		ns = s->next;
-		span_free(s);
+	if (t->sync_ready && !t->noop)
+		caches_reclaim(t);
+	for (chain = t->free; chain != NULL; chain = nc) {
+		nc = chain->nextchain;
+		for (s = chain; s != NULL; s = ns) {
+			ns = s->next;
+			span_free(s);
+		}
 	}
-	free(t->buf);
-	free(t->spare);
+	for (i = 0; i < 2; i++)
+		for (k = 0; k < t->bufs[i].nseg; k++)
+			free(t->bufs[i].seg[k]);
 	for (i = 0; i < t->nports; i++)
 		if (t->ports[i].h != NULL)
 			curl_easy_cleanup(t->ports[i].h);

@@ -7,12 +7,14 @@
  * with it is a credible cost of tracing:
  *
  *  - the instrumented thread only records: a span takes a recycled record
- *    from a pool, its tags and logs are pointers to strings the caller
- *    provides, and finishing it appends it to a bounded buffer under a
- *    short lock. No allocation, encoding or I/O happens there once the
- *    pool is warm. When the buffer holds max_buffered_spans the span is
- *    dropped and counted: the instrumented thread never waits for the
- *    reporter.
+ *    from the thread's own cache of them (refilled from the tracer's pool
+ *    a batch at a time), its tags and logs are pointers to strings the
+ *    caller provides, and finishing it takes a slot of a bounded buffer
+ *    with one compare-and-swap. No lock, allocation, encoding or I/O
+ *    happens there once the pool is warm. When the buffer holds
+ *    max_buffered_spans the span is dropped and counted: the instrumented
+ *    thread never waits for the reporter. Records in threads' caches are
+ *    not finished spans: they do not change how many may wait.
  *  - a reporter thread wakes every reporting period, swaps the buffer for
  *    an empty one, encodes the spans (ltb_encode.h: the bytes protobuf-c
  *    would pack, into a buffer it reuses, so encoding does not allocate
@@ -37,9 +39,14 @@
  * spans_finished == spans_reported + spans_dropped.
  *
  * Threads: any number of threads may start, tag, log and finish spans
- * concurrently, each span used by one thread at a time. ltb_tracer_flush,
+ * concurrently, each span used by one thread at a time, in any number of
+ * tracers (each thread keeps a cache per tracer it traces). ltb_tracer_flush,
  * _stats and _stop may be called from any thread; _free from one, once
- * every span has been finished.
+ * every span has been finished and every thread has stopped calling into
+ * the tracer (a thread may go on living, and tracing other tracers: the
+ * records its cache held are freed with the tracer). A thread that exits
+ * gives its cached records back to the tracer. While threads trace, a
+ * stats snapshot may be a few spans apart between its counters.
  */
 #ifndef LTB_TRACER_H
 #define LTB_TRACER_H
@@ -70,7 +77,8 @@ struct ltb_tracer_config {
 	const uint16_t *ports;		/* satellite ports, used in turn */
 	size_t nports;
 	unsigned reporting_period_ms;	/* report every...; 0 is taken as 1 */
-	size_t max_buffered_spans;	/* finished spans waiting; 0 drops all */
+	size_t max_buffered_spans;	/* finished spans waiting; 0 drops all;
+					 * at most 2^32 - 2 */
 	unsigned timeout_ms;		/* bound on each POST, connect included */
 	const char *access_token;	/* Auth.access_token and header */
 	const char *component_name;	/* reporter tag lightstep.component_name,
@@ -177,8 +185,9 @@ int ltb_tracer_reporter_clock(struct ltb_tracer *t, clockid_t *clock);
  */
 void ltb_tracer_stop(struct ltb_tracer *t);
 
-/* Stop if needed and free everything. Every span must be finished. NULL
- * is a no-op. */
+/* Stop if needed and free everything. Every span must be finished, and
+ * no thread may call into t any more (see Threads above). NULL is a
+ * no-op. */
 void ltb_tracer_free(struct ltb_tracer *t);
 
 #endif

@@ -790,6 +790,220 @@ test_threads_share_a_tracer(void **unused)
 	sink_free(&k);
 }
 
+/*
+ * Spans from threads that come and go: each thread takes its records from
+ * a cache of its own, which goes back to the tracer when the thread exits
+ * or the tracer is freed. Whatever the caches hold, every span is
+ * accounted for, reported exactly once, and nothing leaks (run it under
+ * valgrind or the sanitizers).
+ */
+static void
+count_span(void *ctx, const struct ltb_ls_span *span)
+{
+	(*(size_t *)ctx)++;
+}
+
+/* Spans in the reports a sink kept (it keeps 64). */
+static size_t
+sink_spans(struct sink *k)
+{
+	size_t i, n = 0;
+
+	pthread_mutex_lock(&k->mu);
+	assert_true(k->n <= 64);
+	for (i = 0; i < k->n; i++)
+		ltb_ls_walk_report(k->body[i], k->len[i], count_span, &n, NULL);
+	pthread_mutex_unlock(&k->mu);
+	return n;
+}
+
+struct burst {
+	struct ltb_tracer *t, *t2;	/* t2: a second tracer, or NULL */
+	int spans;
+	pthread_barrier_t *hold;	/* wait here once, mid-run, or NULL */
+};
+
+static void
+traced_span(struct ltb_tracer *t, int i)
+{
+	struct ltb_span *s = ltb_span_start(t, "op", NULL);
+	struct ltb_span *c = ltb_span_start(t, "child", ltb_span_context(s));
+
+	ltb_span_set_tag(c, "k", "v");
+	ltb_span_log(c, "event", "e");
+	if (i % 7 == 0)
+		ltb_span_set_tag(s, "copied", ltb_span_strdup(s, "a copy"));
+	ltb_span_finish(c);
+	ltb_span_finish(s);
+}
+
+/* spans/2 parents with a child each, in t (and t2, in turn); then the
+ * barrier; then as many again, in t2 only if there is one. */
+static void *
+burst(void *arg)
+{
+	struct burst *b = arg;
+	int i;
+
+	for (i = 0; i < b->spans / 2; i++)
+		traced_span(b->t2 != NULL && i % 2 ? b->t2 : b->t, i);
+	if (b->hold == NULL)
+		return NULL;
+	pthread_barrier_wait(b->hold);
+	pthread_barrier_wait(b->hold);
+	for (i = 0; i < b->spans / 2; i++)
+		traced_span(b->t2 != NULL ? b->t2 : b->t, i);
+	return NULL;
+}
+
+static void
+test_threads_that_exit_mid_run_lose_no_span(void **unused)
+{
+	struct ltb_tracer_stats st;
+	struct burst b = { NULL, NULL, 600, NULL }, longer;
+	pthread_barrier_t hold;
+	pthread_t th[3], lt;
+	struct sink k;
+	struct ltb_tracer *t;
+	int wave, i;
+
+	sink_init(&k);
+	/* room for every span: none may be dropped */
+	t = sink_tracer(&k, 20000, 50);
+	b.t = t;
+	longer = b;
+	longer.hold = &hold;
+	assert_int_equal(pthread_barrier_init(&hold, NULL, 2), 0);
+	/* one thread lives through three waves of threads that exit */
+	assert_int_equal(pthread_create(&lt, NULL, burst, &longer), 0);
+	for (wave = 0; wave < 3; wave++) {
+		for (i = 0; i < 3; i++)
+			assert_int_equal(pthread_create(&th[i], NULL, burst,
+			    &b), 0);
+		for (i = 0; i < 3; i++)
+			pthread_join(th[i], NULL);
+		if (wave == 0)
+			pthread_barrier_wait(&hold);
+	}
+	pthread_barrier_wait(&hold);
+	pthread_join(lt, NULL);
+	pthread_barrier_destroy(&hold);
+	assert_int_equal(ltb_tracer_flush(t, 5000), 0);
+	ltb_tracer_stats(t, &st);
+	/* 600 spans a thread that exits, 1200 the one that lives on */
+	assert_int_equal(st.spans_started, 9 * 600 + 1200);
+	assert_int_equal(st.spans_finished, 9 * 600 + 1200);
+	assert_int_equal(st.spans_dropped, 0);
+	assert_int_equal(st.spans_reported, 9 * 600 + 1200);
+	ltb_tracer_free(t);
+	assert_int_equal(sink_spans(&k), 9 * 600 + 1200);
+	sink_free(&k);
+}
+
+/* Threads finish against a full buffer: exactly max wait, the rest are
+ * dropped and counted, however many threads there are. */
+static void
+test_a_full_buffer_drops_exactly_with_threads(void **unused)
+{
+	struct ltb_tracer_stats st;
+	struct burst b = { NULL, NULL, 500, NULL };
+	pthread_t th[4];
+	struct sink k;
+	struct ltb_tracer *t;
+	int round, i;
+
+	sink_init(&k);
+	t = sink_tracer(&k, 100, 60000);
+	b.t = t;
+	for (round = 1; round <= 2; round++) {
+		for (i = 0; i < 4; i++)
+			assert_int_equal(pthread_create(&th[i], NULL, burst,
+			    &b), 0);
+		for (i = 0; i < 4; i++)
+			pthread_join(th[i], NULL);
+		ltb_tracer_stats(t, &st);
+		assert_int_equal(st.spans_started, round * 2000);
+		assert_int_equal(st.spans_finished, round * 2000);
+		assert_int_equal(st.spans_dropped, round * 1900);
+		assert_int_equal(st.spans_reported, (round - 1) * 100);
+		/* a flush empties the buffer: room for 100 more */
+		assert_int_equal(ltb_tracer_flush(t, 5000), 0);
+		ltb_tracer_stats(t, &st);
+		assert_int_equal(st.spans_reported, round * 100);
+	}
+	assert_int_equal(sink_count(&k), 2);
+	assert_int_equal(sink_spans(&k), 200);
+	/* and after a stop, every span finished is dropped */
+	ltb_tracer_stop(t);
+	assert_int_equal(pthread_create(&th[0], NULL, burst, &b), 0);
+	pthread_join(th[0], NULL);
+	ltb_tracer_stats(t, &st);
+	assert_int_equal(st.spans_finished, 4500);
+	assert_int_equal(st.spans_dropped, 4500 - 200);
+	assert_stats_add_up(t);
+	ltb_tracer_free(t);
+	sink_free(&k);
+}
+
+/*
+ * Two tracers, traced in turn by the same threads: each counts and
+ * reports its own spans. One is freed while the threads still live (they
+ * stopped tracing it, as the header asks); they go on with the other.
+ */
+static void
+test_threads_trace_two_tracers_and_outlive_one(void **unused)
+{
+	struct ltb_tracer_stats st;
+	struct burst b = { NULL, NULL, 400, NULL };
+	pthread_barrier_t hold;
+	pthread_t th[3];
+	struct sink k1, k2;
+	struct ltb_tracer *t1, *t2;
+	int i;
+
+	sink_init(&k1);
+	sink_init(&k2);
+	t1 = sink_tracer(&k1, 20000, 50);
+	t2 = sink_tracer(&k2, 20000, 50);
+	b.t = t1;
+	b.t2 = t2;
+	b.hold = &hold;
+	assert_int_equal(pthread_barrier_init(&hold, NULL, 4), 0);
+	for (i = 0; i < 3; i++)
+		assert_int_equal(pthread_create(&th[i], NULL, burst, &b), 0);
+	/* the main thread traces t1 too, and so holds a cache of its own */
+	for (i = 0; i < 50; i++)
+		traced_span(t1, i);
+	pthread_barrier_wait(&hold);
+	/* 400 spans a thread so far, 200 in each tracer; 100 the main's */
+	assert_int_equal(ltb_tracer_flush(t1, 5000), 0);
+	ltb_tracer_stats(t1, &st);
+	assert_int_equal(st.spans_started, 3 * 200 + 100);
+	assert_int_equal(st.spans_reported, 3 * 200 + 100);
+	ltb_tracer_free(t1);
+	assert_int_equal(sink_spans(&k1), 700);
+	pthread_barrier_wait(&hold);
+	for (i = 0; i < 3; i++)
+		pthread_join(th[i], NULL);
+	pthread_barrier_destroy(&hold);
+	assert_int_equal(ltb_tracer_flush(t2, 5000), 0);
+	ltb_tracer_stats(t2, &st);
+	/* and 400 more a thread in t2 */
+	assert_int_equal(st.spans_started, 3 * 600);
+	assert_int_equal(st.spans_reported, 3 * 600);
+	assert_int_equal(st.spans_dropped, 0);
+	/* a tracer made after another was freed starts from nothing */
+	t1 = sink_tracer(&k1, 20000, 50);
+	traced_span(t1, 1);
+	ltb_tracer_stats(t1, &st);
+	assert_int_equal(st.spans_started, 2);
+	ltb_tracer_free(t1);
+	ltb_tracer_free(t2);
+	assert_int_equal(sink_spans(&k2), 1800);
+	sink_free(&k1);
+	sink_free(&k2);
+}
+
 /* --- over HTTP ----------------------------------------------------------- */
 
 static struct ltb_tracer *
@@ -1044,6 +1258,10 @@ main(void)
 		cmocka_unit_test(test_reports_every_period_without_flush),
 		cmocka_unit_test(test_noop_records_nothing),
 		cmocka_unit_test(test_threads_share_a_tracer),
+		cmocka_unit_test(test_threads_that_exit_mid_run_lose_no_span),
+		cmocka_unit_test(test_a_full_buffer_drops_exactly_with_threads),
+		cmocka_unit_test(
+		    test_threads_trace_two_tracers_and_outlive_one),
 		cmocka_unit_test(
 		    test_a_real_satellite_receives_exactly_the_spans),
 		cmocka_unit_test(
