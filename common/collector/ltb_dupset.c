@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "collector/ltb_dupset.h"
 #include "core/ltb_hash.h"
@@ -26,6 +27,59 @@ ltb_dupset_key(uint64_t trace_id, uint64_t span_id)
 	return z ? z : 1;
 }
 
+/*
+ * A generation's table, zeroed. Every span's key lands on a random slot
+ * of megabytes of table, so with 4 KiB pages nearly every note is a TLB
+ * miss as well as a cache miss: a table of 2 MiB or more is mapped on its
+ * own, trimmed to a 2 MiB boundary, and the kernel asked for huge pages
+ * (a hint; where transparent huge pages are off it changes nothing). A
+ * fresh mapping is zero and its pages come as they are touched, so the
+ * table costs memory only as keys fill it, as calloc's did.
+ */
+#define HUGE_PAGE ((size_t)2 << 20)
+
+static int
+table_mapped(size_t slots)
+{
+	return slots * sizeof(uint64_t) >= HUGE_PAGE;
+}
+
+static uint64_t *
+table_new(size_t slots)
+{
+	size_t len = slots * sizeof(uint64_t), head, tail;
+	uint8_t *m, *t;
+
+	if (!table_mapped(slots))
+		return calloc(slots, sizeof(uint64_t));
+	m = mmap(NULL, len + HUGE_PAGE, PROT_READ | PROT_WRITE,
+	    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (m == MAP_FAILED)
+		return NULL;
+	t = (uint8_t *)(((uintptr_t)m + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1));
+	head = (size_t)(t - m);
+	tail = HUGE_PAGE - head;
+	if (head > 0)
+		munmap(m, head);
+	if (tail > 0)
+		munmap(t + len, tail);
+#ifdef MADV_HUGEPAGE
+	(void)madvise(t, len, MADV_HUGEPAGE);
+#endif
+	return (uint64_t *)t;
+}
+
+static void
+table_free(uint64_t *t, size_t slots)
+{
+	if (t == NULL)
+		return;
+	if (table_mapped(slots))
+		munmap(t, slots * sizeof(uint64_t));
+	else
+		free(t);
+}
+
 struct ltb_dupset *
 ltb_dupset_new(size_t window)
 {
@@ -41,15 +95,15 @@ ltb_dupset_new(size_t window)
 	}
 	if ((d = calloc(1, sizeof *d)) == NULL)
 		return NULL;
-	d->gen[0] = calloc(slots, sizeof(uint64_t));
-	d->gen[1] = calloc(slots, sizeof(uint64_t));
+	d->mask = slots - 1;	/* first: ltb_dupset_free needs it */
+	d->limit = slots / 2;
+	d->gen[0] = table_new(slots);
+	d->gen[1] = table_new(slots);
 	if (d->gen[0] == NULL || d->gen[1] == NULL) {
 		ltb_dupset_free(d);
 		errno = ENOMEM;
 		return NULL;
 	}
-	d->mask = slots - 1;
-	d->limit = slots / 2;
 	return d;
 }
 
@@ -58,8 +112,8 @@ ltb_dupset_free(struct ltb_dupset *d)
 {
 	if (d == NULL)
 		return;
-	free(d->gen[0]);
-	free(d->gen[1]);
+	table_free(d->gen[0], d->mask + 1);
+	table_free(d->gen[1], d->mask + 1);
 	free(d);
 }
 
