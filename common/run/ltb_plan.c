@@ -217,6 +217,7 @@ ltb_plan_default(struct ltb_plan_opts *o)
 	o->num_logs = 15;
 	o->reporting_period_ms = 200;
 	o->max_buffered_spans = 10000;
+	o->pacing_ms = 100;
 	o->protocol = LTB_CONTROL_LIGHTSTEP;
 	snprintf(o->meters, sizeof o->meters, "%s", LTB_CONTROL_METERS_DEFAULT);
 }
@@ -300,6 +301,7 @@ control_record(const struct ltb_plan_opts *o, const struct ltb_calibration *c,
 	m.num_logs = o->num_logs;
 	m.reporting_period_ms = o->reporting_period_ms;
 	m.max_buffered_spans = o->max_buffered_spans;
+	m.sleep_interval_ns = (uint64_t)o->pacing_ms * 1000000u;
 	m.protocol = o->protocol;
 	m.line_buffer_bytes = o->line_buffer_bytes;
 	memcpy(m.meters, o->meters, sizeof m.meters);
@@ -603,6 +605,9 @@ ltb_plan_flag(struct ltb_plan_opts *o, int code, const char *arg,
 	case LTB_OPT_MAX_BUFFERED:
 		return parse_count("--max-buffered", arg, 1, 100000000,
 		    &o->max_buffered_spans, err, errlen);
+	case LTB_OPT_PACING:
+		return parse_count("--pacing", arg, 1, 60000, &o->pacing_ms,
+		    err, errlen);
 	case LTB_OPT_NO_FLUSH:
 		o->no_flush = 1;
 		return 0;

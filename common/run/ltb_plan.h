@@ -84,6 +84,7 @@ struct ltb_plan_opts {
 	unsigned shard, shards;		/* this shard 0..shards-1 */
 	unsigned num_tags, num_logs;
 	unsigned reporting_period_ms, max_buffered_spans;
+	unsigned pacing_ms;		/* SleepInterval, in ms */
 	int no_flush;
 	int protocol;			/* LTB_CONTROL_LIGHTSTEP, ... */
 	int protocol_set;		/* --protocol given: the client's
@@ -98,7 +99,7 @@ struct ltb_plan_opts {
 };
 
 /* Defaults: 500 sps, 10 s, 1 trial, traced, 10 tags, 15 logs, 200 ms,
- * 10000 spans, one shard, LightStep over plain HTTP (or what the client's
+ * 10000 spans, sleep paid every 100 ms, one shard, LightStep over plain HTTP (or what the client's
  * protocol file says: ltb_plan_check); for metrics clients no line buffer,
  * counters, timers and gauges. */
 void ltb_plan_default(struct ltb_plan_opts *o);
@@ -145,7 +146,7 @@ enum {
 	LTB_OPT_REPORTING_PERIOD, LTB_OPT_MAX_BUFFERED, LTB_OPT_NO_FLUSH,
 	LTB_OPT_PROTOCOL, LTB_OPT_TLS, LTB_OPT_TLS_CA, LTB_OPT_SEED,
 	LTB_OPT_PLANTED_NS, LTB_OPT_LINE_BUFFER, LTB_OPT_METERS,
-	LTB_OPT_CONTRACT
+	LTB_OPT_CONTRACT, LTB_OPT_PACING
 };
 
 #define LTB_PLAN_LONGOPTS \
@@ -170,7 +171,8 @@ enum {
 	{ "planted-ns", required_argument, NULL, LTB_OPT_PLANTED_NS }, \
 	{ "line-buffer", required_argument, NULL, LTB_OPT_LINE_BUFFER }, \
 	{ "meters", required_argument, NULL, LTB_OPT_METERS }, \
-	{ "contract", required_argument, NULL, LTB_OPT_CONTRACT }
+	{ "contract", required_argument, NULL, LTB_OPT_CONTRACT }, \
+	{ "pacing", required_argument, NULL, LTB_OPT_PACING }
 
 /* The usage lines of those flags. */
 #define LTB_PLAN_USAGE \
@@ -196,6 +198,9 @@ enum {
 "      --num-tags N, --num-logs N        per span (default 10, 15)\n" \
 "      --reporting-period MS, --max-buffered N  tracer settings\n" \
 "                           (default 200 ms, 10000 spans)\n" \
+"      --pacing MS          clients pay their sleep every MS ms of it\n" \
+"                           (SleepInterval; default 100, the original's):\n" \
+"                           between, they run at full speed\n" \
 "      --no-flush           clients do not flush at the end\n" \
 "      --protocol NAME      what clients report with: lightstep, otlp\n" \
 "                           (OTLP/HTTP protobuf, POST /v1/traces), or for\n" \

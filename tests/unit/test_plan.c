@@ -382,6 +382,37 @@ the_new_flags_parse_and_refuse(void **unused)
 	assert_non_null(strstr(err, "aa-noop"));
 }
 
+/* --pacing MS: how often clients pay their sleep, in every record's
+ * SleepInterval; the original's 100 ms without it. */
+static void
+pacing_sets_the_sleep_interval(void **unused)
+{
+	static const char *const bad[] = { "", "0", "-1", "x", "1.5",
+	    "60001" };
+	struct ltb_plan_opts o;
+	struct recs s;
+	char err[256];
+
+	opts(&o, 2, 1, LTB_TRACE_ON);
+	plan(&o, &s);
+	for (size_t i = 0; i < s.n; i++)
+		assert_int_equal(num(s.r[i], "SleepInterval"), 100000000);
+	recs_free(&s);
+	opts(&o, 2, 1, LTB_TRACE_BOTH);
+	assert_int_equal(flag(&o, LTB_OPT_PACING, "1", err, sizeof err), 0);
+	plan(&o, &s);
+	assert_int_equal(s.n, 4);
+	for (size_t i = 0; i < s.n; i++)
+		assert_int_equal(num(s.r[i], "SleepInterval"), 1000000);
+	recs_free(&s);
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		err[0] = '\0';
+		assert_int_equal(flag(&o, LTB_OPT_PACING, bad[i], err,
+		    sizeof err), -1);
+		assert_non_null(strstr(err, "--pacing"));
+	}
+}
+
 /* --contract argv: every record says so, and carries the start-up of
  * an argv calibration of the same client, of no other. */
 static void
@@ -502,6 +533,7 @@ main(void)
 		cmocka_unit_test(shards_keep_pairs_whole_and_make_the_whole),
 		cmocka_unit_test(records_carry_the_planted_cost_and_the_work_rate),
 		cmocka_unit_test(the_new_flags_parse_and_refuse),
+		cmocka_unit_test(pacing_sets_the_sleep_interval),
 		cmocka_unit_test(argv_plans_carry_the_contract_and_the_start_up),
 		cmocka_unit_test(calibration_records_keep_the_contract),
 	};
