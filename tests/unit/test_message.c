@@ -25,7 +25,8 @@
  * Allocations counted by standing in for glibc's allocator (its
  * __libc_* entry points do the work): what a message costs in malloc
  * calls, once the thread has had one. A sanitizer brings its own
- * allocator; there, the counting tests are skipped.
+ * allocator; there, the counting test is not built: cmocka's TAP says
+ * a skipped test "not ok ... # SKIP", which prove counts as failed.
  */
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
 #define COUNTING 0
@@ -39,9 +40,9 @@
 #define COUNTING 1
 #endif
 
+#if COUNTING
 static _Thread_local unsigned long allocs;
 
-#if COUNTING
 void *__libc_malloc(size_t);
 void *__libc_calloc(size_t, size_t);
 void *__libc_realloc(void *, size_t);
@@ -190,6 +191,7 @@ one_message(struct fixture *f, const char *enc, const uint8_t *body,
 	return message_in(f, enc, body, n, 100, mp);
 }
 
+#if COUNTING
 static void
 a_message_allocates_nothing_once_the_thread_has_had_one(void **unused)
 {
@@ -198,8 +200,6 @@ a_message_allocates_nothing_once_the_thread_has_had_one(void **unused)
 	size_t n, zn;
 	unsigned long before;
 
-	if (!COUNTING)
-		skip();
 	f = fixture_new();
 	/* Whole bodies, in one piece: no span straddles, so the walk holds
 	 * nothing and any allocation is the layer's own. */
@@ -221,6 +221,7 @@ a_message_allocates_nothing_once_the_thread_has_had_one(void **unused)
 	assert_int_equal(units(f), 400);
 	fixture_free(f);
 }
+#endif
 
 static void
 a_thread_reuses_its_message_from_one_to_the_next(void **unused)
@@ -293,8 +294,10 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(a_thread_reuses_its_message_from_one_to_the_next),
+#if COUNTING
 		cmocka_unit_test(
 		    a_message_allocates_nothing_once_the_thread_has_had_one),
+#endif
 		cmocka_unit_test(codings_follow_one_another_on_a_reused_message),
 		cmocka_unit_test(a_message_after_a_failed_one_starts_clean),
 	};
