@@ -53,6 +53,7 @@
 
 #include "lightstep_collector.pb-c.h"
 #include "core/ltb_log.h"
+#include "core/ltb_stats.h"
 #include "collector/proto/ltb_lightstep_gen.h"
 #include "collector/ltb_satellite.h"
 #include "client/ltb_tracer.h"
@@ -116,21 +117,6 @@ spans(struct ltb_tracer *t, size_t n)
 		chain(t, NULL, 0, k);
 	}
 	return clock_ns(CLOCK_THREAD_CPUTIME_ID) - t0;
-}
-
-static int
-cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static double
-median(double *v, int n)
-{
-	qsort(v, (size_t)n, sizeof *v, cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
 static double
@@ -453,20 +439,20 @@ main(int argc, char **argv)
 	inst_b = minimum(inst_ns, trials);
 	rep_b = minimum(rep_ns, trials);
 	tot_b = minimum(tot_ns, trials);
-	inst_m = median(inst_ns, trials);
-	noop_m = median(noop_ns, trials);
-	rep_m = median(rep_ns, trials);
-	tot_m = median(tot_ns, trials);
+	inst_m = ltb_median(inst_ns, (size_t)trials);
+	noop_m = ltb_median(noop_ns, (size_t)trials);
+	rep_m = ltb_median(rep_ns, (size_t)trials);
+	tot_m = ltb_median(tot_ns, (size_t)trials);
 	enc_b = minimum(enc_ns, trials);
-	enc_m = median(enc_ns, trials);
+	enc_m = ltb_median(enc_ns, (size_t)trials);
 	otlp_b = minimum(otlp_ns, trials);
-	otlp_m = median(otlp_ns, trials);
+	otlp_m = ltb_median(otlp_ns, (size_t)trials);
 	tls_b = minimum(tls_ns, trials);
-	tls_m = median(tls_ns, trials);
+	tls_m = ltb_median(tls_ns, (size_t)trials);
 	otot_b = minimum(otot_ns, trials);
-	otot_m = median(otot_ns, trials);
+	otot_m = ltb_median(otot_ns, (size_t)trials);
 	mt_b = minimum(mt_ns, trials);
-	mt_m = median(mt_ns, trials);
+	mt_m = ltb_median(mt_ns, (size_t)trials);
 
 	printf("{\"type\":\"bench\",\"bench\":\"client_c\","
 	    "\"name\":\"instrumented_ns_per_span\",\"value\":%.0f,"

@@ -44,6 +44,7 @@
 #include <unistd.h>
 
 #include "core/ltb_clock.h"
+#include "core/ltb_stats.h"
 #include "client/ltb_meter.h"
 
 #define MAX_TRIALS 31
@@ -139,21 +140,6 @@ thread_ns(void)
 
 	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
 	return ts.tv_sec * 1e9 + ts.tv_nsec;
-}
-
-static int
-cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static double
-median(double *v, int n)
-{
-	qsort(v, (size_t)n, sizeof *v, cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
 struct figures {
@@ -263,8 +249,9 @@ run(const char *how, int transport, unsigned buffer, char type, double seed,
 	    "\"ns_per_update\":%.1f,\"wall_ns_per_update\":%.1f,"
 	    "\"updates_per_s\":%.0f,", how, type == 'c' ? "counter" : "timer",
 	    buffer, f[0].line_bytes,
-	    n * (size_t)trials, trials, median(cpu, trials),
-	    median(wall, trials), 1e9 / median(wall, trials));
+	    n * (size_t)trials, trials, ltb_median(cpu, (size_t)trials),
+	    ltb_median(wall, (size_t)trials),
+	    1e9 / ltb_median(wall, (size_t)trials));
 	if (transport == LTB_METER_NOOP)
 		printf("\"lines_received\":null,\"lines_lost\":null,"
 		    "\"send_failures\":null,");

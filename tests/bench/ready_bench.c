@@ -16,14 +16,7 @@
 #include <unistd.h>
 
 #include "core/ltb_clock.h"
-
-static int
-cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
+#include "core/ltb_stats.h"
 
 /* One start: milliseconds to the ready line, or -1. */
 static double
@@ -84,7 +77,7 @@ main(int argc, char **argv)
 			    argv[1]);
 			return 1;
 		}
-	qsort(ms, (size_t)runs, sizeof *ms, cmp_double);
+	qsort(ms, (size_t)runs, sizeof *ms, ltb_cmp_double);
 	printf("{\"type\":\"bench\",\"bench\":\"satellite_ready\",\"runs\":%d,"
 	    "\"ports\":8,\"median_ms\":%.2f,\"max_ms\":%.2f,"
 	    "\"target_ms\":50,\"meets\":%s}\n", runs, ms[runs / 2],
