@@ -269,10 +269,11 @@ dgram_run(void *arg)
 			    d->iov[i].iov_base, d->mm[i].msg_len,
 			    (h->msg_flags & MSG_TRUNC) != 0);
 		}
-		/* The mode's delay, owed by the batch's messages (slow_succeed
-		 * makes a reader slower than a burst), and the pause that lets
-		 * the next batch gather. A stop must wait for neither, nor for
-		 * a burst to end. */
+		/* The mode's delay owed by the messages so far (slow_succeed
+		 * makes a reader slower than a burst), carried while batches
+		 * come full and it is under OWED_MIN_NS, and the pause that
+		 * lets the next batch gather. A stop must wait for neither,
+		 * nor for a burst to end. */
 		if (n == BATCH && owed < OWED_MIN_NS) {
 			if (atomic_load_explicit(&d->stopping,
 			    memory_order_relaxed))
